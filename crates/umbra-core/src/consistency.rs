@@ -1,0 +1,177 @@
+//! The consistency record: what a snapshot can honestly claim about each source.
+//!
+//! It is stored inside the repository's snapshot, so it travels with the backup and is
+//! there when someone restores it years later. Levels only ever go down from what a method
+//! promises: a direct read that sees a file change records `changed-while-read`, never
+//! `direct-unchanged`. See docs/CONSISTENCY.md for what each level guarantees.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::plan::Method;
+
+/// How consistent the data of one source is, best first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConsistencyLevel {
+    /// Applications were brought to a consistent point while the snapshot was taken.
+    AppConsistent,
+    /// The whole volume was captured at one instant: crash-consistent across files.
+    VolumeSnapshot,
+    /// Each file was captured at one instant, but not all files at the same one.
+    FileAtomic,
+    /// Read live; no file changed while it was read. Files may still disagree with each other.
+    DirectUnchanged,
+    /// Read live, and at least one file changed while it was read.
+    ChangedWhileRead,
+}
+
+impl ConsistencyLevel {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AppConsistent => "app-consistent",
+            Self::VolumeSnapshot => "volume-snapshot",
+            Self::FileAtomic => "file-atomic",
+            Self::DirectUnchanged => "direct-unchanged",
+            Self::ChangedWhileRead => "changed-while-read",
+        }
+    }
+}
+
+impl std::fmt::Display for ConsistencyLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What one source of a snapshot got.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceConsistency {
+    /// The path as the user named it (and as stored in the repository).
+    pub path: PathBuf,
+    pub method: Method,
+    pub level: ConsistencyLevel,
+    /// How long creating the volume snapshot took, in milliseconds, if one was taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_ms: Option<u64>,
+    /// Files that changed while they were read, stored as read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changed_while_read: Vec<PathBuf>,
+    /// Files and directories that could not be read at all and are missing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<PathBuf>,
+}
+
+/// The record for a whole snapshot, one entry per source.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsistencyRecord {
+    /// The format version of this record.
+    pub version: u32,
+    pub sources: Vec<SourceConsistency>,
+    /// Milliseconds between the first and last volume snapshot of the set, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_set_spread_ms: Option<u64>,
+}
+
+/// The key under which the record sits in the snapshot's description, so that a
+/// description written by someone else is never mistaken for a record.
+const ENVELOPE_KEY: &str = "umbra_consistency";
+
+impl ConsistencyRecord {
+    pub const VERSION: u32 = 1;
+
+    /// The worst level among the sources: what the snapshot as a whole can claim.
+    #[must_use]
+    pub fn overall(&self) -> Option<ConsistencyLevel> {
+        self.sources.iter().map(|s| s.level).max()
+    }
+
+    /// A short form for tables: the overall level, with the number of changed files.
+    #[must_use]
+    pub fn short(&self) -> String {
+        let Some(level) = self.overall() else {
+            return "-".to_string();
+        };
+        let changed: usize = self
+            .sources
+            .iter()
+            .map(|s| s.changed_while_read.len())
+            .sum();
+        if changed > 0 {
+            format!("{level} ({changed})")
+        } else {
+            level.to_string()
+        }
+    }
+
+    /// Serialises the record into the text stored in a snapshot's description.
+    #[must_use]
+    pub fn to_description(&self) -> String {
+        let mut map = serde_json::Map::new();
+        map.insert(
+            ENVELOPE_KEY.to_string(),
+            serde_json::to_value(self).unwrap_or(serde_json::Value::Null),
+        );
+        serde_json::Value::Object(map).to_string()
+    }
+
+    /// Reads a record back from a snapshot's description; `None` for snapshots that umbra
+    /// did not write (restic's, rustic's), or whose record it cannot understand.
+    #[must_use]
+    pub fn from_description(description: &str) -> Option<Self> {
+        let value: serde_json::Value = serde_json::from_str(description).ok()?;
+        let inner = value.get(ENVELOPE_KEY)?.clone();
+        serde_json::from_value(inner).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(level: ConsistencyLevel, changed: usize) -> SourceConsistency {
+        SourceConsistency {
+            path: "/srv".into(),
+            method: Method::Direct,
+            level,
+            snapshot_ms: None,
+            changed_while_read: (0..changed)
+                .map(|i| PathBuf::from(format!("/srv/{i}")))
+                .collect(),
+            unreadable: vec![],
+        }
+    }
+
+    #[test]
+    fn overall_is_the_worst_source() {
+        let rec = ConsistencyRecord {
+            version: 1,
+            sources: vec![
+                source(ConsistencyLevel::VolumeSnapshot, 0),
+                source(ConsistencyLevel::ChangedWhileRead, 2),
+            ],
+            snapshot_set_spread_ms: None,
+        };
+        assert_eq!(rec.overall(), Some(ConsistencyLevel::ChangedWhileRead));
+        assert_eq!(rec.short(), "changed-while-read (2)");
+    }
+
+    #[test]
+    fn record_round_trips_through_description() {
+        let rec = ConsistencyRecord {
+            version: 1,
+            sources: vec![source(ConsistencyLevel::DirectUnchanged, 0)],
+            snapshot_set_spread_ms: Some(12),
+        };
+        let text = rec.to_description();
+        assert_eq!(ConsistencyRecord::from_description(&text), Some(rec));
+    }
+
+    #[test]
+    fn foreign_descriptions_are_not_records() {
+        assert_eq!(ConsistencyRecord::from_description("nightly run"), None);
+        assert_eq!(ConsistencyRecord::from_description("{\"a\":1}"), None);
+    }
+}

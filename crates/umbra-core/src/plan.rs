@@ -1,0 +1,90 @@
+//! The source plan: for each source, what the user named and where umbra reads it from.
+//!
+//! The two differ as soon as a volume snapshot is involved: the user names `/srv/pgdata`,
+//! umbra reads `/srv/.umbra-snap-…/pgdata`. The repository always stores the path the user
+//! named. If it stored the read path, every run would have a new path, the next backup
+//! would find no parent, and every file would be read again (the trap of restic issue
+//! 555). Keeping both in one value makes that mistake hard to write.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::consistency::ConsistencyLevel;
+
+/// How a source is made to stand still while it is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// Live files, read in place, with change detection.
+    Direct,
+    /// A read-only btrfs subvolume snapshot.
+    Btrfs,
+    /// An LVM snapshot (classic copy-on-write or thin), mounted read-only.
+    Lvm,
+    /// A ZFS snapshot.
+    Zfs,
+    /// Per-file FICLONE copies on a reflink-capable filesystem.
+    Reflink,
+}
+
+impl Method {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Direct => "direct",
+            Self::Btrfs => "btrfs",
+            Self::Lvm => "lvm",
+            Self::Zfs => "zfs",
+            Self::Reflink => "reflink",
+        }
+    }
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One source of a backup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedSource {
+    /// The absolute path the user named. This is what the repository stores.
+    pub path: PathBuf,
+    /// Where the data is read from: the same as `path` for a direct read, or the place a
+    /// snapshot presents the same tree.
+    pub read_from: PathBuf,
+    /// How the source is frozen.
+    pub method: Method,
+    /// The best level this method can give. The level actually recorded may be lower, for
+    /// example when a direct read sees a file change.
+    pub expected: ConsistencyLevel,
+}
+
+impl PlannedSource {
+    /// A source read in place, with change detection.
+    #[must_use]
+    pub fn direct(path: PathBuf) -> Self {
+        Self {
+            read_from: path.clone(),
+            path,
+            method: Method::Direct,
+            expected: ConsistencyLevel::DirectUnchanged,
+        }
+    }
+}
+
+/// All the sources of one backup, in the order the user gave them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourcePlan {
+    pub sources: Vec<PlannedSource>,
+}
+
+impl SourcePlan {
+    /// The paths the repository will store, as the user named them.
+    #[must_use]
+    pub fn named_paths(&self) -> Vec<PathBuf> {
+        self.sources.iter().map(|s| s.path.clone()).collect()
+    }
+}

@@ -1,0 +1,259 @@
+//! Backing up a source plan.
+//!
+//! The flow: check that every source can be read at all (a missing source fails the run
+//! before anything is written), walk and read the sources through a
+//! [`PlannedReadSource`](crate::source), let rustic_core chunk, deduplicate, encrypt and
+//! store, then write the consistency record into the snapshot.
+//!
+//! rustic_core saves the snapshot file itself, before we know the record. So the record is
+//! added by saving a second snapshot file with the same content plus the record, then
+//! removing the first. A crash between the two leaves a snapshot without a record, which
+//! umbra shows as consistency `-` (unknown): it never claims more than it knows.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use rustic_core::repofile::SnapshotId;
+use rustic_core::{BackupOptions, Excludes, LocalSourceFilterOptions, SnapshotOptions};
+use umbra_core::{
+    ConsistencyLevel, ConsistencyRecord, ErrorKind, PlannedSource, Result, SourceConsistency,
+    SourcePlan, UmbraError,
+};
+
+use crate::error::{from_rustic, rustic};
+use crate::repo::Repo;
+use crate::snapshots::SnapshotInfo;
+use crate::source::{Filters, PlannedReadSource};
+
+/// What to back up and how.
+#[derive(Debug, Clone, Default)]
+pub struct BackupRequest {
+    pub plan: SourcePlan,
+    /// Glob patterns of paths to leave out (restic's `--exclude`).
+    pub excludes: Vec<String>,
+    /// Files holding such patterns, one per line.
+    pub exclude_files: Vec<PathBuf>,
+    /// Leave out directories that hold a `CACHEDIR.TAG` file.
+    pub exclude_caches: bool,
+    /// Do not cross filesystem boundaries below a source.
+    pub one_file_system: bool,
+    pub tags: Vec<String>,
+    /// Overrides the host name recorded in the snapshot (and used to find the parent).
+    pub host: Option<String>,
+    /// Read every file again, ignoring the parent snapshot.
+    pub force_full_read: bool,
+}
+
+/// What a backup did.
+#[derive(Debug, Clone)]
+pub struct BackupOutcome {
+    pub snapshot: SnapshotInfo,
+    pub record: ConsistencyRecord,
+    pub files_new: u64,
+    pub files_changed: u64,
+    pub files_unmodified: u64,
+    pub dirs: u64,
+    /// Bytes of all files in the snapshot.
+    pub bytes_total: u64,
+    /// Bytes of file content actually read from the sources (unchanged files are not read).
+    pub bytes_read: u64,
+    /// Bytes added to the repository, before and after compression.
+    pub bytes_added: u64,
+    pub bytes_added_packed: u64,
+    pub seconds: f64,
+}
+
+impl BackupOutcome {
+    /// Entries that could not be read: the backup is incomplete (exit code 3).
+    #[must_use]
+    pub fn unreadable_count(&self) -> usize {
+        self.record.sources.iter().map(|s| s.unreadable.len()).sum()
+    }
+
+    #[must_use]
+    pub fn changed_count(&self) -> usize {
+        self.record
+            .sources
+            .iter()
+            .map(|s| s.changed_while_read.len())
+            .sum()
+    }
+}
+
+/// Drops sources that lie inside another source: the outer one already holds them.
+fn without_nested(sources: &[PlannedSource]) -> Vec<PlannedSource> {
+    sources
+        .iter()
+        .filter(|s| {
+            !sources
+                .iter()
+                .any(|o| o.path != s.path && s.path.starts_with(&o.path))
+        })
+        .fold(Vec::new(), |mut acc: Vec<PlannedSource>, s| {
+            if !acc.iter().any(|a| a.path == s.path) {
+                acc.push(s.clone());
+            }
+            acc
+        })
+}
+
+impl Repo {
+    /// Backs up `request` and returns the stored snapshot with its consistency record.
+    pub fn backup(self, request: &BackupRequest) -> Result<BackupOutcome> {
+        let started = Instant::now();
+        if request.plan.sources.is_empty() {
+            return Err(
+                UmbraError::new(ErrorKind::InvalidInput, "no source to back up")
+                    .with_hint("Name at least one file or directory: `umbra backup DIR`."),
+            );
+        }
+        let sources = without_nested(&request.plan.sources);
+        for s in &sources {
+            if let Err(err) = std::fs::symlink_metadata(&s.read_from) {
+                return Err(UmbraError::new(
+                    ErrorKind::SourceUnreadable,
+                    format!("cannot back up {}: {err}", s.path.display()),
+                )
+                .with_source(err));
+            }
+        }
+
+        let mut excludes = Excludes::default();
+        excludes.globs = request.excludes.iter().map(|g| format!("!{g}")).collect();
+        excludes.glob_files = request
+            .exclude_files
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        for file in &request.exclude_files {
+            if !file.is_file() {
+                return Err(UmbraError::new(
+                    ErrorKind::InvalidInput,
+                    format!("exclude file {} does not exist", file.display()),
+                ));
+            }
+        }
+        let mut filter = LocalSourceFilterOptions::default();
+        filter.one_file_system = request.one_file_system;
+        if request.exclude_caches {
+            filter.exclude_if_present = vec!["CACHEDIR.TAG".to_string()];
+        }
+        let (source, log) = PlannedReadSource::new(
+            &sources,
+            &Filters {
+                excludes: &excludes,
+                filter: &filter,
+            },
+            Arc::clone(&self.monitor),
+        )?;
+
+        let mut snap_opts = SnapshotOptions::default();
+        for tag in &request.tags {
+            snap_opts = snap_opts.add_tags(tag).map_err(rustic("invalid tag"))?;
+        }
+        if let Some(host) = &request.host {
+            snap_opts.host = Some(host.clone());
+        }
+        snap_opts.command = Some(std::env::args().collect::<Vec<_>>().join(" "));
+        let mut snap = snap_opts
+            .to_snapshot()
+            .map_err(rustic("cannot prepare the snapshot"))?;
+        snap.program_version = format!("umbra {}", env!("CARGO_PKG_VERSION"));
+
+        let mut opts = BackupOptions::default();
+        opts.parent_opts.force = request.force_full_read;
+        let named: Vec<PathBuf> = sources.iter().map(|s| s.path.clone()).collect();
+        let Repo { inner, lock, .. } = self;
+        let indexed = inner
+            .to_indexed_ids()
+            .map_err(rustic("cannot read the repository's index"))?;
+        let saved = indexed
+            .archive(&opts, &source, snap, &named)
+            .map_err(|e| from_rustic("the backup failed", e))?;
+
+        // The consistency record, from what the reader saw.
+        let reports = log.reports();
+        let record = ConsistencyRecord {
+            version: ConsistencyRecord::VERSION,
+            sources: sources
+                .iter()
+                .zip(reports)
+                .map(|(s, r)| SourceConsistency {
+                    path: s.path.clone(),
+                    method: s.method,
+                    level: if r.changed_while_read.is_empty() {
+                        s.expected
+                    } else {
+                        s.expected.max(ConsistencyLevel::ChangedWhileRead)
+                    },
+                    snapshot_ms: None,
+                    changed_while_read: r.changed_while_read,
+                    unreadable: r.unreadable,
+                })
+                .collect(),
+            snapshot_set_spread_ms: None,
+        };
+        let final_snap = attach_record(&indexed, saved, &record)?;
+        drop(lock);
+        let summary = final_snap.summary.clone().unwrap_or_default();
+        Ok(BackupOutcome {
+            snapshot: SnapshotInfo::from_file(&final_snap),
+            record,
+            files_new: summary.files_new,
+            files_changed: summary.files_changed,
+            files_unmodified: summary.files_unmodified,
+            dirs: summary.total_dirs_processed,
+            bytes_total: summary.total_bytes_processed,
+            bytes_read: log.bytes_read(),
+            bytes_added: summary.data_added,
+            bytes_added_packed: summary.data_added_packed,
+            seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+}
+
+/// Replaces `saved` by the same snapshot carrying `record`; returns the new snapshot.
+fn attach_record<S: rustic_core::IndexedIds>(
+    repo: &rustic_core::Repository<S>,
+    saved: rustic_core::repofile::SnapshotFile,
+    record: &ConsistencyRecord,
+) -> Result<rustic_core::repofile::SnapshotFile> {
+    let before: BTreeSet<SnapshotId> = repo
+        .list::<SnapshotId>()
+        .map_err(rustic("cannot list snapshots"))?
+        .collect();
+    let mut with_record = saved.clone();
+    with_record.description = Some(record.to_description());
+    repo.save_snapshots(vec![with_record.clone()])
+        .map_err(rustic("cannot save the snapshot's consistency record"))?;
+    let new_id = repo
+        .list::<SnapshotId>()
+        .map_err(rustic("cannot list snapshots"))?
+        .find(|id| !before.contains(id))
+        .ok_or_else(|| {
+            UmbraError::new(
+                ErrorKind::Internal,
+                "the snapshot with the consistency record was not found after saving it",
+            )
+        })?;
+    repo.delete_snapshots(&[saved.id]).map_err(rustic(
+        "cannot remove the snapshot without a consistency record",
+    ))?;
+    with_record.id = new_id;
+    Ok(with_record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_and_repeated_sources_collapse_into_the_outer_one() {
+        let s = |p: &str| PlannedSource::direct(PathBuf::from(p));
+        let kept = without_nested(&[s("/a/b"), s("/a"), s("/a"), s("/ab")]);
+        let paths: Vec<_> = kept.iter().map(|k| k.path.clone()).collect();
+        assert_eq!(paths, vec![PathBuf::from("/a"), PathBuf::from("/ab")]);
+    }
+}

@@ -1,0 +1,161 @@
+//! Looking into snapshots: `ls` and `diff`.
+
+use std::cmp::Ordering;
+use std::path::PathBuf;
+
+use rustic_core::repofile::{Node, NodeType};
+use rustic_core::{IndexedTree, LsOptions, Repository};
+use serde::Serialize;
+use umbra_core::{ErrorKind, Result, UmbraError};
+
+use crate::error::{from_rustic, rustic};
+use crate::repo::Repo;
+
+/// One entry of a snapshot's tree.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Entry {
+    /// Absolute path as stored (the path the user named when backing up).
+    pub path: PathBuf,
+    /// `file`, `dir`, `symlink`, `dev`, `chardev`, `fifo` or `socket`.
+    pub kind: &'static str,
+    pub size: u64,
+    pub mode: Option<u32>,
+    pub mtime: Option<String>,
+}
+
+fn kind_of(node: &Node) -> &'static str {
+    match node.node_type {
+        NodeType::File => "file",
+        NodeType::Dir => "dir",
+        NodeType::Symlink { .. } => "symlink",
+        NodeType::Dev { .. } => "dev",
+        NodeType::Chardev { .. } => "chardev",
+        NodeType::Fifo => "fifo",
+        NodeType::Socket => "socket",
+    }
+}
+
+fn entry(path: PathBuf, node: &Node) -> Entry {
+    Entry {
+        path: PathBuf::from("/").join(path),
+        kind: kind_of(node),
+        size: node.meta.size,
+        mode: node.meta.mode,
+        mtime: node.meta.mtime.map(|t| t.to_string()),
+    }
+}
+
+/// How an entry differs between two snapshots (restic's letters).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub enum Change {
+    /// `+`: only in the second snapshot.
+    Added,
+    /// `-`: only in the first snapshot.
+    Removed,
+    /// `M`: the content differs.
+    Modified,
+    /// `T`: the type differs (file became a directory, ...).
+    TypeChanged,
+    /// `U`: only metadata (mode, owner, times) differs.
+    Metadata,
+}
+
+impl Change {
+    #[must_use]
+    pub fn letter(self) -> char {
+        match self {
+            Self::Added => '+',
+            Self::Removed => '-',
+            Self::Modified => 'M',
+            Self::TypeChanged => 'T',
+            Self::Metadata => 'U',
+        }
+    }
+}
+
+fn all_nodes<S: IndexedTree>(repo: &Repository<S>, spec: &str) -> Result<Vec<(PathBuf, Node)>> {
+    let node = repo.node_from_snapshot_path(spec, |_| true).map_err(|e| {
+        let err = from_rustic(&format!("cannot find `{spec}`"), e);
+        UmbraError::new(ErrorKind::NotFound, err.message().to_string()).with_source(err)
+    })?;
+    let streamer = repo
+        .ls(&node, &LsOptions::default())
+        .map_err(rustic("cannot read the snapshot's tree"))?;
+    streamer
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| from_rustic("cannot read the snapshot's tree", e))
+}
+
+impl Repo {
+    /// Every entry of `spec` (`ID` or `ID:PATH`), in path order.
+    pub fn ls(self, spec: &str) -> Result<Vec<Entry>> {
+        let Repo { inner, .. } = self;
+        let repo = inner
+            .to_indexed_ids()
+            .map_err(rustic("cannot read the repository's index"))?;
+        let prefix = spec.split_once(':').map(|(_, p)| p).unwrap_or("");
+        Ok(all_nodes(&repo, spec)?
+            .into_iter()
+            .map(|(p, n)| entry(PathBuf::from(prefix.trim_start_matches('/')).join(p), &n))
+            .collect())
+    }
+
+    /// What changed from snapshot `a` to snapshot `b`.
+    pub fn diff(self, a: &str, b: &str) -> Result<Vec<(Change, Entry)>> {
+        let Repo { inner, .. } = self;
+        let repo = inner
+            .to_indexed_ids()
+            .map_err(rustic("cannot read the repository's index"))?;
+        let left = all_nodes(&repo, a)?;
+        let right = all_nodes(&repo, b)?;
+        Ok(diff_sorted(&left, &right))
+    }
+}
+
+/// Merges two path-sorted node lists into the differences between them.
+fn diff_sorted(left: &[(PathBuf, Node)], right: &[(PathBuf, Node)]) -> Vec<(Change, Entry)> {
+    let (mut i, mut j) = (0, 0);
+    let mut out = Vec::new();
+    while i < left.len() || j < right.len() {
+        let order = match (left.get(i), right.get(j)) {
+            (Some(l), Some(r)) => l.0.cmp(&r.0),
+            (Some(_), None) => Ordering::Less,
+            _ => Ordering::Greater,
+        };
+        match order {
+            Ordering::Less => {
+                out.push((Change::Removed, entry(left[i].0.clone(), &left[i].1)));
+                i += 1;
+            }
+            Ordering::Greater => {
+                out.push((Change::Added, entry(right[j].0.clone(), &right[j].1)));
+                j += 1;
+            }
+            Ordering::Equal => {
+                let (l, r) = (&left[i].1, &right[j].1);
+                let change = if kind_of(l) != kind_of(r) {
+                    Some(Change::TypeChanged)
+                } else if l.content != r.content || l.node_type != r.node_type {
+                    Some(Change::Modified)
+                } else if l.meta.mode != r.meta.mode
+                    || l.meta.mtime != r.meta.mtime
+                    || l.meta.uid != r.meta.uid
+                    || l.meta.gid != r.meta.gid
+                {
+                    // Directories' times change whenever an entry does; report them only
+                    // when their mode or owner changed.
+                    (!l.is_dir() || l.meta.mode != r.meta.mode || l.meta.uid != r.meta.uid)
+                        .then_some(Change::Metadata)
+                } else {
+                    None
+                };
+                if let Some(c) = change {
+                    out.push((c, entry(right[j].0.clone(), r)));
+                }
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out
+}

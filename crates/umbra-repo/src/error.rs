@@ -1,0 +1,65 @@
+//! Turning rustic_core's errors into umbra's.
+//!
+//! rustic_core's messages are written for rustic's users and mention rustic's flags.
+//! We keep the error as the source (shown with `-v`) and put our own message and hint
+//! first. A few conditions matter enough to get their own kind: a wrong password, a full
+//! disk, damaged repository data.
+
+use rustic_core::RusticError;
+use umbra_core::{ErrorKind, UmbraError};
+
+/// Wraps a rustic_core error that happened while `doing` something.
+pub(crate) fn from_rustic(doing: &str, err: Box<RusticError>) -> UmbraError {
+    if err.is_incorrect_password() {
+        return UmbraError::new(
+            ErrorKind::WrongPassword,
+            "wrong password: no key of the repository opens with the given password",
+        )
+        .with_source(*err);
+    }
+    let log = err.display_log();
+    if os_error_code(&err) == Some(28) || log.contains("No space left on device") {
+        return UmbraError::new(
+            ErrorKind::DiskFull,
+            format!("{doing}: no space left on the device"),
+        )
+        .with_source(*err);
+    }
+    // display_log reads "Error: <guidance> (kind: related to <kind>, code: ..): caused by: ..".
+    let kind = if log.contains("related to cryptographic operations")
+        || log.contains("related to verification")
+    {
+        ErrorKind::RepositoryDamaged
+    } else if log.contains("related to input/output") || log.contains("related to the backend") {
+        ErrorKind::Io
+    } else if log.contains("related to invalid user input")
+        || log.contains("related to missing user input")
+    {
+        ErrorKind::InvalidInput
+    } else {
+        ErrorKind::Internal
+    };
+    let guidance = log.strip_prefix("Error: ").unwrap_or(&log);
+    let guidance = guidance.split(" (kind:").next().unwrap_or(guidance);
+    UmbraError::new(kind, format!("{doing}: {guidance}")).with_source(*err)
+}
+
+/// The OS error code behind a rustic error, if its cause chain holds one.
+fn os_error_code(err: &RusticError) -> Option<i32> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
+    while let Some(e) = cur {
+        if let Some(code) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::raw_os_error)
+        {
+            return Some(code);
+        }
+        cur = e.source();
+    }
+    None
+}
+
+/// For `.map_err(rustic("doing something"))`.
+pub(crate) fn rustic(doing: &'static str) -> impl Fn(Box<RusticError>) -> UmbraError {
+    move |err| from_rustic(doing, err)
+}

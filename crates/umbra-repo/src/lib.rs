@@ -1,0 +1,32 @@
+//! The repository adapter: the one place where umbra meets `rustic_core`.
+//!
+//! Everything above this crate speaks umbra's own types ([`umbra_core`]); everything
+//! below it is restic's repository format as implemented by rustic_core. Keeping the
+//! boundary here means a rustic_core upgrade touches one crate, and that the on-disk
+//! format stays restic's, so that restic can read what umbra writes and the other way
+//! round.
+//!
+//! What this crate adds on top of rustic_core:
+//! - restic-compatible repository locks ([`lock`]), which rustic_core does not take;
+//! - a read source that reads each source from where its plan says but stores it under
+//!   the path the user named, with change detection and a count of unreadable entries
+//!   ([`source`]);
+//! - the consistency record inside each snapshot ([`backup`]);
+//! - errors mapped to [`umbra_core::UmbraError`] with guidance ([`error`]).
+
+pub mod backup;
+pub mod browse;
+pub mod check;
+mod error;
+pub mod forget;
+pub mod keys;
+pub mod lock;
+mod progress;
+pub mod repo;
+pub mod restore;
+pub mod snapshots;
+mod source;
+
+pub use backup::{BackupOutcome, BackupRequest};
+pub use repo::{Repo, RepoLocation};
+pub use snapshots::SnapshotInfo;

@@ -1,0 +1,483 @@
+//! Repository locks in restic's format, so that umbra and restic respect each other.
+//!
+//! rustic_core takes no locks, but a backup racing a `prune` loses data, so umbra takes
+//! them itself. A lock is a small encrypted JSON file under `locks/`, exactly as restic
+//! writes it: `{"time", "exclusive", "hostname", "username", "pid", "uid", "gid"}`.
+//!
+//! - Commands that only add data (backup) or read (restore, ls, check) take a *shared*
+//!   lock; commands that remove data (forget, prune, key remove) take an *exclusive* one.
+//!   An exclusive lock conflicts with every other lock.
+//! - A lock is stale when it was not refreshed for 30 minutes, or when it names this host
+//!   and its process no longer exists. Stale locks are removed when they are in the way,
+//!   and by `umbra unlock`.
+//! - A held lock is refreshed every 5 minutes by a background thread, as restic does.
+//!
+//! rustic_core's backends know no lock file type, so locks are written straight into the
+//! repository's `locks/` directory. That ties locking to local repositories, the only kind
+//! umbra opens today; a remote backend will need its own [`LockDir`].
+//!
+//! Durability: a lock is written to a temporary file, synced, and renamed into place, so a
+//! crash leaves either no lock or a whole one. A whole lock left by a crash is stale at
+//! once on the same host (its pid is gone) and is cleared by the next run or `umbra unlock`.
+
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use aes256ctr_poly1305aes::aead::AeadInPlace;
+use aes256ctr_poly1305aes::Aes256CtrPoly1305Aes;
+use jiff::Timestamp;
+use rustic_core::repofile::MasterKey;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use umbra_core::{ErrorKind, Event, Monitor, Result, UmbraError};
+
+/// A lock older than this, not refreshed, belongs to a process that is gone.
+const STALE_AFTER: Duration = Duration::from_secs(30 * 60);
+/// How often a held lock is rewritten with a fresh time.
+const REFRESH_EVERY: Duration = Duration::from_secs(5 * 60);
+
+/// Shared or exclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockKind {
+    Shared,
+    Exclusive,
+}
+
+/// The content of a lock file, as restic writes it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LockFile {
+    pub time: Timestamp,
+    pub exclusive: bool,
+    pub hostname: String,
+    #[serde(default)]
+    pub username: String,
+    pub pid: i64,
+    #[serde(default)]
+    pub uid: u32,
+    #[serde(default)]
+    pub gid: u32,
+}
+
+impl LockFile {
+    fn for_this_process(kind: LockKind) -> Self {
+        // SAFETY: these libc calls take no arguments and cannot fail.
+        let (pid, uid, gid) = unsafe { (libc::getpid(), libc::getuid(), libc::getgid()) };
+        Self {
+            time: Timestamp::now(),
+            exclusive: kind == LockKind::Exclusive,
+            hostname: hostname(),
+            username: std::env::var("USER").unwrap_or_default(),
+            pid: i64::from(pid),
+            uid,
+            gid,
+        }
+    }
+
+    /// True when the lock's owner is certainly gone.
+    #[must_use]
+    pub fn is_stale(&self) -> bool {
+        let age = Timestamp::now().duration_since(self.time);
+        if age.unsigned_abs() > STALE_AFTER {
+            return true;
+        }
+        if self.hostname != hostname() {
+            return false;
+        }
+        let Ok(pid) = libc::pid_t::try_from(self.pid) else {
+            return true;
+        };
+        // SAFETY: signal 0 only checks whether the process exists.
+        let alive = unsafe { libc::kill(pid, 0) } == 0
+            || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+        !alive
+    }
+
+    /// "pid 123 on host h (user root), exclusive, since <time>": for messages.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        format!(
+            "{} lock of pid {} on host {} (user {}), taken {}",
+            if self.exclusive {
+                "an exclusive"
+            } else {
+                "a shared"
+            },
+            self.pid,
+            self.hostname,
+            if self.username.is_empty() {
+                "?"
+            } else {
+                &self.username
+            },
+            self.time.strftime("%Y-%m-%d %H:%M:%S UTC")
+        )
+    }
+}
+
+fn hostname() -> String {
+    gethostname::gethostname().to_string_lossy().into_owned()
+}
+
+/// Encrypts and decrypts small repository files with the master key, as restic does:
+/// nonce (16 bytes) || AES-256-CTR ciphertext || Poly1305-AES tag (16 bytes).
+#[derive(Clone)]
+struct FileCrypto(aes256ctr_poly1305aes::Key);
+
+impl FileCrypto {
+    fn new(key: &MasterKey) -> Result<Self> {
+        if key.encrypt.len() != 32 || key.mac.k.len() != 16 || key.mac.r.len() != 16 {
+            return Err(UmbraError::new(
+                ErrorKind::RepositoryDamaged,
+                "the repository's master key has an unexpected length",
+            ));
+        }
+        let mut bytes = aes256ctr_poly1305aes::Key::default();
+        bytes[0..32].copy_from_slice(&key.encrypt);
+        bytes[32..48].copy_from_slice(&key.mac.k);
+        bytes[48..64].copy_from_slice(&key.mac.r);
+        Ok(Self(bytes))
+    }
+
+    fn encrypt(&self, plain: &[u8]) -> Vec<u8> {
+        let mut nonce = aes256ctr_poly1305aes::aead::Nonce::<Aes256CtrPoly1305Aes>::default();
+        rand::fill(&mut nonce[..]);
+        let mut out = Vec::with_capacity(plain.len() + 32);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(plain);
+        // Encryption of an in-memory buffer of a few hundred bytes cannot fail.
+        let tag = Aes256CtrPoly1305Aes::new(&self.0)
+            .encrypt_in_place_detached(&nonce, &[], &mut out[16..])
+            .unwrap_or_default();
+        out.extend_from_slice(&tag);
+        out
+    }
+
+    fn decrypt(&self, data: &[u8]) -> Option<Vec<u8>> {
+        if data.len() < 32 {
+            return None;
+        }
+        let (nonce, rest) = data.split_at(16);
+        let (body, tag) = rest.split_at(rest.len() - 16);
+        let mut buf = body.to_vec();
+        Aes256CtrPoly1305Aes::new(&self.0)
+            .decrypt_in_place_detached(nonce.into(), &[], &mut buf, tag.into())
+            .ok()?;
+        Some(buf)
+    }
+}
+
+/// The `locks/` directory of a local repository.
+#[derive(Debug, Clone)]
+pub(crate) struct LockDir(PathBuf);
+
+/// A lock file's name: the hex SHA-256 of its stored bytes, as restic names files.
+type Id = String;
+
+impl LockDir {
+    pub(crate) fn of_repository(repo: &Path) -> Self {
+        Self(repo.join("locks"))
+    }
+
+    fn list(&self) -> Result<Vec<Id>> {
+        let entries = match std::fs::read_dir(&self.0) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(UmbraError::io("cannot list the locks in", &self.0, e)),
+        };
+        Ok(entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.len() == 64 && n.bytes().all(|b| b.is_ascii_hexdigit()))
+            .collect())
+    }
+
+    fn read(&self, id: &str) -> Option<Vec<u8>> {
+        std::fs::read(self.0.join(id)).ok()
+    }
+
+    fn write(&self, data: &[u8]) -> Result<Id> {
+        let id = hex::encode(Sha256::digest(data));
+        std::fs::create_dir_all(&self.0)
+            .map_err(|e| UmbraError::io("cannot create", &self.0, e))?;
+        let tmp = self.0.join(format!(".{id}.tmp"));
+        let write = || -> std::io::Result<()> {
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(data)?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, self.0.join(&id))
+        };
+        write().map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            UmbraError::io("cannot write a lock file into", &self.0, e)
+        })?;
+        Ok(id)
+    }
+
+    fn remove(&self, id: &str) -> Result<()> {
+        match std::fs::remove_file(self.0.join(id)) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(UmbraError::io(
+                "cannot remove the lock file",
+                &self.0.join(id),
+                e,
+            )),
+        }
+    }
+}
+
+/// Reads the lock files of a repository. Unreadable ones (another key, damage) are
+/// reported as `None` content, so they still count as "someone holds a lock".
+fn read_locks(dir: &LockDir, crypto: &FileCrypto) -> Result<Vec<(Id, Option<LockFile>)>> {
+    let mut out = Vec::new();
+    for id in dir.list()? {
+        // Removed between list and read: the lock is gone.
+        let Some(data) = dir.read(&id) else { continue };
+        let lock = crypto.decrypt(&data).and_then(|plain| parse_lock(&plain));
+        out.push((id, lock));
+    }
+    Ok(out)
+}
+
+fn parse_lock(plain: &[u8]) -> Option<LockFile> {
+    // Repository format 2 may store small files zstd-compressed, behind a version byte 2.
+    match plain.first() {
+        Some(b'{') => serde_json::from_slice(plain).ok(),
+        Some(2) => serde_json::from_slice(&zstd::decode_all(&plain[1..]).ok()?).ok(),
+        _ => None,
+    }
+}
+
+/// Writes a lock file, returning its id.
+fn write_lock(dir: &LockDir, crypto: &FileCrypto, lock: &LockFile) -> Result<Id> {
+    let plain = serde_json::to_vec(lock).map_err(|e| {
+        UmbraError::new(ErrorKind::Internal, "cannot serialise a lock file").with_source(e)
+    })?;
+    dir.write(&crypto.encrypt(&plain))
+}
+
+/// A held lock. It is refreshed in the background while held and removed on drop.
+pub struct LockGuard {
+    state: Arc<(Mutex<GuardState>, Condvar)>,
+    refresher: Option<JoinHandle<()>>,
+    /// Removes the current lock file if umbra is interrupted by a signal.
+    _on_interrupt: umbra_core::interrupt::Registration,
+}
+
+struct GuardState {
+    current: Id,
+    released: bool,
+}
+
+impl LockGuard {
+    /// Takes a lock of `kind`, after removing stale locks that stand in the way.
+    pub(crate) fn acquire(
+        be: LockDir,
+        key: &MasterKey,
+        kind: LockKind,
+        monitor: &dyn Monitor,
+    ) -> Result<Self> {
+        let crypto = FileCrypto::new(key)?;
+        check_conflicts(&be, &crypto, kind, monitor)?;
+        let lock = LockFile::for_this_process(kind);
+        let id = write_lock(&be, &crypto, &lock)?;
+        // Someone may have locked between our look and our write: look again, and back off
+        // if an exclusive lock (or, for us exclusive, any lock) appeared meanwhile.
+        if let Err(err) = check_conflicts_except(&be, &crypto, kind, monitor, Some(id.clone())) {
+            let _ = be.remove(&id);
+            return Err(err);
+        }
+        let state = Arc::new((
+            Mutex::new(GuardState {
+                current: id,
+                released: false,
+            }),
+            Condvar::new(),
+        ));
+        let dir_for_interrupt = be.clone();
+        let refresher = {
+            let state = Arc::clone(&state);
+            std::thread::Builder::new()
+                .name("umbra-lock-refresh".into())
+                .spawn(move || refresh_loop(&be, &crypto, kind, &state))
+                .ok()
+        };
+        let on_interrupt = {
+            let state = Arc::clone(&state);
+            let dir = dir_for_interrupt;
+            umbra_core::interrupt::on_interrupt("repository lock", move || {
+                // try_lock: the signal may arrive while the refresher holds the mutex.
+                if let Ok(g) = state.0.try_lock() {
+                    let _ = dir.remove(&g.current);
+                }
+            })
+        };
+        Ok(Self {
+            state,
+            refresher,
+            _on_interrupt: on_interrupt,
+        })
+    }
+}
+
+fn refresh_loop(
+    be: &LockDir,
+    crypto: &FileCrypto,
+    kind: LockKind,
+    state: &(Mutex<GuardState>, Condvar),
+) {
+    let (mutex, cvar) = state;
+    let Ok(mut guard) = mutex.lock() else { return };
+    loop {
+        let Ok((g, timeout)) = cvar.wait_timeout(guard, REFRESH_EVERY) else {
+            return;
+        };
+        guard = g;
+        if guard.released {
+            let _ = be.remove(&guard.current);
+            return;
+        }
+        if timeout.timed_out() {
+            // Write the fresh lock first, then remove the old one: never a moment unlocked.
+            if let Ok(new_id) = write_lock(be, crypto, &LockFile::for_this_process(kind)) {
+                let _ = be.remove(&guard.current);
+                guard.current = new_id;
+            }
+        }
+    }
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        let (mutex, cvar) = &*self.state;
+        if let Ok(mut g) = mutex.lock() {
+            g.released = true;
+        }
+        cvar.notify_all();
+        if let Some(handle) = self.refresher.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+fn check_conflicts(
+    be: &LockDir,
+    crypto: &FileCrypto,
+    kind: LockKind,
+    monitor: &dyn Monitor,
+) -> Result<()> {
+    check_conflicts_except(be, crypto, kind, monitor, None)
+}
+
+fn check_conflicts_except(
+    be: &LockDir,
+    crypto: &FileCrypto,
+    kind: LockKind,
+    monitor: &dyn Monitor,
+    ours: Option<Id>,
+) -> Result<()> {
+    for (id, lock) in read_locks(be, crypto)? {
+        if Some(&id) == ours.as_ref() {
+            continue;
+        }
+        let Some(lock) = lock else {
+            // A lock we cannot read still counts as held: another key or a damaged file.
+            if kind == LockKind::Exclusive {
+                return Err(locked(&format!("lock {id} (unreadable with this key)")));
+            }
+            continue;
+        };
+        if !(lock.exclusive || kind == LockKind::Exclusive) {
+            continue;
+        }
+        if lock.is_stale() {
+            remove_stale(be, id, &lock, monitor);
+            continue;
+        }
+        return Err(locked(&lock.describe()));
+    }
+    Ok(())
+}
+
+fn remove_stale(be: &LockDir, id: Id, lock: &LockFile, monitor: &dyn Monitor) {
+    if be.remove(&id).is_ok() {
+        monitor.event(Event::StaleLockRemoved {
+            lock_id: id.clone(),
+            owner: lock.describe(),
+        });
+    }
+}
+
+fn locked(holder: &str) -> UmbraError {
+    UmbraError::new(
+        ErrorKind::RepositoryLocked,
+        format!("the repository is locked: it holds {holder}"),
+    )
+}
+
+/// Removes stale locks (or, with `all`, every lock) and returns what was removed.
+pub(crate) fn unlock(
+    be: &LockDir,
+    key: &MasterKey,
+    all: bool,
+    monitor: &dyn Monitor,
+) -> Result<Vec<String>> {
+    let crypto = FileCrypto::new(key)?;
+    let mut removed = Vec::new();
+    for (id, lock) in read_locks(be, &crypto)? {
+        let stale = lock.as_ref().is_none_or(LockFile::is_stale);
+        if all || stale {
+            be.remove(&id)?;
+            let owner = lock.map_or_else(|| "an unreadable lock".to_string(), |l| l.describe());
+            monitor.event(Event::StaleLockRemoved {
+                lock_id: id.clone(),
+                owner: owner.clone(),
+            });
+            removed.push(owner);
+        }
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encryption_round_trips_and_detects_tampering() {
+        let crypto = FileCrypto::new(&MasterKey::new()).expect("fresh key has right sizes");
+        let sealed = crypto.encrypt(b"{\"a\":1}");
+        assert_eq!(crypto.decrypt(&sealed).as_deref(), Some(&b"{\"a\":1}"[..]));
+        let mut bad = sealed.clone();
+        bad[20] ^= 1;
+        assert_eq!(crypto.decrypt(&bad), None);
+    }
+
+    #[test]
+    fn a_lock_of_a_dead_local_process_is_stale() {
+        let mut lock = LockFile::for_this_process(LockKind::Shared);
+        assert!(!lock.is_stale(), "our own lock is live");
+        lock.pid = i64::from(i32::MAX); // no such process
+        assert!(lock.is_stale());
+    }
+
+    #[test]
+    fn an_old_lock_of_another_host_is_stale_and_a_young_one_is_not() {
+        let mut lock = LockFile::for_this_process(LockKind::Exclusive);
+        lock.hostname = "elsewhere".into();
+        assert!(!lock.is_stale());
+        lock.time = Timestamp::now() - jiff::SignedDuration::from_secs(31 * 60);
+        assert!(lock.is_stale());
+    }
+
+    #[test]
+    fn restic_lock_json_parses() {
+        let json = br#"{"time":"2024-05-01T10:00:00.123456789+02:00","exclusive":false,"hostname":"h","username":"root","pid":42,"uid":0,"gid":0}"#;
+        let lock = parse_lock(json).expect("restic's lock format");
+        assert_eq!(lock.pid, 42);
+        assert!(!lock.exclusive);
+    }
+}

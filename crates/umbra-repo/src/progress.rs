@@ -1,0 +1,56 @@
+//! Bridges rustic_core's progress bars to umbra's [`Monitor`].
+//!
+//! rustic_core asks for a progress object whenever it starts a long step ("reading index",
+//! "backing up..."). We hand it one that forwards to a [`Task`] of the monitor, so the CLI
+//! decides how (and whether) to show it.
+
+use std::sync::Arc;
+
+use rustic_core::{Progress, ProgressBars, ProgressType, RusticProgress};
+use umbra_core::{Monitor, ProgressKind, Task};
+
+#[derive(Clone)]
+pub(crate) struct MonitorBars(pub(crate) Arc<dyn Monitor>);
+
+impl std::fmt::Debug for MonitorBars {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MonitorBars")
+    }
+}
+
+impl ProgressBars for MonitorBars {
+    fn progress(&self, progress_type: ProgressType, prefix: &str) -> Progress {
+        let kind = match progress_type {
+            ProgressType::Spinner => ProgressKind::Spinner,
+            ProgressType::Counter => ProgressKind::Count,
+            ProgressType::Bytes => ProgressKind::Bytes,
+        };
+        Progress::new(TaskProgress(self.0.start_task(kind, prefix)))
+    }
+}
+
+struct TaskProgress(Box<dyn Task>);
+
+impl std::fmt::Debug for TaskProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TaskProgress")
+    }
+}
+
+impl RusticProgress for TaskProgress {
+    fn is_hidden(&self) -> bool {
+        false
+    }
+    fn set_length(&self, len: u64) {
+        self.0.set_total(len);
+    }
+    fn set_title(&self, title: &str) {
+        self.0.set_title(title);
+    }
+    fn inc(&self, inc: u64) {
+        self.0.increment(inc);
+    }
+    fn finish(&self) {
+        self.0.finish();
+    }
+}

@@ -1,0 +1,245 @@
+//! Opening and creating repositories.
+//!
+//! [`Repo`] is an open repository (the password checked) together with the lock that the
+//! command needs. Commands are methods on it, each in its own module. rustic_core's typed
+//! repository states (open, indexed) stay inside those methods.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustic_backend::BackendOptions;
+use rustic_core::{
+    ConfigOptions, Credentials, KeyOptions, OpenStatus, Repository, RepositoryBackends,
+    RepositoryOptions,
+};
+use umbra_core::{ErrorKind, Monitor, Result, UmbraError};
+
+use crate::error::rustic;
+use crate::lock::{LockDir, LockGuard, LockKind};
+use crate::progress::MonitorBars;
+
+/// Where a repository lives. Today: a local directory (`/path` or `local:/path`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoLocation {
+    path: PathBuf,
+}
+
+impl RepoLocation {
+    /// Parses a repository string as given with `-r/--repo` or `UMBRA_REPOSITORY`.
+    pub fn parse(spec: &str) -> Result<Self> {
+        let raw = spec.strip_prefix("local:").unwrap_or(spec);
+        if raw.is_empty() {
+            return Err(UmbraError::new(
+                ErrorKind::InvalidInput,
+                "the repository location is empty",
+            )
+            .with_hint("Give a directory, for example `-r /srv/backup/repo`."));
+        }
+        if let Some((scheme, _)) = raw.split_once(':') {
+            if [
+                "s3", "sftp", "rest", "rclone", "opendal", "b2", "azure", "gs", "swift",
+            ]
+            .contains(&scheme)
+            {
+                return Err(UmbraError::new(
+                    ErrorKind::InvalidInput,
+                    format!("repository backend `{scheme}:` is not supported yet"),
+                )
+                .with_hint("Use a local directory (or a mounted network filesystem) for now."));
+            }
+        }
+        let path = PathBuf::from(raw);
+        let path = if path.is_absolute() {
+            path
+        } else {
+            std::env::current_dir()
+                .map_err(|e| {
+                    UmbraError::new(ErrorKind::Io, "cannot read the current directory")
+                        .with_source(e)
+                })?
+                .join(path)
+        };
+        Ok(Self { path })
+    }
+
+    /// A location for a local directory.
+    #[must_use]
+    pub fn local(path: PathBuf) -> Self {
+        Self { path }
+    }
+
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// True when a repository (its `config` file) exists here.
+    #[must_use]
+    pub fn exists(&self) -> bool {
+        self.path.join("config").is_file()
+    }
+
+    fn backends(&self) -> Result<RepositoryBackends> {
+        BackendOptions::default()
+            .repository(self.path.to_string_lossy().into_owned())
+            .to_backends()
+            .map_err(rustic("cannot open the repository's storage"))
+    }
+}
+
+impl std::fmt::Display for RepoLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.path.display())
+    }
+}
+
+/// An open repository, holding the lock its command needs until it is dropped.
+pub struct Repo {
+    pub(crate) inner: Repository<OpenStatus>,
+    pub(crate) location: RepoLocation,
+    pub(crate) monitor: Arc<dyn Monitor>,
+    /// Held for the life of the value; released (the lock file removed) on drop.
+    pub(crate) lock: Option<LockGuard>,
+}
+
+/// Options shared by every repository we open: our own cache directory, so that umbra
+/// never shares (and so never corrupts) a cache with restic or rustic.
+fn repository_options() -> RepositoryOptions {
+    let cache = std::env::var_os("UMBRA_CACHE_DIR")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+                .map(|c| c.join("umbra"))
+        });
+    match cache {
+        Some(dir) => RepositoryOptions::default().cache_dir(dir),
+        None => RepositoryOptions::default().no_cache(true),
+    }
+}
+
+impl Repo {
+    /// Creates a new repository at `location`, with one key for `password`.
+    ///
+    /// Fails if a repository already exists there. The repository format is restic's
+    /// version 2 (compressed), readable by restic 0.14 and later.
+    pub fn init(
+        location: &RepoLocation,
+        password: &str,
+        monitor: Arc<dyn Monitor>,
+    ) -> Result<Self> {
+        if location.exists() {
+            return Err(UmbraError::new(
+                ErrorKind::RepositoryExists,
+                format!("a repository already exists at {location}"),
+            ));
+        }
+        if let Ok(mut entries) = std::fs::read_dir(location.path()) {
+            if entries.next().is_some() {
+                return Err(UmbraError::new(
+                    ErrorKind::InvalidInput,
+                    format!("{location} is not empty and holds no repository"),
+                )
+                .with_hint("Choose an empty or new directory for the repository."));
+            }
+        }
+        let backends = location.backends()?;
+        let inner = Repository::new_with_progress(
+            &repository_options(),
+            &backends,
+            MonitorBars(Arc::clone(&monitor)),
+        )
+        .map_err(rustic("cannot open the repository's storage"))?
+        .init(
+            &Credentials::password(password),
+            &KeyOptions::default(),
+            &ConfigOptions::default(),
+        )
+        .map_err(|e| {
+            let err = crate::error::from_rustic("cannot create the repository", e);
+            if err.kind() == ErrorKind::Io {
+                let hint = format!(
+                    "Check that {} can be created and written by this user.",
+                    location.path().display()
+                );
+                err.with_hint(hint)
+            } else {
+                err
+            }
+        })?;
+        Ok(Self {
+            inner,
+            location: location.clone(),
+            monitor,
+            lock: None,
+        })
+    }
+
+    /// Opens the repository at `location` with `password` and takes a lock of `lock` kind
+    /// (or none, for commands that must work on a locked repository, like `unlock`).
+    pub fn open(
+        location: &RepoLocation,
+        password: &str,
+        lock: Option<LockKind>,
+        monitor: Arc<dyn Monitor>,
+    ) -> Result<Self> {
+        if !location.path().exists() {
+            return Err(UmbraError::new(
+                ErrorKind::RepositoryMissing,
+                format!("there is no repository at {location}: the directory does not exist"),
+            ));
+        }
+        if !location.exists() {
+            return Err(UmbraError::new(
+                ErrorKind::RepositoryNotInitialised,
+                format!("{location} is not a repository: it has no config file"),
+            ));
+        }
+        let backends = location.backends()?;
+        let inner = Repository::new_with_progress(
+            &repository_options(),
+            &backends,
+            MonitorBars(Arc::clone(&monitor)),
+        )
+        .map_err(rustic("cannot open the repository's storage"))?
+        .open(&Credentials::password(password))
+        .map_err(rustic("cannot open the repository"))?;
+        let lock = match lock {
+            Some(kind) => Some(LockGuard::acquire(
+                LockDir::of_repository(location.path()),
+                &inner.key(),
+                kind,
+                monitor.as_ref(),
+            )?),
+            None => None,
+        };
+        Ok(Self {
+            inner,
+            location: location.clone(),
+            monitor,
+            lock,
+        })
+    }
+
+    #[must_use]
+    pub fn location(&self) -> &RepoLocation {
+        &self.location
+    }
+
+    /// The repository's id, from its config file.
+    #[must_use]
+    pub fn id(&self) -> String {
+        self.inner.config().id.to_hex().to_string()
+    }
+
+    /// Removes stale locks, or all locks with `all`; returns a description of each.
+    pub fn unlock(&self, all: bool) -> Result<Vec<String>> {
+        crate::lock::unlock(
+            &LockDir::of_repository(self.location.path()),
+            &self.inner.key(),
+            all,
+            self.monitor.as_ref(),
+        )
+    }
+}

@@ -1,0 +1,384 @@
+//! The read source of a backup: read each source from its plan's `read_from`, store it
+//! under the path the user named, and notice what goes wrong on the way.
+//!
+//! rustic_core's archiver takes any [`ReadSource`]. We wrap its `LocalSource` (one per
+//! source, so that each can be read from its own place) and rewrite every entry's path
+//! from the read location to the named one. That is what lets a snapshot be read from
+//! `/srv/.umbra/…` while the repository stores `/srv/data`, for any number of sources,
+//! without a mount namespace.
+//!
+//! The archiver logs and skips entries it cannot read. That loses the count a user needs
+//! (exit code 3), so this wrapper records every unreadable entry itself. It also records
+//! files that changed while they were read: each file's size, mtime, ctime and inode
+//! from the directory walk are compared with an `fstat` of the open file once the reader
+//! reaches its end.
+
+use std::fs::File;
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use jiff::Timestamp;
+use rustic_core::repofile::Node;
+use rustic_core::{
+    ErrorKind as RKind, Excludes, LocalSource, LocalSourceFilterOptions, LocalSourceSaveOptions,
+    ReadSource, ReadSourceEntry, ReadSourceOpen, RusticError, RusticResult,
+};
+use umbra_core::{Event, Monitor, PlannedSource, ProgressKind, Task};
+
+use crate::error::rustic;
+
+/// What went wrong, per source, while reading.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct SourceReport {
+    pub changed_while_read: Vec<PathBuf>,
+    pub unreadable: Vec<PathBuf>,
+}
+
+/// Shared by the walker and every open file (files are read on many threads).
+pub(crate) struct ReadLog {
+    reports: Mutex<Vec<SourceReport>>,
+    bytes_read: AtomicU64,
+    monitor: Arc<dyn Monitor>,
+    files: Box<dyn Task>,
+}
+
+impl ReadLog {
+    fn unreadable(&self, source: usize, path: PathBuf, error: String) {
+        self.monitor.event(Event::Unreadable {
+            path: path.clone(),
+            error,
+        });
+        if let Ok(mut r) = self.reports.lock() {
+            r[source].unreadable.push(path);
+        }
+    }
+
+    fn changed(&self, source: usize, path: PathBuf) {
+        self.monitor
+            .event(Event::ChangedWhileRead { path: path.clone() });
+        if let Ok(mut r) = self.reports.lock() {
+            r[source].changed_while_read.push(path);
+        }
+    }
+
+    /// The per-source reports, in the order of the sources given to [`PlannedReadSource::new`].
+    pub(crate) fn reports(&self) -> Vec<SourceReport> {
+        self.files.finish();
+        self.reports.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// File content bytes actually read from disk (unchanged files are not read).
+    pub(crate) fn bytes_read(&self) -> u64 {
+        self.bytes_read.load(Ordering::Relaxed)
+    }
+}
+
+struct Walked {
+    plan: PlannedSource,
+    /// Index into the report list (the caller's order).
+    report_index: usize,
+    local: LocalSource,
+}
+
+/// A [`ReadSource`] over all sources of a plan.
+pub(crate) struct PlannedReadSource {
+    sources: Vec<Walked>,
+    log: Arc<ReadLog>,
+}
+
+/// Filtering options that apply to every source.
+pub(crate) struct Filters<'a> {
+    pub excludes: &'a Excludes,
+    pub filter: &'a LocalSourceFilterOptions,
+}
+
+impl PlannedReadSource {
+    /// `sources` must not contain one another; they are walked in path order, which is
+    /// the order the archiver needs.
+    pub(crate) fn new(
+        sources: &[PlannedSource],
+        filters: &Filters<'_>,
+        monitor: Arc<dyn Monitor>,
+    ) -> umbra_core::Result<(Self, Arc<ReadLog>)> {
+        let mut walked = Vec::with_capacity(sources.len());
+        for (report_index, plan) in sources.iter().enumerate() {
+            let local = LocalSource::new(
+                LocalSourceSaveOptions::default(),
+                filters.excludes,
+                filters.filter,
+                &[&plan.read_from],
+            )
+            .map_err(rustic("cannot prepare reading the sources"))?;
+            walked.push(Walked {
+                plan: plan.clone(),
+                report_index,
+                local,
+            });
+        }
+        walked.sort_by(|a, b| a.plan.path.cmp(&b.plan.path));
+        let files = monitor.start_task(ProgressKind::Count, "files");
+        let log = Arc::new(ReadLog {
+            reports: Mutex::new(vec![SourceReport::default(); sources.len()]),
+            bytes_read: AtomicU64::new(0),
+            monitor,
+            files,
+        });
+        Ok((
+            Self {
+                sources: walked,
+                log: Arc::clone(&log),
+            },
+            log,
+        ))
+    }
+}
+
+/// `path` under `from`, re-rooted under `to`.
+fn reroot(path: &Path, from: &Path, to: &Path) -> PathBuf {
+    match path.strip_prefix(from) {
+        Ok(rel) if rel.as_os_str().is_empty() => to.to_path_buf(),
+        Ok(rel) => to.join(rel),
+        Err(_) => path.to_path_buf(),
+    }
+}
+
+type EntryIter = Box<dyn Iterator<Item = RusticResult<ReadSourceEntry<PlannedOpen>>> + Send>;
+
+impl ReadSource for PlannedReadSource {
+    type Open = PlannedOpen;
+    type Iter = EntryIter;
+
+    fn size(&self) -> RusticResult<Option<u64>> {
+        let mut total = 0;
+        for s in &self.sources {
+            total += s.local.size()?.unwrap_or(0);
+        }
+        Ok(Some(total))
+    }
+
+    fn entries(&self) -> Self::Iter {
+        let mut iters: Vec<EntryIter> = Vec::with_capacity(self.sources.len());
+        for s in &self.sources {
+            let plan = s.plan.clone();
+            let idx = s.report_index;
+            let log = Arc::clone(&self.log);
+            iters.push(Box::new(
+                s.local
+                    .entries()
+                    .filter_map(move |item| map_entry(item, &plan, idx, &log)),
+            ));
+        }
+        Box::new(iters.into_iter().flatten())
+    }
+}
+
+fn map_entry(
+    item: RusticResult<ReadSourceEntry<impl Sized>>,
+    plan: &PlannedSource,
+    idx: usize,
+    log: &Arc<ReadLog>,
+) -> Option<RusticResult<ReadSourceEntry<PlannedOpen>>> {
+    match item {
+        Err(err) => {
+            // The walker could not read a directory entry (permissions, I/O).
+            let text = err.display_log();
+            let cause = text
+                .split("caused by: ")
+                .nth(1)
+                .unwrap_or(&text)
+                .to_string();
+            let path = cause
+                .split(": ")
+                .next()
+                .filter(|p| p.starts_with('/'))
+                .map_or_else(
+                    || plan.path.clone(),
+                    |p| reroot(Path::new(p), &plan.read_from, &plan.path),
+                );
+            log.unreadable(idx, path, cause);
+            None
+        }
+        Ok(entry) => {
+            let read_path = entry.path;
+            let named = reroot(&read_path, &plan.read_from, &plan.path);
+            if !entry.node.is_dir() {
+                log.files.increment(1);
+            }
+            let open = entry.open.map(|_| PlannedOpen {
+                expected: Expected::of(&entry.node),
+                read_path,
+                named_path: named.clone(),
+                source: idx,
+                log: Arc::clone(log),
+            });
+            Some(Ok(ReadSourceEntry {
+                path: named,
+                node: entry.node,
+                open,
+            }))
+        }
+    }
+}
+
+/// The identity of a file when it was walked: if any of it differs after the file was
+/// read, the file changed while being read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Expected {
+    size: u64,
+    mtime: Option<Timestamp>,
+    ctime: Option<Timestamp>,
+    inode: u64,
+}
+
+impl Expected {
+    fn of(node: &Node) -> Self {
+        Self {
+            size: node.meta.size,
+            mtime: node.meta.mtime,
+            ctime: node.meta.ctime,
+            inode: node.meta.inode,
+        }
+    }
+
+    fn of_metadata(m: &std::fs::Metadata) -> Self {
+        let ts = |s: i64, ns: i64| Timestamp::new(s, i32::try_from(ns).unwrap_or(0)).ok();
+        Self {
+            size: m.len(),
+            mtime: ts(m.mtime(), m.mtime_nsec()),
+            ctime: ts(m.ctime(), m.ctime_nsec()),
+            inode: m.ino(),
+        }
+    }
+
+    /// Compares only what both sides know (a walk may not record ctime or inode).
+    fn differs_from(&self, now: &Self) -> bool {
+        self.size != now.size
+            || (self.mtime.is_some() && self.mtime != now.mtime)
+            || (self.ctime.is_some() && self.ctime != now.ctime)
+            || (self.inode != 0 && self.inode != now.inode)
+    }
+}
+
+/// How to open one file of the plan.
+#[derive(Debug)]
+pub(crate) struct PlannedOpen {
+    read_path: PathBuf,
+    named_path: PathBuf,
+    expected: Expected,
+    source: usize,
+    log: Arc<ReadLog>,
+}
+
+impl std::fmt::Debug for ReadLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReadLog")
+    }
+}
+
+impl ReadSourceOpen for PlannedOpen {
+    type Reader = CheckedReader;
+
+    fn open(self) -> RusticResult<Self::Reader> {
+        match File::open(&self.read_path) {
+            Ok(file) => Ok(CheckedReader {
+                file,
+                open: self,
+                checked: false,
+            }),
+            Err(err) => {
+                self.log
+                    .unreadable(self.source, self.named_path.clone(), err.to_string());
+                Err(
+                    RusticError::with_source(RKind::InputOutput, "cannot open `{path}`", err)
+                        .attach_context("path", self.named_path.display().to_string()),
+                )
+            }
+        }
+    }
+}
+
+/// Reads a file and, at its end, checks that it did not change meanwhile.
+pub(crate) struct CheckedReader {
+    file: File,
+    open: PlannedOpen,
+    checked: bool,
+}
+
+impl Read for CheckedReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.file.read(buf) {
+            Ok(0) => {
+                if !self.checked {
+                    self.checked = true;
+                    let changed = match self.file.metadata() {
+                        Ok(m) => self.open.expected.differs_from(&Expected::of_metadata(&m)),
+                        Err(_) => true,
+                    };
+                    if changed {
+                        self.open
+                            .log
+                            .changed(self.open.source, self.open.named_path.clone());
+                    }
+                }
+                Ok(0)
+            }
+            Ok(n) => {
+                self.open
+                    .log
+                    .bytes_read
+                    .fetch_add(n as u64, Ordering::Relaxed);
+                Ok(n)
+            }
+            Err(err) => {
+                self.open.log.unreadable(
+                    self.open.source,
+                    self.open.named_path.clone(),
+                    err.to_string(),
+                );
+                Err(err)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reroot_maps_the_read_location_back_to_the_named_path() {
+        let from = Path::new("/mnt/.umbra-snap/data");
+        let to = Path::new("/srv/data");
+        assert_eq!(
+            reroot(Path::new("/mnt/.umbra-snap/data/a/b"), from, to),
+            to.join("a/b")
+        );
+        assert_eq!(reroot(from, from, to), to);
+        assert_eq!(
+            reroot(Path::new("/elsewhere"), from, to),
+            Path::new("/elsewhere")
+        );
+    }
+
+    #[test]
+    fn a_missing_ctime_is_not_a_change() {
+        let a = Expected {
+            size: 1,
+            mtime: None,
+            ctime: None,
+            inode: 0,
+        };
+        let b = Expected {
+            size: 1,
+            mtime: Timestamp::new(5, 0).ok(),
+            ctime: None,
+            inode: 7,
+        };
+        assert!(!a.differs_from(&b));
+        let c = Expected { size: 2, ..b };
+        assert!(b.differs_from(&c));
+    }
+}

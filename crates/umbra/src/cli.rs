@@ -1,0 +1,169 @@
+//! The command line, as clap parses it. Nothing here runs: [`crate::settings`] turns
+//! these flags into validated settings, and [`crate::commands`] acts on them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// umbra backs up files that are in use, consistently, into a restic-compatible repository.
+#[derive(Debug, Parser)]
+#[command(name = "umbra", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Repository location (a directory). Default: the per-user default repository.
+    #[arg(
+        short = 'r',
+        long = "repo",
+        env = "UMBRA_REPOSITORY",
+        global = true,
+        value_name = "REPO"
+    )]
+    pub repo: Option<String>,
+    /// File holding the repository password.
+    #[arg(long, env = "UMBRA_PASSWORD_FILE", global = true, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Print machine-readable JSON lines instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print only errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more detail (repeat for even more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new repository.
+    Init,
+    /// Back up files and directories.
+    Backup(BackupArgs),
+    /// List snapshots.
+    Snapshots,
+    /// Show one snapshot in full, with its consistency record.
+    Show {
+        /// Snapshot id, prefix, or `latest`.
+        snapshot: String,
+    },
+    /// List the files of a snapshot.
+    Ls {
+        /// Snapshot id, prefix, or `latest`.
+        snapshot: String,
+        /// Only list below this path.
+        path: Option<String>,
+    },
+    /// Restore a snapshot into a directory.
+    Restore(RestoreArgs),
+    /// Show what changed between two snapshots.
+    Diff { first: String, second: String },
+    /// Verify the repository's integrity.
+    Check {
+        /// Also read and verify every data pack (slow: reads the whole repository).
+        #[arg(long)]
+        read_data: bool,
+    },
+    /// Remove snapshots according to a retention policy.
+    Forget(ForgetArgs),
+    /// Remove data that no snapshot references.
+    Prune,
+    /// Manage the repository's keys (passwords).
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Remove stale locks left by crashed processes.
+    Unlock {
+        /// Remove every lock, also those of running processes.
+        #[arg(long)]
+        remove_all: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Files and directories to back up.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Leave out paths matching this glob (repeatable).
+    #[arg(short = 'e', long, value_name = "PATTERN")]
+    pub exclude: Vec<String>,
+    /// Read exclude globs from this file, one per line (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub exclude_file: Vec<PathBuf>,
+    /// Leave out directories that hold a CACHEDIR.TAG file.
+    #[arg(long)]
+    pub exclude_caches: bool,
+    /// Do not cross filesystem boundaries.
+    #[arg(short = 'x', long)]
+    pub one_file_system: bool,
+    /// Add a tag to the snapshot (repeatable).
+    #[arg(long, value_name = "TAG")]
+    pub tag: Vec<String>,
+    /// Record this host name instead of the machine's.
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// Read every file, ignoring the previous snapshot.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// Snapshot id, prefix or `latest`; `ID:PATH` restores only PATH.
+    pub snapshot: String,
+    /// Directory to restore into.
+    #[arg(short, long, value_name = "DIR")]
+    pub target: PathBuf,
+    /// Restore only paths matching this glob (repeatable).
+    #[arg(short = 'i', long, value_name = "PATTERN")]
+    pub include: Vec<String>,
+    /// Do not restore paths matching this glob (repeatable).
+    #[arg(short = 'e', long, value_name = "PATTERN")]
+    pub exclude: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ForgetArgs {
+    #[arg(long, value_name = "N")]
+    pub keep_last: Option<u32>,
+    #[arg(long, value_name = "N")]
+    pub keep_hourly: Option<u32>,
+    #[arg(long, value_name = "N")]
+    pub keep_daily: Option<u32>,
+    #[arg(long, value_name = "N")]
+    pub keep_weekly: Option<u32>,
+    #[arg(long, value_name = "N")]
+    pub keep_monthly: Option<u32>,
+    #[arg(long, value_name = "N")]
+    pub keep_yearly: Option<u32>,
+    /// Keep snapshots newer than this duration before the latest (e.g. 1y6m, 7d, 2d12h).
+    #[arg(long, value_name = "DURATION")]
+    pub keep_within: Option<String>,
+    /// Also prune: remove the data only the forgotten snapshots used.
+    #[arg(long)]
+    pub prune: bool,
+    /// Only show what would be removed.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Add a key; its password comes from --new-password-file or a prompt.
+    Add {
+        #[arg(long, value_name = "FILE")]
+        new_password_file: Option<PathBuf>,
+    },
+    /// List the keys.
+    List,
+    /// Remove a key by id (prefix).
+    Remove { id: String },
+}

@@ -1,0 +1,80 @@
+//! One module per command family. Each takes resolved [`Settings`], does its work through
+//! the repository adapter, and prints through [`Output`].
+
+mod backup;
+mod keys;
+mod maintenance;
+mod snapshots;
+
+use umbra_core::{ErrorKind, Result, UmbraError};
+use umbra_repo::lock::LockKind;
+use umbra_repo::Repo;
+
+use crate::cli::Command;
+use crate::output::Output;
+use crate::settings::{RepoChoice, Settings};
+use crate::Finished;
+
+pub fn run(command: Command, settings: &Settings, out: &Output) -> Result<Finished> {
+    match command {
+        Command::Init => init(settings, out),
+        Command::Backup(args) => backup::run(&args, settings, out),
+        Command::Snapshots => snapshots::list(settings, out),
+        Command::Show { snapshot } => snapshots::show(&snapshot, settings, out),
+        Command::Ls { snapshot, path } => snapshots::ls(&snapshot, path.as_deref(), settings, out),
+        Command::Diff { first, second } => snapshots::diff(&first, &second, settings, out),
+        Command::Restore(args) => snapshots::restore(&args, settings, out),
+        Command::Check { read_data } => maintenance::check(read_data, settings, out),
+        Command::Forget(args) => maintenance::forget(&args, settings, out),
+        Command::Prune => maintenance::prune(settings, out),
+        Command::Unlock { remove_all } => maintenance::unlock(remove_all, settings, out),
+        Command::Key { command } => keys::run(command, settings, out),
+    }
+}
+
+/// Opens the chosen repository with the lock a command needs.
+pub fn open(settings: &Settings, lock: Option<LockKind>, out: &Output) -> Result<Repo> {
+    let location = settings.repo.location();
+    if let RepoChoice::Default(d) = &settings.repo {
+        if !location.exists() {
+            return Err(UmbraError::new(
+                ErrorKind::RepositoryMissing,
+                format!("the default repository {} does not exist yet", d.location),
+            )
+            .with_hint("Run `umbra backup DIR` to create it with a first backup, or name a repository with -r/--repo."));
+        }
+    }
+    let password = settings.password_or_prompt(&format!("password for {location}: "))?;
+    Repo::open(location, &password, lock, out.monitor())
+}
+
+fn init(settings: &Settings, out: &Output) -> Result<Finished> {
+    let repo = match &settings.repo {
+        RepoChoice::Explicit(location) => {
+            let password = match settings.password()? {
+                Some(p) => p,
+                None => {
+                    let a = crate::settings::prompt_password("new repository password: ")?;
+                    let b = crate::settings::prompt_password("repeat the password: ")?;
+                    if a != b {
+                        return Err(crate::invalid("the two passwords differ"));
+                    }
+                    a
+                }
+            };
+            Repo::init(location, &password, out.monitor())?
+        }
+        RepoChoice::Default(d) => backup::create_default(d, settings, out)?,
+    };
+    out.summary(format!(
+        "created repository {} at {}",
+        &repo.id()[..8],
+        repo.location()
+    ));
+    out.json(&serde_json::json!({
+        "message_type": "initialized",
+        "id": repo.id(),
+        "repository": repo.location().to_string(),
+    }));
+    Ok(Finished::Ok)
+}

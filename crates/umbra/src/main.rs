@@ -1,0 +1,87 @@
+//! The `umbra` command.
+//!
+//! Exit codes (as restic's): 0 success; 1 fatal error; 3 the backup was saved, but some
+//! files could not be read; 130 interrupted by SIGINT or SIGTERM.
+
+mod cli;
+mod commands;
+mod output;
+mod settings;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use umbra_core::{ErrorKind, UmbraError};
+
+use crate::cli::Cli;
+use crate::output::Output;
+use crate::settings::Settings;
+
+/// How a command ended, when it did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finished {
+    Ok,
+    /// The snapshot is saved but incomplete (unreadable files): exit code 3.
+    Incomplete,
+}
+
+pub const EXIT_FATAL: u8 = 1;
+pub const EXIT_INCOMPLETE: u8 = 3;
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// On SIGINT or SIGTERM: release what guards registered (locks now; snapshots and
+/// freezes later), then exit 130. Data written so far stays unreferenced until the next
+/// backup reuses it or `prune` removes it; no snapshot is written for the interrupted run.
+fn handle_signals() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+        return;
+    };
+    let _ = std::thread::Builder::new()
+        .name("umbra-signals".into())
+        .spawn(move || {
+            if let Some(sig) = signals.forever().next() {
+                let released = umbra_core::interrupt::release_all();
+                let name = if sig == SIGINT { "SIGINT" } else { "SIGTERM" };
+                eprintln!(
+                    "interrupted by {name}; released: {}",
+                    if released.is_empty() {
+                        "nothing".to_string()
+                    } else {
+                        released.join(", ")
+                    }
+                );
+                std::process::exit(i32::from(EXIT_INTERRUPTED));
+            }
+        });
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::resolve(&cli.global) {
+        Ok(s) => s,
+        Err(err) => {
+            eprintln!("error: {}\nhint: {}", err.message(), err.hint());
+            return ExitCode::from(EXIT_FATAL);
+        }
+    };
+    let out = Output::new(settings.output);
+    handle_signals();
+    match commands::run(cli.command, &settings, &out) {
+        Ok(Finished::Ok) => ExitCode::SUCCESS,
+        Ok(Finished::Incomplete) => ExitCode::from(EXIT_INCOMPLETE),
+        Err(err) => {
+            out.error(&err);
+            if err.kind() == ErrorKind::Interrupted {
+                ExitCode::from(EXIT_INTERRUPTED)
+            } else {
+                ExitCode::from(EXIT_FATAL)
+            }
+        }
+    }
+}
+
+/// For commands: an error for an invalid combination of arguments.
+pub fn invalid(message: impl Into<String>) -> UmbraError {
+    UmbraError::new(ErrorKind::InvalidInput, message)
+}

@@ -1,0 +1,95 @@
+//! `--json`: every event and, once a second, the progress of byte-counting tasks, as one
+//! JSON object per line on stdout.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use serde_json::json;
+use umbra_core::{Event, Monitor, ProgressKind, Task};
+
+pub struct JsonMonitor {
+    verbosity: i8,
+}
+
+impl JsonMonitor {
+    pub fn new(verbosity: i8) -> Self {
+        Self { verbosity }
+    }
+}
+
+struct JsonTask {
+    title: Mutex<String>,
+    kind: ProgressKind,
+    done: AtomicU64,
+    total: AtomicU64,
+    last: Mutex<Instant>,
+    started: Instant,
+}
+
+impl JsonTask {
+    fn emit(&self, finished: bool) {
+        let title = self.title.lock().map(|t| t.clone()).unwrap_or_default();
+        let done = self.done.load(Ordering::Relaxed);
+        let total = self.total.load(Ordering::Relaxed);
+        let secs = self.started.elapsed().as_secs_f64();
+        let v = json!({
+            "message_type": if finished { "task_done" } else { "status" },
+            "task": title,
+            "unit": if self.kind == ProgressKind::Bytes { "bytes" } else { "items" },
+            "done": done,
+            "total": if total > 0 { Some(total) } else { None },
+            "percent_done": if total > 0 { Some(done as f64 / total as f64) } else { None },
+            "seconds_elapsed": secs,
+        });
+        println!("{v}");
+    }
+}
+
+impl Task for JsonTask {
+    fn set_total(&self, total: u64) {
+        self.total.store(total, Ordering::Relaxed);
+    }
+    fn increment(&self, n: u64) {
+        self.done.fetch_add(n, Ordering::Relaxed);
+        if self.kind != ProgressKind::Bytes {
+            return;
+        }
+        if let Ok(mut last) = self.last.try_lock() {
+            if last.elapsed().as_secs() >= 1 {
+                *last = Instant::now();
+                self.emit(false);
+            }
+        }
+    }
+    fn set_title(&self, title: &str) {
+        if let Ok(mut t) = self.title.lock() {
+            *t = title.to_string();
+        }
+    }
+    fn finish(&self) {
+        if self.kind == ProgressKind::Bytes {
+            self.emit(true);
+        }
+    }
+}
+
+impl Monitor for JsonMonitor {
+    fn start_task(&self, kind: ProgressKind, title: &str) -> Box<dyn Task> {
+        Box::new(JsonTask {
+            title: Mutex::new(title.to_string()),
+            kind,
+            done: AtomicU64::new(0),
+            total: AtomicU64::new(0),
+            last: Mutex::new(Instant::now()),
+            started: Instant::now(),
+        })
+    }
+
+    fn event(&self, event: Event) {
+        if matches!(event, Event::Info { .. }) && self.verbosity < 1 {
+            return;
+        }
+        println!("{}", super::event_json(&event));
+    }
+}

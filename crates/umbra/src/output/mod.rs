@@ -1,0 +1,138 @@
+//! How umbra talks to its user: the CLI's implementations of [`Monitor`], and the
+//! helpers commands use to print their results.
+//!
+//! - On a terminal: progress bars on stderr ([`terminal`]).
+//! - Not on a terminal: no progress, only events worth a line and the summary ([`plain`]).
+//! - With `--json`: one JSON object per line on stdout ([`json`]).
+//!
+//! stdout carries results (tables, summaries, JSON); stderr carries progress, warnings and
+//! errors, so `umbra snapshots > file` stays clean.
+
+mod json;
+mod plain;
+mod terminal;
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use umbra_core::{Event, Monitor, UmbraError};
+
+use crate::settings::OutputMode;
+
+/// The CLI's view of the user's terminal.
+#[derive(Clone)]
+pub struct Output {
+    pub mode: OutputMode,
+    monitor: Arc<dyn Monitor>,
+}
+
+impl Output {
+    pub fn new(mode: OutputMode) -> Self {
+        let monitor: Arc<dyn Monitor> = if mode.json {
+            Arc::new(json::JsonMonitor::new(mode.verbosity))
+        } else if mode.progress {
+            Arc::new(terminal::TerminalMonitor::new(mode.verbosity))
+        } else {
+            Arc::new(plain::PlainMonitor::new(mode.verbosity))
+        };
+        Self { mode, monitor }
+    }
+
+    pub fn monitor(&self) -> Arc<dyn Monitor> {
+        Arc::clone(&self.monitor)
+    }
+
+    /// A result line for humans (not printed with --json).
+    pub fn line(&self, text: impl AsRef<str>) {
+        if !self.mode.json {
+            println!("{}", text.as_ref());
+        }
+    }
+
+    /// A summary line for humans: like [`Output::line`], but not with -q.
+    pub fn summary(&self, text: impl AsRef<str>) {
+        if !self.mode.json && self.mode.verbosity >= 0 {
+            println!("{}", text.as_ref());
+        }
+    }
+
+    /// A JSON result (only printed with --json).
+    pub fn json(&self, value: &Value) {
+        if self.mode.json {
+            println!("{value}");
+        }
+    }
+
+    /// Prints a fatal error: what went wrong, what to do, and with -v the causes.
+    pub fn error(&self, err: &UmbraError) {
+        if self.mode.json {
+            let v = serde_json::json!({
+                "message_type": "error",
+                "kind": format!("{:?}", err.kind()),
+                "message": err.message(),
+                "hint": err.hint(),
+                "causes": err.causes(),
+            });
+            println!("{v}");
+            return;
+        }
+        eprintln!("error: {}", err.message());
+        eprintln!("hint: {}", err.hint());
+        if self.mode.verbosity > 0 {
+            for cause in err.causes() {
+                eprintln!("caused by: {cause}");
+            }
+        }
+    }
+}
+
+/// The text of an event for humans, with the verbosity it needs to be shown.
+pub(crate) fn describe(event: &Event) -> (i8, String) {
+    match event {
+        Event::DefaultRepositoryCreated {
+            repository,
+            password_file,
+        } => (
+            0,
+            format!(
+                "created the default repository at {}\nits password is in {} (keep a copy: without it the backups cannot be read)",
+                repository.display(),
+                password_file.display()
+            ),
+        ),
+        Event::Unreadable { path, error } => {
+            (0, format!("warning: cannot read {}: {error}", path.display()))
+        }
+        Event::ChangedWhileRead { path } => (
+            0,
+            format!("warning: {} changed while it was read", path.display()),
+        ),
+        Event::StaleLockRemoved { owner, .. } => (0, format!("removed stale lock: {owner}")),
+        Event::Warning { message } => (1, format!("warning: {message}")),
+        Event::Info { message } => (1, message.clone()),
+    }
+}
+
+/// An event as a JSON line.
+pub(crate) fn event_json(event: &Event) -> Value {
+    use serde_json::json;
+    match event {
+        Event::DefaultRepositoryCreated {
+            repository,
+            password_file,
+        } => {
+            json!({"message_type": "repository_created", "repository": repository, "password_file": password_file})
+        }
+        Event::Unreadable { path, error } => {
+            json!({"message_type": "unreadable", "path": path, "error": error})
+        }
+        Event::ChangedWhileRead { path } => {
+            json!({"message_type": "changed_while_read", "path": path})
+        }
+        Event::StaleLockRemoved { lock_id, owner } => {
+            json!({"message_type": "stale_lock_removed", "lock": lock_id, "owner": owner})
+        }
+        Event::Warning { message } => json!({"message_type": "warning", "message": message}),
+        Event::Info { message } => json!({"message_type": "info", "message": message}),
+    }
+}

@@ -1,0 +1,231 @@
+//! Resolving the global flags and environment into what a command needs: which
+//! repository, which password, and how to talk to the user.
+//!
+//! The password never comes from a command-line argument (it would show in `ps` and in
+//! shell history). Its sources, first match wins: `--password-file`/`UMBRA_PASSWORD_FILE`,
+//! `UMBRA_PASSWORD_COMMAND`, `UMBRA_PASSWORD`, the default repository's password file,
+//! and a prompt when stdin is a terminal.
+
+use std::io::{IsTerminal, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use umbra_core::{ErrorKind, Result, UmbraError};
+use umbra_repo::RepoLocation;
+
+use crate::cli::GlobalArgs;
+
+/// Where the default repository and its password live for this user.
+#[derive(Debug, Clone)]
+pub struct DefaultRepo {
+    pub location: RepoLocation,
+    pub password_file: PathBuf,
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+fn home() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(PathBuf::from)
+}
+
+impl DefaultRepo {
+    /// root: `/var/lib/umbra/repo`, password in `/etc/umbra/repo.password`.
+    /// Others: `$XDG_DATA_HOME/umbra/repo` and `$XDG_CONFIG_HOME/umbra/repo.password`.
+    pub fn for_this_user() -> Result<Self> {
+        let missing_home = || {
+            UmbraError::new(
+                ErrorKind::InvalidInput,
+                "cannot find a place for the default repository: HOME is not set",
+            )
+            .with_hint("Set HOME, or name a repository with -r/--repo.")
+        };
+        let (data, config) = if is_root() {
+            (PathBuf::from("/var/lib/umbra"), PathBuf::from("/etc/umbra"))
+        } else {
+            let data = match std::env::var_os("XDG_DATA_HOME") {
+                Some(d) => PathBuf::from(d),
+                None => home().ok_or_else(missing_home)?.join(".local/share"),
+            };
+            let config = match std::env::var_os("XDG_CONFIG_HOME") {
+                Some(d) => PathBuf::from(d),
+                None => home().ok_or_else(missing_home)?.join(".config"),
+            };
+            (data.join("umbra"), config.join("umbra"))
+        };
+        Ok(Self {
+            location: RepoLocation::local(data.join("repo")),
+            password_file: config.join("repo.password"),
+        })
+    }
+
+    /// Generates a password and writes it, mode 0600, to the password file. Refuses to
+    /// overwrite an existing file: that password may protect a repository.
+    pub fn create_password(&self) -> Result<String> {
+        let mut bytes = [0u8; 24];
+        rand::fill(&mut bytes[..]);
+        let password: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        if let Some(dir) = self.password_file.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| UmbraError::io("cannot create", dir, e))?;
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&self.password_file)
+            .map_err(|e| {
+                UmbraError::io("cannot create the password file", &self.password_file, e)
+            })?;
+        writeln!(file, "{password}")
+            .and_then(|()| file.sync_all())
+            .map_err(|e| {
+                UmbraError::io("cannot write the password file", &self.password_file, e)
+            })?;
+        Ok(password)
+    }
+}
+
+/// Which repository a command works on.
+#[derive(Debug, Clone)]
+pub enum RepoChoice {
+    Explicit(RepoLocation),
+    Default(DefaultRepo),
+}
+
+impl RepoChoice {
+    pub fn location(&self) -> &RepoLocation {
+        match self {
+            Self::Explicit(l) => l,
+            Self::Default(d) => &d.location,
+        }
+    }
+}
+
+/// How much to tell the user, and in which form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputMode {
+    pub json: bool,
+    /// -1 quiet, 0 normal, 1+ verbose.
+    pub verbosity: i8,
+    /// Progress bars: only on a terminal, and neither quiet nor JSON.
+    pub progress: bool,
+}
+
+/// The resolved global settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub repo: RepoChoice,
+    password_file: Option<PathBuf>,
+    pub output: OutputMode,
+}
+
+impl Settings {
+    pub fn resolve(args: &GlobalArgs) -> Result<Self> {
+        let repo = match &args.repo {
+            Some(spec) => RepoChoice::Explicit(RepoLocation::parse(spec)?),
+            None => RepoChoice::Default(DefaultRepo::for_this_user()?),
+        };
+        let verbosity = if args.quiet {
+            -1
+        } else {
+            i8::try_from(args.verbose).unwrap_or(i8::MAX)
+        };
+        let output = OutputMode {
+            json: args.json,
+            verbosity,
+            progress: !args.json && verbosity >= 0 && std::io::stderr().is_terminal(),
+        };
+        Ok(Self {
+            repo,
+            password_file: args.password_file.clone(),
+            output,
+        })
+    }
+
+    /// The password, from the first source that has one. `None` when no source is set.
+    pub fn password(&self) -> Result<Option<String>> {
+        if let Some(file) = &self.password_file {
+            return read_password_file(file).map(Some);
+        }
+        if let Ok(command) = std::env::var("UMBRA_PASSWORD_COMMAND") {
+            return run_password_command(&command).map(Some);
+        }
+        if let Ok(pw) = std::env::var("UMBRA_PASSWORD") {
+            return Ok(Some(pw));
+        }
+        if let RepoChoice::Default(d) = &self.repo {
+            if d.password_file.exists() {
+                return read_password_file(&d.password_file).map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    /// The password, asking on the terminal as a last resort.
+    pub fn password_or_prompt(&self, prompt: &str) -> Result<String> {
+        if let Some(pw) = self.password()? {
+            return Ok(pw);
+        }
+        prompt_password(prompt)
+    }
+}
+
+/// Reads a password from a terminal; fails clearly when there is none.
+pub fn prompt_password(prompt: &str) -> Result<String> {
+    if !std::io::stdin().is_terminal() {
+        return Err(UmbraError::new(
+            ErrorKind::PasswordMissing,
+            "no password given, and no terminal to ask for one",
+        ));
+    }
+    rpassword::prompt_password(prompt).map_err(|e| {
+        UmbraError::new(ErrorKind::Io, "cannot read the password from the terminal").with_source(e)
+    })
+}
+
+pub fn read_password_file(path: &Path) -> Result<String> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        UmbraError::io("cannot read the password file", path, e)
+            .with_hint("Check the path given with --password-file or UMBRA_PASSWORD_FILE.")
+    })?;
+    let pw = text.lines().next().unwrap_or_default().to_string();
+    if pw.is_empty() {
+        return Err(UmbraError::new(
+            ErrorKind::PasswordMissing,
+            format!("the password file {} is empty", path.display()),
+        )
+        .with_hint("Put the password on the file's first line."));
+    }
+    Ok(pw)
+}
+
+fn run_password_command(command: &str) -> Result<String> {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| {
+            UmbraError::new(ErrorKind::Io, "cannot run UMBRA_PASSWORD_COMMAND").with_source(e)
+        })?;
+    if !out.status.success() {
+        return Err(UmbraError::new(
+            ErrorKind::PasswordMissing,
+            format!("UMBRA_PASSWORD_COMMAND failed ({})", out.status),
+        )
+        .with_hint("Run the command by hand to see why; it must print the password on stdout."));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let pw = text.lines().next().unwrap_or_default().to_string();
+    if pw.is_empty() {
+        return Err(UmbraError::new(
+            ErrorKind::PasswordMissing,
+            "UMBRA_PASSWORD_COMMAND printed no password",
+        ));
+    }
+    Ok(pw)
+}
