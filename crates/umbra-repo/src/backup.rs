@@ -82,6 +82,26 @@ impl BackupOutcome {
     }
 }
 
+/// The exclude patterns of a request, in the form rustic_core's walker takes (`!glob`).
+/// Exclude files hold one pattern per line, restic-style: blank lines and lines starting
+/// with `#` are skipped. (rustic_core's own glob files would read them as includes.)
+fn exclude_globs(request: &BackupRequest) -> Result<Vec<String>> {
+    let mut globs: Vec<String> = request.excludes.iter().map(|g| format!("!{g}")).collect();
+    for file in &request.exclude_files {
+        let text = std::fs::read_to_string(file).map_err(|e| {
+            UmbraError::io("cannot read the exclude file", file, e)
+                .with_hint("Check the path given with --exclude-file.")
+        })?;
+        globs.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(|l| format!("!{l}")),
+        );
+    }
+    Ok(globs)
+}
+
 /// Drops sources that lie inside another source: the outer one already holds them.
 fn without_nested(sources: &[PlannedSource]) -> Vec<PlannedSource> {
     sources
@@ -121,20 +141,7 @@ impl Repo {
         }
 
         let mut excludes = Excludes::default();
-        excludes.globs = request.excludes.iter().map(|g| format!("!{g}")).collect();
-        excludes.glob_files = request
-            .exclude_files
-            .iter()
-            .map(|p| p.to_string_lossy().into_owned())
-            .collect();
-        for file in &request.exclude_files {
-            if !file.is_file() {
-                return Err(UmbraError::new(
-                    ErrorKind::InvalidInput,
-                    format!("exclude file {} does not exist", file.display()),
-                ));
-            }
-        }
+        excludes.globs = exclude_globs(request)?;
         let mut filter = LocalSourceFilterOptions::default();
         filter.one_file_system = request.one_file_system;
         if request.exclude_caches {

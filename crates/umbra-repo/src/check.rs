@@ -18,7 +18,8 @@ pub struct Finding {
 
 impl Repo {
     /// Checks the repository's structure; with `read_data`, also reads and verifies
-    /// every pack file.
+    /// every pack file. Open the repository with [`crate::OpenOptions::bypass_cache`], or a
+    /// cached copy may hide damage in the repository.
     pub fn check(&self, read_data: bool) -> Result<Vec<Finding>> {
         let mut opts = CheckOptions::default();
         opts.read_data = read_data;

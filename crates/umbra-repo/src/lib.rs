@@ -28,5 +28,5 @@ pub mod snapshots;
 mod source;
 
 pub use backup::{BackupOutcome, BackupRequest};
-pub use repo::{Repo, RepoLocation};
+pub use repo::{OpenOptions, Repo, RepoLocation};
 pub use snapshots::SnapshotInfo;

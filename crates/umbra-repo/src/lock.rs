@@ -8,8 +8,9 @@
 //!   lock; commands that remove data (forget, prune, key remove) take an *exclusive* one.
 //!   An exclusive lock conflicts with every other lock.
 //! - A lock is stale when it was not refreshed for 30 minutes, or when it names this host
-//!   and its process no longer exists. Stale locks are removed when they are in the way,
-//!   and by `umbra unlock`.
+//!   and its process no longer exists. A stale lock of this host is removed by the next
+//!   umbra run; another host's stale lock is removed when it is in the way, and by
+//!   `umbra unlock`.
 //! - A held lock is refreshed every 5 minutes by a background thread, as restic does.
 //!
 //! rustic_core's backends know no lock file type, so locks are written straight into the
@@ -332,15 +333,17 @@ fn refresh_loop(
     let (mutex, cvar) = state;
     let Ok(mut guard) = mutex.lock() else { return };
     loop {
-        let Ok((g, timeout)) = cvar.wait_timeout(guard, REFRESH_EVERY) else {
-            return;
-        };
-        guard = g;
+        // Checked before every wait: a release that came before this thread first took
+        // the mutex must not be slept through.
         if guard.released {
             let _ = be.remove(&guard.current);
             return;
         }
-        if timeout.timed_out() {
+        let Ok((g, timeout)) = cvar.wait_timeout(guard, REFRESH_EVERY) else {
+            return;
+        };
+        guard = g;
+        if timeout.timed_out() && !guard.released {
             // Write the fresh lock first, then remove the old one: never a moment unlocked.
             if let Ok(new_id) = write_lock(be, crypto, &LockFile::for_this_process(kind)) {
                 let _ = be.remove(&guard.current);
@@ -390,11 +393,16 @@ fn check_conflicts_except(
             }
             continue;
         };
-        if !(lock.exclusive || kind == LockKind::Exclusive) {
+        // A lock of this host whose process is gone is certainly stale: clear it even when
+        // it is not in the way, so that a crash's lock does not linger. Another host's lock
+        // is judged by its age, which depends on clocks: clear it only when it is in the way.
+        let ours_and_dead = lock.hostname == hostname() && lock.is_stale();
+        let conflicts = lock.exclusive || kind == LockKind::Exclusive;
+        if ours_and_dead || (conflicts && lock.is_stale()) {
+            remove_stale(be, id, &lock, monitor);
             continue;
         }
-        if lock.is_stale() {
-            remove_stale(be, id, &lock, monitor);
+        if !conflicts {
             continue;
         }
         return Err(locked(&lock.describe()));

@@ -102,6 +102,27 @@ pub struct Repo {
     pub(crate) lock: Option<LockGuard>,
 }
 
+/// How to open a repository.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenOptions {
+    /// The lock the command needs; `None` for commands that must work on a locked
+    /// repository (`unlock`).
+    pub lock: Option<LockKind>,
+    /// Read everything from the repository itself, never from the local cache. `check`
+    /// needs this: a cached good copy would hide a damaged file in the repository.
+    pub bypass_cache: bool,
+}
+
+impl OpenOptions {
+    #[must_use]
+    pub fn locked(kind: LockKind) -> Self {
+        Self {
+            lock: Some(kind),
+            bypass_cache: false,
+        }
+    }
+}
+
 /// Options shared by every repository we open: our own cache directory, so that umbra
 /// never shares (and so never corrupts) a cache with restic or rustic.
 fn repository_options() -> RepositoryOptions {
@@ -176,12 +197,11 @@ impl Repo {
         })
     }
 
-    /// Opens the repository at `location` with `password` and takes a lock of `lock` kind
-    /// (or none, for commands that must work on a locked repository, like `unlock`).
+    /// Opens the repository at `location` with `password` and takes the lock `options` asks for.
     pub fn open(
         location: &RepoLocation,
         password: &str,
-        lock: Option<LockKind>,
+        options: OpenOptions,
         monitor: Arc<dyn Monitor>,
     ) -> Result<Self> {
         if !location.path().exists() {
@@ -197,15 +217,16 @@ impl Repo {
             ));
         }
         let backends = location.backends()?;
-        let inner = Repository::new_with_progress(
-            &repository_options(),
-            &backends,
-            MonitorBars(Arc::clone(&monitor)),
-        )
-        .map_err(rustic("cannot open the repository's storage"))?
-        .open(&Credentials::password(password))
-        .map_err(rustic("cannot open the repository"))?;
-        let lock = match lock {
+        let mut repo_opts = repository_options();
+        if options.bypass_cache {
+            repo_opts = RepositoryOptions::default().no_cache(true);
+        }
+        let inner =
+            Repository::new_with_progress(&repo_opts, &backends, MonitorBars(Arc::clone(&monitor)))
+                .map_err(rustic("cannot open the repository's storage"))?
+                .open(&Credentials::password(password))
+                .map_err(rustic("cannot open the repository"))?;
+        let lock = match options.lock {
             Some(kind) => Some(LockGuard::acquire(
                 LockDir::of_repository(location.path()),
                 &inner.key(),

@@ -11,7 +11,11 @@ use crate::settings::Settings;
 use crate::Finished;
 
 pub fn check(read_data: bool, settings: &Settings, out: &Output) -> Result<Finished> {
-    let repo = super::open(settings, Some(LockKind::Shared), out)?;
+    let options = umbra_repo::OpenOptions {
+        lock: Some(LockKind::Shared),
+        bypass_cache: true,
+    };
+    let repo = super::open_with(settings, options, out)?;
     let findings = repo.check(read_data)?;
     let errors = findings.iter().filter(|f| f.severity == "error").count();
     for f in &findings {

@@ -8,7 +8,7 @@ mod snapshots;
 
 use umbra_core::{ErrorKind, Result, UmbraError};
 use umbra_repo::lock::LockKind;
-use umbra_repo::Repo;
+use umbra_repo::{OpenOptions, Repo};
 
 use crate::cli::Command;
 use crate::output::Output;
@@ -34,6 +34,18 @@ pub fn run(command: Command, settings: &Settings, out: &Output) -> Result<Finish
 
 /// Opens the chosen repository with the lock a command needs.
 pub fn open(settings: &Settings, lock: Option<LockKind>, out: &Output) -> Result<Repo> {
+    open_with(
+        settings,
+        OpenOptions {
+            lock,
+            bypass_cache: false,
+        },
+        out,
+    )
+}
+
+/// Like [`open`], with every open option.
+pub fn open_with(settings: &Settings, options: OpenOptions, out: &Output) -> Result<Repo> {
     let location = settings.repo.location();
     if let RepoChoice::Default(d) = &settings.repo {
         if !location.exists() {
@@ -45,7 +57,7 @@ pub fn open(settings: &Settings, lock: Option<LockKind>, out: &Output) -> Result
         }
     }
     let password = settings.password_or_prompt(&format!("password for {location}: "))?;
-    Repo::open(location, &password, lock, out.monitor())
+    Repo::open(location, &password, options, out.monitor())
 }
 
 fn init(settings: &Settings, out: &Output) -> Result<Finished> {

@@ -1,0 +1,315 @@
+//! Helpers for the end-to-end tests: each test gets its own temporary directory with a
+//! password file, a cache directory and a repository path, and runs the built `umbra`
+//! binary against them.
+//!
+//! Tests that need root or the `restic` binary call [`require`]: in CI (`CI=true`) a
+//! missing prerequisite fails the test; elsewhere the test says loudly why it did not run.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn is_root() -> bool {
+    // SAFETY: geteuid cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+pub fn have(binary: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {binary}"))
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+/// Returns false (after saying why, loudly) when a prerequisite is missing outside CI.
+/// In CI a missing prerequisite is a failure: the tests must run there.
+pub fn require(ok: bool, what: &str) -> bool {
+    if ok {
+        return true;
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("this test needs {what}, and CI must provide it (see .ci/run)");
+    }
+    eprintln!(
+        "\n*** NOT RUN: this test needs {what}; run `bash .ci/run` (as root) to run it ***\n"
+    );
+    false
+}
+
+pub struct Env {
+    pub dir: tempfile::TempDir,
+}
+
+impl Env {
+    pub fn new() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("umbra-test-")
+            .tempdir()
+            .expect("tempdir");
+        fs::write(dir.path().join("password"), "correct horse\n").expect("password file");
+        Self { dir }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn repo(&self) -> PathBuf {
+        self.path("repo")
+    }
+
+    /// `umbra` with this environment's repository, password and cache.
+    pub fn umbra(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_umbra"));
+        c.env_remove("UMBRA_PASSWORD")
+            .env_remove("UMBRA_PASSWORD_COMMAND")
+            .env("UMBRA_REPOSITORY", self.repo())
+            .env("UMBRA_PASSWORD_FILE", self.path("password"))
+            .env("UMBRA_CACHE_DIR", self.path("cache"))
+            .stdin(std::process::Stdio::null());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.umbra().args(args).output().expect("run umbra")
+    }
+
+    /// Runs and asserts success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "umbra {args:?} failed with {:?}\nstdout: {}\nstderr: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn init(&self) {
+        self.ok(&["init"]);
+    }
+
+    /// Backs up `paths` with --json and returns the summary object.
+    pub fn backup_json(&self, paths: &[&Path], extra: &[&str]) -> (Option<i32>, serde_json::Value) {
+        let mut args: Vec<&OsStr> = vec![OsStr::new("--json"), OsStr::new("backup")];
+        args.extend(extra.iter().map(OsStr::new));
+        args.extend(paths.iter().map(|p| p.as_os_str()));
+        let out = self.umbra().args(&args).output().expect("run umbra");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let summary = stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v["message_type"] == "summary")
+            .unwrap_or_else(|| {
+                panic!(
+                    "no summary from backup; status {:?}\nstdout: {stdout}\nstderr: {}",
+                    out.status.code(),
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            });
+        (out.status.code(), summary)
+    }
+}
+
+/// Everything about one entry that a faithful restore must reproduce.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Fingerprint {
+    pub kind: &'static str,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub mtime: (i64, i64),
+    pub content: Option<Vec<u8>>,
+    pub link: Option<PathBuf>,
+    pub xattrs: BTreeMap<String, Vec<u8>>,
+    /// Other paths (relative) sharing this file's inode.
+    pub hardlinks: Vec<PathBuf>,
+    /// True when the file occupies clearly fewer blocks than its size.
+    pub sparse: bool,
+}
+
+fn xattrs(path: &Path) -> BTreeMap<String, Vec<u8>> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).expect("path");
+    let mut names = vec![0u8; 4096];
+    // SAFETY: buffers are valid for the lengths given.
+    let n = unsafe { libc::llistxattr(c.as_ptr(), names.as_mut_ptr().cast(), names.len()) };
+    let mut out = BTreeMap::new();
+    if n <= 0 {
+        return out;
+    }
+    for name in names[..n as usize]
+        .split(|b| *b == 0)
+        .filter(|s| !s.is_empty())
+    {
+        let key = String::from_utf8_lossy(name).into_owned();
+        if !key.starts_with("user.") {
+            continue;
+        }
+        let cname = std::ffi::CString::new(name).expect("name");
+        let mut value = vec![0u8; 4096];
+        // SAFETY: as above.
+        let len = unsafe {
+            libc::lgetxattr(
+                c.as_ptr(),
+                cname.as_ptr(),
+                value.as_mut_ptr().cast(),
+                value.len(),
+            )
+        };
+        if len >= 0 {
+            value.truncate(len as usize);
+            out.insert(key, value);
+        }
+    }
+    out
+}
+
+pub fn set_xattr(path: &Path, name: &str, value: &[u8]) {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).expect("path");
+    let n = std::ffi::CString::new(name).expect("name");
+    // SAFETY: valid C strings and buffer.
+    let rc = unsafe {
+        libc::lsetxattr(
+            c.as_ptr(),
+            n.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    };
+    assert_eq!(
+        rc,
+        0,
+        "setxattr {name} on {}: {}",
+        path.display(),
+        std::io::Error::last_os_error()
+    );
+}
+
+/// A map from relative path to fingerprint, for every entry below `root`.
+pub fn fingerprint_tree(root: &Path) -> BTreeMap<PathBuf, Fingerprint> {
+    let mut inodes: BTreeMap<u64, Vec<PathBuf>> = BTreeMap::new();
+    let mut entries = Vec::new();
+    walk(root, root, &mut entries);
+    for (rel, meta) in &entries {
+        if meta.is_file() && meta.nlink() > 1 {
+            inodes.entry(meta.ino()).or_default().push(rel.clone());
+        }
+    }
+    entries
+        .into_iter()
+        .map(|(rel, meta)| {
+            let full = root.join(&rel);
+            let ft = meta.file_type();
+            let kind = if ft.is_dir() {
+                "dir"
+            } else if ft.is_symlink() {
+                "symlink"
+            } else {
+                "file"
+            };
+            let hardlinks = inodes
+                .get(&meta.ino())
+                .map(|v| v.iter().filter(|p| **p != rel).cloned().collect())
+                .unwrap_or_default();
+            let fp = Fingerprint {
+                kind,
+                mode: meta.mode() & 0o7777,
+                uid: meta.uid(),
+                gid: meta.gid(),
+                // Directory mtimes are restored, but symlinks' are not on every path; skip them.
+                mtime: if ft.is_symlink() {
+                    (0, 0)
+                } else {
+                    (meta.mtime(), meta.mtime_nsec())
+                },
+                content: ft.is_file().then(|| fs::read(&full).expect("read")),
+                link: ft
+                    .is_symlink()
+                    .then(|| fs::read_link(&full).expect("readlink")),
+                xattrs: if ft.is_symlink() {
+                    BTreeMap::new()
+                } else {
+                    xattrs(&full)
+                },
+                hardlinks,
+                sparse: ft.is_file()
+                    && meta.len() > 1 << 20
+                    && meta.blocks() * 512 < meta.len() / 2,
+            };
+            (rel, fp)
+        })
+        .collect()
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, fs::Metadata)>) {
+    let mut children: Vec<_> = fs::read_dir(dir)
+        .expect("read_dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    children.sort();
+    for p in children {
+        let meta = fs::symlink_metadata(&p).expect("lstat");
+        let rel = p.strip_prefix(root).expect("prefix").to_path_buf();
+        let is_dir = meta.is_dir();
+        out.push((rel, meta));
+        if is_dir {
+            walk(root, &p, out);
+        }
+    }
+}
+
+/// Asserts that `restored` holds exactly what `original` holds.
+pub fn assert_same_tree(original: &Path, restored: &Path) {
+    let a = fingerprint_tree(original);
+    let b = fingerprint_tree(restored);
+    let a_keys: Vec<_> = a.keys().collect();
+    let b_keys: Vec<_> = b.keys().collect();
+    assert_eq!(a_keys, b_keys, "restored tree has other entries");
+    for (path, fa) in &a {
+        assert_eq!(
+            Some(fa),
+            b.get(path),
+            "entry {} differs after restore",
+            path.display()
+        );
+    }
+}
+
+/// Where a snapshot of `source` lands inside a restore target.
+pub fn restored_path(target: &Path, source: &Path) -> PathBuf {
+    target.join(source.strip_prefix("/").expect("absolute source"))
+}
+
+pub fn chmod(path: &Path, mode: u32) {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+/// A small deterministic pseudo-random generator (xorshift), for reproducible trees.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| (self.next() & 0xff) as u8).collect()
+    }
+}

@@ -1,0 +1,92 @@
+//! A full disk under the repository, or under a restore target, gives a clear error and
+//! leaves no snapshot that would claim data it does not have. Needs root (to mount a
+//! small tmpfs).
+
+mod common;
+
+use std::fs;
+use std::process::Command;
+
+use common::{Env, Rng};
+
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(path: std::path::PathBuf, size: &str) -> Self {
+        fs::create_dir_all(&path).expect("mkdir");
+        let st = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&path)
+            .status()
+            .expect("mount");
+        assert!(st.success(), "mount tmpfs");
+        Self(path)
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn backup_into_a_full_disk_fails_clearly_and_writes_no_snapshot() {
+    if !common::require(common::is_root(), "root, to mount a small tmpfs") {
+        return;
+    }
+    let env = Env::new();
+    let small = Tmpfs::mount(env.path("small"), "3m");
+    let repo = small.0.join("repo");
+    let src = env.path("src");
+    fs::create_dir_all(&src).expect("mkdir");
+    fs::write(src.join("big"), Rng(1).bytes(8_000_000)).expect("write");
+    let run = |args: &[&str]| {
+        env.umbra()
+            .env("UMBRA_REPOSITORY", &repo)
+            .args(args)
+            .output()
+            .expect("run")
+    };
+    assert!(run(&["init"]).status.success());
+    let out = run(&["backup", src.to_str().expect("utf8")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("no space left on the device"), "{err}");
+    assert!(err.contains("hint: Free space"), "{err}");
+    assert_eq!(
+        fs::read_dir(repo.join("snapshots")).expect("dir").count(),
+        0
+    );
+    assert_eq!(
+        fs::read_dir(repo.join("locks")).expect("dir").count(),
+        0,
+        "lock left behind"
+    );
+}
+
+#[test]
+fn restore_into_a_full_disk_fails_clearly() {
+    if !common::require(common::is_root(), "root, to mount a small tmpfs") {
+        return;
+    }
+    let env = Env::new();
+    env.init();
+    let src = env.path("src");
+    fs::create_dir_all(&src).expect("mkdir");
+    fs::write(src.join("big"), Rng(2).bytes(8_000_000)).expect("write");
+    env.backup_json(&[&src], &[]);
+    let small = Tmpfs::mount(env.path("small"), "2m");
+    let out = env.run(&[
+        "restore",
+        "latest",
+        "--target",
+        small.0.to_str().expect("utf8"),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("bytes free") || err.contains("no space left"),
+        "{err}"
+    );
+}

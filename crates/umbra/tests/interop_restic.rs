@@ -1,0 +1,155 @@
+//! restic reads what umbra writes, umbra reads what restic writes, and both honour the
+//! other's locks. Uses the real `restic` binary (Debian's package in CI).
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::Path;
+use std::process::Command;
+
+use common::{assert_same_tree, chmod, restored_path, Env, Rng};
+
+fn restic(env: &Env, args: &[&str]) -> std::process::Output {
+    Command::new("restic")
+        .arg("-r")
+        .arg(env.repo())
+        .args(args)
+        .env("RESTIC_PASSWORD_FILE", env.path("password"))
+        .env("RESTIC_CACHE_DIR", env.path("restic-cache"))
+        .output()
+        .expect("run restic")
+}
+
+fn restic_ok(env: &Env, args: &[&str]) -> String {
+    let out = restic(env, args);
+    assert!(
+        out.status.success(),
+        "restic {args:?} failed\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn sample_tree(root: &Path) {
+    fs::create_dir_all(root.join("dir/sub")).expect("mkdir");
+    fs::create_dir_all(root.join("empty")).expect("mkdir");
+    fs::write(root.join("dir/sub/big.bin"), Rng(9).bytes(4_000_000)).expect("write");
+    fs::write(root.join("dir/text.txt"), "restic and umbra\n").expect("write");
+    fs::write(root.join("private"), "0600").expect("write");
+    chmod(&root.join("private"), 0o600);
+    symlink("dir/text.txt", root.join("link")).expect("symlink");
+    fs::hard_link(root.join("dir/text.txt"), root.join("hard")).expect("hardlink");
+    common::set_xattr(&root.join("dir/text.txt"), "user.origin", b"umbra");
+}
+
+fn have_restic() -> bool {
+    common::require(
+        common::have("restic"),
+        "the restic binary (apt-get install restic)",
+    )
+}
+
+#[test]
+fn restic_checks_and_restores_what_umbra_wrote() {
+    if !have_restic() {
+        return;
+    }
+    let env = Env::new();
+    env.init();
+    let src = env.path("src");
+    sample_tree(&src);
+    env.backup_json(&[&src], &["--tag", "interop"]);
+    fs::write(
+        src.join("dir/text.txt"),
+        "changed for the second snapshot\n",
+    )
+    .expect("write");
+    env.backup_json(&[&src], &[]);
+    let check = restic_ok(&env, &["check", "--read-data"]);
+    assert!(check.contains("no errors were found"), "{check}");
+    let snaps = restic_ok(&env, &["snapshots"]);
+    assert!(
+        snaps.contains("2 snapshots") && snaps.contains("interop"),
+        "{snaps}"
+    );
+    let target = env.path("restic-restore");
+    restic_ok(
+        &env,
+        &[
+            "restore",
+            "latest",
+            "--target",
+            target.to_str().expect("utf8"),
+        ],
+    );
+    assert_same_tree(&src, &restored_path(&target, &src));
+}
+
+#[test]
+fn umbra_reads_restores_and_extends_a_restic_repository() {
+    if !have_restic() {
+        return;
+    }
+    let env = Env::new();
+    restic_ok(&env, &["init"]);
+    let src = env.path("src");
+    sample_tree(&src);
+    restic_ok(&env, &["backup", src.to_str().expect("utf8")]);
+    let table = env.ok(&["snapshots"]);
+    assert!(table.contains("1 snapshot(s)"), "{table}");
+    // restic's snapshot has no consistency record: umbra claims nothing for it.
+    assert!(
+        table.lines().nth(1).is_some_and(|l| l.contains(" - ")),
+        "{table}"
+    );
+    let target = env.path("umbra-restore");
+    env.ok(&[
+        "restore",
+        "latest",
+        "--target",
+        target.to_str().expect("utf8"),
+    ]);
+    assert_same_tree(&src, &restored_path(&target, &src));
+    // umbra backs up into it, with restic's snapshot as parent; both tools agree it is sound.
+    let (code, summary) = env.backup_json(&[&src], &[]);
+    assert_eq!(code, Some(0), "{summary}");
+    let (_, again) = env.backup_json(&[&src], &[]);
+    assert_eq!(again["bytes_read"], 0, "{again}");
+    env.ok(&["check", "--read-data"]);
+    let check = restic_ok(&env, &["check", "--read-data"]);
+    assert!(check.contains("no errors were found"), "{check}");
+    assert!(restic_ok(&env, &["snapshots"]).contains("3 snapshots"));
+}
+
+#[test]
+fn restic_honours_umbras_exclusive_lock() {
+    use std::sync::Arc;
+    use umbra_repo::{lock::LockKind, Repo, RepoLocation};
+    if !have_restic() {
+        return;
+    }
+    let env = Env::new();
+    env.init();
+    let src = env.path("src");
+    fs::create_dir_all(&src).expect("mkdir");
+    fs::write(src.join("f"), "x").expect("write");
+    std::env::set_var("UMBRA_CACHE_DIR", env.path("cache"));
+    let lock = Repo::open(
+        &RepoLocation::local(env.repo()),
+        "correct horse",
+        umbra_repo::OpenOptions::locked(LockKind::Exclusive),
+        Arc::new(umbra_core::NullMonitor),
+    )
+    .expect("lock");
+    let out = restic(&env, &["backup", src.to_str().expect("utf8")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "restic must not write into a locked repository"
+    );
+    assert!(err.contains("locked"), "{err}");
+    drop(lock);
+    restic_ok(&env, &["backup", src.to_str().expect("utf8")]);
+}

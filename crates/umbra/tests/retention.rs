@@ -1,0 +1,148 @@
+//! forget and prune keep exactly what the policy says, and prune frees the space.
+
+mod common;
+
+use std::fs;
+
+use common::{Env, Rng};
+
+fn snapshot_ids(env: &Env) -> Vec<String> {
+    let json: serde_json::Value =
+        serde_json::from_str(&env.ok(&["--json", "snapshots"])).expect("json");
+    json.as_array()
+        .expect("array")
+        .iter()
+        .map(|s| s["id"].as_str().expect("id").to_string())
+        .collect()
+}
+
+#[test]
+fn forget_keep_last_keeps_exactly_the_newest_and_prune_frees_their_data() {
+    let env = Env::new();
+    env.init();
+    let src = env.path("src");
+    fs::create_dir_all(&src).expect("mkdir");
+    let mut rng = Rng(11);
+    for i in 0..5 {
+        // Each snapshot gets 1 MB of its own (incompressible) data.
+        fs::write(src.join("data"), rng.bytes(1_000_000)).expect("write");
+        fs::write(src.join("n"), format!("{i}")).expect("write");
+        env.backup_json(&[&src], &[]);
+    }
+    let all = snapshot_ids(&env);
+    assert_eq!(all.len(), 5);
+    // A dry run removes nothing.
+    let dry = env.ok(&["forget", "--keep-last", "2", "--dry-run"]);
+    assert!(dry.contains("would remove 3 snapshot(s), kept 2"), "{dry}");
+    assert_eq!(snapshot_ids(&env).len(), 5);
+    let size_before = dir_size(&env.repo().join("data"));
+    let out = env.ok(&["forget", "--keep-last", "2", "--prune"]);
+    assert!(out.contains("removed 3 snapshot(s), kept 2"), "{out}");
+    let kept = snapshot_ids(&env);
+    assert_eq!(kept, all[3..].to_vec(), "must keep exactly the two newest");
+    let size_after = dir_size(&env.repo().join("data"));
+    assert!(
+        size_before - size_after > 2_500_000,
+        "prune should free the 3 MB only the forgotten snapshots used: {size_before} -> {size_after}"
+    );
+    env.ok(&["check", "--read-data"]);
+    // The kept snapshots still restore.
+    let target = env.path("restore");
+    env.ok(&[
+        "restore",
+        "latest",
+        "--target",
+        target.to_str().expect("utf8"),
+    ]);
+    assert_eq!(
+        fs::read(common::restored_path(&target, &src).join("n")).expect("read"),
+        b"4"
+    );
+}
+
+#[test]
+fn forget_without_a_policy_refuses() {
+    let env = Env::new();
+    env.init();
+    let out = env.run(&["forget"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no retention policy given"), "{err}");
+    assert!(err.contains("--keep-daily"), "{err}");
+}
+
+#[test]
+fn keep_within_takes_restic_durations_and_rejects_others() {
+    let env = Env::new();
+    env.init();
+    let src = env.path("src");
+    fs::create_dir_all(&src).expect("mkdir");
+    fs::write(src.join("f"), "x").expect("write");
+    env.backup_json(&[&src], &[]);
+    env.backup_json(&[&src], &[]);
+    let out = env.ok(&["forget", "--keep-within", "1d"]);
+    assert!(out.contains("removed 0 snapshot(s), kept 2"), "{out}");
+    let bad = env.run(&["forget", "--keep-within", "3w"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("is not a duration for --keep-within"));
+}
+
+#[test]
+fn keys_can_be_added_listed_and_removed() {
+    let env = Env::new();
+    env.init();
+    fs::write(env.path("second"), "second password\n").expect("write");
+    env.ok(&[
+        "key",
+        "add",
+        "--new-password-file",
+        env.path("second").to_str().expect("utf8"),
+    ]);
+    let list = env.ok(&["key", "list"]);
+    assert_eq!(list.lines().count(), 3, "{list}");
+    // The new password opens the repository.
+    let out = env
+        .umbra()
+        .env("UMBRA_PASSWORD_FILE", env.path("second"))
+        .arg("snapshots")
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    // The key in use cannot be removed; the other one can.
+    let json: serde_json::Value =
+        serde_json::from_str(&env.ok(&["--json", "key", "list"])).expect("json");
+    let keys = json.as_array().expect("array");
+    let current = keys.iter().find(|k| k["current"] == true).expect("current")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let other = keys.iter().find(|k| k["current"] == false).expect("other")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let refused = env.run(&["key", "remove", &current[..8]]);
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("refusing to remove the key that opened")
+    );
+    env.ok(&["key", "remove", &other[..8]]);
+    let out = env
+        .umbra()
+        .env("UMBRA_PASSWORD_FILE", env.path("second"))
+        .arg("snapshots")
+        .output()
+        .expect("run");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrong password"));
+}
+
+fn dir_size(dir: &std::path::Path) -> u64 {
+    let mut total = 0;
+    for e in fs::read_dir(dir).expect("read_dir") {
+        let e = e.expect("entry");
+        let m = e.metadata().expect("meta");
+        total += if m.is_dir() {
+            dir_size(&e.path())
+        } else {
+            m.len()
+        };
+    }
+    total
+}
