@@ -76,7 +76,14 @@ impl Change {
 fn all_nodes<S: IndexedTree>(repo: &Repository<S>, spec: &str) -> Result<Vec<(PathBuf, Node)>> {
     let node = repo.node_from_snapshot_path(spec, |_| true).map_err(|e| {
         let err = from_rustic(&format!("cannot find `{spec}`"), e);
-        UmbraError::new(ErrorKind::NotFound, err.message().to_string()).with_source(err)
+        let hint = if spec.contains(':') {
+            "Check the path: `umbra ls SNAPSHOT` lists what the snapshot holds."
+        } else {
+            "List the snapshots with `umbra snapshots`."
+        };
+        UmbraError::new(ErrorKind::NotFound, err.message().to_string())
+            .with_hint(hint)
+            .with_source(err)
     })?;
     let streamer = repo
         .ls(&node, &LsOptions::default())

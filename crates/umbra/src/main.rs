@@ -66,6 +66,7 @@ fn main() -> ExitCode {
         }
     };
     let out = Output::new(settings.output);
+    output::library_log::install(out.monitor(), settings.output.verbosity);
     handle_signals();
     match commands::run(cli.command, &settings, &out) {
         Ok(Finished::Ok) => ExitCode::SUCCESS,

@@ -9,6 +9,7 @@
 //! errors, so `umbra snapshots > file` stays clean.
 
 mod json;
+pub mod library_log;
 mod plain;
 mod terminal;
 
