@@ -60,6 +60,11 @@ pub struct PlannedSource {
     /// The best level this method can give. The level actually recorded may be lower, for
     /// example when a direct read sees a file change.
     pub expected: ConsistencyLevel,
+    /// For snapshots that give files new identities (reflink clones): the live tree whose
+    /// inode and ctime unchanged files keep, so that the next backup finds its parent.
+    pub identity_from: Option<PathBuf>,
+    /// How long creating this source's snapshot took, in milliseconds.
+    pub snapshot_ms: Option<u64>,
 }
 
 impl PlannedSource {
@@ -71,6 +76,8 @@ impl PlannedSource {
             path,
             method: Method::Direct,
             expected: ConsistencyLevel::DirectUnchanged,
+            identity_from: None,
+            snapshot_ms: None,
         }
     }
 }
@@ -79,6 +86,8 @@ impl PlannedSource {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SourcePlan {
     pub sources: Vec<PlannedSource>,
+    /// Milliseconds between the start of the first and the end of the last snapshot.
+    pub snapshot_set_spread_ms: Option<u64>,
 }
 
 impl SourcePlan {

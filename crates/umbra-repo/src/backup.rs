@@ -28,7 +28,7 @@ use crate::snapshots::SnapshotInfo;
 use crate::source::{Filters, PlannedReadSource};
 
 /// What to back up and how.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct BackupRequest {
     pub plan: SourcePlan,
     /// Glob patterns of paths to leave out (restic's `--exclude`).
@@ -44,6 +44,24 @@ pub struct BackupRequest {
     pub host: Option<String>,
     /// Read every file again, ignoring the parent snapshot.
     pub force_full_read: bool,
+    /// How often a file that changed while it was read is read again (small files only).
+    pub change_retries: u32,
+}
+
+impl Default for BackupRequest {
+    fn default() -> Self {
+        Self {
+            plan: SourcePlan::default(),
+            excludes: Vec::new(),
+            exclude_files: Vec::new(),
+            exclude_caches: false,
+            one_file_system: false,
+            tags: Vec::new(),
+            host: None,
+            force_full_read: false,
+            change_retries: 3,
+        }
+    }
 }
 
 /// What a backup did.
@@ -153,6 +171,7 @@ impl Repo {
                 excludes: &excludes,
                 filter: &filter,
             },
+            request.change_retries,
             Arc::clone(&self.monitor),
         )?;
 
@@ -195,12 +214,12 @@ impl Repo {
                     } else {
                         s.expected.max(ConsistencyLevel::ChangedWhileRead)
                     },
-                    snapshot_ms: None,
+                    snapshot_ms: s.snapshot_ms,
                     changed_while_read: r.changed_while_read,
                     unreadable: r.unreadable,
                 })
                 .collect(),
-            snapshot_set_spread_ms: None,
+            snapshot_set_spread_ms: request.plan.snapshot_set_spread_ms,
         };
         let final_snap = attach_record(&indexed, saved, &record)?;
         drop(lock);

@@ -12,9 +12,21 @@
 //! files that changed while they were read: each file's size, mtime, ctime and inode
 //! from the directory walk are compared with an `fstat` of the open file once the reader
 //! reaches its end.
+//!
+//! A changed file is read again, up to `retries` times, when it is small enough to hold
+//! in memory ([`RETRY_LIMIT`]): a read counts as clean when the file's identity is the
+//! same before and after it and its size is still the walked size. Larger files are read
+//! once, streaming; a change is reported, not retried. rustic_core restores a file to the
+//! size recorded at the walk, so the reader never yields more than that size, and a file
+//! that shrank mid-read is reported as changed.
+//!
+//! Sources read from reflink clones name the live tree as `identity_from`: clones are new
+//! inodes with a new ctime, so for files whose size and mtime still match the live file,
+//! the node takes the live file's inode, device, ctime and link count. That keeps the
+//! next backup's parent matching (and hardlink detection on restore) working.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Cursor, Read};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,6 +52,8 @@ pub(crate) struct SourceReport {
 /// Shared by the walker and every open file (files are read on many threads).
 pub(crate) struct ReadLog {
     reports: Mutex<Vec<SourceReport>>,
+    /// How often a small file that changed while read is read again.
+    retries: u32,
     bytes_read: AtomicU64,
     monitor: Arc<dyn Monitor>,
     files: Box<dyn Task>,
@@ -101,6 +115,7 @@ impl PlannedReadSource {
     pub(crate) fn new(
         sources: &[PlannedSource],
         filters: &Filters<'_>,
+        retries: u32,
         monitor: Arc<dyn Monitor>,
     ) -> umbra_core::Result<(Self, Arc<ReadLog>)> {
         let mut walked = Vec::with_capacity(sources.len());
@@ -122,6 +137,7 @@ impl PlannedReadSource {
         let files = monitor.start_task(ProgressKind::Count, "files");
         let log = Arc::new(ReadLog {
             reports: Mutex::new(vec![SourceReport::default(); sources.len()]),
+            retries,
             bytes_read: AtomicU64::new(0),
             monitor,
             files,
@@ -201,9 +217,15 @@ fn map_entry(
             log.unreadable(idx, path, cause);
             None
         }
-        Ok(entry) => {
+        Ok(mut entry) => {
             let read_path = entry.path;
             let named = reroot(&read_path, &plan.read_from, &plan.path);
+            if let Some(live_root) = &plan.identity_from {
+                keep_identity(
+                    &mut entry.node,
+                    &reroot(&read_path, &plan.read_from, live_root),
+                );
+            }
             if !entry.node.is_dir() {
                 log.files.increment(1);
             }
@@ -222,6 +244,51 @@ fn map_entry(
         }
     }
 }
+
+/// Gives a node read from a clone the identity of its live file, if that is still the
+/// same file (same size and mtime; the clone copied both).
+fn keep_identity(node: &mut Node, live: &Path) {
+    let Ok(m) = std::fs::symlink_metadata(live) else {
+        return;
+    };
+    let now = Expected::of_metadata(&m);
+    let same_type = node.is_dir() == m.is_dir() && node.is_symlink() == m.file_type().is_symlink();
+    // Directories carry no content; a symlink's content is its target (its clone has a
+    // new mtime); a file is the same when size and mtime are (the clone copied both).
+    let same_content = if node.is_dir() {
+        true
+    } else if node.is_symlink() {
+        std::fs::read_link(live)
+            .ok()
+            .as_deref()
+            .map(Path::as_os_str)
+            == node_link_target(node).as_deref().map(std::ffi::OsStr::new)
+    } else {
+        node.meta.size == now.size && node.meta.mtime == now.mtime
+    };
+    if same_type && same_content {
+        node.meta.inode = m.ino();
+        node.meta.device_id = m.dev();
+        node.meta.ctime = now.ctime;
+        node.meta.links = m.nlink();
+        if !node.is_file() {
+            node.meta.mtime = now.mtime;
+        }
+    }
+}
+
+fn node_link_target(node: &Node) -> Option<String> {
+    match &node.node_type {
+        rustic_core::repofile::NodeType::Symlink { .. } => {
+            Some(node.node_type.to_link().to_string_lossy().into_owned())
+        }
+        _ => None,
+    }
+}
+
+/// Files up to this size are read into memory, so that a change while reading can be
+/// answered by reading again.
+pub(crate) const RETRY_LIMIT: u64 = 8 << 20;
 
 /// The identity of a file when it was walked: if any of it differs after the file was
 /// read, the file changed while being read.
@@ -278,54 +345,136 @@ impl std::fmt::Debug for ReadLog {
     }
 }
 
-impl ReadSourceOpen for PlannedOpen {
-    type Reader = CheckedReader;
+impl PlannedOpen {
+    fn open_file(&self) -> std::io::Result<File> {
+        File::open(&self.read_path)
+    }
 
-    fn open(self) -> RusticResult<Self::Reader> {
-        match File::open(&self.read_path) {
-            Ok(file) => Ok(CheckedReader {
-                file,
-                open: self,
-                checked: false,
-            }),
-            Err(err) => {
-                self.log
-                    .unreadable(self.source, self.named_path.clone(), err.to_string());
-                Err(
-                    RusticError::with_source(RKind::InputOutput, "cannot open `{path}`", err)
-                        .attach_context("path", self.named_path.display().to_string()),
-                )
+    fn unreadable(&self, err: &std::io::Error) -> Box<RusticError> {
+        self.log
+            .unreadable(self.source, self.named_path.clone(), err.to_string());
+        RusticError::with_source(
+            RKind::InputOutput,
+            "cannot read `{path}`",
+            std::io::Error::new(err.kind(), err.to_string()),
+        )
+        .attach_context("path", self.named_path.display().to_string())
+    }
+
+    /// Reads a small file whole, again and again while it changes under us; returns the
+    /// last content read, and whether it is clean.
+    fn read_small(&self) -> std::io::Result<(Vec<u8>, bool)> {
+        let limit = usize::try_from(self.expected.size).unwrap_or(usize::MAX);
+        let mut attempt = 0;
+        loop {
+            let mut file = self.open_file()?;
+            let before = Expected::of_metadata(&file.metadata()?);
+            let mut buf = Vec::with_capacity(limit);
+            (&mut file)
+                .take(self.expected.size + 1)
+                .read_to_end(&mut buf)?;
+            let after = Expected::of_metadata(&file.metadata()?);
+            self.log
+                .bytes_read
+                .fetch_add(buf.len() as u64, Ordering::Relaxed);
+            let clean = before == after && after.size == self.expected.size && buf.len() == limit;
+            if clean || attempt >= self.log.retries {
+                buf.truncate(limit);
+                return Ok((buf, clean));
             }
+            attempt += 1;
         }
     }
 }
 
-/// Reads a file and, at its end, checks that it did not change meanwhile.
+impl ReadSourceOpen for PlannedOpen {
+    type Reader = FileReader;
+
+    fn open(self) -> RusticResult<Self::Reader> {
+        if self.expected.size <= RETRY_LIMIT {
+            return match self.read_small() {
+                Ok((data, clean)) => {
+                    if !clean {
+                        self.log.changed(self.source, self.named_path.clone());
+                    }
+                    Ok(FileReader::Memory(Cursor::new(data)))
+                }
+                Err(err) => Err(self.unreadable(&err)),
+            };
+        }
+        match self.open_file() {
+            Ok(file) => Ok(FileReader::Stream(CheckedReader {
+                file,
+                remaining: self.expected.size,
+                open: self,
+                checked: false,
+            })),
+            Err(err) => Err(self.unreadable(&err)),
+        }
+    }
+}
+
+/// A file's content for the archiver: read whole (small files), or streamed.
+pub(crate) enum FileReader {
+    Memory(Cursor<Vec<u8>>),
+    Stream(CheckedReader),
+}
+
+impl Read for FileReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Memory(c) => c.read(buf),
+            Self::Stream(r) => r.read(buf),
+        }
+    }
+}
+
+/// Streams a large file, never past its walked size, and at its end checks that it did
+/// not change meanwhile.
 pub(crate) struct CheckedReader {
     file: File,
     open: PlannedOpen,
+    /// Bytes still to deliver before the walked size is reached.
+    remaining: u64,
     checked: bool,
+}
+
+impl CheckedReader {
+    fn check(&mut self, shrank: bool) {
+        if self.checked {
+            return;
+        }
+        self.checked = true;
+        let changed = shrank
+            || match self.file.metadata() {
+                Ok(m) => self.open.expected.differs_from(&Expected::of_metadata(&m)),
+                Err(_) => true,
+            };
+        if changed {
+            self.open
+                .log
+                .changed(self.open.source, self.open.named_path.clone());
+        }
+    }
 }
 
 impl Read for CheckedReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        match self.file.read(buf) {
+        if self.remaining == 0 {
+            self.check(false);
+            return Ok(0);
+        }
+        let want = buf
+            .len()
+            .min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
+        match self.file.read(&mut buf[..want]) {
             Ok(0) => {
-                if !self.checked {
-                    self.checked = true;
-                    let changed = match self.file.metadata() {
-                        Ok(m) => self.open.expected.differs_from(&Expected::of_metadata(&m)),
-                        Err(_) => true,
-                    };
-                    if changed {
-                        self.open
-                            .log
-                            .changed(self.open.source, self.open.named_path.clone());
-                    }
-                }
+                // The file ended before its walked size: it shrank while we read it.
+                self.check(true);
                 Ok(0)
             }
             Ok(n) => {
+                self.remaining -= n as u64;
                 self.open
                     .log
                     .bytes_read

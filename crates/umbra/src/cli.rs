@@ -79,6 +79,10 @@ pub enum Command {
         #[command(subcommand)]
         command: KeyCommand,
     },
+    /// Show which snapshot method each path would get, and why.
+    Sources(SourcesArgs),
+    /// Release snapshots, mounts and clone trees that crashed runs left behind.
+    Cleanup,
     /// Remove stale locks left by crashed processes.
     Unlock {
         /// Remove every lock, also those of running processes.
@@ -87,11 +91,60 @@ pub enum Command {
     },
 }
 
+/// `--open-files`: what to do about files in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum OpenFilesArg {
+    /// The best snapshot method available; read directly (with change detection) if none.
+    #[default]
+    Auto,
+    /// Fail before reading anything if a source cannot be snapshotted.
+    Required,
+    /// Read directly, with change detection.
+    Off,
+}
+
+/// `--snapshot`: insist on one method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SnapshotArg {
+    Btrfs,
+    Lvm,
+    Zfs,
+    Reflink,
+    Direct,
+}
+
+/// How sources are frozen while they are read.
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// What to do about files in use.
+    #[arg(long, value_enum, default_value_t = OpenFilesArg::Auto)]
+    pub open_files: OpenFilesArg,
+    /// Use this snapshot method for every source (fails if it cannot be used).
+    #[arg(long, value_enum, value_name = "METHOD")]
+    pub snapshot: Option<SnapshotArg>,
+}
+
+#[derive(Debug, Args)]
+pub struct SourcesArgs {
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub snapshot: SnapshotArgs,
+}
+
 #[derive(Debug, Args)]
 pub struct BackupArgs {
     /// Files and directories to back up.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub snapshot: SnapshotArgs,
+    /// Only show what would be done for each source, and why.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    /// How often a file that changed while it was read is read again (files up to 8 MiB).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub change_retries: u32,
     /// Leave out paths matching this glob (repeatable).
     #[arg(short = 'e', long, value_name = "PATTERN")]
     pub exclude: Vec<String>,

@@ -1,12 +1,22 @@
-//! `umbra backup`: resolve the sources into a plan, back them up, report.
+//! `umbra backup`, `umbra sources` and `umbra cleanup`.
+//!
+//! A backup runs in this order: sweep what crashed runs left; choose a method per source
+//! (`--open-files required` fails here, before anything is read or written); open the
+//! repository (creating the default one on first use); take the snapshot set; back up
+//! from it; release it. The set is released on every path out: explicitly after the
+//! backup, by its guard on errors, by the signal handler on SIGINT/SIGTERM, and by the
+//! next run's sweep after a crash.
 
 use std::path::{Component, Path, PathBuf};
 
-use umbra_core::{ErrorKind, Event, PlannedSource, Result, SourcePlan, UmbraError};
+use umbra_core::{ErrorKind, Event, Method, Result, UmbraError};
 use umbra_repo::lock::LockKind;
 use umbra_repo::{BackupRequest, Repo};
+use umbra_snapshot::registry::Registry;
+use umbra_snapshot::set::sweep;
+use umbra_snapshot::{OpenFiles, Planner, SnapshotSet, SourceChoice};
 
-use crate::cli::BackupArgs;
+use crate::cli::{BackupArgs, OpenFilesArg, SnapshotArg, SnapshotArgs, SourcesArgs};
 use crate::output::Output;
 use crate::settings::{DefaultRepo, RepoChoice, Settings};
 use crate::Finished;
@@ -61,19 +71,129 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
-pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finished> {
-    let mut plan = SourcePlan::default();
-    for p in &args.paths {
-        plan.sources.push(PlannedSource::direct(absolute(p)?));
-    }
-    // Fail on a missing source before creating or locking anything.
-    for s in &plan.sources {
-        if let Err(err) = std::fs::symlink_metadata(&s.path) {
+fn policy(args: &SnapshotArgs) -> (OpenFiles, Option<Method>) {
+    let open = match args.open_files {
+        OpenFilesArg::Auto => OpenFiles::Auto,
+        OpenFilesArg::Required => OpenFiles::Required,
+        OpenFilesArg::Off => OpenFiles::Off,
+    };
+    let forced = args.snapshot.map(|m| match m {
+        SnapshotArg::Btrfs => Method::Btrfs,
+        SnapshotArg::Lvm => Method::Lvm,
+        SnapshotArg::Zfs => Method::Zfs,
+        SnapshotArg::Reflink => Method::Reflink,
+        SnapshotArg::Direct => Method::Direct,
+    });
+    (open, forced)
+}
+
+/// Chooses a method for each path; a missing source fails here.
+fn choose(paths: &[PathBuf], args: &SnapshotArgs) -> Result<Vec<SourceChoice>> {
+    let mut absolute_paths = Vec::with_capacity(paths.len());
+    for p in paths {
+        let abs = absolute(p)?;
+        if let Err(err) = std::fs::symlink_metadata(&abs) {
             return Err(UmbraError::new(
                 ErrorKind::SourceUnreadable,
-                format!("cannot back up {}: {err}", s.path.display()),
+                format!("cannot back up {}: {err}", abs.display()),
             ));
         }
+        absolute_paths.push(abs);
+    }
+    let (open, forced) = policy(args);
+    Planner::new()?.choose_all(&absolute_paths, open, forced)
+}
+
+fn print_choices(choices: &[SourceChoice], out: &Output) {
+    for c in choices {
+        out.line(format!(
+            "{}\t{}\t{}",
+            c.info.path.display(),
+            c.method,
+            c.reason
+        ));
+        out.json(&serde_json::json!({
+            "path": c.info.path, "method": c.method.as_str(), "reason": c.reason,
+        }));
+    }
+}
+
+/// `umbra sources PATH...`: the plan, without doing anything.
+pub fn sources(args: &SourcesArgs, out: &Output) -> Result<Finished> {
+    print_choices(&choose(&args.paths, &args.snapshot)?, out);
+    Ok(Finished::Ok)
+}
+
+/// Releases what crashed runs left behind; reports each item.
+fn sweep_leftovers(out: &Output) -> Result<usize> {
+    let registry = Registry::default_location()?;
+    let planner = Planner::new()?;
+    let mut failed = 0;
+    for s in sweep(&registry, &planner)? {
+        match &s.error {
+            None => out.monitor().event(Event::Warning {
+                message: format!(
+                    "released {} left behind by an earlier run (pid {})",
+                    s.record.artifact, s.record.owner.pid
+                ),
+            }),
+            Some(e) => {
+                failed += 1;
+                out.monitor().event(Event::Warning {
+                    message: format!(
+                        "cannot release {} left behind by an earlier run: {e}",
+                        s.record.artifact
+                    ),
+                });
+            }
+        }
+    }
+    Ok(failed)
+}
+
+/// `umbra cleanup`: release what crashed runs left behind, and list it.
+pub fn cleanup(out: &Output) -> Result<Finished> {
+    let registry = Registry::default_location()?;
+    let planner = Planner::new()?;
+    let swept = sweep(&registry, &planner)?;
+    let mut failures = Vec::new();
+    for s in &swept {
+        match &s.error {
+            None => out.line(format!(
+                "removed {} (left by pid {})",
+                s.record.artifact, s.record.owner.pid
+            )),
+            Some(e) => failures.push(format!("{}: {e}", s.record.artifact)),
+        }
+        out.json(&serde_json::json!({
+            "artifact": s.record.artifact.to_string(), "method": s.record.method.as_str(),
+            "pid": s.record.owner.pid, "error": s.error,
+        }));
+    }
+    let (live, _) = registry.records()?;
+    out.summary(format!(
+        "removed {} leftover(s); {} held by running umbra processes",
+        swept.len() - failures.len(),
+        live.len() - failures.len()
+    ));
+    if failures.is_empty() {
+        Ok(Finished::Ok)
+    } else {
+        Err(UmbraError::new(
+            ErrorKind::Io,
+            format!("could not release: {}", failures.join("; ")),
+        ))
+    }
+}
+
+pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finished> {
+    if !args.dry_run {
+        sweep_leftovers(out)?;
+    }
+    let choices = choose(&args.paths, &args.snapshot)?;
+    if args.dry_run {
+        print_choices(&choices, out);
+        return Ok(Finished::Ok);
     }
     if let RepoChoice::Default(d) = &settings.repo {
         if !d.location.exists() {
@@ -82,17 +202,25 @@ pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finis
     }
     let repo = super::open(settings, Some(LockKind::Shared), out)?;
     let location = repo.location().to_string();
+    let set = SnapshotSet::take(&choices, Registry::default_location()?, out.monitor())?;
+    let mut excludes = args.exclude.clone();
+    // umbra's own snapshot and staging directories are never part of a backup.
+    excludes.push(umbra_snapshot::btrfs::SNAPSHOT_DIR.to_string());
+    excludes.push(umbra_snapshot::reflink::STAGING_DIR.to_string());
     let request = BackupRequest {
-        plan,
-        excludes: args.exclude.clone(),
+        plan: set.plan(),
+        excludes,
         exclude_files: args.exclude_file.clone(),
         exclude_caches: args.exclude_caches,
         one_file_system: args.one_file_system,
         tags: args.tag.clone(),
         host: args.host.clone(),
         force_full_read: args.force,
+        change_retries: args.change_retries,
     };
-    let outcome = repo.backup(&request)?;
+    let backed_up = repo.backup(&request);
+    let released = set.release();
+    let outcome = backed_up?;
     let snap = &outcome.snapshot;
     out.summary(format!(
         "snapshot {} saved to {location}\n\
@@ -135,6 +263,8 @@ pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finis
         "changed_while_read": changed,
         "consistency": outcome.record,
     }));
+    // The snapshot is saved; a snapshot that could not be released is still a failure.
+    released?;
     Ok(if unreadable > 0 {
         Finished::Incomplete
     } else {

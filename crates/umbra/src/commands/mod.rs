@@ -27,6 +27,8 @@ pub fn run(command: Command, settings: &Settings, out: &Output) -> Result<Finish
         Command::Check { read_data } => maintenance::check(read_data, settings, out),
         Command::Forget(args) => maintenance::forget(&args, settings, out),
         Command::Prune => maintenance::prune(settings, out),
+        Command::Sources(args) => backup::sources(&args, out),
+        Command::Cleanup => backup::cleanup(out),
         Command::Unlock { remove_all } => maintenance::unlock(remove_all, settings, out),
         Command::Key { command } => keys::run(command, settings, out),
     }

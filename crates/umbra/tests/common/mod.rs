@@ -73,6 +73,7 @@ impl Env {
             .env("UMBRA_REPOSITORY", self.repo())
             .env("UMBRA_PASSWORD_FILE", self.path("password"))
             .env("UMBRA_CACHE_DIR", self.path("cache"))
+            .env("UMBRA_STATE_DIR", self.path("state"))
             .stdin(std::process::Stdio::null());
         c
     }
@@ -312,4 +313,88 @@ impl Rng {
     pub fn bytes(&mut self, n: usize) -> Vec<u8> {
         (0..n).map(|_| (self.next() & 0xff) as u8).collect()
     }
+}
+
+/// A real filesystem on a loop device, created and mounted for one test, unmounted and
+/// deleted on drop. Needs root and the filesystem's mkfs.
+pub struct LoopFs {
+    pub mount: PathBuf,
+    image: PathBuf,
+}
+
+impl LoopFs {
+    /// `None` (after saying why) when the test cannot run here; in CI a missing
+    /// prerequisite fails instead.
+    pub fn new(fs_type: &str, dir: &Path, size_mb: u64) -> Option<Self> {
+        let mkfs = format!("mkfs.{fs_type}");
+        if !require(
+            is_root(),
+            &format!("root, to mount a {fs_type} loop device"),
+        ) || !require(have(&mkfs), &format!("{mkfs} (see .ci/run)"))
+        {
+            return None;
+        }
+        let image = dir.join(format!("{fs_type}.img"));
+        let mount = dir.join(format!("{fs_type}-mnt"));
+        fs::create_dir_all(&mount).expect("mkdir");
+        let f = fs::File::create(&image).expect("image");
+        f.set_len(size_mb << 20).expect("size");
+        drop(f);
+        let quiet: &[&str] = match fs_type {
+            "btrfs" => &["-q", "-f"],
+            "xfs" => &["-q", "-f"],
+            _ => &["-q", "-F"],
+        };
+        let st = Command::new(&mkfs)
+            .args(quiet)
+            .arg(&image)
+            .status()
+            .expect("mkfs");
+        assert!(st.success(), "{mkfs} failed");
+        let st = Command::new("mount")
+            .args(["-o", "loop"])
+            .arg(&image)
+            .arg(&mount)
+            .status()
+            .expect("mount");
+        assert!(st.success(), "mount {fs_type} failed");
+        Some(Self { mount, image })
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.mount.join(rel)
+    }
+}
+
+impl Drop for LoopFs {
+    fn drop(&mut self) {
+        // Anything still mounted below (a leaked bind mount) first, deepest first.
+        let mounts = fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+        let mut below: Vec<&str> = mounts
+            .lines()
+            .filter_map(|l| l.split(' ').nth(1))
+            .filter(|m| Path::new(m).starts_with(&self.mount))
+            .collect();
+        below.sort_by_key(|m| std::cmp::Reverse(m.len()));
+        for m in below {
+            let _ = Command::new("umount").arg(m).status();
+        }
+        let _ = fs::remove_file(&self.image);
+    }
+}
+
+/// Runs a shell command and returns its stdout (for btrfs, mount checks and the like).
+pub fn sh(cmd: &str) -> String {
+    let out = Command::new("sh").arg("-c").arg(cmd).output().expect("sh");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Mount points below `dir` (to check that nothing is left mounted).
+pub fn mounts_below(dir: &Path) -> Vec<String> {
+    fs::read_to_string("/proc/self/mounts")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split(' ').nth(1).map(str::to_string))
+        .filter(|m| Path::new(m).starts_with(dir) && Path::new(m) != dir)
+        .collect()
 }

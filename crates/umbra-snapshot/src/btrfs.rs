@@ -1,0 +1,216 @@
+//! btrfs: a read-only snapshot of the subvolume that holds the source.
+//!
+//! - The subvolume is found by walking up from the source while the device number stays
+//!   the same (every btrfs subvolume has its own); for a plain directory on a btrfs
+//!   filesystem it is the top-level subvolume (or whichever subvolume is mounted).
+//! - btrfs snapshots do not recurse: a nested subvolume shows up in the snapshot as an
+//!   empty directory. So nested subvolumes below the source are found beforehand (in
+//!   `prepare`, outside the snapshot set), snapshotted too, and each is bind-mounted
+//!   read-only onto its empty directory inside the parent snapshot. The reader then sees
+//!   one tree, as it was.
+//! - Snapshots live on the same filesystem, in `<mount point>/.umbra-snapshots/`, named
+//!   `umbra-<time>-<pid>[-n<k>]`. Release refuses any path not shaped like that.
+//! - Taking a snapshot commits the filesystem (a flush of dirty data), which is most of
+//!   its cost; `docs/CONSISTENCY.md` has measured times.
+//!
+//! Needs root: unprivileged users may create snapshots but not delete them (unless the
+//! filesystem is mounted with `user_subvol_rm_allowed`), so without root the planner
+//! uses reflink clones instead.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use umbra_core::{ConsistencyLevel, ErrorKind, Method, Result, UmbraError};
+
+use crate::mounts::MountTable;
+use crate::provider::{
+    named_by_umbra, run, run_tag, Prepared, Presented, Provider, Recorder, SourceInfo, Support,
+};
+use crate::registry::Artifact;
+
+/// The directory, at the filesystem's mount point, that holds umbra's snapshots.
+pub const SNAPSHOT_DIR: &str = ".umbra-snapshots";
+const SNAPSHOT_KIND: &str = "btrfs-snapshot";
+const MOUNT_KIND: &str = "mount";
+/// Inode number of the root directory of every btrfs subvolume.
+const SUBVOLUME_ROOT_INODE: u64 = 256;
+
+pub struct Btrfs;
+
+struct Plan {
+    subvolume: PathBuf,
+    /// Nested subvolumes, relative to `subvolume`, parents before children.
+    nested: Vec<PathBuf>,
+    snapshot_dir: PathBuf,
+    source: PathBuf,
+}
+
+fn metadata(path: &Path) -> Result<std::fs::Metadata> {
+    std::fs::metadata(path).map_err(|e| UmbraError::io("cannot inspect", path, e))
+}
+
+/// The root of the subvolume holding `path`.
+fn subvolume_root(path: &Path, mount_point: &Path) -> Result<PathBuf> {
+    let start = if metadata(path)?.is_dir() {
+        path.to_path_buf()
+    } else {
+        path.parent().unwrap_or(path).to_path_buf()
+    };
+    let dev = metadata(&start)?.dev();
+    let mut cur = start;
+    while cur != mount_point {
+        let Some(parent) = cur.parent() else { break };
+        if metadata(parent)?.dev() != dev {
+            break;
+        }
+        cur = parent.to_path_buf();
+    }
+    Ok(cur)
+}
+
+/// Nested subvolumes below `dir` (inside subvolume `root`), relative to `root`.
+fn nested_subvolumes(
+    root: &Path,
+    dir: &Path,
+    mounts: &MountTable,
+    out: &mut Vec<PathBuf>,
+) -> Result<()> {
+    let dev = metadata(dir)?.dev();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d).map_err(|e| UmbraError::io("cannot list", &d, e))?;
+        for entry in entries.filter_map(std::result::Result::ok) {
+            let Ok(ft) = entry.file_type() else { continue };
+            if !ft.is_dir() || entry.file_name() == SNAPSHOT_DIR {
+                continue;
+            }
+            let path = entry.path();
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            if meta.dev() == dev {
+                stack.push(path);
+            } else if meta.ino() == SUBVOLUME_ROOT_INODE && !mounts.is_mount_point(&path) {
+                let rel = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
+                out.push(rel);
+                nested_subvolumes(root, &path, mounts, out)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Provider for Btrfs {
+    fn method(&self) -> Method {
+        Method::Btrfs
+    }
+
+    fn supports(&self, source: &SourceInfo) -> Support {
+        if source.mount.fs_type != "btrfs" {
+            return Support::No(format!(
+                "{} is on {}, not btrfs",
+                source.path.display(),
+                source.mount.fs_type
+            ));
+        }
+        if source.mount.read_only() {
+            return Support::No(
+                "the filesystem is mounted read-only; it cannot hold a snapshot".into(),
+            );
+        }
+        if !source.root {
+            return Support::No("creating and removing btrfs snapshots needs root".into());
+        }
+        Support::Yes
+    }
+
+    fn prepare(&self, source: &SourceInfo) -> Result<Box<dyn Prepared>> {
+        let subvolume = subvolume_root(&source.real_path, &source.mount.mount_point)?;
+        let mut nested = Vec::new();
+        if metadata(&source.real_path)?.is_dir() {
+            let mounts = MountTable::read()?;
+            nested_subvolumes(&subvolume, &source.real_path, &mounts, &mut nested)?;
+        }
+        nested.sort_by_key(|p| p.components().count());
+        Ok(Box::new(Plan {
+            subvolume,
+            nested,
+            snapshot_dir: source.mount.mount_point.join(SNAPSHOT_DIR),
+            source: source.real_path.clone(),
+        }))
+    }
+
+    fn release(&self, artifact: &Artifact) -> Result<()> {
+        let path = PathBuf::from(&artifact.target);
+        let in_our_dir = path.components().any(|c| c.as_os_str() == SNAPSHOT_DIR);
+        match artifact.kind.as_str() {
+            SNAPSHOT_KIND if in_our_dir && named_by_umbra(&path, "umbra-") => {
+                if std::fs::symlink_metadata(&path).is_err() {
+                    return Ok(());
+                }
+                run("btrfs", &["subvolume", "delete", &artifact.target])?;
+                // Leave no empty .umbra-snapshots behind; it stays while others use it.
+                if let Some(dir) = path.parent() {
+                    let _ = std::fs::remove_dir(dir);
+                }
+                Ok(())
+            }
+            MOUNT_KIND if in_our_dir => crate::unmount(&path),
+            _ => Err(UmbraError::new(
+                ErrorKind::Internal,
+                format!("refusing to release {artifact}: not something the btrfs method creates"),
+            )),
+        }
+    }
+}
+
+impl Prepared for Plan {
+    fn take(self: Box<Self>, rec: &mut Recorder<'_>) -> Result<Presented> {
+        std::fs::create_dir_all(&self.snapshot_dir).map_err(|e| {
+            UmbraError::io(
+                "cannot create the snapshot directory",
+                &self.snapshot_dir,
+                e,
+            )
+        })?;
+        let name = format!("umbra-{}", run_tag());
+        let snapshot = self.snapshot_dir.join(&name);
+        rec.record(Artifact::path(SNAPSHOT_KIND, &snapshot))?;
+        run(
+            "btrfs",
+            &[
+                "subvolume",
+                "snapshot",
+                "-r",
+                &self.subvolume.to_string_lossy(),
+                &snapshot.to_string_lossy(),
+            ],
+        )?;
+        for (k, rel) in self.nested.iter().enumerate() {
+            let nested_snapshot = self.snapshot_dir.join(format!("{name}-n{k}"));
+            rec.record(Artifact::path(SNAPSHOT_KIND, &nested_snapshot))?;
+            run(
+                "btrfs",
+                &[
+                    "subvolume",
+                    "snapshot",
+                    "-r",
+                    &self.subvolume.join(rel).to_string_lossy(),
+                    &nested_snapshot.to_string_lossy(),
+                ],
+            )?;
+            let target = snapshot.join(rel);
+            rec.record(Artifact::path(MOUNT_KIND, &target))?;
+            crate::bind_mount_read_only(&nested_snapshot, &target)?;
+        }
+        let rel = self
+            .source
+            .strip_prefix(&self.subvolume)
+            .unwrap_or(Path::new(""));
+        Ok(Presented {
+            read_from: snapshot.join(rel),
+            level: ConsistencyLevel::VolumeSnapshot,
+            identity_from: None,
+        })
+    }
+}

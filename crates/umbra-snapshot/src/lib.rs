@@ -1,0 +1,53 @@
+//! Point-in-time sources: take a snapshot of each source's volume, present it for
+//! reading, and always release it.
+//!
+//! - [`provider`]: the trait each method implements, one file per method ([`btrfs`],
+//!   [`reflink`], [`direct`]).
+//! - [`planner`]: chooses a method per source from the mount table and the policy
+//!   (`--open-files auto|required|off`, `--snapshot METHOD`), and says why.
+//! - [`set`]: the snapshot set, a guard that takes all snapshots back to back and
+//!   releases them on drop, on a signal, or (through the [`registry`]) at the next run
+//!   after a crash.
+//! - [`mounts`]: the mount table.
+
+pub mod btrfs;
+pub mod direct;
+pub mod mounts;
+pub mod planner;
+pub mod provider;
+pub mod reflink;
+pub mod registry;
+pub mod set;
+
+use std::path::Path;
+
+use umbra_core::{ErrorKind, Result, UmbraError};
+
+pub use planner::{OpenFiles, Planner, SourceChoice};
+pub use set::SnapshotSet;
+
+/// Bind-mounts `from` read-only onto `to`.
+pub(crate) fn bind_mount_read_only(from: &Path, to: &Path) -> Result<()> {
+    let (f, t) = (from.to_string_lossy(), to.to_string_lossy());
+    provider::run("mount", &["--bind", &f, &t])?;
+    // A bind mount takes the source's flags; read-only needs a remount.
+    provider::run("mount", &["-o", "remount,bind,ro", &t]).map(|_| ())
+}
+
+/// Unmounts `path`; succeeds if nothing is mounted there. A mount still in use (a
+/// reader interrupted by a signal still has files open on it) is detached lazily: it
+/// disappears from the tree at once, and the kernel finishes when the last file closes.
+pub(crate) fn unmount(path: &Path) -> Result<()> {
+    let mounted = mounts::MountTable::read()?.is_mount_point(path);
+    if !mounted {
+        return Ok(());
+    }
+    let p = path.to_string_lossy();
+    if provider::run("umount", &[&p]).is_ok() {
+        return Ok(());
+    }
+    provider::run("umount", &["-l", &p]).map(|_| ()).map_err(|e| {
+        UmbraError::new(ErrorKind::Io, format!("cannot unmount {}: {}", path.display(), e.message()))
+            .with_hint("A process may still use it: `fuser -vm PATH` shows which. Then run `umbra cleanup`.")
+    })
+}

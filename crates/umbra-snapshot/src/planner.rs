@@ -1,0 +1,223 @@
+//! Choosing a snapshot method for each source, and saying why.
+//!
+//! Automatic choice, from the filesystem that holds the source:
+//! btrfs → btrfs (root) or reflink; xfs → reflink; anything else → direct.
+//! (LVM and ZFS are recognised, and reported as not available yet.)
+//! `--open-files required` turns "no method" into an error before anything is read;
+//! `--open-files off` reads directly; `--snapshot METHOD` insists on one method.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use umbra_core::{ErrorKind, Method, Result, UmbraError};
+
+use crate::mounts::MountTable;
+use crate::provider::{Provider, SourceInfo, Support};
+use crate::{btrfs::Btrfs, direct::Direct, reflink::Reflink};
+
+/// What to do about files in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OpenFiles {
+    /// Use the best snapshot method available; read directly if there is none.
+    #[default]
+    Auto,
+    /// Fail before reading anything if a source cannot be snapshotted.
+    Required,
+    /// Read directly (with change detection).
+    Off,
+}
+
+/// The method chosen for one source.
+#[derive(Clone)]
+pub struct SourceChoice {
+    pub info: SourceInfo,
+    pub method: Method,
+    pub provider: Arc<dyn Provider>,
+    /// Why this method, in words for `umbra sources` and `--dry-run`.
+    pub reason: String,
+}
+
+pub struct Planner {
+    providers: Vec<Arc<dyn Provider>>,
+    mounts: MountTable,
+    root: bool,
+}
+
+impl Planner {
+    pub fn new() -> Result<Self> {
+        Ok(Self {
+            providers: vec![Arc::new(Btrfs), Arc::new(Reflink), Arc::new(Direct)],
+            mounts: MountTable::read()?,
+            // SAFETY: geteuid cannot fail.
+            root: unsafe { libc::geteuid() } == 0,
+        })
+    }
+
+    #[must_use]
+    pub fn provider(&self, method: Method) -> Option<Arc<dyn Provider>> {
+        self.providers
+            .iter()
+            .find(|p| p.method() == method)
+            .cloned()
+    }
+
+    fn info(&self, path: &Path) -> Result<SourceInfo> {
+        let real_path = std::fs::canonicalize(path).map_err(|e| {
+            UmbraError::new(
+                ErrorKind::SourceUnreadable,
+                format!("cannot back up {}: {e}", path.display()),
+            )
+        })?;
+        let mount = self.mounts.containing(&real_path).cloned().ok_or_else(|| {
+            UmbraError::new(
+                ErrorKind::Internal,
+                format!("no mount holds {}", real_path.display()),
+            )
+        })?;
+        Ok(SourceInfo {
+            path: path.to_path_buf(),
+            real_path,
+            mount,
+            root: self.root,
+        })
+    }
+
+    /// The methods worth trying for a source, best first, from its filesystem.
+    fn candidates(info: &SourceInfo) -> Vec<Method> {
+        match info.mount.fs_type.as_str() {
+            "btrfs" => vec![Method::Btrfs, Method::Reflink],
+            "xfs" => vec![Method::Reflink],
+            _ => vec![],
+        }
+    }
+
+    /// A note for filesystems whose method is not implemented yet.
+    fn not_yet(info: &SourceInfo) -> Option<String> {
+        let dm = info.mount.device.0 == 253 || info.mount.source.starts_with("/dev/mapper/");
+        if info.mount.fs_type == "zfs" {
+            Some("it is on ZFS, and ZFS snapshots are not implemented yet".into())
+        } else if dm {
+            Some(format!(
+                "it is on {} (device-mapper), and LVM snapshots are not implemented yet",
+                info.mount.source
+            ))
+        } else {
+            None
+        }
+    }
+
+    fn choice(&self, info: SourceInfo, method: Method, reason: String) -> Result<SourceChoice> {
+        let provider = self.provider(method).ok_or_else(|| {
+            UmbraError::new(ErrorKind::Internal, format!("no provider for {method}"))
+        })?;
+        Ok(SourceChoice {
+            info,
+            method,
+            provider,
+            reason,
+        })
+    }
+
+    /// Chooses the method for `path` (absolute, as the user named it).
+    pub fn choose(
+        &self,
+        path: &Path,
+        policy: OpenFiles,
+        forced: Option<Method>,
+    ) -> Result<SourceChoice> {
+        let info = self.info(path)?;
+        let fs = format!(
+            "{} on {}",
+            info.mount.fs_type,
+            info.mount.mount_point.display()
+        );
+        if policy == OpenFiles::Off {
+            return self.choice(
+                info,
+                Method::Direct,
+                "--open-files off: read in place, with change detection".into(),
+            );
+        }
+        if let Some(method) = forced {
+            let provider = self.provider(method).ok_or_else(|| {
+                UmbraError::new(
+                    ErrorKind::InvalidInput,
+                    format!("the {method} method is not implemented yet"),
+                )
+                .with_hint("Use btrfs, reflink or direct.")
+            })?;
+            return match provider.supports(&info) {
+                Support::Yes => self.choice(info, method, format!("--snapshot {method}")),
+                Support::No(why) => Err(UmbraError::new(
+                    ErrorKind::InvalidInput,
+                    format!(
+                        "cannot use --snapshot {method} for {}: {why}",
+                        path.display()
+                    ),
+                )
+                .with_hint(alternatives(method, info.root))),
+            };
+        }
+        let mut why_not = Vec::new();
+        for method in Self::candidates(&info) {
+            if let Some(p) = self.provider(method) {
+                match p.supports(&info) {
+                    Support::Yes => return self.choice(info, method, fs.clone()),
+                    Support::No(why) => why_not.push(format!("{method}: {why}")),
+                }
+            }
+        }
+        if let Some(note) = Self::not_yet(&info) {
+            why_not.push(note);
+        }
+        if why_not.is_empty() {
+            why_not.push(format!("{} offers no snapshots", info.mount.fs_type));
+        }
+        if policy == OpenFiles::Required {
+            return Err(UmbraError::new(
+                ErrorKind::SourceUnreadable,
+                format!(
+                    "no snapshot can be taken of {} ({fs}): {}",
+                    path.display(),
+                    why_not.join("; ")
+                ),
+            )
+            .with_hint(
+                "Run as root for btrfs, use a filesystem with snapshots or reflinks, or allow \
+                 direct reads with --open-files auto. Nothing was read or written.",
+            ));
+        }
+        self.choice(
+            info,
+            Method::Direct,
+            format!(
+                "no snapshot possible ({}): read in place, with change detection",
+                why_not.join("; ")
+            ),
+        )
+    }
+
+    /// A plan for several sources; fails on the first source that cannot be planned.
+    pub fn choose_all(
+        &self,
+        paths: &[PathBuf],
+        policy: OpenFiles,
+        forced: Option<Method>,
+    ) -> Result<Vec<SourceChoice>> {
+        paths
+            .iter()
+            .map(|p| self.choose(p, policy, forced))
+            .collect()
+    }
+}
+
+fn alternatives(method: Method, root: bool) -> String {
+    let mut alts = vec![
+        "--snapshot reflink (on xfs or btrfs)",
+        "--open-files off (direct reads)",
+    ];
+    if method == Method::Btrfs && !root {
+        alts.insert(0, "running umbra as root");
+    }
+    format!("Alternatives: {}.", alts.join(", "))
+}

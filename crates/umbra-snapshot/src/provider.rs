@@ -1,0 +1,137 @@
+//! The one small trait every snapshot method implements.
+//!
+//! A provider answers four questions, in order:
+//! 1. `supports`: can it snapshot this source here (filesystem, rights), and if not, why?
+//! 2. `prepare`: the slow work that must not happen inside the snapshot set (finding
+//!    nested subvolumes, probing). Returns a [`Prepared`] snapshot, ready to take.
+//! 3. [`Prepared::take`]: take the snapshot, fast, and say where its data can be read.
+//!    Every artifact is recorded in the registry *before* it is created.
+//! 4. `release`: release one artifact it created, by its record. Idempotent (releasing
+//!    what is gone succeeds) and refuses anything that does not carry umbra's name.
+//!
+//! Each provider lives in its own file; adding one touches the planner's list, not the
+//! other providers.
+
+use std::path::{Path, PathBuf};
+
+use umbra_core::{ConsistencyLevel, Method, Result};
+
+use crate::mounts::Mount;
+use crate::registry::{Artifact, Record, Registry};
+
+/// What a provider needs to know about a source.
+#[derive(Debug, Clone)]
+pub struct SourceInfo {
+    /// The absolute path as the user named it.
+    pub path: PathBuf,
+    /// The same path with symlinks resolved: what is really snapshotted.
+    pub real_path: PathBuf,
+    /// The mount that holds `real_path`.
+    pub mount: Mount,
+    /// Whether umbra runs as root.
+    pub root: bool,
+}
+
+/// Whether a provider can snapshot a source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Support {
+    Yes,
+    /// No, and why, in words for the user.
+    No(String),
+}
+
+/// Where a taken snapshot presents the source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Presented {
+    /// Read the source's data from here.
+    pub read_from: PathBuf,
+    /// The level this snapshot gives (before any quiescing).
+    pub level: ConsistencyLevel,
+    /// For snapshots that give files new identities (reflink clones): the live tree whose
+    /// inode and ctime the files should keep, so the next backup still finds its parent.
+    pub identity_from: Option<PathBuf>,
+}
+
+/// Records artifacts for one provider while a snapshot is taken, so that the snapshot set
+/// can release them in reverse order, and a crash leaves them on record.
+pub struct Recorder<'a> {
+    registry: &'a Registry,
+    method: Method,
+    pub(crate) records: Vec<Record>,
+}
+
+impl<'a> Recorder<'a> {
+    pub(crate) fn new(registry: &'a Registry, method: Method) -> Self {
+        Self {
+            registry,
+            method,
+            records: Vec::new(),
+        }
+    }
+
+    /// Records `artifact`; call this *before* creating it.
+    pub fn record(&mut self, artifact: Artifact) -> Result<()> {
+        let record = self.registry.record(self.method, artifact)?;
+        self.records.push(record);
+        Ok(())
+    }
+}
+
+/// A snapshot that is ready to be taken.
+pub trait Prepared: Send {
+    /// Takes the snapshot. On error, whatever was recorded is released by the caller.
+    fn take(self: Box<Self>, recorder: &mut Recorder<'_>) -> Result<Presented>;
+}
+
+/// A snapshot method.
+pub trait Provider: Send + Sync {
+    fn method(&self) -> Method;
+    fn supports(&self, source: &SourceInfo) -> Support;
+    fn prepare(&self, source: &SourceInfo) -> Result<Box<dyn Prepared>>;
+    fn release(&self, artifact: &Artifact) -> Result<()>;
+}
+
+/// True when the last component of `path` starts with `prefix`: the check that keeps
+/// release from ever touching something umbra did not name.
+#[must_use]
+pub fn named_by_umbra(path: &Path, prefix: &str) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with(prefix))
+}
+
+/// Runs a command, returning its stdout; the error names the command and its stderr.
+pub fn run(program: &str, args: &[&str]) -> Result<String> {
+    use umbra_core::{ErrorKind, UmbraError};
+    let out = std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| {
+            UmbraError::new(ErrorKind::Io, format!("cannot run `{program}`: {e}"))
+                .with_hint(format!("Install `{program}` (it is needed for this snapshot method), or choose another method with --snapshot."))
+                .with_source(e)
+        })?;
+    if !out.status.success() {
+        return Err(UmbraError::new(
+            ErrorKind::Io,
+            format!(
+                "`{program} {}` failed ({}): {}",
+                args.join(" "),
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// A short unique name for this run's artifacts: time and pid.
+#[must_use]
+pub fn run_tag() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    format!("{secs}-{}", std::process::id())
+}

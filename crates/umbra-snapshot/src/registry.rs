@@ -1,0 +1,284 @@
+//! The persistent registry of what umbra created: snapshots, mounts, clone trees.
+//!
+//! Guards release what they own on drop, and on SIGINT/SIGTERM through the interrupt
+//! registry. Neither runs after `kill -9` or a power loss. So every artifact is recorded
+//! here *before* it is created, and its record is removed only *after* it was released.
+//! Whatever a crash leaves is therefore on record, and the next umbra run (or `umbra
+//! cleanup`) releases it.
+//!
+//! Each record is one small JSON file, written to a temporary name, synced and renamed
+//! into place: a crash leaves a whole record or none, and concurrent umbra runs never
+//! write the same file. A record belongs to a process (pid, its start time and the boot
+//! id, so a reused pid or a reboot is not mistaken for the owner); records of live
+//! processes are left alone by the sweep.
+//!
+//! Location: `UMBRA_STATE_DIR`, else `/var/lib/umbra/state` for root, else
+//! `$XDG_STATE_HOME/umbra` (`~/.local/state/umbra`).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use umbra_core::{ErrorKind, Method, Result, UmbraError};
+
+/// Something umbra created that must be released. `kind` is the creating provider's own
+/// word for it (`btrfs-snapshot`, `mount`, `clone-tree`, `lvm-snapshot`, ...), `target` the
+/// path or name that identifies it; only that provider interprets them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Artifact {
+    pub kind: String,
+    pub target: String,
+}
+
+impl Artifact {
+    pub fn new(kind: &str, target: impl Into<String>) -> Self {
+        Self {
+            kind: kind.to_string(),
+            target: target.into(),
+        }
+    }
+
+    pub fn path(kind: &str, path: &Path) -> Self {
+        Self::new(kind, path.to_string_lossy().into_owned())
+    }
+}
+
+impl std::fmt::Display for Artifact {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.kind, self.target)
+    }
+}
+
+/// The identity of a process, robust against pid reuse and reboots.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Owner {
+    pub pid: u32,
+    /// Start time in clock ticks since boot (field 22 of /proc/PID/stat).
+    pub start_ticks: u64,
+    pub boot_id: String,
+}
+
+fn boot_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+fn start_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(19)?.parse().ok()
+}
+
+impl Owner {
+    #[must_use]
+    pub fn this_process() -> Self {
+        let pid = std::process::id();
+        Self {
+            pid,
+            start_ticks: start_ticks(pid).unwrap_or(0),
+            boot_id: boot_id(),
+        }
+    }
+
+    /// True while the owning process still runs.
+    #[must_use]
+    pub fn is_alive(&self) -> bool {
+        self.boot_id == boot_id() && start_ticks(self.pid) == Some(self.start_ticks)
+    }
+}
+
+/// One record: an artifact, the method whose provider releases it, and its owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub id: String,
+    pub method: Method,
+    pub artifact: Artifact,
+    pub owner: Owner,
+    /// Unix seconds.
+    pub created: u64,
+}
+
+/// The registry directory.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    dir: PathBuf,
+}
+
+impl Registry {
+    /// The registry at its default place for this user (see the module docs).
+    pub fn default_location() -> Result<Self> {
+        if let Some(dir) = std::env::var_os("UMBRA_STATE_DIR") {
+            return Ok(Self::at(PathBuf::from(dir).join("artifacts")));
+        }
+        // SAFETY: geteuid cannot fail.
+        let base = if unsafe { libc::geteuid() } == 0 {
+            PathBuf::from("/var/lib/umbra/state")
+        } else if let Some(x) = std::env::var_os("XDG_STATE_HOME") {
+            PathBuf::from(x).join("umbra")
+        } else if let Some(h) = std::env::var_os("HOME") {
+            PathBuf::from(h).join(".local/state/umbra")
+        } else {
+            return Err(UmbraError::new(
+                ErrorKind::InvalidInput,
+                "cannot place umbra's state directory: HOME is not set",
+            )
+            .with_hint("Set HOME, or UMBRA_STATE_DIR."));
+        };
+        Ok(Self::at(base.join("artifacts")))
+    }
+
+    #[must_use]
+    pub fn at(dir: PathBuf) -> Self {
+        Self { dir }
+    }
+
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Records `artifact` before it is created. Durable when this returns.
+    pub fn record(&self, method: Method, artifact: Artifact) -> Result<Record> {
+        std::fs::create_dir_all(&self.dir)
+            .map_err(|e| UmbraError::io("cannot create the state directory", &self.dir, e))?;
+        let owner = Owner::this_process();
+        let created = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let mut nonce = [0u8; 6];
+        if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+            let _ = std::io::Read::read_exact(&mut f, &mut nonce);
+        }
+        let id = format!(
+            "{created}-{}-{}",
+            owner.pid,
+            nonce.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        );
+        let record = Record {
+            id,
+            method,
+            artifact,
+            owner,
+            created,
+        };
+        let path = self.dir.join(format!("{}.json", record.id));
+        let tmp = self.dir.join(format!(".{}.tmp", record.id));
+        let data = serde_json::to_vec_pretty(&record).map_err(|e| {
+            UmbraError::new(ErrorKind::Internal, "cannot serialise a registry record")
+                .with_source(e)
+        })?;
+        let write = || -> std::io::Result<()> {
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(&data)?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &path)?;
+            std::fs::File::open(&self.dir)?.sync_all()
+        };
+        write().map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            UmbraError::io("cannot write a registry record into", &self.dir, e)
+        })?;
+        Ok(record)
+    }
+
+    /// Forgets a record, after its artifact was released.
+    pub fn forget(&self, record: &Record) -> Result<()> {
+        let path = self.dir.join(format!("{}.json", record.id));
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(UmbraError::io(
+                "cannot remove the registry record",
+                &path,
+                e,
+            )),
+        }
+    }
+
+    /// All records, oldest first. Unreadable files are skipped (and reported by name).
+    pub fn records(&self) -> Result<(Vec<Record>, Vec<PathBuf>)> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok((Vec::new(), Vec::new()))
+            }
+            Err(e) => {
+                return Err(UmbraError::io(
+                    "cannot read the state directory",
+                    &self.dir,
+                    e,
+                ))
+            }
+        };
+        let mut records = Vec::new();
+        let mut bad = Vec::new();
+        for entry in entries.filter_map(std::result::Result::ok) {
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            match std::fs::read(&path)
+                .ok()
+                .and_then(|d| serde_json::from_slice::<Record>(&d).ok())
+            {
+                Some(r) => records.push(r),
+                None => bad.push(path),
+            }
+        }
+        records.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
+        Ok((records, bad))
+    }
+
+    /// Records whose owner is gone: what a crash left behind.
+    pub fn orphans(&self) -> Result<Vec<Record>> {
+        Ok(self
+            .records()?
+            .0
+            .into_iter()
+            .filter(|r| !r.owner.is_alive())
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_survive_and_are_forgotten() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let reg = Registry::at(dir.path().join("artifacts"));
+        let r = reg
+            .record(
+                Method::Btrfs,
+                Artifact::new("btrfs-snapshot", "/mnt/.umbra-snapshots/x"),
+            )
+            .expect("record");
+        let (all, bad) = reg.records().expect("records");
+        assert_eq!(all, vec![r.clone()]);
+        assert!(bad.is_empty());
+        // Ours, and we are alive: not an orphan.
+        assert!(reg.orphans().expect("orphans").is_empty());
+        reg.forget(&r).expect("forget");
+        assert!(reg.records().expect("records").0.is_empty());
+    }
+
+    #[test]
+    fn a_dead_or_reused_pid_is_not_the_owner() {
+        let mut o = Owner::this_process();
+        assert!(o.is_alive());
+        o.start_ticks += 1;
+        assert!(!o.is_alive(), "same pid, other start time: a reused pid");
+        let mut o = Owner::this_process();
+        o.boot_id = "another boot".into();
+        assert!(!o.is_alive());
+    }
+
+    #[test]
+    fn start_ticks_handles_odd_command_names() {
+        assert!(start_ticks(std::process::id()).is_some());
+    }
+}

@@ -1,0 +1,335 @@
+//! Point-in-time sources on real filesystems (loop devices, created and destroyed here):
+//! btrfs (a subvolume, a plain directory of the top level, nested subvolumes), reflink on
+//! xfs, direct reads on ext4; the open-files policies; parents across runs; and that
+//! nothing is ever left behind.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::{assert_same_tree, mounts_below, restored_path, sh, Env, LoopFs, Rng};
+
+fn btrfs_leftovers(fs: &LoopFs) -> String {
+    let list = sh(&format!("btrfs subvolume list {}", fs.mount.display()));
+    list.lines()
+        .filter(|l| l.contains("umbra-"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn assert_nothing_left(fs: &LoopFs, env: &Env) {
+    assert_eq!(
+        mounts_below(&fs.mount),
+        Vec::<String>::new(),
+        "mounts left behind"
+    );
+    assert!(
+        !fs.path(".umbra-snapshots").exists()
+            || fs::read_dir(fs.path(".umbra-snapshots"))
+                .expect("dir")
+                .count()
+                == 0
+    );
+    assert!(
+        !fs.path(".umbra-staging").exists(),
+        "clone tree left behind"
+    );
+    let records = fs::read_dir(env.path("state/artifacts"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(
+        records,
+        0,
+        "registry records left behind: {}",
+        sh(&format!(
+            "ls -la {0}; cat {0}/*",
+            env.path("state/artifacts").display()
+        ))
+    );
+}
+
+#[test]
+fn btrfs_subvolume_plain_directory_and_nested_subvolumes() {
+    let env = Env::new();
+    let Some(fs) = LoopFs::new("btrfs", env.dir.path(), 512) else {
+        return;
+    };
+    sh(&format!(
+        "btrfs subvolume create {}",
+        fs.path("vol").display()
+    ));
+    fs::create_dir_all(fs.path("vol/data")).expect("mkdir");
+    fs::write(fs.path("vol/data/a"), "in the subvolume").expect("write");
+    sh(&format!(
+        "btrfs subvolume create {}",
+        fs.path("vol/data/nested").display()
+    ));
+    fs::write(fs.path("vol/data/nested/n"), "in a nested subvolume").expect("write");
+    sh(&format!(
+        "btrfs subvolume create {}",
+        fs.path("vol/data/nested/deeper").display()
+    ));
+    fs::write(fs.path("vol/data/nested/deeper/d"), "two levels down").expect("write");
+    fs::create_dir_all(fs.path("plain/dir")).expect("mkdir");
+    fs::write(fs.path("plain/dir/p"), Rng(4).bytes(300_000)).expect("write");
+    env.init();
+
+    let plan = env.ok(&[
+        "sources",
+        fs.path("vol/data").to_str().expect("utf8"),
+        fs.path("plain").to_str().expect("utf8"),
+    ]);
+    assert_eq!(plan.matches("\tbtrfs\t").count(), 2, "{plan}");
+
+    let (code, first) = env.backup_json(&[&fs.path("vol/data"), &fs.path("plain")], &[]);
+    assert_eq!(code, Some(0), "{first}");
+    let sources = first["consistency"]["sources"].as_array().expect("sources");
+    assert_eq!(sources.len(), 2);
+    for s in sources {
+        assert_eq!(s["method"], "btrfs");
+        assert_eq!(s["level"], "volume-snapshot");
+        assert!(s["snapshot_ms"].as_u64().is_some(), "{s}");
+    }
+    assert!(
+        first["consistency"]["snapshot_set_spread_ms"]
+            .as_u64()
+            .is_some(),
+        "{first}"
+    );
+    assert_eq!(btrfs_leftovers(&fs), "", "snapshots left behind");
+    assert_nothing_left(&fs, &env);
+
+    // Stored under the original paths, nested subvolumes included.
+    let target = env.path("restore");
+    env.ok(&[
+        "restore",
+        "latest",
+        "--target",
+        target.to_str().expect("utf8"),
+    ]);
+    assert_same_tree(
+        &fs.path("vol/data"),
+        &restored_path(&target, &fs.path("vol/data")),
+    );
+    assert_same_tree(
+        &fs.path("plain"),
+        &restored_path(&target, &fs.path("plain")),
+    );
+
+    // Parents across runs: nothing changed, nothing read.
+    let (_, second) = env.backup_json(&[&fs.path("vol/data"), &fs.path("plain")], &[]);
+    assert_eq!(second["bytes_read"], 0, "{second}");
+    assert_eq!(second["files_changed"], 0, "{second}");
+    assert_nothing_left(&fs, &env);
+}
+
+#[test]
+fn reflink_on_xfs_is_file_atomic_and_keeps_parents_and_hardlinks() {
+    let env = Env::new();
+    let Some(fs) = LoopFs::new("xfs", env.dir.path(), 512) else {
+        return;
+    };
+    let src = fs.path("data");
+    fs::create_dir_all(src.join("sub/empty")).expect("mkdir");
+    fs::write(src.join("sub/big"), Rng(8).bytes(3_000_000)).expect("write");
+    fs::write(src.join("a"), "hello").expect("write");
+    fs::hard_link(src.join("a"), src.join("a-hardlink")).expect("link");
+    std::os::unix::fs::symlink("a", src.join("link")).expect("symlink");
+    common::chmod(&src.join("a"), 0o640);
+    common::chmod(&src.join("sub"), 0o750);
+    common::set_xattr(&src.join("sub/big"), "user.kept", b"through the clone");
+    env.init();
+    assert!(env
+        .ok(&["sources", src.to_str().expect("utf8")])
+        .contains("\treflink\t"));
+    let (code, first) = env.backup_json(&[&src], &[]);
+    assert_eq!(code, Some(0), "{first}");
+    assert_eq!(
+        first["consistency"]["sources"][0]["level"], "file-atomic",
+        "{first}"
+    );
+    assert_nothing_left(&fs, &env);
+    let target = env.path("restore");
+    env.ok(&[
+        "restore",
+        "latest",
+        "--target",
+        target.to_str().expect("utf8"),
+    ]);
+    assert_same_tree(&src, &restored_path(&target, &src));
+    let (_, second) = env.backup_json(&[&src], &[]);
+    assert_eq!(second["bytes_read"], 0, "{second}");
+    assert_eq!(
+        second["files_changed"], 0,
+        "clones must keep the live files' identity: {second}"
+    );
+}
+
+#[test]
+fn ext4_reads_directly_and_required_refuses_before_writing_anything() {
+    let env = Env::new();
+    let Some(fs) = LoopFs::new("ext4", env.dir.path(), 64) else {
+        return;
+    };
+    let src = fs.path("data");
+    fs::create_dir_all(&src).expect("mkdir");
+    fs::write(src.join("f"), "x").expect("write");
+    env.init();
+    let plan = env.ok(&["sources", src.to_str().expect("utf8")]);
+    assert!(
+        plan.contains("\tdirect\t") && plan.contains("ext4 offers no snapshots"),
+        "{plan}"
+    );
+
+    let out = env.run(&[
+        "backup",
+        "--open-files",
+        "required",
+        src.to_str().expect("utf8"),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("no snapshot can be taken of") && err.contains("ext4"),
+        "{err}"
+    );
+    assert!(err.contains("Nothing was read or written"), "{err}");
+    assert_eq!(
+        fs::read_dir(env.repo().join("snapshots"))
+            .expect("dir")
+            .count(),
+        0
+    );
+
+    let out = env.run(&["backup", "--snapshot", "btrfs", src.to_str().expect("utf8")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot use --snapshot btrfs") && err.contains("not btrfs"),
+        "{err}"
+    );
+    assert!(err.contains("Alternatives:"), "{err}");
+
+    let (code, s) = env.backup_json(&[&src], &[]);
+    assert_eq!(code, Some(0));
+    assert_eq!(s["consistency"]["sources"][0]["method"], "direct");
+    assert_eq!(s["consistency"]["sources"][0]["level"], "direct-unchanged");
+    let (_, off) = env.backup_json(&[&src], &["--open-files", "off"]);
+    assert_eq!(off["consistency"]["sources"][0]["method"], "direct");
+}
+
+#[test]
+fn dry_run_says_what_would_be_done_and_does_nothing() {
+    let env = Env::new();
+    let Some(fs) = LoopFs::new("btrfs", env.dir.path(), 256) else {
+        return;
+    };
+    fs::create_dir_all(fs.path("d")).expect("mkdir");
+    env.init();
+    let out = env.ok(&["backup", "--dry-run", fs.path("d").to_str().expect("utf8")]);
+    assert!(out.contains("\tbtrfs\t"), "{out}");
+    assert_eq!(
+        fs::read_dir(env.repo().join("snapshots"))
+            .expect("dir")
+            .count(),
+        0
+    );
+    assert_eq!(btrfs_leftovers(&fs), "");
+}
+
+/// Starts a backup of `src` and kills it (SIGKILL) as soon as umbra's snapshot exists.
+fn kill_after_snapshot(env: &Env, fs: &LoopFs, src: &Path) {
+    let mut child = env
+        .umbra()
+        .args(["backup", src.to_str().expect("utf8")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let started = std::time::Instant::now();
+    while btrfs_leftovers(fs).is_empty() {
+        assert!(started.elapsed().as_secs() < 60, "no snapshot appeared");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+}
+
+#[test]
+fn kill_9_leftovers_are_removed_by_cleanup_and_by_the_next_run() {
+    let env = Env::new();
+    let Some(fs) = LoopFs::new("btrfs", env.dir.path(), 1024) else {
+        return;
+    };
+    let src = fs.path("vol");
+    sh(&format!("btrfs subvolume create {}", src.display()));
+    sh(&format!(
+        "btrfs subvolume create {}",
+        src.join("nested").display()
+    ));
+    fs::write(src.join("nested/big"), Rng(6).bytes(100_000_000)).expect("write");
+    env.init();
+
+    // 1. Killed right after the snapshot: `umbra cleanup` lists and removes the leftovers.
+    kill_after_snapshot(&env, &fs, &src);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        !btrfs_leftovers(&fs).is_empty(),
+        "the killed run should have left its snapshot"
+    );
+    let cleanup = env.ok(&["cleanup"]);
+    assert!(cleanup.contains("removed btrfs-snapshot"), "{cleanup}");
+    assert_eq!(
+        btrfs_leftovers(&fs),
+        "",
+        "cleanup left snapshots: {cleanup}"
+    );
+    assert_nothing_left(&fs, &env);
+
+    // 2. Killed while reading: the next backup sweeps the leftovers first, and succeeds.
+    kill_after_snapshot(&env, &fs, &src);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let out = env.run(&["backup", src.to_str().expect("utf8")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(btrfs_leftovers(&fs), "");
+    assert_nothing_left(&fs, &env);
+    env.ok(&["check"]);
+}
+
+#[test]
+fn sigint_releases_the_snapshots_at_once() {
+    let env = Env::new();
+    let Some(fs) = LoopFs::new("btrfs", env.dir.path(), 1024) else {
+        return;
+    };
+    let src = fs.path("vol");
+    sh(&format!("btrfs subvolume create {}", src.display()));
+    sh(&format!(
+        "btrfs subvolume create {}",
+        src.join("nested").display()
+    ));
+    fs::write(src.join("nested/big"), Rng(7).bytes(150_000_000)).expect("write");
+    env.init();
+    let child = env
+        .umbra()
+        .args(["backup", src.to_str().expect("utf8")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let started = std::time::Instant::now();
+    while mounts_below(&fs.mount).is_empty() {
+        assert!(started.elapsed().as_secs() < 60, "no bind mount appeared");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("volume snapshots"), "{err}");
+    assert_eq!(btrfs_leftovers(&fs), "");
+    assert_nothing_left(&fs, &env);
+}
