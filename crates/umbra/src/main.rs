@@ -1,7 +1,8 @@
 //! The `umbra` command.
 //!
 //! Exit codes (as restic's): 0 success; 1 fatal error; 3 the backup was saved, but some
-//! files could not be read; 130 interrupted by SIGINT or SIGTERM.
+//! files could not be read, or changed while they were read; 130 interrupted by SIGINT or
+//! SIGTERM.
 
 mod cli;
 mod commands;
@@ -21,7 +22,8 @@ use crate::settings::Settings;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Finished {
     Ok,
-    /// The snapshot is saved but incomplete (unreadable files): exit code 3.
+    /// The snapshot is saved but incomplete or partly inconsistent (unreadable files, files
+    /// that changed while read): exit code 3.
     Incomplete,
 }
 

@@ -242,7 +242,7 @@ pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finis
     let unreadable = outcome.unreadable_count();
     let changed = outcome.changed_count();
     if changed > 0 && !out.mode.json {
-        eprintln!("warning: {changed} file(s) changed while they were read; they are stored as read and listed by `umbra show {}`", snap.short_id);
+        eprintln!("warning: {changed} file(s) changed while they were read, even after re-reading; they are stored as read, may be torn, and are listed by `umbra show {}` (exit code 3)", snap.short_id);
     }
     if unreadable > 0 && !out.mode.json {
         eprintln!("warning: {unreadable} file(s) or director(ies) could not be read and are missing from snapshot {} (exit code 3)", snap.short_id);
@@ -265,7 +265,7 @@ pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finis
     }));
     // The snapshot is saved; a snapshot that could not be released is still a failure.
     released?;
-    Ok(if unreadable > 0 {
+    Ok(if unreadable > 0 || changed > 0 {
         Finished::Incomplete
     } else {
         Finished::Ok
