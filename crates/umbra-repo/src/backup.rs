@@ -139,7 +139,16 @@ fn without_nested(sources: &[PlannedSource]) -> Vec<PlannedSource> {
 
 impl Repo {
     /// Backs up `request` and returns the stored snapshot with its consistency record.
-    pub fn backup(self, request: &BackupRequest) -> Result<BackupOutcome> {
+    ///
+    /// `verify` runs after all data was read and before the snapshot is committed with its
+    /// record: if what was read cannot be trusted (an LVM snapshot overflowed), it fails,
+    /// the saved snapshot is removed again, and the backup fails. Data already stored is
+    /// reused by the next backup or removed by `prune`.
+    pub fn backup(
+        self,
+        request: &BackupRequest,
+        verify: &dyn Fn() -> Result<()>,
+    ) -> Result<BackupOutcome> {
         let started = Instant::now();
         if request.plan.sources.is_empty() {
             return Err(
@@ -198,6 +207,11 @@ impl Repo {
         let saved = indexed
             .archive(&opts, &source, snap, &named)
             .map_err(|e| from_rustic("the backup failed", e))?;
+
+        if let Err(err) = verify() {
+            let _ = indexed.delete_snapshots(&[saved.id]);
+            return Err(err);
+        }
 
         // The consistency record, from what the reader saw.
         let reports = log.reports();

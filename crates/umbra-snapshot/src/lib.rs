@@ -2,7 +2,7 @@
 //! reading, and always release it.
 //!
 //! - [`provider`]: the trait each method implements, one file per method ([`btrfs`],
-//!   [`reflink`], [`direct`]).
+//!   [`lvm`], [`zfs`], [`reflink`], [`direct`]).
 //! - [`planner`]: chooses a method per source from the mount table and the policy
 //!   (`--open-files auto|required|off`, `--snapshot METHOD`), and says why.
 //! - [`set`]: the snapshot set, a guard that takes all snapshots back to back and
@@ -12,12 +12,14 @@
 
 pub mod btrfs;
 pub mod direct;
+pub mod lvm;
 pub mod mounts;
 pub mod planner;
 pub mod provider;
 pub mod reflink;
 pub mod registry;
 pub mod set;
+pub mod zfs;
 
 use std::path::Path;
 
@@ -32,6 +34,25 @@ pub(crate) fn bind_mount_read_only(from: &Path, to: &Path) -> Result<()> {
     provider::run("mount", &["--bind", &f, &t])?;
     // A bind mount takes the source's flags; read-only needs a remount.
     provider::run("mount", &["-o", "remount,bind,ro", &t]).map(|_| ())
+}
+
+/// Unmounts every mount under umbra's mount directory whose source `matches`, deepest
+/// first. Releasing a snapshot starts with this: a mount may exist that no record names
+/// (a `mount` command still running when umbra was killed finished afterwards).
+pub(crate) fn unmount_sources(matches: impl Fn(&str) -> bool) -> Result<()> {
+    let table = mounts::MountTable::read()?;
+    let mut points: Vec<&Path> = table
+        .mounts()
+        .iter()
+        .filter(|m| m.mount_point.starts_with(lvm::MOUNT_BASE) && matches(&m.source))
+        .map(|m| m.mount_point.as_path())
+        .collect();
+    points.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    points.dedup();
+    for p in points {
+        unmount(p)?;
+    }
+    Ok(())
 }
 
 /// Unmounts `path`; succeeds if nothing is mounted there. A mount still in use (a

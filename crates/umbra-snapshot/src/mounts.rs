@@ -32,6 +32,17 @@ impl Mount {
         self.options.iter().any(|o| o == "ro")
     }
 
+    /// True when the mount's device is a device-mapper volume (LVM and the like). sysfs
+    /// tells for sure (`/sys/dev/block/MAJ:MIN/dm`); the major number does not, since it
+    /// is allocated at boot.
+    #[must_use]
+    pub fn is_device_mapper(&self) -> bool {
+        let (major, minor) = self.device;
+        Path::new(&format!("/sys/dev/block/{major}:{minor}/dm")).exists()
+            || self.source.starts_with("/dev/mapper/")
+            || self.source.starts_with("/dev/dm-")
+    }
+
     #[must_use]
     pub fn option(&self, key: &str) -> Option<&str> {
         self.options

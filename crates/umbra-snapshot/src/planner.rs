@@ -1,8 +1,8 @@
 //! Choosing a snapshot method for each source, and saying why.
 //!
 //! Automatic choice, from the filesystem that holds the source:
-//! btrfs → btrfs (root) or reflink; xfs → reflink; anything else → direct.
-//! (LVM and ZFS are recognised, and reported as not available yet.)
+//! btrfs → btrfs (root) or reflink; a device-mapper volume → LVM (then reflink on xfs);
+//! zfs → ZFS; xfs → reflink; anything else → direct.
 //! `--open-files required` turns "no method" into an error before anything is read;
 //! `--open-files off` reads directly; `--snapshot METHOD` insists on one method.
 
@@ -13,7 +13,7 @@ use umbra_core::{ErrorKind, Method, Result, UmbraError};
 
 use crate::mounts::MountTable;
 use crate::provider::{Provider, SourceInfo, Support};
-use crate::{btrfs::Btrfs, direct::Direct, reflink::Reflink};
+use crate::{btrfs::Btrfs, direct::Direct, lvm::Lvm, reflink::Reflink, zfs::Zfs};
 
 /// What to do about files in use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -45,8 +45,19 @@ pub struct Planner {
 
 impl Planner {
     pub fn new() -> Result<Self> {
+        Self::with_lvm(Lvm::default())
+    }
+
+    /// A planner whose LVM provider sizes classic snapshots as `lvm` says.
+    pub fn with_lvm(lvm: Lvm) -> Result<Self> {
         Ok(Self {
-            providers: vec![Arc::new(Btrfs), Arc::new(Reflink), Arc::new(Direct)],
+            providers: vec![
+                Arc::new(Btrfs),
+                Arc::new(lvm),
+                Arc::new(Zfs),
+                Arc::new(Reflink),
+                Arc::new(Direct),
+            ],
             mounts: MountTable::read()?,
             // SAFETY: geteuid cannot fail.
             root: unsafe { libc::geteuid() } == 0,
@@ -84,26 +95,18 @@ impl Planner {
 
     /// The methods worth trying for a source, best first, from its filesystem.
     fn candidates(info: &SourceInfo) -> Vec<Method> {
-        match info.mount.fs_type.as_str() {
-            "btrfs" => vec![Method::Btrfs, Method::Reflink],
-            "xfs" => vec![Method::Reflink],
+        let mut m = match info.mount.fs_type.as_str() {
+            "btrfs" => vec![Method::Btrfs],
+            "zfs" => vec![Method::Zfs],
             _ => vec![],
+        };
+        if info.mount.is_device_mapper() {
+            m.push(Method::Lvm);
         }
-    }
-
-    /// A note for filesystems whose method is not implemented yet.
-    fn not_yet(info: &SourceInfo) -> Option<String> {
-        let dm = info.mount.device.0 == 253 || info.mount.source.starts_with("/dev/mapper/");
-        if info.mount.fs_type == "zfs" {
-            Some("it is on ZFS, and ZFS snapshots are not implemented yet".into())
-        } else if dm {
-            Some(format!(
-                "it is on {} (device-mapper), and LVM snapshots are not implemented yet",
-                info.mount.source
-            ))
-        } else {
-            None
+        if ["xfs", "btrfs"].contains(&info.mount.fs_type.as_str()) {
+            m.push(Method::Reflink);
         }
+        m
     }
 
     fn choice(&self, info: SourceInfo, method: Method, reason: String) -> Result<SourceChoice> {
@@ -141,10 +144,9 @@ impl Planner {
         if let Some(method) = forced {
             let provider = self.provider(method).ok_or_else(|| {
                 UmbraError::new(
-                    ErrorKind::InvalidInput,
-                    format!("the {method} method is not implemented yet"),
+                    ErrorKind::Internal,
+                    format!("no provider for the {method} method"),
                 )
-                .with_hint("Use btrfs, reflink or direct.")
             })?;
             return match provider.supports(&info) {
                 Support::Yes => self.choice(info, method, format!("--snapshot {method}")),
@@ -166,9 +168,6 @@ impl Planner {
                     Support::No(why) => why_not.push(format!("{method}: {why}")),
                 }
             }
-        }
-        if let Some(note) = Self::not_yet(&info) {
-            why_not.push(note);
         }
         if why_not.is_empty() {
             why_not.push(format!("{} offers no snapshots", info.mount.fs_type));

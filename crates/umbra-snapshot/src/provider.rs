@@ -6,7 +6,10 @@
 //!    nested subvolumes, probing). Returns a [`Prepared`] snapshot, ready to take.
 //! 3. [`Prepared::take`]: take the snapshot, fast, and say where its data can be read.
 //!    Every artifact is recorded in the registry *before* it is created.
-//! 4. `release`: release one artifact it created, by its record. Idempotent (releasing
+//! 4. `verify`: after the data was read, is what was read still trustworthy? (An LVM
+//!    snapshot whose copy-on-write area overflowed is not.) Fails the backup before the
+//!    snapshot is committed to the repository.
+//! 5. `release`: release one artifact it created, by its record. Idempotent (releasing
 //!    what is gone succeeds) and refuses anything that does not carry umbra's name.
 //!
 //! Each provider lives in its own file; adding one touches the planner's list, not the
@@ -89,6 +92,10 @@ pub trait Provider: Send + Sync {
     fn supports(&self, source: &SourceInfo) -> Support;
     fn prepare(&self, source: &SourceInfo) -> Result<Box<dyn Prepared>>;
     fn release(&self, artifact: &Artifact) -> Result<()>;
+    /// Checks, after reading, that an artifact still holds what it held when taken.
+    fn verify(&self, _artifact: &Artifact) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// True when the last component of `path` starts with `prefix`: the check that keeps

@@ -143,6 +143,18 @@ impl SnapshotSet {
         }
     }
 
+    /// Asks every provider whether what was read from its snapshots is still trustworthy.
+    pub fn verify(&self) -> Result<()> {
+        let held = match self.held.lock() {
+            Ok(h) => h,
+            Err(_) => return Ok(()),
+        };
+        for (provider, record) in &held.records {
+            provider.verify(&record.artifact)?;
+        }
+        Ok(())
+    }
+
     /// Releases every snapshot now; returns an error naming what could not be released
     /// (it stays on record for `umbra cleanup`).
     pub fn release(self) -> Result<()> {

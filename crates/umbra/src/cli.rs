@@ -122,6 +122,23 @@ pub struct SnapshotArgs {
     /// Use this snapshot method for every source (fails if it cannot be used).
     #[arg(long, value_enum, value_name = "METHOD")]
     pub snapshot: Option<SnapshotArg>,
+    /// Copy-on-write area of classic LVM snapshots: N%ORIGIN or N%FREE (of the volume group).
+    #[arg(long, value_name = "SIZE", default_value = "20%ORIGIN", value_parser = parse_lvm_size)]
+    pub lvm_snapshot_size: String,
+}
+
+fn parse_lvm_size(s: &str) -> Result<String, String> {
+    let (n, unit) = s
+        .split_once('%')
+        .ok_or("expected N%ORIGIN or N%FREE, like 20%ORIGIN")?;
+    let n: u32 = n
+        .parse()
+        .map_err(|_| format!("`{n}` is not a whole number"))?;
+    if !(1..=100).contains(&n) || !["ORIGIN", "FREE"].contains(&unit.to_ascii_uppercase().as_str())
+    {
+        return Err("expected N%ORIGIN or N%FREE with N from 1 to 100, like 20%ORIGIN".into());
+    }
+    Ok(format!("{n}%{}", unit.to_ascii_uppercase()))
 }
 
 #[derive(Debug, Args)]

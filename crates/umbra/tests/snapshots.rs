@@ -333,3 +333,90 @@ fn sigint_releases_the_snapshots_at_once() {
     assert_eq!(btrfs_leftovers(&fs), "");
     assert_nothing_left(&fs, &env);
 }
+
+/// Runs umbra as `nobody`, with this environment's repository and state.
+fn umbra_as_nobody(env: &Env, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            env!("CARGO_BIN_EXE_umbra"),
+        ])
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .env("HOME", env.path("home"))
+        .env("UMBRA_REPOSITORY", env.repo())
+        .env("UMBRA_PASSWORD_FILE", env.path("password"))
+        .env("UMBRA_CACHE_DIR", env.path("cache"))
+        .env("UMBRA_STATE_DIR", env.path("state"))
+        .output()
+        .expect("setpriv")
+}
+
+fn open_up_for_nobody(env: &Env) {
+    for dir in ["", "home", "cache", "state"] {
+        fs::create_dir_all(env.path(dir)).expect("mkdir");
+        common::chmod(&env.path(dir), 0o777);
+    }
+    common::chmod(&env.path("password"), 0o644);
+}
+
+#[test]
+fn without_root_btrfs_is_refused_by_name_and_reflink_works() {
+    if !common::require(common::have("setpriv"), "setpriv (util-linux)") {
+        return;
+    }
+    let env = Env::new();
+    let Some(fs) = LoopFs::new("btrfs", env.dir.path(), 256) else {
+        return;
+    };
+    let src = fs.path("mine");
+    fs::create_dir_all(&src).expect("mkdir");
+    fs::write(src.join("f"), "a user's file").expect("write");
+    common::chmod(&src, 0o777);
+    common::chmod(&src.join("f"), 0o644);
+    common::chmod(&fs.mount, 0o777);
+    open_up_for_nobody(&env);
+    let init = umbra_as_nobody(&env, &["init"]);
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+
+    let out = umbra_as_nobody(
+        &env,
+        &["backup", "--snapshot", "btrfs", src.to_str().expect("utf8")],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("cannot use --snapshot btrfs") && err.contains("needs root"),
+        "{err}"
+    );
+    assert!(
+        err.contains("running umbra as root") && err.contains("--snapshot reflink"),
+        "{err}"
+    );
+
+    // Automatic choice: btrfs is out of reach, reflink is not.
+    let plan = String::from_utf8_lossy(
+        &umbra_as_nobody(&env, &["sources", src.to_str().expect("utf8")]).stdout,
+    )
+    .into_owned();
+    assert!(plan.contains("\treflink\t"), "{plan}");
+    let out = umbra_as_nobody(&env, &["--json", "backup", src.to_str().expect("utf8")]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("\"file-atomic\""), "{stdout}");
+    assert!(
+        !fs.path(".umbra-staging").exists(),
+        "clone tree left behind"
+    );
+}

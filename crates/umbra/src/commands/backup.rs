@@ -87,6 +87,12 @@ fn policy(args: &SnapshotArgs) -> (OpenFiles, Option<Method>) {
     (open, forced)
 }
 
+fn planner(args: &SnapshotArgs) -> Result<Planner> {
+    Planner::with_lvm(umbra_snapshot::lvm::Lvm {
+        cow_size: args.lvm_snapshot_size.clone(),
+    })
+}
+
 /// Chooses a method for each path; a missing source fails here.
 fn choose(paths: &[PathBuf], args: &SnapshotArgs) -> Result<Vec<SourceChoice>> {
     let mut absolute_paths = Vec::with_capacity(paths.len());
@@ -101,7 +107,7 @@ fn choose(paths: &[PathBuf], args: &SnapshotArgs) -> Result<Vec<SourceChoice>> {
         absolute_paths.push(abs);
     }
     let (open, forced) = policy(args);
-    Planner::new()?.choose_all(&absolute_paths, open, forced)
+    planner(args)?.choose_all(&absolute_paths, open, forced)
 }
 
 fn print_choices(choices: &[SourceChoice], out: &Output) {
@@ -218,7 +224,7 @@ pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finis
         force_full_read: args.force,
         change_retries: args.change_retries,
     };
-    let backed_up = repo.backup(&request);
+    let backed_up = repo.backup(&request, &|| set.verify());
     let released = set.release();
     let outcome = backed_up?;
     let snap = &outcome.snapshot;
