@@ -1,7 +1,10 @@
 #!/bin/bash
 # LVM snapshots, for real, inside the VM: thick (ext4, xfs) and thin volumes, parents across
 # runs, copy-on-write overflow, and kill -9 followed by `umbra cleanup`.
-. "${2:?usage: SCRIPT UMBRA_BINARY SCRIPT_DIR}/lib.sh" "$1"
+set -euo pipefail   # here, not only in lib.sh: a script that cannot load it must fail
+[ -f "${2:-}/lib.sh" ] || { echo "FAIL: no lib.sh in '${2:-}' (usage: SCRIPT UMBRA_BINARY SCRIPT_DIR)"; exit 2; }
+[ -x "${1:-}" ] || { echo "FAIL: umbra binary '${1:-}' not found in the guest"; exit 2; }
+. "$2/lib.sh" "$1"
 for m in dm_mod dm_snapshot dm_thin_pool loop ext4 xfs; do modprobe "$m"; done
 truncate -s 3G /tmp/pv.img
 LOOP=$(losetup -f --show /tmp/pv.img)

@@ -1,7 +1,10 @@
 #!/bin/bash
 # ZFS snapshots, for real, inside the VM: a dataset with child datasets (recursive
 # snapshot), parents across runs, and kill -9 followed by `umbra cleanup`.
-. "${2:?usage: SCRIPT UMBRA_BINARY SCRIPT_DIR}/lib.sh" "$1"
+set -euo pipefail   # here, not only in lib.sh: a script that cannot load it must fail
+[ -f "${2:-}/lib.sh" ] || { echo "FAIL: no lib.sh in '${2:-}' (usage: SCRIPT UMBRA_BINARY SCRIPT_DIR)"; exit 2; }
+[ -x "${1:-}" ] || { echo "FAIL: umbra binary '${1:-}' not found in the guest"; exit 2; }
+. "$2/lib.sh" "$1"
 modprobe zfs
 truncate -s 1G /tmp/zdisk.img
 zpool create -f -R /tmp/zroot tpool /tmp/zdisk.img

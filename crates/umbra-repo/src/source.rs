@@ -220,6 +220,9 @@ fn map_entry(
         Ok(mut entry) => {
             let read_path = entry.path;
             let named = reroot(&read_path, &plan.read_from, &plan.path);
+            // Change detection compares what is read with the file it is read from: take
+            // its identity before a clone's node is given the live file's identity.
+            let expected = Expected::of(&entry.node);
             if let Some(live_root) = &plan.identity_from {
                 keep_identity(
                     &mut entry.node,
@@ -230,7 +233,7 @@ fn map_entry(
                 log.files.increment(1);
             }
             let open = entry.open.map(|_| PlannedOpen {
-                expected: Expected::of(&entry.node),
+                expected,
                 read_path,
                 named_path: named.clone(),
                 source: idx,

@@ -232,6 +232,36 @@ impl Registry {
         Ok((records, bad))
     }
 
+    /// Removes temporary files of records that were never completed (umbra was killed
+    /// between writing and renaming one). Safe: an artifact is only created after its
+    /// record is in place. A temporary file counts as abandoned when its owner (the pid
+    /// in its name) is gone, or when it is older than a minute.
+    pub fn remove_abandoned_temporaries(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        for entry in entries.filter_map(std::result::Result::ok) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(id) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".tmp")) else {
+                continue;
+            };
+            let pid_alive = id
+                .split('-')
+                .nth(1)
+                .and_then(|p| p.parse::<u32>().ok())
+                .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age.as_secs() > 60);
+            if !pid_alive || old {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+
     /// Records whose owner is gone: what a crash left behind.
     pub fn orphans(&self) -> Result<Vec<Record>> {
         Ok(self
@@ -264,6 +294,19 @@ mod tests {
         assert!(reg.orphans().expect("orphans").is_empty());
         reg.forget(&r).expect("forget");
         assert!(reg.records().expect("records").0.is_empty());
+    }
+
+    #[test]
+    fn abandoned_temporaries_are_removed_and_live_ones_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let reg = Registry::at(dir.path().to_path_buf());
+        let dead = dir.path().join(format!(".1-{}-aa.tmp", i32::MAX));
+        let live = dir.path().join(format!(".1-{}-bb.tmp", std::process::id()));
+        std::fs::write(&dead, "{").expect("write");
+        std::fs::write(&live, "{").expect("write");
+        reg.remove_abandoned_temporaries();
+        assert!(!dead.exists());
+        assert!(live.exists());
     }
 
     #[test]

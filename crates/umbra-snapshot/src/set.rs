@@ -196,6 +196,7 @@ pub struct Swept {
 
 /// Releases what crashed runs left behind: every record whose owner is gone.
 pub fn sweep(registry: &Registry, planner: &Planner) -> Result<Vec<Swept>> {
+    registry.remove_abandoned_temporaries();
     let mut out = Vec::new();
     for record in registry.orphans()?.into_iter().rev() {
         let error = match planner.provider(record.method) {

@@ -237,8 +237,28 @@ fn dry_run_says_what_would_be_done_and_does_nothing() {
     assert_eq!(btrfs_leftovers(&fs), "");
 }
 
-/// Starts a backup of `src` and kills it (SIGKILL) as soon as umbra's snapshot exists.
-fn kill_after_snapshot(env: &Env, fs: &LoopFs, src: &Path) {
+/// When to kill the backup.
+#[derive(Clone, Copy, PartialEq)]
+enum KillAt {
+    /// As soon as umbra's snapshot exists.
+    SnapshotCreated,
+    /// Once data is being stored (new pack files appear in the repository).
+    Reading,
+}
+
+fn pack_count(env: &Env) -> usize {
+    sh(&format!(
+        "find {} -type f | wc -l",
+        env.repo().join("data").display()
+    ))
+    .trim()
+    .parse()
+    .unwrap_or(0)
+}
+
+/// Starts a backup of `src` and kills it (SIGKILL) at the given moment.
+fn kill_backup(env: &Env, fs: &LoopFs, src: &Path, at: KillAt) {
+    let packs_before = pack_count(env);
     let mut child = env
         .umbra()
         .args(["backup", src.to_str().expect("utf8")])
@@ -247,8 +267,13 @@ fn kill_after_snapshot(env: &Env, fs: &LoopFs, src: &Path) {
         .spawn()
         .expect("spawn");
     let started = std::time::Instant::now();
-    while btrfs_leftovers(fs).is_empty() {
-        assert!(started.elapsed().as_secs() < 60, "no snapshot appeared");
+    while btrfs_leftovers(fs).is_empty()
+        || (at == KillAt::Reading && pack_count(env) <= packs_before)
+    {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "the backup did not reach the moment to kill it"
+        );
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     child.kill().expect("kill -9");
@@ -271,7 +296,7 @@ fn kill_9_leftovers_are_removed_by_cleanup_and_by_the_next_run() {
     env.init();
 
     // 1. Killed right after the snapshot: `umbra cleanup` lists and removes the leftovers.
-    kill_after_snapshot(&env, &fs, &src);
+    kill_backup(&env, &fs, &src, KillAt::SnapshotCreated);
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert!(
         !btrfs_leftovers(&fs).is_empty(),
@@ -287,7 +312,15 @@ fn kill_9_leftovers_are_removed_by_cleanup_and_by_the_next_run() {
     assert_nothing_left(&fs, &env);
 
     // 2. Killed while reading: the next backup sweeps the leftovers first, and succeeds.
-    kill_after_snapshot(&env, &fs, &src);
+    kill_backup(&env, &fs, &src, KillAt::Reading);
+    assert!(
+        !btrfs_leftovers(&fs).is_empty(),
+        "the killed run should have left its snapshot"
+    );
+    assert!(
+        !mounts_below(&fs.mount).is_empty(),
+        "the killed run should have left its nested bind mount"
+    );
     std::thread::sleep(std::time::Duration::from_millis(500));
     let out = env.run(&["backup", src.to_str().expect("utf8")]);
     let err = String::from_utf8_lossy(&out.stderr);

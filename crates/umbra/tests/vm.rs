@@ -1,8 +1,8 @@
 //! LVM and ZFS snapshots, for real, inside a VM booted from Debian's kernel under qemu:
 //! the kernel of CI's machines has neither device-mapper nor ZFS. The guest scripts are in
-//! `tests/vm/` at the top of the repository; the guest runs this build's umbra binary
-//! (it sees the host's root filesystem read-only). `.ci/run` builds the ZFS module first
-//! (`tests/vm/zfs-setup.sh`).
+//! `tests/vm/` at the top of the repository; the guest runs this build's umbra binary,
+//! copied into its share directory with the scripts' helpers. `.ci/run` builds the ZFS
+//! module first (`tests/vm/zfs-setup.sh`).
 //!
 //! The two VMs run one after the other: each uses both cores.
 
@@ -27,11 +27,16 @@ fn work_dir() -> PathBuf {
 fn run_in_vm(script: &str, pass_line: &str) {
     let _one = ONE_VM_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let vm = vm_dir();
+    // The guest mounts its own /tmp, so the binary and the helpers travel in its share
+    // directory, wherever this checkout lives.
+    let bin = Path::new(env!("CARGO_BIN_EXE_umbra"));
+    let share = format!("{} {}", bin.display(), vm.join("lib.sh").display());
     let out = Command::new("bash")
         .arg(vm.join("run-in-vm.sh"))
         .arg(vm.join(script))
-        .arg(env!("CARGO_BIN_EXE_umbra"))
-        .arg(&vm)
+        .arg("/vmshare/umbra")
+        .arg("/vmshare")
+        .env("VM_SHARE_FILES", share)
         .output()
         .expect("run-in-vm.sh");
     let stdout = String::from_utf8_lossy(&out.stdout);
