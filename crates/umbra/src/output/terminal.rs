@@ -19,11 +19,15 @@ impl TerminalMonitor {
     }
 }
 
-struct BarTask(ProgressBar);
+struct BarTask(ProgressBar, ProgressKind);
 
 impl Task for BarTask {
     fn set_total(&self, total: u64) {
         self.0.set_length(total);
+        // A byte count gets its bar (and ETA) only once the total is known.
+        if self.1 == ProgressKind::Bytes && total > 0 {
+            self.0.set_style(style(ProgressKind::Bytes, true));
+        }
     }
     fn increment(&self, n: u64) {
         self.0.inc(n);
@@ -36,13 +40,14 @@ impl Task for BarTask {
     }
 }
 
-fn style(kind: ProgressKind) -> ProgressStyle {
+fn style(kind: ProgressKind, total_known: bool) -> ProgressStyle {
     let template = match kind {
         ProgressKind::Spinner => "{spinner} {prefix} [{elapsed}]",
         ProgressKind::Count => "{spinner} {prefix:12} {pos} [{elapsed}]",
-        ProgressKind::Bytes => {
+        ProgressKind::Bytes if total_known => {
             "{spinner} {prefix:12} [{elapsed}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}"
         }
+        ProgressKind::Bytes => "{spinner} {prefix:12} [{elapsed}] {bytes} {bytes_per_sec}",
     };
     ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar())
 }
@@ -50,10 +55,10 @@ fn style(kind: ProgressKind) -> ProgressStyle {
 impl Monitor for TerminalMonitor {
     fn start_task(&self, kind: ProgressKind, title: &str) -> Box<dyn Task> {
         let bar = self.bars.add(ProgressBar::new(0));
-        bar.set_style(style(kind));
+        bar.set_style(style(kind, false));
         bar.set_prefix(title.to_string());
         bar.enable_steady_tick(Duration::from_millis(200));
-        Box::new(BarTask(bar))
+        Box::new(BarTask(bar, kind))
     }
 
     fn event(&self, event: Event) {
