@@ -4,7 +4,6 @@
 mod common;
 
 use std::fs;
-use std::process::Command;
 
 use common::{chmod, Env};
 
@@ -161,11 +160,12 @@ fn a_missing_source_fails_before_anything_is_written() {
 /// everything, so as root the backup runs as `nobody` (via setpriv).
 #[test]
 fn unreadable_files_are_reported_with_exit_code_3() {
-    let env = Env::new();
-    let as_nobody = common::is_root();
-    if as_nobody && !common::require(common::have("setpriv"), "setpriv (util-linux) to drop root") {
+    if common::is_root()
+        && !common::require(common::have("setpriv"), "setpriv (util-linux) to drop root")
+    {
         return;
     }
+    let env = Env::new();
     let src = env.path("src");
     fs::create_dir_all(src.join("locked-dir")).expect("mkdir");
     fs::write(src.join("readable"), "fine").expect("write");
@@ -173,46 +173,11 @@ fn unreadable_files_are_reported_with_exit_code_3() {
     fs::write(src.join("locked-dir/inside"), "secret").expect("write");
     chmod(&src.join("locked-file"), 0o000);
     chmod(&src.join("locked-dir"), 0o000);
-    let mut cmd = if as_nobody {
-        // nobody must be able to reach and write the test directory.
-        chmod(env.dir.path(), 0o777);
-        fs::create_dir_all(env.path("cache")).expect("mkdir");
-        chmod(&env.path("cache"), 0o777);
-        chmod(&env.path("password"), 0o644);
-        let mut c = Command::new("setpriv");
-        c.args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            env!("CARGO_BIN_EXE_umbra"),
-        ]);
-        c
-    } else {
-        Command::new(env!("CARGO_BIN_EXE_umbra"))
-    };
-    cmd.env("UMBRA_REPOSITORY", env.repo())
-        .env("UMBRA_PASSWORD_FILE", env.path("password"))
-        .env("UMBRA_CACHE_DIR", env.path("cache"))
-        .env("HOME", env.dir.path());
-    let init = cmd.args(["init"]).output().expect("init");
+    env.open_up_for_nobody();
+    let init = env.umbra_unprivileged().arg("init").output().expect("init");
     assert!(init.status.success(), "{}", stderr(&init));
-    let mut cmd2 = if as_nobody {
-        let mut c = Command::new("setpriv");
-        c.args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            env!("CARGO_BIN_EXE_umbra"),
-        ]);
-        c
-    } else {
-        Command::new(env!("CARGO_BIN_EXE_umbra"))
-    };
-    let out = cmd2
-        .env("UMBRA_REPOSITORY", env.repo())
-        .env("UMBRA_PASSWORD_FILE", env.path("password"))
-        .env("UMBRA_CACHE_DIR", env.path("cache"))
-        .env("HOME", env.dir.path())
+    let out = env
+        .umbra_unprivileged()
         .args(["backup", src.to_str().expect("utf8")])
         .output()
         .expect("backup");
@@ -242,21 +207,13 @@ fn unreadable_files_are_reported_with_exit_code_3() {
 
 #[test]
 fn a_held_exclusive_lock_blocks_a_second_process_until_released() {
-    use std::sync::Arc;
-    use umbra_repo::{lock::LockKind, Repo, RepoLocation};
+    use umbra_repo::lock::LockKind;
     let env = Env::new();
     env.init();
     let src = env.path("src");
     fs::create_dir_all(&src).expect("mkdir");
     fs::write(src.join("f"), "x").expect("write");
-    std::env::set_var("UMBRA_CACHE_DIR", env.path("cache"));
-    let holder = Repo::open(
-        &RepoLocation::local(env.repo()),
-        "correct horse",
-        umbra_repo::OpenOptions::locked(LockKind::Exclusive),
-        Arc::new(umbra_core::NullMonitor),
-    )
-    .expect("take the exclusive lock");
+    let holder = env.hold_lock(LockKind::Exclusive);
     let out = env.run(&["backup", src.to_str().expect("utf8")]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
@@ -285,18 +242,10 @@ fn a_held_exclusive_lock_blocks_a_second_process_until_released() {
 
 #[test]
 fn shared_locks_do_not_block_each_other() {
-    use std::sync::Arc;
-    use umbra_repo::{lock::LockKind, Repo, RepoLocation};
+    use umbra_repo::lock::LockKind;
     let env = Env::new();
     env.init();
-    std::env::set_var("UMBRA_CACHE_DIR", env.path("cache"));
-    let _reader = Repo::open(
-        &RepoLocation::local(env.repo()),
-        "correct horse",
-        umbra_repo::OpenOptions::locked(LockKind::Shared),
-        Arc::new(umbra_core::NullMonitor),
-    )
-    .expect("shared lock");
+    let _reader = env.hold_lock(LockKind::Shared);
     env.ok(&["snapshots"]);
     // ...but an exclusive one waits for it.
     let err = stderr(&env.run(&["prune"]));

@@ -125,8 +125,7 @@ fn umbra_reads_restores_and_extends_a_restic_repository() {
 
 #[test]
 fn restic_honours_umbras_exclusive_lock() {
-    use std::sync::Arc;
-    use umbra_repo::{lock::LockKind, Repo, RepoLocation};
+    use umbra_repo::lock::LockKind;
     if !have_restic() {
         return;
     }
@@ -135,14 +134,7 @@ fn restic_honours_umbras_exclusive_lock() {
     let src = env.path("src");
     fs::create_dir_all(&src).expect("mkdir");
     fs::write(src.join("f"), "x").expect("write");
-    std::env::set_var("UMBRA_CACHE_DIR", env.path("cache"));
-    let lock = Repo::open(
-        &RepoLocation::local(env.repo()),
-        "correct horse",
-        umbra_repo::OpenOptions::locked(LockKind::Exclusive),
-        Arc::new(umbra_core::NullMonitor),
-    )
-    .expect("lock");
+    let lock = env.hold_lock(LockKind::Exclusive);
     let out = restic(&env, &["backup", src.to_str().expect("utf8")]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(

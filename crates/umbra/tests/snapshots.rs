@@ -237,6 +237,25 @@ fn dry_run_says_what_would_be_done_and_does_nothing() {
     assert_eq!(btrfs_leftovers(&fs), "");
 }
 
+/// A btrfs filesystem with a subvolume `vol` holding a nested subvolume with `bytes` of
+/// random data (so its backup takes a while), and an initialised repository.
+fn busy_nested_subvolume(
+    env: &Env,
+    seed: u64,
+    bytes: usize,
+) -> Option<(LoopFs, std::path::PathBuf)> {
+    let fs = LoopFs::new("btrfs", env.dir.path(), 1024)?;
+    let src = fs.path("vol");
+    sh(&format!("btrfs subvolume create {}", src.display()));
+    sh(&format!(
+        "btrfs subvolume create {}",
+        src.join("nested").display()
+    ));
+    fs::write(src.join("nested/big"), Rng(seed).bytes(bytes)).expect("write");
+    env.init();
+    Some((fs, src))
+}
+
 /// When to kill the backup.
 #[derive(Clone, Copy, PartialEq)]
 enum KillAt {
@@ -283,17 +302,9 @@ fn kill_backup(env: &Env, fs: &LoopFs, src: &Path, at: KillAt) {
 #[test]
 fn kill_9_leftovers_are_removed_by_cleanup_and_by_the_next_run() {
     let env = Env::new();
-    let Some(fs) = LoopFs::new("btrfs", env.dir.path(), 1024) else {
+    let Some((fs, src)) = busy_nested_subvolume(&env, 6, 100_000_000) else {
         return;
     };
-    let src = fs.path("vol");
-    sh(&format!("btrfs subvolume create {}", src.display()));
-    sh(&format!(
-        "btrfs subvolume create {}",
-        src.join("nested").display()
-    ));
-    fs::write(src.join("nested/big"), Rng(6).bytes(100_000_000)).expect("write");
-    env.init();
 
     // 1. Killed right after the snapshot: `umbra cleanup` lists and removes the leftovers.
     kill_backup(&env, &fs, &src, KillAt::SnapshotCreated);
@@ -333,17 +344,9 @@ fn kill_9_leftovers_are_removed_by_cleanup_and_by_the_next_run() {
 #[test]
 fn sigint_releases_the_snapshots_at_once() {
     let env = Env::new();
-    let Some(fs) = LoopFs::new("btrfs", env.dir.path(), 1024) else {
+    let Some((fs, src)) = busy_nested_subvolume(&env, 7, 150_000_000) else {
         return;
     };
-    let src = fs.path("vol");
-    sh(&format!("btrfs subvolume create {}", src.display()));
-    sh(&format!(
-        "btrfs subvolume create {}",
-        src.join("nested").display()
-    ));
-    fs::write(src.join("nested/big"), Rng(7).bytes(150_000_000)).expect("write");
-    env.init();
     let child = env
         .umbra()
         .args(["backup", src.to_str().expect("utf8")])
@@ -367,33 +370,9 @@ fn sigint_releases_the_snapshots_at_once() {
     assert_nothing_left(&fs, &env);
 }
 
-/// Runs umbra as `nobody`, with this environment's repository and state.
-fn umbra_as_nobody(env: &Env, args: &[&str]) -> std::process::Output {
-    std::process::Command::new("setpriv")
-        .args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            env!("CARGO_BIN_EXE_umbra"),
-        ])
-        .args(args)
-        .env_clear()
-        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-        .env("HOME", env.path("home"))
-        .env("UMBRA_REPOSITORY", env.repo())
-        .env("UMBRA_PASSWORD_FILE", env.path("password"))
-        .env("UMBRA_CACHE_DIR", env.path("cache"))
-        .env("UMBRA_STATE_DIR", env.path("state"))
-        .output()
-        .expect("setpriv")
-}
-
-fn open_up_for_nobody(env: &Env) {
-    for dir in ["", "home", "cache", "state"] {
-        fs::create_dir_all(env.path(dir)).expect("mkdir");
-        common::chmod(&env.path(dir), 0o777);
-    }
-    common::chmod(&env.path("password"), 0o644);
+/// Runs umbra as `nobody` (see [`Env::umbra_unprivileged`]).
+fn as_nobody(env: &Env, args: &[&str]) -> std::process::Output {
+    env.umbra_unprivileged().args(args).output().expect("umbra")
 }
 
 #[test]
@@ -411,15 +390,15 @@ fn without_root_btrfs_is_refused_by_name_and_reflink_works() {
     common::chmod(&src, 0o777);
     common::chmod(&src.join("f"), 0o644);
     common::chmod(&fs.mount, 0o777);
-    open_up_for_nobody(&env);
-    let init = umbra_as_nobody(&env, &["init"]);
+    env.open_up_for_nobody();
+    let init = as_nobody(&env, &["init"]);
     assert!(
         init.status.success(),
         "{}",
         String::from_utf8_lossy(&init.stderr)
     );
 
-    let out = umbra_as_nobody(
+    let out = as_nobody(
         &env,
         &["backup", "--snapshot", "btrfs", src.to_str().expect("utf8")],
     );
@@ -435,12 +414,11 @@ fn without_root_btrfs_is_refused_by_name_and_reflink_works() {
     );
 
     // Automatic choice: btrfs is out of reach, reflink is not.
-    let plan = String::from_utf8_lossy(
-        &umbra_as_nobody(&env, &["sources", src.to_str().expect("utf8")]).stdout,
-    )
-    .into_owned();
+    let plan =
+        String::from_utf8_lossy(&as_nobody(&env, &["sources", src.to_str().expect("utf8")]).stdout)
+            .into_owned();
     assert!(plan.contains("\treflink\t"), "{plan}");
-    let out = umbra_as_nobody(&env, &["--json", "backup", src.to_str().expect("utf8")]);
+    let out = as_nobody(&env, &["--json", "backup", src.to_str().expect("utf8")]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

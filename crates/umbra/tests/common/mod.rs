@@ -99,6 +99,55 @@ impl Env {
         self.ok(&["init"]);
     }
 
+    /// `umbra` as the unprivileged user `nobody` (through setpriv) when the tests run as
+    /// root, as this user otherwise; with this environment's repository, password, cache,
+    /// state and a home of its own. Call [`Env::open_up_for_nobody`] first.
+    pub fn umbra_unprivileged(&self) -> Command {
+        let mut c = if is_root() {
+            let mut c = Command::new("setpriv");
+            c.args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                env!("CARGO_BIN_EXE_umbra"),
+            ]);
+            c
+        } else {
+            Command::new(env!("CARGO_BIN_EXE_umbra"))
+        };
+        c.env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .env("HOME", self.path("home"))
+            .env("UMBRA_REPOSITORY", self.repo())
+            .env("UMBRA_PASSWORD_FILE", self.path("password"))
+            .env("UMBRA_CACHE_DIR", self.path("cache"))
+            .env("UMBRA_STATE_DIR", self.path("state"))
+            .stdin(std::process::Stdio::null());
+        c
+    }
+
+    /// Lets `nobody` reach and write this environment's directories and read its password.
+    pub fn open_up_for_nobody(&self) {
+        for dir in ["", "home", "cache", "state"] {
+            fs::create_dir_all(self.path(dir)).expect("mkdir");
+            chmod(&self.path(dir), 0o777);
+        }
+        chmod(&self.path("password"), 0o644);
+    }
+
+    /// Opens the repository through the library and holds a lock of `kind` until the
+    /// returned value is dropped: another process that really holds a lock.
+    pub fn hold_lock(&self, kind: umbra_repo::lock::LockKind) -> umbra_repo::Repo {
+        std::env::set_var("UMBRA_CACHE_DIR", self.path("cache"));
+        umbra_repo::Repo::open(
+            &umbra_repo::RepoLocation::local(self.repo()),
+            "correct horse",
+            umbra_repo::OpenOptions::locked(kind),
+            std::sync::Arc::new(umbra_core::NullMonitor),
+        )
+        .expect("take the lock")
+    }
+
     /// Backs up `paths` with --json and returns the summary object.
     pub fn backup_json(&self, paths: &[&Path], extra: &[&str]) -> (Option<i32>, serde_json::Value) {
         let mut args: Vec<&OsStr> = vec![OsStr::new("--json"), OsStr::new("backup")];
