@@ -41,8 +41,6 @@ pub enum ErrorKind {
     RepositoryDamaged,
     /// The operating system refused an operation (permissions, I/O errors).
     Io,
-    /// The run was interrupted by a signal.
-    Interrupted,
     /// A bug in umbra or a library: not the user's fault.
     Internal,
 }
@@ -93,10 +91,6 @@ impl ErrorKind {
                  of the repository before repairing anything."
             }
             Self::Io => "Check permissions and the health of the disk, then try again.",
-            Self::Interrupted => {
-                "The run was interrupted. The repository is left consistent; data uploaded so \
-                 far is reused by the next backup, or reclaimed by `umbra prune`."
-            }
             Self::Internal => {
                 "This is a bug in umbra. Please report it with the output of the command run \
                  with -v."

@@ -89,11 +89,3 @@ pub struct SourcePlan {
     /// Milliseconds between the start of the first and the end of the last snapshot.
     pub snapshot_set_spread_ms: Option<u64>,
 }
-
-impl SourcePlan {
-    /// The paths the repository will store, as the user named them.
-    #[must_use]
-    pub fn named_paths(&self) -> Vec<PathBuf> {
-        self.sources.iter().map(|s| s.path.clone()).collect()
-    }
-}

@@ -214,7 +214,7 @@ impl Repo {
         }
 
         // The consistency record, from what the reader saw.
-        let reports = log.reports();
+        let reports = log.finish();
         let record = ConsistencyRecord {
             version: ConsistencyRecord::VERSION,
             sources: sources

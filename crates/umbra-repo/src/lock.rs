@@ -276,19 +276,19 @@ struct GuardState {
 impl LockGuard {
     /// Takes a lock of `kind`, after removing stale locks that stand in the way.
     pub(crate) fn acquire(
-        be: LockDir,
+        dir: LockDir,
         key: &MasterKey,
         kind: LockKind,
         monitor: &dyn Monitor,
     ) -> Result<Self> {
         let crypto = FileCrypto::new(key)?;
-        check_conflicts(&be, &crypto, kind, monitor)?;
+        check_conflicts(&dir, &crypto, kind, monitor, None)?;
         let lock = LockFile::for_this_process(kind);
-        let id = write_lock(&be, &crypto, &lock)?;
+        let id = write_lock(&dir, &crypto, &lock)?;
         // Someone may have locked between our look and our write: look again, and back off
         // if an exclusive lock (or, for us exclusive, any lock) appeared meanwhile.
-        if let Err(err) = check_conflicts_except(&be, &crypto, kind, monitor, Some(id.clone())) {
-            let _ = be.remove(&id);
+        if let Err(err) = check_conflicts(&dir, &crypto, kind, monitor, Some(id.clone())) {
+            let _ = dir.remove(&id);
             return Err(err);
         }
         let state = Arc::new((
@@ -298,17 +298,29 @@ impl LockGuard {
             }),
             Condvar::new(),
         ));
-        let dir_for_interrupt = be.clone();
+        // Without its refresher a lock goes stale after 30 minutes and others may remove
+        // it while we still work: no refresher, no lock.
         let refresher = {
-            let state = Arc::clone(&state);
+            let (state, dir) = (Arc::clone(&state), dir.clone());
             std::thread::Builder::new()
                 .name("umbra-lock-refresh".into())
-                .spawn(move || refresh_loop(&be, &crypto, kind, &state))
-                .ok()
+                .spawn(move || refresh_loop(&dir, &crypto, kind, &state))
+        };
+        let refresher = match refresher {
+            Ok(handle) => Some(handle),
+            Err(e) => {
+                if let Ok(g) = state.0.lock() {
+                    let _ = dir.remove(&g.current);
+                }
+                return Err(UmbraError::new(
+                    ErrorKind::Internal,
+                    "cannot start the lock refresher",
+                )
+                .with_source(e));
+            }
         };
         let on_interrupt = {
             let state = Arc::clone(&state);
-            let dir = dir_for_interrupt;
             umbra_core::interrupt::on_interrupt("repository lock", move || {
                 // try_lock: the signal may arrive while the refresher holds the mutex.
                 if let Ok(g) = state.0.try_lock() {
@@ -325,7 +337,7 @@ impl LockGuard {
 }
 
 fn refresh_loop(
-    be: &LockDir,
+    dir: &LockDir,
     crypto: &FileCrypto,
     kind: LockKind,
     state: &(Mutex<GuardState>, Condvar),
@@ -336,7 +348,7 @@ fn refresh_loop(
         // Checked before every wait: a release that came before this thread first took
         // the mutex must not be slept through.
         if guard.released {
-            let _ = be.remove(&guard.current);
+            let _ = dir.remove(&guard.current);
             return;
         }
         let Ok((g, timeout)) = cvar.wait_timeout(guard, REFRESH_EVERY) else {
@@ -345,8 +357,8 @@ fn refresh_loop(
         guard = g;
         if timeout.timed_out() && !guard.released {
             // Write the fresh lock first, then remove the old one: never a moment unlocked.
-            if let Ok(new_id) = write_lock(be, crypto, &LockFile::for_this_process(kind)) {
-                let _ = be.remove(&guard.current);
+            if let Ok(new_id) = write_lock(dir, crypto, &LockFile::for_this_process(kind)) {
+                let _ = dir.remove(&guard.current);
                 guard.current = new_id;
             }
         }
@@ -366,23 +378,16 @@ impl Drop for LockGuard {
     }
 }
 
+/// Fails when another lock conflicts with taking one of `kind`; `ours` is skipped.
+/// Stale locks found on the way are removed (see the module docs).
 fn check_conflicts(
-    be: &LockDir,
-    crypto: &FileCrypto,
-    kind: LockKind,
-    monitor: &dyn Monitor,
-) -> Result<()> {
-    check_conflicts_except(be, crypto, kind, monitor, None)
-}
-
-fn check_conflicts_except(
-    be: &LockDir,
+    dir: &LockDir,
     crypto: &FileCrypto,
     kind: LockKind,
     monitor: &dyn Monitor,
     ours: Option<Id>,
 ) -> Result<()> {
-    for (id, lock) in read_locks(be, crypto)? {
+    for (id, lock) in read_locks(dir, crypto)? {
         if Some(&id) == ours.as_ref() {
             continue;
         }
@@ -399,7 +404,7 @@ fn check_conflicts_except(
         let ours_and_dead = lock.hostname == hostname() && lock.is_stale();
         let conflicts = lock.exclusive || kind == LockKind::Exclusive;
         if ours_and_dead || (conflicts && lock.is_stale()) {
-            remove_stale(be, id, &lock, monitor);
+            remove_stale(dir, id, &lock, monitor);
             continue;
         }
         if !conflicts {
@@ -410,8 +415,8 @@ fn check_conflicts_except(
     Ok(())
 }
 
-fn remove_stale(be: &LockDir, id: Id, lock: &LockFile, monitor: &dyn Monitor) {
-    if be.remove(&id).is_ok() {
+fn remove_stale(dir: &LockDir, id: Id, lock: &LockFile, monitor: &dyn Monitor) {
+    if dir.remove(&id).is_ok() {
         monitor.event(Event::StaleLockRemoved {
             lock_id: id.clone(),
             owner: lock.describe(),
@@ -428,17 +433,17 @@ fn locked(holder: &str) -> UmbraError {
 
 /// Removes stale locks (or, with `all`, every lock) and returns what was removed.
 pub(crate) fn unlock(
-    be: &LockDir,
+    dir: &LockDir,
     key: &MasterKey,
     all: bool,
     monitor: &dyn Monitor,
 ) -> Result<Vec<String>> {
     let crypto = FileCrypto::new(key)?;
     let mut removed = Vec::new();
-    for (id, lock) in read_locks(be, &crypto)? {
+    for (id, lock) in read_locks(dir, &crypto)? {
         let stale = lock.as_ref().is_none_or(LockFile::is_stale);
         if all || stale {
-            be.remove(&id)?;
+            dir.remove(&id)?;
             let owner = lock.map_or_else(|| "an unreadable lock".to_string(), |l| l.describe());
             monitor.event(Event::StaleLockRemoved {
                 lock_id: id.clone(),

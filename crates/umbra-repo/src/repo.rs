@@ -165,11 +165,43 @@ impl Repo {
                 .with_hint("Choose an empty or new directory for the repository."));
             }
         }
+        // A failed init (full disk, no inodes, no permission) must not leave a half-made
+        // repository behind: remove what it created.
+        let existed = location.path().exists();
+        let inner = Self::init_inner(location, password, &monitor).inspect_err(|_| {
+            if existed {
+                if let Ok(entries) = std::fs::read_dir(location.path()) {
+                    for e in entries.filter_map(std::result::Result::ok) {
+                        let p = e.path();
+                        let _ = if p.is_dir() {
+                            std::fs::remove_dir_all(&p)
+                        } else {
+                            std::fs::remove_file(&p)
+                        };
+                    }
+                }
+            } else {
+                let _ = std::fs::remove_dir_all(location.path());
+            }
+        })?;
+        Ok(Self {
+            inner,
+            location: location.clone(),
+            monitor,
+            lock: None,
+        })
+    }
+
+    fn init_inner(
+        location: &RepoLocation,
+        password: &str,
+        monitor: &Arc<dyn Monitor>,
+    ) -> Result<Repository<OpenStatus>> {
         let backends = location.backends()?;
-        let inner = Repository::new_with_progress(
+        Repository::new_with_progress(
             &repository_options(),
             &backends,
-            MonitorBars(Arc::clone(&monitor)),
+            MonitorBars(Arc::clone(monitor)),
         )
         .map_err(rustic("cannot open the repository's storage"))?
         .init(
@@ -188,12 +220,6 @@ impl Repo {
             } else {
                 err
             }
-        })?;
-        Ok(Self {
-            inner,
-            location: location.clone(),
-            monitor,
-            lock: None,
         })
     }
 

@@ -78,8 +78,9 @@ impl ReadLog {
         }
     }
 
-    /// The per-source reports, in the order of the sources given to [`PlannedReadSource::new`].
-    pub(crate) fn reports(&self) -> Vec<SourceReport> {
+    /// Ends the file count and returns the per-source reports, in the order of the sources
+    /// given to [`PlannedReadSource::new`]. Call once reading is done.
+    pub(crate) fn finish(&self) -> Vec<SourceReport> {
         self.files.finish();
         self.reports.lock().map(|r| r.clone()).unwrap_or_default()
     }

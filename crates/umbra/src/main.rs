@@ -75,11 +75,7 @@ fn main() -> ExitCode {
         Ok(Finished::Incomplete) => ExitCode::from(EXIT_INCOMPLETE),
         Err(err) => {
             out.error(&err);
-            if err.kind() == ErrorKind::Interrupted {
-                ExitCode::from(EXIT_INTERRUPTED)
-            } else {
-                ExitCode::from(EXIT_FATAL)
-            }
+            ExitCode::from(EXIT_FATAL)
         }
     }
 }

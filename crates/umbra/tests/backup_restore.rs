@@ -80,13 +80,7 @@ fn restore_reproduces_contents_links_modes_owners_times_xattrs_and_sparseness() 
     rich_tree(&src);
     let (code, summary) = env.backup_json(&[&src], &[]);
     assert_eq!(code, Some(0), "{summary}");
-    let target = env.path("restore");
-    env.ok(&[
-        "restore",
-        "latest",
-        "--target",
-        target.to_str().expect("utf8"),
-    ]);
+    let target = env.restore_latest("restore");
     let restored = restored_path(&target, &src);
     assert_same_tree(&src, &restored);
     let fp = common::fingerprint_tree(&restored);
@@ -138,13 +132,7 @@ fn random_trees_round_trip() {
         }
         let (code, _) = env.backup_json(&[&src], &[]);
         assert_eq!(code, Some(0));
-        let target = env.path("restore");
-        env.ok(&[
-            "restore",
-            "latest",
-            "--target",
-            target.to_str().expect("utf8"),
-        ]);
+        let target = env.restore_latest("restore");
         assert_same_tree(&src, &restored_path(&target, &src));
     }
 }

@@ -5,28 +5,17 @@ mod common;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::process::Command;
 
 use common::Env;
 
 /// Runs umbra with no repository or password settings, as an ordinary user whose home
 /// is the test directory (as `nobody` when the tests run as root).
 fn umbra_as_user(env: &Env, args: &[&str]) -> std::process::Output {
-    let mut cmd = if common::is_root() {
-        let mut c = Command::new("setpriv");
-        c.args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            env!("CARGO_BIN_EXE_umbra"),
-        ]);
-        c
-    } else {
-        Command::new(env!("CARGO_BIN_EXE_umbra"))
-    };
-    cmd.env_clear()
-        .env("HOME", env.path("home"))
-        .env("PATH", "/usr/bin:/bin")
+    env.umbra_unprivileged()
+        .env_remove("UMBRA_REPOSITORY")
+        .env_remove("UMBRA_PASSWORD_FILE")
+        .env_remove("UMBRA_CACHE_DIR")
+        .env_remove("UMBRA_STATE_DIR")
         .args(args)
         .output()
         .expect("run umbra")

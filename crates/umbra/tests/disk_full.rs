@@ -12,10 +12,11 @@ use common::{Env, Rng};
 struct Tmpfs(std::path::PathBuf);
 
 impl Tmpfs {
-    fn mount(path: std::path::PathBuf, size: &str) -> Self {
+    /// A tmpfs at `path`; `options` like `size=3m` or `size=1m,nr_inodes=64`.
+    fn mount(path: std::path::PathBuf, options: &str) -> Self {
         fs::create_dir_all(&path).expect("mkdir");
         let st = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
             .arg(&path)
             .status()
             .expect("mount");
@@ -36,7 +37,7 @@ fn backup_into_a_full_disk_fails_clearly_and_writes_no_snapshot() {
         return;
     }
     let env = Env::new();
-    let small = Tmpfs::mount(env.path("small"), "3m");
+    let small = Tmpfs::mount(env.path("small"), "size=3m");
     let repo = small.0.join("repo");
     let src = env.path("src");
     fs::create_dir_all(&src).expect("mkdir");
@@ -66,6 +67,27 @@ fn backup_into_a_full_disk_fails_clearly_and_writes_no_snapshot() {
 }
 
 #[test]
+fn init_on_a_full_disk_fails_clearly_and_leaves_nothing() {
+    if !common::require(common::is_root(), "root, to mount a small tmpfs") {
+        return;
+    }
+    let env = Env::new();
+    // Room for a few files only: init runs out of inodes half-way (it makes 256 dirs).
+    let small = Tmpfs::mount(env.path("small"), "size=1m,nr_inodes=64");
+    let repo = small.0.join("repo");
+    let out = env
+        .umbra()
+        .env("UMBRA_REPOSITORY", &repo)
+        .arg("init")
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("cannot create the repository"), "{err}");
+    assert!(!repo.exists(), "a failed init left {}", repo.display());
+}
+
+#[test]
 fn restore_into_a_full_disk_fails_clearly() {
     if !common::require(common::is_root(), "root, to mount a small tmpfs") {
         return;
@@ -76,7 +98,7 @@ fn restore_into_a_full_disk_fails_clearly() {
     fs::create_dir_all(&src).expect("mkdir");
     fs::write(src.join("big"), Rng(2).bytes(8_000_000)).expect("write");
     env.backup_json(&[&src], &[]);
-    let small = Tmpfs::mount(env.path("small"), "2m");
+    let small = Tmpfs::mount(env.path("small"), "size=2m");
     let out = env.run(&[
         "restore",
         "latest",

@@ -94,37 +94,29 @@ fn no_password_and_no_terminal_is_a_clear_error() {
 fn password_sources_are_tried_in_order() {
     let env = Env::new();
     env.init();
-    // The command source works.
-    let out = env
-        .umbra()
-        .env_remove("UMBRA_PASSWORD_FILE")
-        .env("UMBRA_PASSWORD_COMMAND", "echo 'correct horse'")
-        .arg("snapshots")
-        .output()
-        .expect("run");
-    assert!(out.status.success(), "{}", stderr(&out));
-    // So does the variable.
-    let out = env
-        .umbra()
-        .env_remove("UMBRA_PASSWORD_FILE")
-        .env("UMBRA_PASSWORD", "correct horse")
-        .arg("snapshots")
-        .output()
-        .expect("run");
-    assert!(out.status.success(), "{}", stderr(&out));
-    // A failing command is reported as such.
-    let out = env
-        .umbra()
-        .env_remove("UMBRA_PASSWORD_FILE")
-        .env("UMBRA_PASSWORD_COMMAND", "exit 7")
-        .arg("snapshots")
-        .output()
-        .expect("run");
-    assert!(
-        stderr(&out).contains("UMBRA_PASSWORD_COMMAND failed"),
-        "{}",
-        stderr(&out)
-    );
+    // (variable, value, expected success, expected text on stderr)
+    let cases = [
+        ("UMBRA_PASSWORD_COMMAND", "echo 'correct horse'", true, ""),
+        ("UMBRA_PASSWORD", "correct horse", true, ""),
+        (
+            "UMBRA_PASSWORD_COMMAND",
+            "exit 7",
+            false,
+            "UMBRA_PASSWORD_COMMAND failed",
+        ),
+    ];
+    for (var, value, ok, text) in cases {
+        let out = env
+            .umbra()
+            .env_remove("UMBRA_PASSWORD_FILE")
+            .env(var, value)
+            .arg("snapshots")
+            .output()
+            .expect("run");
+        let err = stderr(&out);
+        assert_eq!(out.status.success(), ok, "{var}={value}: {err}");
+        assert!(err.contains(text), "{var}={value}: {err}");
+    }
 }
 
 #[test]

@@ -104,13 +104,7 @@ fn umbra_reads_restores_and_extends_a_restic_repository() {
         table.lines().nth(1).is_some_and(|l| l.contains(" - ")),
         "{table}"
     );
-    let target = env.path("umbra-restore");
-    env.ok(&[
-        "restore",
-        "latest",
-        "--target",
-        target.to_str().expect("utf8"),
-    ]);
+    let target = env.restore_latest("umbra-restore");
     assert_same_tree(&src, &restored_path(&target, &src));
     // umbra backs up into it, with restic's snapshot as parent; both tools agree it is sound.
     let (code, summary) = env.backup_json(&[&src], &[]);

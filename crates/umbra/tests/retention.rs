@@ -47,13 +47,7 @@ fn forget_keep_last_keeps_exactly_the_newest_and_prune_frees_their_data() {
     );
     env.ok(&["check", "--read-data"]);
     // The kept snapshots still restore.
-    let target = env.path("restore");
-    env.ok(&[
-        "restore",
-        "latest",
-        "--target",
-        target.to_str().expect("utf8"),
-    ]);
+    let target = env.restore_latest("restore");
     assert_eq!(
         fs::read(common::restored_path(&target, &src).join("n")).expect("read"),
         b"4"

@@ -101,13 +101,7 @@ fn btrfs_subvolume_plain_directory_and_nested_subvolumes() {
     assert_nothing_left(&fs, &env);
 
     // Stored under the original paths, nested subvolumes included.
-    let target = env.path("restore");
-    env.ok(&[
-        "restore",
-        "latest",
-        "--target",
-        target.to_str().expect("utf8"),
-    ]);
+    let target = env.restore_latest("restore");
     assert_same_tree(
         &fs.path("vol/data"),
         &restored_path(&target, &fs.path("vol/data")),
@@ -150,13 +144,7 @@ fn reflink_on_xfs_is_file_atomic_and_keeps_parents_and_hardlinks() {
         "{first}"
     );
     assert_nothing_left(&fs, &env);
-    let target = env.path("restore");
-    env.ok(&[
-        "restore",
-        "latest",
-        "--target",
-        target.to_str().expect("utf8"),
-    ]);
+    let target = env.restore_latest("restore");
     assert_same_tree(&src, &restored_path(&target, &src));
     let (_, second) = env.backup_json(&[&src], &[]);
     assert_eq!(second["bytes_read"], 0, "{second}");

@@ -230,13 +230,7 @@ fn check_bank(dir: &Path) -> Result<(), String> {
 
 fn backup_restore(env: &Env, src: &Path, trial: usize) -> (serde_json::Value, PathBuf) {
     let (code, summary) = env.backup_json(&[src], &[]);
-    let target = env.path(&format!("restore-{trial}"));
-    env.ok(&[
-        "restore",
-        "latest",
-        "--target",
-        target.to_str().expect("utf8"),
-    ]);
+    let target = env.restore_latest(&format!("restore-{trial}"));
     assert!(code == Some(0) || code == Some(3), "{summary}");
     (summary, restored_path(&target, src))
 }

@@ -7,7 +7,7 @@
 //! backup, by its guard on errors, by the signal handler on SIGINT/SIGTERM, and by the
 //! next run's sweep after a crash.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::PathBuf;
 
 use umbra_core::{ErrorKind, Event, Method, Result, UmbraError};
 use umbra_repo::lock::LockKind;
@@ -16,8 +16,9 @@ use umbra_snapshot::registry::Registry;
 use umbra_snapshot::set::sweep;
 use umbra_snapshot::{OpenFiles, Planner, SnapshotSet, SourceChoice};
 
+use super::absolute;
 use crate::cli::{BackupArgs, OpenFilesArg, SnapshotArg, SnapshotArgs, SourcesArgs};
-use crate::output::Output;
+use crate::output::{human_bytes, Output};
 use crate::settings::{DefaultRepo, RepoChoice, Settings};
 use crate::Finished;
 
@@ -25,50 +26,24 @@ use crate::Finished;
 /// one the user gave (UMBRA_PASSWORD...), or the default password file's, or a new one
 /// generated into that file (mode 0600).
 pub fn create_default(d: &DefaultRepo, settings: &Settings, out: &Output) -> Result<Repo> {
-    let password = match settings.password()? {
-        Some(p) => p,
-        None => d.create_password()?,
+    let (password, generated) = match settings.password()? {
+        Some(p) => (p, false),
+        None => (d.create_password()?, true),
     };
     if let Some(parent) = d.location.path().parent() {
         std::fs::create_dir_all(parent).map_err(|e| UmbraError::io("cannot create", parent, e))?;
     }
-    let repo = Repo::init(&d.location, &password, out.monitor())?;
+    let repo = Repo::init(&d.location, &password, out.monitor()).inspect_err(|_| {
+        // A password for a repository that was never made would only mislead.
+        if generated {
+            let _ = std::fs::remove_file(&d.password_file);
+        }
+    })?;
     out.monitor().event(Event::DefaultRepositoryCreated {
         repository: d.location.path().to_path_buf(),
         password_file: d.password_file.clone(),
     });
     Ok(repo)
-}
-
-/// An absolute, lexically clean path: what the repository stores for a source.
-pub fn absolute(path: &Path) -> Result<PathBuf> {
-    let abs = std::path::absolute(path).map_err(|e| UmbraError::io("cannot resolve", path, e))?;
-    let mut clean = PathBuf::new();
-    for c in abs.components() {
-        match c {
-            Component::ParentDir => {
-                clean.pop();
-            }
-            Component::CurDir => {}
-            other => clean.push(other),
-        }
-    }
-    Ok(clean)
-}
-
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut v = n as f64;
-    let mut unit = 0;
-    while v >= 1024.0 && unit < UNITS.len() - 1 {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
-    }
 }
 
 fn policy(args: &SnapshotArgs) -> (OpenFiles, Option<Method>) {
@@ -276,23 +251,4 @@ pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finis
     } else {
         Finished::Ok
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn absolute_paths_are_lexically_clean() {
-        assert_eq!(
-            absolute(Path::new("/a/./b/../c")).ok(),
-            Some(PathBuf::from("/a/c"))
-        );
-    }
-
-    #[test]
-    fn bytes_are_human() {
-        assert_eq!(human_bytes(512), "512 B");
-        assert_eq!(human_bytes(1536), "1.5 KiB");
-    }
 }

@@ -4,9 +4,8 @@ use umbra_core::{ErrorKind, Result, UmbraError};
 use umbra_repo::forget::KeepPolicy;
 use umbra_repo::lock::LockKind;
 
-use super::backup::human_bytes;
 use crate::cli::ForgetArgs;
-use crate::output::Output;
+use crate::output::{human_bytes, Output};
 use crate::settings::Settings;
 use crate::Finished;
 

@@ -6,6 +6,8 @@ mod keys;
 mod maintenance;
 mod snapshots;
 
+use std::path::{Component, Path, PathBuf};
+
 use umbra_core::{ErrorKind, Result, UmbraError};
 use umbra_repo::lock::LockKind;
 use umbra_repo::{OpenOptions, Repo};
@@ -91,4 +93,33 @@ fn init(settings: &Settings, out: &Output) -> Result<Finished> {
         "repository": repo.location().to_string(),
     }));
     Ok(Finished::Ok)
+}
+
+/// An absolute, lexically clean path: what the repository stores for a source.
+pub fn absolute(path: &Path) -> Result<PathBuf> {
+    let abs = std::path::absolute(path).map_err(|e| UmbraError::io("cannot resolve", path, e))?;
+    let mut clean = PathBuf::new();
+    for c in abs.components() {
+        match c {
+            Component::ParentDir => {
+                clean.pop();
+            }
+            Component::CurDir => {}
+            other => clean.push(other),
+        }
+    }
+    Ok(clean)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absolute_paths_are_lexically_clean() {
+        assert_eq!(
+            absolute(Path::new("/a/./b/../c")).ok(),
+            Some(PathBuf::from("/a/c"))
+        );
+    }
 }

@@ -5,9 +5,8 @@ use umbra_repo::lock::LockKind;
 use umbra_repo::restore::RestoreRequest;
 use umbra_repo::SnapshotInfo;
 
-use super::backup::human_bytes;
 use crate::cli::RestoreArgs;
-use crate::output::Output;
+use crate::output::{human_bytes, Output};
 use crate::settings::Settings;
 use crate::Finished;
 
@@ -148,7 +147,7 @@ pub fn diff(a: &str, b: &str, settings: &Settings, out: &Output) -> Result<Finis
 
 pub fn restore(args: &RestoreArgs, settings: &Settings, out: &Output) -> Result<Finished> {
     let repo = super::open(settings, Some(LockKind::Shared), out)?;
-    let target = super::backup::absolute(&args.target)?;
+    let target = super::absolute(&args.target)?;
     let outcome = repo.restore(&RestoreRequest {
         snapshot: args.snapshot.clone(),
         target: target.clone(),

@@ -99,6 +99,19 @@ impl Env {
         self.ok(&["init"]);
     }
 
+    /// Restores the latest snapshot into `self.path(dir)` (asserting success) and returns
+    /// that directory.
+    pub fn restore_latest(&self, dir: &str) -> PathBuf {
+        let target = self.path(dir);
+        self.ok(&[
+            "restore",
+            "latest",
+            "--target",
+            target.to_str().expect("utf8"),
+        ]);
+        target
+    }
+
     /// `umbra` as the unprivileged user `nobody` (through setpriv) when the tests run as
     /// root, as this user otherwise; with this environment's repository, password, cache,
     /// state and a home of its own. Call [`Env::open_up_for_nobody`] first.
