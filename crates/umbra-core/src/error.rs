@@ -39,6 +39,14 @@ pub enum ErrorKind {
     NotFound,
     /// The repository's data is damaged (found by `check`, or while reading).
     RepositoryDamaged,
+    /// The job file is not valid: a syntax error, an unknown key, a wrong type, a
+    /// missing path. The message starts with `FILE:LINE: KEY:`.
+    Config,
+    /// A job is already running in another process.
+    JobRunning,
+    /// One of the user's commands failed (its `on_error` policy is `fail`), or a phase of
+    /// a job failed.
+    JobFailed,
     /// The operating system refused an operation (permissions, I/O errors).
     Io,
     /// A bug in umbra or a library: not the user's fault.
@@ -89,6 +97,18 @@ impl ErrorKind {
             Self::RepositoryDamaged => {
                 "Run `umbra check --read-data` to see the extent of the damage, and keep a copy \
                  of the repository before repairing anything."
+            }
+            Self::Config => {
+                "Fix the job file at the line named; `umbra config check` validates it \
+                 without running anything."
+            }
+            Self::JobRunning => {
+                "Wait for the running job to finish (`umbra history JOB` shows its runs). A \
+                 crashed run holds no lock: the lock is released with its process."
+            }
+            Self::JobFailed => {
+                "The job log (`umbra history JOB -v` names it) holds each command's output and \
+                 exit code."
             }
             Self::Io => "Check permissions and the health of the disk, then try again.",
             Self::Internal => {

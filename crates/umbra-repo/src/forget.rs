@@ -102,6 +102,17 @@ impl Repo {
     /// Applies `policy`, removing (unless `dry_run`) the snapshots it does not keep.
     /// Returns the verdicts, grouped by host and paths, oldest first within a group.
     pub fn forget(&self, policy: &KeepPolicy, dry_run: bool) -> Result<Vec<Verdict>> {
+        self.forget_where(policy, dry_run, &|_| true)
+    }
+
+    /// Like [`Repo::forget`], judging only the snapshots `only` accepts: a job's retention
+    /// applies to the job's own snapshots and leaves everything else alone.
+    pub fn forget_where(
+        &self,
+        policy: &KeepPolicy,
+        dry_run: bool,
+        only: &dyn Fn(&SnapshotInfo) -> bool,
+    ) -> Result<Vec<Verdict>> {
         if policy.is_empty() {
             return Err(UmbraError::new(
                 ErrorKind::InvalidInput,
@@ -113,7 +124,10 @@ impl Repo {
         let snaps = self
             .inner
             .get_all_snapshots()
-            .map_err(rustic("cannot read the snapshots"))?;
+            .map_err(rustic("cannot read the snapshots"))?
+            .into_iter()
+            .filter(|f| only(&SnapshotInfo::from_file(f)))
+            .collect();
         let grouped = Grouped::from_items(snaps, SnapshotGroupCriterion::default());
         let groups =
             ForgetGroups::from_grouped_snapshots_with_retention(grouped, &keep, &Zoned::now())

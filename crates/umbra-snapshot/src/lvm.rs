@@ -26,6 +26,22 @@ const MOUNT_KIND: &str = "mount";
 /// Where snapshots are mounted.
 pub const MOUNT_BASE: &str = "/run/umbra/mnt";
 
+/// Validates a classic snapshot's copy-on-write size, `N%ORIGIN` or `N%FREE` with N from
+/// 1 to 100, and returns it normalised (`20%ORIGIN`).
+pub fn parse_cow_size(s: &str) -> Result<String, String> {
+    let (n, unit) = s
+        .split_once('%')
+        .ok_or("expected N%ORIGIN or N%FREE, like 20%ORIGIN")?;
+    let n: u32 = n
+        .parse()
+        .map_err(|_| format!("`{n}` is not a whole number"))?;
+    if !(1..=100).contains(&n) || !["ORIGIN", "FREE"].contains(&unit.to_ascii_uppercase().as_str())
+    {
+        return Err("expected N%ORIGIN or N%FREE with N from 1 to 100, like 20%ORIGIN".into());
+    }
+    Ok(format!("{n}%{}", unit.to_ascii_uppercase()))
+}
+
 pub struct Lvm {
     /// lvcreate's `-l` for classic snapshots: `N%ORIGIN` or `N%FREE`.
     pub cow_size: String,

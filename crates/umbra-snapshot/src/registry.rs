@@ -100,6 +100,30 @@ pub struct Record {
     pub created: u64,
 }
 
+/// umbra's state directory: `UMBRA_STATE_DIR`, else `/var/lib/umbra/state` for root, else
+/// `$XDG_STATE_HOME/umbra` (`~/.local/state/umbra`). The artifact registry and the jobs'
+/// locks, logs and history live below it.
+pub fn state_dir() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("UMBRA_STATE_DIR") {
+        return Ok(PathBuf::from(dir));
+    }
+    // SAFETY: geteuid cannot fail.
+    let base = if unsafe { libc::geteuid() } == 0 {
+        PathBuf::from("/var/lib/umbra/state")
+    } else if let Some(x) = std::env::var_os("XDG_STATE_HOME") {
+        PathBuf::from(x).join("umbra")
+    } else if let Some(h) = std::env::var_os("HOME") {
+        PathBuf::from(h).join(".local/state/umbra")
+    } else {
+        return Err(UmbraError::new(
+            ErrorKind::InvalidInput,
+            "cannot place umbra's state directory: HOME is not set",
+        )
+        .with_hint("Set HOME, or UMBRA_STATE_DIR."));
+    };
+    Ok(base)
+}
+
 /// The registry directory.
 #[derive(Debug, Clone)]
 pub struct Registry {
@@ -109,24 +133,7 @@ pub struct Registry {
 impl Registry {
     /// The registry at its default place for this user (see the module docs).
     pub fn default_location() -> Result<Self> {
-        if let Some(dir) = std::env::var_os("UMBRA_STATE_DIR") {
-            return Ok(Self::at(PathBuf::from(dir).join("artifacts")));
-        }
-        // SAFETY: geteuid cannot fail.
-        let base = if unsafe { libc::geteuid() } == 0 {
-            PathBuf::from("/var/lib/umbra/state")
-        } else if let Some(x) = std::env::var_os("XDG_STATE_HOME") {
-            PathBuf::from(x).join("umbra")
-        } else if let Some(h) = std::env::var_os("HOME") {
-            PathBuf::from(h).join(".local/state/umbra")
-        } else {
-            return Err(UmbraError::new(
-                ErrorKind::InvalidInput,
-                "cannot place umbra's state directory: HOME is not set",
-            )
-            .with_hint("Set HOME, or UMBRA_STATE_DIR."));
-        };
-        Ok(Self::at(base.join("artifacts")))
+        Ok(Self::at(state_dir()?.join("artifacts")))
     }
 
     #[must_use]

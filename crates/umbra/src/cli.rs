@@ -26,6 +26,16 @@ pub struct GlobalArgs {
         value_name = "REPO"
     )]
     pub repo: Option<String>,
+    /// The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml
+    /// for others). Its [repository] is used when -r is not given.
+    #[arg(
+        short = 'c',
+        long = "config",
+        env = "UMBRA_CONFIG",
+        global = true,
+        value_name = "FILE"
+    )]
+    pub config: Option<PathBuf>,
     /// File holding the repository password.
     #[arg(long, env = "UMBRA_PASSWORD_FILE", global = true, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
@@ -83,6 +93,34 @@ pub enum Command {
     Sources(SourcesArgs),
     /// Release snapshots, mounts and clone trees that crashed runs left behind.
     Cleanup,
+    /// Run jobs from the job file: their commands, snapshot, backup and retention.
+    Run(RunArgs),
+    /// List the jobs of the job file, each with its schedule and last result.
+    Jobs,
+    /// Show the past runs of a job (or of all jobs).
+    History {
+        /// Only this job.
+        job: Option<String>,
+        /// Show at most this many runs (the newest).
+        #[arg(short = 'n', long, default_value_t = 20)]
+        last: usize,
+    },
+    /// Work with the job file.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Install, remove or list systemd timers for the scheduled jobs.
+    Schedule {
+        #[command(subcommand)]
+        command: ScheduleCommand,
+    },
+    /// Run scheduled jobs when they are due, for systems without systemd.
+    Daemon {
+        /// Exit after this many runs (for tests and one-shot use).
+        #[arg(long, value_name = "N")]
+        max_runs: Option<u64>,
+    },
     /// Remove stale locks left by crashed processes.
     Unlock {
         /// Remove every lock, also those of running processes.
@@ -128,17 +166,7 @@ pub struct SnapshotArgs {
 }
 
 fn parse_lvm_size(s: &str) -> Result<String, String> {
-    let (n, unit) = s
-        .split_once('%')
-        .ok_or("expected N%ORIGIN or N%FREE, like 20%ORIGIN")?;
-    let n: u32 = n
-        .parse()
-        .map_err(|_| format!("`{n}` is not a whole number"))?;
-    if !(1..=100).contains(&n) || !["ORIGIN", "FREE"].contains(&unit.to_ascii_uppercase().as_str())
-    {
-        return Err("expected N%ORIGIN or N%FREE with N from 1 to 100, like 20%ORIGIN".into());
-    }
-    Ok(format!("{n}%{}", unit.to_ascii_uppercase()))
+    umbra_snapshot::lvm::parse_cow_size(s)
 }
 
 #[derive(Debug, Args)]
@@ -236,4 +264,46 @@ pub enum KeyCommand {
     List,
     /// Remove a key by id (prefix).
     Remove { id: String },
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The jobs to run, in this order.
+    #[arg(
+        value_name = "JOB",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
+    pub jobs: Vec<String>,
+    /// Run every job of the job file, in name order.
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the job file without running anything: syntax, keys, types, schedules, and
+    /// that the paths it names exist.
+    Check,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// Write a systemd service and timer for each scheduled job, and enable the timers.
+    Install {
+        /// Write the units here instead of the systemd directory, and enable nothing.
+        #[arg(long, value_name = "DIR")]
+        unit_dir: Option<PathBuf>,
+    },
+    /// Disable and remove the units umbra wrote (all of them, or those of the named jobs).
+    Remove {
+        jobs: Vec<String>,
+        #[arg(long, value_name = "DIR")]
+        unit_dir: Option<PathBuf>,
+    },
+    /// List the scheduled jobs, their next run, and whether their timers are installed.
+    List {
+        #[arg(long, value_name = "DIR")]
+        unit_dir: Option<PathBuf>,
+    },
 }

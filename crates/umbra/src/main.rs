@@ -60,7 +60,9 @@ fn handle_signals() {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let settings = match Settings::resolve(&cli.global) {
+    // `config check` reports the job file's problems itself.
+    let read_config = !matches!(cli.command, cli::Command::Config { .. });
+    let settings = match Settings::resolve(&cli.global, read_config) {
         Ok(s) => s,
         Err(err) => {
             eprintln!("error: {}\nhint: {}", err.message(), err.hint());

@@ -3,8 +3,9 @@
 //!
 //! The password never comes from a command-line argument (it would show in `ps` and in
 //! shell history). Its sources, first match wins: `--password-file`/`UMBRA_PASSWORD_FILE`,
-//! `UMBRA_PASSWORD_COMMAND`, `UMBRA_PASSWORD`, the default repository's password file,
-//! and a prompt when stdin is a terminal.
+//! `UMBRA_PASSWORD_COMMAND`, `UMBRA_PASSWORD`, the job file's `password_file` or
+//! `password_command`, the default repository's password file, and a prompt when stdin
+//! is a terminal.
 
 use std::io::{IsTerminal, Write};
 use std::os::unix::fs::OpenOptionsExt;
@@ -119,14 +120,40 @@ pub struct OutputMode {
 pub struct Settings {
     pub repo: RepoChoice,
     password_file: Option<PathBuf>,
+    /// The job file's password source, used after the flags and environment.
+    config_password_file: Option<PathBuf>,
+    config_password_command: Option<String>,
     pub output: OutputMode,
+    /// The job file: `-c`, or the default location.
+    pub config_file: PathBuf,
 }
 
 impl Settings {
-    pub fn resolve(args: &GlobalArgs) -> Result<Self> {
-        let repo = match &args.repo {
-            Some(spec) => RepoChoice::Explicit(RepoLocation::parse(spec)?),
-            None => RepoChoice::Default(DefaultRepo::for_this_user()?),
+    /// Resolves the flags. With `read_config`, the job file (named with -c, or at its
+    /// default place if it exists) supplies the repository when -r does not.
+    pub fn resolve(args: &GlobalArgs, read_config: bool) -> Result<Self> {
+        let config_file = match &args.config {
+            Some(c) => c.clone(),
+            None => umbra_jobs::config::default_path().unwrap_or_default(),
+        };
+        let mut config_password_file = None;
+        let mut config_password_command = None;
+        let mut from_config = None;
+        if args.repo.is_none() && read_config && (args.config.is_some() || config_file.is_file()) {
+            let config = umbra_jobs::Config::load(&config_file)?;
+            if let Some(r) = config.repository {
+                let location = RepoLocation::parse(&r.path).map_err(|e| {
+                    UmbraError::new(ErrorKind::Config, format!("{}: {}", r.origin, e.message()))
+                })?;
+                from_config = Some(RepoChoice::Explicit(location));
+                config_password_file = r.password_file;
+                config_password_command = r.password_command;
+            }
+        }
+        let repo = match (&args.repo, from_config) {
+            (Some(spec), _) => RepoChoice::Explicit(RepoLocation::parse(spec)?),
+            (None, Some(choice)) => choice,
+            (None, None) => RepoChoice::Default(DefaultRepo::for_this_user()?),
         };
         let verbosity = if args.quiet {
             -1
@@ -141,7 +168,10 @@ impl Settings {
         Ok(Self {
             repo,
             password_file: args.password_file.clone(),
+            config_password_file,
+            config_password_command,
             output,
+            config_file,
         })
     }
 
@@ -155,6 +185,12 @@ impl Settings {
         }
         if let Ok(pw) = std::env::var("UMBRA_PASSWORD") {
             return Ok(Some(pw));
+        }
+        if let Some(file) = &self.config_password_file {
+            return read_password_file(file).map(Some);
+        }
+        if let Some(command) = &self.config_password_command {
+            return run_password_command(command).map(Some);
         }
         if let RepoChoice::Default(d) = &self.repo {
             if d.password_file.exists() {

@@ -105,33 +105,6 @@ pub fn sources(args: &SourcesArgs, out: &Output) -> Result<Finished> {
     Ok(Finished::Ok)
 }
 
-/// Releases what crashed runs left behind; reports each item.
-fn sweep_leftovers(out: &Output) -> Result<usize> {
-    let registry = Registry::default_location()?;
-    let planner = Planner::new()?;
-    let mut failed = 0;
-    for s in sweep(&registry, &planner)? {
-        match &s.error {
-            None => out.monitor().event(Event::Warning {
-                message: format!(
-                    "released {} left behind by an earlier run (pid {})",
-                    s.record.artifact, s.record.owner.pid
-                ),
-            }),
-            Some(e) => {
-                failed += 1;
-                out.monitor().event(Event::Warning {
-                    message: format!(
-                        "cannot release {} left behind by an earlier run: {e}",
-                        s.record.artifact
-                    ),
-                });
-            }
-        }
-    }
-    Ok(failed)
-}
-
 /// `umbra cleanup`: release what crashed runs left behind, and list it.
 pub fn cleanup(out: &Output) -> Result<Finished> {
     let registry = Registry::default_location()?;
@@ -169,7 +142,7 @@ pub fn cleanup(out: &Output) -> Result<Finished> {
 
 pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finished> {
     if !args.dry_run {
-        sweep_leftovers(out)?;
+        umbra_jobs::steps::sweep_leftovers(out.monitor().as_ref())?;
     }
     let choices = choose(&args.paths, &args.snapshot)?;
     if args.dry_run {
@@ -184,13 +157,9 @@ pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finis
     let repo = super::open(settings, Some(LockKind::Shared), out)?;
     let location = repo.location().to_string();
     let set = SnapshotSet::take(&choices, Registry::default_location()?, out.monitor())?;
-    let mut excludes = args.exclude.clone();
-    // umbra's own snapshot and staging directories are never part of a backup.
-    excludes.push(umbra_snapshot::btrfs::SNAPSHOT_DIR.to_string());
-    excludes.push(umbra_snapshot::reflink::STAGING_DIR.to_string());
     let request = BackupRequest {
         plan: set.plan(),
-        excludes,
+        excludes: umbra_jobs::steps::excludes(&args.exclude),
         exclude_files: args.exclude_file.clone(),
         exclude_caches: args.exclude_caches,
         one_file_system: args.one_file_system,

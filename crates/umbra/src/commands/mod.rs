@@ -2,8 +2,10 @@
 //! the repository adapter, and prints through [`Output`].
 
 mod backup;
+mod jobs;
 mod keys;
 mod maintenance;
+mod schedule;
 mod snapshots;
 
 use std::path::{Component, Path, PathBuf};
@@ -33,6 +35,14 @@ pub fn run(command: Command, settings: &Settings, out: &Output) -> Result<Finish
         Command::Cleanup => backup::cleanup(out),
         Command::Unlock { remove_all } => maintenance::unlock(remove_all, settings, out),
         Command::Key { command } => keys::run(command, settings, out),
+        Command::Run(args) => jobs::run(&args, settings, out),
+        Command::Jobs => jobs::jobs(settings, out),
+        Command::History { job, last } => jobs::history(job.as_deref(), last, settings, out),
+        Command::Config {
+            command: crate::cli::ConfigCommand::Check,
+        } => jobs::check(settings, out),
+        Command::Schedule { command } => schedule::run(&command, settings, out),
+        Command::Daemon { max_runs } => schedule::daemon(max_runs, settings, out),
     }
 }
 

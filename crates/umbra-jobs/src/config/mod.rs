@@ -1,0 +1,463 @@
+//! Job files: TOML, parsed into a validated [`Config`] before anything runs.
+//!
+//! Loading has three steps, each with errors that name the file, the line and the key:
+//! 1. TOML syntax, and the file's shape (unknown keys, wrong types) through serde
+//!    ([`raw`]);
+//! 2. values that serde cannot judge: job names, schedules, durations, retention, paths
+//!    that must be absolute ([`resolve`]);
+//! 3. on request ([`Config::missing_paths`]), paths that must exist. `umbra config check`
+//!    does this; `umbra run` leaves source paths to the planner, after the `before`
+//!    commands, which may be what mounts them.
+//!
+//! Default locations: `/etc/umbra/umbra.toml` for root, `$XDG_CONFIG_HOME/umbra/umbra.toml`
+//! (`~/.config/umbra/umbra.toml`) for others. Relative paths in a job file are relative to
+//! the file's directory.
+
+pub mod locate;
+mod raw;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use umbra_core::{ErrorKind, Method, Result, UmbraError};
+use umbra_repo::forget::{parse_within, KeepPolicy};
+use umbra_snapshot::OpenFiles;
+
+use crate::calendar::Calendar;
+use crate::command::{CommandLine, HookCommand, OnError};
+pub use locate::Origin;
+use locate::{config_error, plain_words, KeyPath, Locator};
+use raw::{RawCommand, RawFile, RawJob, RawOpenFiles, RawRun};
+
+/// The default timeout of one command.
+pub const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// A whole job file, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub file: PathBuf,
+    pub repository: Option<RepositorySpec>,
+    pub jobs: BTreeMap<String, Job>,
+}
+
+/// The `[repository]` table.
+#[derive(Debug, Clone)]
+pub struct RepositorySpec {
+    pub path: String,
+    pub password_file: Option<PathBuf>,
+    pub password_command: Option<String>,
+    pub origin: Origin,
+}
+
+/// One `[jobs.NAME]` table.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub name: String,
+    pub sources: Vec<JobSource>,
+    pub exclude: Vec<String>,
+    pub exclude_caches: bool,
+    pub one_file_system: bool,
+    pub tags: Vec<String>,
+    pub host: Option<String>,
+    pub schedule: Option<Calendar>,
+    pub keep: Option<KeepPolicy>,
+    pub prune: bool,
+    pub lvm_snapshot_size: String,
+    pub change_retries: u32,
+    pub hooks: Hooks,
+    pub origin: Origin,
+}
+
+/// One source of a job.
+#[derive(Debug, Clone)]
+pub struct JobSource {
+    pub path: PathBuf,
+    pub open_files: OpenFiles,
+    pub snapshot: Option<Method>,
+    pub before: Vec<HookCommand>,
+    pub after: Vec<HookCommand>,
+    pub origin: Origin,
+}
+
+/// A job's commands, by phase.
+#[derive(Debug, Clone, Default)]
+pub struct Hooks {
+    pub before: Vec<HookCommand>,
+    pub after_snapshot: Vec<HookCommand>,
+    pub after: Vec<HookCommand>,
+    pub on_failure: Vec<HookCommand>,
+    pub finally: Vec<HookCommand>,
+}
+
+/// The job file this user reads when `-c` names none.
+pub fn default_path() -> Result<PathBuf> {
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } == 0 {
+        return Ok(PathBuf::from("/etc/umbra/umbra.toml"));
+    }
+    if let Some(x) = std::env::var_os("XDG_CONFIG_HOME") {
+        return Ok(PathBuf::from(x).join("umbra/umbra.toml"));
+    }
+    match std::env::var_os("HOME") {
+        Some(h) => Ok(PathBuf::from(h).join(".config/umbra/umbra.toml")),
+        None => Err(UmbraError::new(
+            ErrorKind::Config,
+            "cannot find the job file: HOME is not set",
+        )
+        .with_hint("Name the job file with -c FILE.")),
+    }
+}
+
+impl Config {
+    /// Reads and validates the job file at `file`.
+    pub fn load(file: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(file).map_err(|e| {
+            let err = UmbraError::new(
+                ErrorKind::Config,
+                format!("cannot read the job file {}: {e}", file.display()),
+            );
+            if e.kind() == std::io::ErrorKind::NotFound {
+                err.with_hint(format!(
+                    "Create {} (docs/HOOKS.md has an example), or name another with -c FILE.",
+                    file.display()
+                ))
+            } else {
+                err.with_source(e)
+            }
+        })?;
+        Self::parse(file, &text)
+    }
+
+    /// Validates `text` as the contents of `file`.
+    pub fn parse(file: &Path, text: &str) -> Result<Self> {
+        let root = toml::de::DeTable::parse(text).map_err(|e| {
+            let line = e.span().map_or(1, |s| locate::line_of(text, s.start));
+            UmbraError::new(
+                ErrorKind::Config,
+                format!(
+                    "{}:{line}: not valid TOML: {}",
+                    file.display(),
+                    e.message().trim()
+                ),
+            )
+        })?;
+        let loc = Locator {
+            file,
+            text,
+            root: Some(root.get_ref()),
+        };
+        let de = toml::de::Deserializer::from(root.clone());
+        let raw: RawFile = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = KeyPath::parse(&e.path().to_string());
+            let inner = e.into_inner();
+            let mut origin = loc.origin(&path);
+            if let Some(span) = inner.span() {
+                origin.line = locate::line_of(text, span.start);
+            }
+            config_error(&origin, plain_words(inner.message().trim()))
+        })?;
+        resolve(raw, &loc)
+    }
+
+    /// The job called `name`, or an error that lists the jobs there are.
+    pub fn job(&self, name: &str) -> Result<&Job> {
+        self.jobs.get(name).ok_or_else(|| {
+            let known: Vec<&str> = self.jobs.keys().map(String::as_str).collect();
+            UmbraError::new(
+                ErrorKind::NotFound,
+                format!("no job `{name}` in {}", self.file.display()),
+            )
+            .with_hint(if known.is_empty() {
+                "The file defines no jobs: add a [jobs.NAME] table.".to_string()
+            } else {
+                format!("The jobs there are: {}.", known.join(", "))
+            })
+        })
+    }
+
+    /// Paths named in the file that do not exist: sources, the password file, working
+    /// directories. One error per path.
+    #[must_use]
+    pub fn missing_paths(&self) -> Vec<UmbraError> {
+        let mut errors = Vec::new();
+        let mut check = |path: &Path, origin: &Origin, what: &str| {
+            if std::fs::symlink_metadata(path).is_err() {
+                errors.push(config_error(
+                    origin,
+                    format!("{what} {} does not exist", path.display()),
+                ));
+            }
+        };
+        if let Some(r) = &self.repository {
+            if let Some(pf) = &r.password_file {
+                let mut o = r.origin.clone();
+                o.key = "repository.password_file".into();
+                check(pf, &o, "the password file");
+            }
+        }
+        for job in self.jobs.values() {
+            for s in &job.sources {
+                check(&s.path, &s.origin, "the source");
+            }
+            for cmd in job.hooks.all().chain(
+                job.sources
+                    .iter()
+                    .flat_map(|s| s.before.iter().chain(&s.after)),
+            ) {
+                if let Some(dir) = &cmd.working_dir {
+                    check(dir, &job.origin, "the working directory");
+                }
+            }
+        }
+        errors
+    }
+}
+
+impl Hooks {
+    /// Every command of every phase.
+    pub fn all(&self) -> impl Iterator<Item = &HookCommand> {
+        self.before
+            .iter()
+            .chain(&self.after_snapshot)
+            .chain(&self.after)
+            .chain(&self.on_failure)
+            .chain(&self.finally)
+    }
+}
+
+fn absolute(base: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
+}
+
+fn open_files(v: Option<RawOpenFiles>) -> OpenFiles {
+    match v {
+        None | Some(RawOpenFiles::Auto) => OpenFiles::Auto,
+        Some(RawOpenFiles::Required) => OpenFiles::Required,
+        Some(RawOpenFiles::Off) => OpenFiles::Off,
+    }
+}
+
+struct CommandDefaults<'a> {
+    timeout: Duration,
+    on_error: OnError,
+    working_dir: Option<&'a Path>,
+    base: &'a Path,
+}
+
+fn commands(
+    raw: Vec<RawCommand>,
+    at: &KeyPath,
+    d: &CommandDefaults<'_>,
+    loc: &Locator<'_>,
+) -> Result<Vec<HookCommand>> {
+    let mut out = Vec::with_capacity(raw.len());
+    for (i, c) in raw.into_iter().enumerate() {
+        let line = match c.run {
+            RawRun::String(s) if s.trim().is_empty() => {
+                return Err(loc.error(&at.index(i), "the command is empty"))
+            }
+            RawRun::Argv(a) if a.is_empty() || a[0].is_empty() => {
+                return Err(loc.error(
+                    &at.index(i),
+                    "the argument array is empty; expected at least the program",
+                ))
+            }
+            RawRun::String(s) => CommandLine::from_string(&s),
+            RawRun::Argv(a) => CommandLine::Argv(a),
+        };
+        out.push(HookCommand {
+            line,
+            timeout: c.timeout.map_or(d.timeout, |t| t.0),
+            on_error: c.on_error.unwrap_or(d.on_error),
+            working_dir: c
+                .working_dir
+                .map(|w| absolute(d.base, &w))
+                .or_else(|| d.working_dir.map(Path::to_path_buf)),
+        });
+    }
+    Ok(out)
+}
+
+fn valid_job_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+fn resolve(raw: RawFile, loc: &Locator<'_>) -> Result<Config> {
+    let base = loc.file.parent().unwrap_or(Path::new("/")).to_path_buf();
+    let repository = raw.repository.map(|r| RepositorySpec {
+        path: r.path,
+        password_file: r.password_file.map(|p| absolute(&base, &p)),
+        password_command: r.password_command,
+        origin: loc.origin(&KeyPath::default().key("repository")),
+    });
+    let mut jobs = BTreeMap::new();
+    for (name, job) in raw.jobs {
+        let at = KeyPath::default().key("jobs").key(&name);
+        if !valid_job_name(&name) {
+            return Err(loc.error(
+                &at,
+                "a job name may hold only letters, digits, `-` and `_` (it names files and systemd units)",
+            ));
+        }
+        jobs.insert(name.clone(), resolve_job(name, job, &at, &base, loc)?);
+    }
+    Ok(Config {
+        file: loc.file.to_path_buf(),
+        repository,
+        jobs,
+    })
+}
+
+fn resolve_job(
+    name: String,
+    job: RawJob,
+    at: &KeyPath,
+    base: &Path,
+    loc: &Locator<'_>,
+) -> Result<Job> {
+    if job.sources.is_empty() {
+        return Err(loc.error(&at.key("sources"), "no sources; expected at least one path"));
+    }
+    let schedule = match job.schedule {
+        None => None,
+        Some(s) => Some(Calendar::parse(&s).map_err(|e| {
+            loc.error(
+                &at.key("schedule"),
+                format!("`{s}` is not a systemd calendar expression: {e}"),
+            )
+        })?),
+    };
+    let keep = match job.keep {
+        None => None,
+        Some(k) => {
+            let policy = KeepPolicy {
+                last: k.last,
+                hourly: k.hourly,
+                daily: k.daily,
+                weekly: k.weekly,
+                monthly: k.monthly,
+                yearly: k.yearly,
+                within: k.within,
+            };
+            if policy.is_empty() {
+                return Err(loc.error(
+                    &at.key("keep"),
+                    "the retention policy keeps nothing; expected at least one of last, hourly, daily, weekly, monthly, yearly, within",
+                ));
+            }
+            if let Some(w) = &policy.within {
+                parse_within(w)
+                    .map_err(|e| loc.error(&at.key("keep").key("within"), e.message()))?;
+            }
+            Some(policy)
+        }
+    };
+    if job.prune && keep.is_none() {
+        return Err(loc.error(
+            &at.key("prune"),
+            "prune is set but there is no `keep` policy to decide what goes",
+        ));
+    }
+    let lvm_snapshot_size = match job.lvm_snapshot_size {
+        None => "20%ORIGIN".to_string(),
+        Some(s) => umbra_snapshot::lvm::parse_cow_size(&s)
+            .map_err(|e| loc.error(&at.key("lvm_snapshot_size"), e))?,
+    };
+    let working_dir = job.working_dir.map(|w| absolute(base, &w));
+    let timeout = job.hook_timeout.map_or(DEFAULT_HOOK_TIMEOUT, |t| t.0);
+    let defaults = |on_error| CommandDefaults {
+        timeout,
+        on_error,
+        working_dir: working_dir.as_deref(),
+        base,
+    };
+    let h = at.key("hooks");
+    let hooks = Hooks {
+        before: commands(
+            job.hooks.before,
+            &h.key("before"),
+            &defaults(OnError::Fail),
+            loc,
+        )?,
+        after_snapshot: commands(
+            job.hooks.after_snapshot,
+            &h.key("after_snapshot"),
+            &defaults(OnError::Fail),
+            loc,
+        )?,
+        after: commands(
+            job.hooks.after,
+            &h.key("after"),
+            &defaults(OnError::Warn),
+            loc,
+        )?,
+        on_failure: commands(
+            job.hooks.on_failure,
+            &h.key("on_failure"),
+            &defaults(OnError::Warn),
+            loc,
+        )?,
+        finally: commands(
+            job.hooks.finally,
+            &h.key("finally"),
+            &defaults(OnError::Warn),
+            loc,
+        )?,
+    };
+    let job_open_files = job.open_files;
+    let mut sources: Vec<JobSource> = Vec::new();
+    for (i, s) in job.sources.into_iter().enumerate() {
+        let s = s.0;
+        let sat = at.key("sources").index(i);
+        if !s.path.is_absolute() {
+            return Err(loc.error(
+                &sat,
+                format!(
+                    "the source {} is relative; expected an absolute path",
+                    s.path.display()
+                ),
+            ));
+        }
+        if sources.iter().any(|o| o.path == s.path) {
+            return Err(loc.error(
+                &sat,
+                format!("the source {} is listed twice", s.path.display()),
+            ));
+        }
+        sources.push(JobSource {
+            before: commands(s.before, &sat.key("before"), &defaults(OnError::Fail), loc)?,
+            after: commands(s.after, &sat.key("after"), &defaults(OnError::Warn), loc)?,
+            path: s.path,
+            open_files: open_files(s.open_files.or(job_open_files)),
+            snapshot: s.snapshot.or(job.snapshot),
+            origin: loc.origin(&sat),
+        });
+    }
+    Ok(Job {
+        name,
+        sources,
+        exclude: job.exclude,
+        exclude_caches: job.exclude_caches,
+        one_file_system: job.one_file_system,
+        tags: job.tags,
+        host: job.host,
+        schedule,
+        keep,
+        prune: job.prune,
+        lvm_snapshot_size,
+        change_retries: job.change_retries.unwrap_or(3),
+        hooks,
+        origin: loc.origin(at),
+    })
+}
+
+#[cfg(test)]
+mod tests;

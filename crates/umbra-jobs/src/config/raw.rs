@@ -1,0 +1,303 @@
+//! The job file exactly as written: serde structs that refuse unknown keys.
+//!
+//! Nothing here is validated beyond types; [`super::resolve`] turns these into a
+//! [`super::Config`]. Values that may be written two or three ways (a source as a path or
+//! a table; a command as a string, an array or a table; a duration as seconds or `5m`)
+//! have hand-written visitors so that a mistake gets a message about the job file, not
+//! about serde's internals.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use umbra_core::Method;
+
+use crate::command::OnError;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFile {
+    pub repository: Option<RawRepository>,
+    #[serde(default)]
+    pub jobs: BTreeMap<String, RawJob>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRepository {
+    pub path: String,
+    pub password_file: Option<PathBuf>,
+    pub password_command: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawOpenFiles {
+    Auto,
+    Required,
+    Off,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawJob {
+    pub sources: Vec<RawSourceOrPath>,
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    #[serde(default)]
+    pub exclude_caches: bool,
+    #[serde(default)]
+    pub one_file_system: bool,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub host: Option<String>,
+    pub schedule: Option<String>,
+    pub keep: Option<RawKeep>,
+    #[serde(default)]
+    pub prune: bool,
+    pub open_files: Option<RawOpenFiles>,
+    pub snapshot: Option<Method>,
+    pub lvm_snapshot_size: Option<String>,
+    pub change_retries: Option<u32>,
+    pub hook_timeout: Option<RawDuration>,
+    pub working_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub hooks: RawHooks,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKeep {
+    pub last: Option<u32>,
+    pub hourly: Option<u32>,
+    pub daily: Option<u32>,
+    pub weekly: Option<u32>,
+    pub monthly: Option<u32>,
+    pub yearly: Option<u32>,
+    pub within: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHooks {
+    #[serde(default)]
+    pub before: Vec<RawCommand>,
+    #[serde(default)]
+    pub after_snapshot: Vec<RawCommand>,
+    #[serde(default)]
+    pub after: Vec<RawCommand>,
+    #[serde(default)]
+    pub on_failure: Vec<RawCommand>,
+    #[serde(default)]
+    pub finally: Vec<RawCommand>,
+}
+
+/// A source: `"/etc"` or `{ path = "/srv/pgdata", open_files = "required" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSource {
+    pub path: PathBuf,
+    pub open_files: Option<RawOpenFiles>,
+    pub snapshot: Option<Method>,
+    #[serde(default)]
+    pub before: Vec<RawCommand>,
+    #[serde(default)]
+    pub after: Vec<RawCommand>,
+}
+
+impl<'de> Deserialize<'de> for RawSourceOrPath {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawSourceOrPath;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a path, or a table with `path` and optionally `open_files`, `snapshot`, `before`, `after`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(RawSourceOrPath(RawSource {
+                    path: PathBuf::from(v),
+                    open_files: None,
+                    snapshot: None,
+                    before: Vec::new(),
+                    after: Vec::new(),
+                }))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                RawSource::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RawSourceOrPath)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// [`RawSource`] as written either way.
+#[derive(Debug)]
+pub struct RawSourceOrPath(pub RawSource);
+
+/// A command: `"systemctl stop x"`, `["pg_ctl", "stop"]`, or a table with `run` and
+/// optionally `timeout`, `on_error`, `working_dir`.
+#[derive(Debug)]
+pub struct RawCommand {
+    pub run: RawRun,
+    pub timeout: Option<RawDuration>,
+    pub on_error: Option<OnError>,
+    pub working_dir: Option<PathBuf>,
+}
+
+/// What to run, as written.
+#[derive(Debug, Clone)]
+pub enum RawRun {
+    String(String),
+    Argv(Vec<String>),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCommandTable {
+    run: RawRun,
+    timeout: Option<RawDuration>,
+    on_error: Option<OnError>,
+    working_dir: Option<PathBuf>,
+}
+
+struct RunVisitor;
+
+impl<'de> Visitor<'de> for RunVisitor {
+    type Value = RawRun;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a command string or an array of arguments")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(RawRun::String(v.to_string()))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut argv = Vec::new();
+        while let Some(a) = seq.next_element::<String>()? {
+            argv.push(a);
+        }
+        Ok(RawRun::Argv(argv))
+    }
+}
+
+impl<'de> Deserialize<'de> for RawRun {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(RunVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawCommand {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawCommand;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a command string, an array of arguments, or a table with `run`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                RunVisitor.visit_str(v).map(RawCommand::plain)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                RunVisitor.visit_seq(seq).map(RawCommand::plain)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                let t = RawCommandTable::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(RawCommand {
+                    run: t.run,
+                    timeout: t.timeout,
+                    on_error: t.on_error,
+                    working_dir: t.working_dir,
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl RawCommand {
+    fn plain(run: RawRun) -> Self {
+        Self {
+            run,
+            timeout: None,
+            on_error: None,
+            working_dir: None,
+        }
+    }
+}
+
+/// A duration: whole seconds, or a string like `500ms`, `30s`, `5m`, `1h`.
+#[derive(Debug, Clone, Copy)]
+pub struct RawDuration(pub Duration);
+
+/// Parses `500ms`, `30s`, `5m`, `1h`, `1h30m`.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let mut total = Duration::ZERO;
+    let mut digits = String::new();
+    let mut chars = text.trim().chars().peekable();
+    let mut any = false;
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let n: u64 = digits.parse().ok()?;
+        digits.clear();
+        let unit = match c {
+            'm' if chars.peek() == Some(&'s') => {
+                chars.next();
+                Duration::from_millis(n)
+            }
+            's' => Duration::from_secs(n),
+            'm' => Duration::from_secs(n.checked_mul(60)?),
+            'h' => Duration::from_secs(n.checked_mul(3600)?),
+            _ => return None,
+        };
+        total = total.checked_add(unit)?;
+        any = true;
+    }
+    (digits.is_empty() && any).then_some(total)
+}
+
+impl<'de> Deserialize<'de> for RawDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = RawDuration;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration like \"30s\", \"5m\" or \"1h\" (or whole seconds)")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(RawDuration(Duration::from_secs(v)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                u64::try_from(v)
+                    .map(|v| RawDuration(Duration::from_secs(v)))
+                    .map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                parse_duration(v)
+                    .map(RawDuration)
+                    .ok_or_else(|| E::invalid_value(de::Unexpected::Str(v), &self))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s"), Some(Duration::from_secs(30)));
+        assert_eq!(parse_duration("5m"), Some(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("5"), None);
+        assert_eq!(parse_duration("5x"), None);
+    }
+}

@@ -1,0 +1,155 @@
+use super::*;
+
+fn err(text: &str) -> String {
+    match Config::parse(Path::new("/etc/umbra/umbra.toml"), text) {
+        Ok(_) => panic!("expected an error for:\n{text}"),
+        Err(e) => e.message().to_string(),
+    }
+}
+
+const GOOD: &str = r#"
+[repository]
+path = "/backups/repo"
+password_file = "/etc/umbra/password"
+
+[jobs.db]
+sources = [{ path = "/srv/pgdata", open_files = "required" }, "/etc"]
+exclude = ["*.tmp"]
+tags = ["db"]
+schedule = "*-*-* 02:30:00"
+keep = { daily = 7, weekly = 4, monthly = 12 }
+hook_timeout = "2m"
+
+[jobs.db.hooks]
+before = ["systemctl stop postgresql"]
+after_snapshot = [["systemctl", "start", "postgresql"]]
+on_failure = [{ run = "logger -t umbra 'db backup failed'", timeout = 10, on_error = "ignore" }]
+"#;
+
+#[test]
+fn the_example_loads() {
+    let c = Config::parse(Path::new("/etc/umbra/umbra.toml"), GOOD).expect("valid");
+    let db = c.job("db").expect("job db");
+    assert_eq!(db.sources.len(), 2);
+    assert_eq!(db.sources[0].open_files, OpenFiles::Required);
+    assert_eq!(db.sources[1].open_files, OpenFiles::Auto);
+    assert_eq!(db.hooks.before[0].on_error, OnError::Fail);
+    assert_eq!(db.hooks.before[0].timeout, Duration::from_secs(120));
+    assert_eq!(db.hooks.on_failure[0].timeout, Duration::from_secs(10));
+    assert_eq!(db.hooks.on_failure[0].on_error, OnError::Ignore);
+    assert!(matches!(db.hooks.on_failure[0].line, CommandLine::Shell(_)));
+    assert_eq!(db.sources[0].origin.line, 7);
+}
+
+#[test]
+fn unknown_key() {
+    let text = GOOD.replace("after_snapshot =", "after_snapshto =");
+    assert_eq!(
+        err(&text),
+        "/etc/umbra/umbra.toml:16: jobs.db.hooks.after_snapshto: unknown key `after_snapshto`, expected one of `before`, `after_snapshot`, `after`, `on_failure`, `finally`"
+    );
+}
+
+#[test]
+fn wrong_type() {
+    let text = GOOD.replace("daily = 7", "daily = \"7\"");
+    assert_eq!(
+        err(&text),
+        "/etc/umbra/umbra.toml:11: jobs.db.keep.daily: invalid type: string \"7\", expected a whole number"
+    );
+}
+
+#[test]
+fn bad_enum_value() {
+    let text = GOOD.replace("\"required\"", "\"always\"");
+    assert_eq!(
+        err(&text),
+        "/etc/umbra/umbra.toml:7: jobs.db.sources[0].open_files: unknown variant `always`, expected one of `auto`, `required`, `off`"
+    );
+}
+
+#[test]
+fn bad_schedule() {
+    let text = GOOD.replace("*-*-* 02:30:00", "daily 02:30");
+    assert!(err(&text).starts_with(
+        "/etc/umbra/umbra.toml:10: jobs.db.schedule: `daily 02:30` is not a systemd calendar expression: `daily` stands alone"
+    ), "{}", err(&text));
+}
+
+#[test]
+fn bad_duration() {
+    let text = GOOD.replace("\"2m\"", "\"2 minutes\"");
+    assert_eq!(
+        err(&text),
+        "/etc/umbra/umbra.toml:12: jobs.db.hook_timeout: invalid value: string \"2 minutes\", expected a duration like \"30s\", \"5m\" or \"1h\" (or whole seconds)"
+    );
+}
+
+#[test]
+fn missing_sources() {
+    let text = GOOD.replace(
+        "sources = [{ path = \"/srv/pgdata\", open_files = \"required\" }, \"/etc\"]",
+        "",
+    );
+    assert_eq!(
+        err(&text),
+        "/etc/umbra/umbra.toml:6: jobs.db: missing key `sources`"
+    );
+}
+
+#[test]
+fn relative_source() {
+    let text = GOOD.replace("\"/etc\"]", "\"etc\"]");
+    assert_eq!(
+        err(&text),
+        "/etc/umbra/umbra.toml:7: jobs.db.sources[1]: the source etc is relative; expected an absolute path"
+    );
+}
+
+#[test]
+fn syntax_error() {
+    let text = GOOD.replace("tags = [\"db\"]", "tags = [\"db\"");
+    assert_eq!(err(&text), "/etc/umbra/umbra.toml:10: not valid TOML: missing comma between array elements, expected `,`");
+}
+
+#[test]
+fn bad_job_name() {
+    let text = GOOD
+        .replace("[jobs.db]", "[jobs.\"my db\"]")
+        .replace("[jobs.db.hooks]", "[jobs.\"my db\".hooks]");
+    assert!(
+        err(&text).starts_with("/etc/umbra/umbra.toml:6: jobs.my db: a job name may hold only"),
+        "{}",
+        err(&text)
+    );
+}
+
+#[test]
+fn empty_command() {
+    let text = GOOD.replace(
+        "after_snapshot = [[\"systemctl\", \"start\", \"postgresql\"]]",
+        "after_snapshot = [[]]",
+    );
+    assert_eq!(
+        err(&text),
+        "/etc/umbra/umbra.toml:16: jobs.db.hooks.after_snapshot[0]: the argument array is empty; expected at least the program"
+    );
+}
+
+#[test]
+fn missing_paths_are_listed() {
+    let c = Config::parse(Path::new("/etc/umbra/umbra.toml"), GOOD).expect("valid");
+    let missing: Vec<String> = c
+        .missing_paths()
+        .iter()
+        .map(|e| e.message().to_string())
+        .collect();
+    assert!(
+        missing.contains(
+            &"/etc/umbra/umbra.toml:7: jobs.db.sources[0]: the source /srv/pgdata does not exist"
+                .to_string()
+        ),
+        "{missing:?}"
+    );
+    assert!(!missing.iter().any(|m| m.contains("/etc does not exist")));
+}

@@ -1,0 +1,578 @@
+//! One run of a job: the phases in order, and what runs when one fails.
+//!
+//! ```text
+//! before ─▶ snapshot set ─▶ after_snapshot ─▶ backup ─▶ source after ─▶ after ─▶ retention
+//!                                                                 (on any failure) on_failure
+//!                                                                           (always) finally
+//! ```
+//!
+//! The rule the order serves: **once `before` has started, `after_snapshot` runs**, also
+//! when `before` itself or the snapshot failed, and also when umbra is interrupted (the
+//! interrupt action below). A database that `before` stopped is never left stopped.
+//! docs/HOOKS.md is the user's version of this contract; keep them in step.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use umbra_core::{Event, Monitor, Result};
+use umbra_repo::lock::LockKind;
+use umbra_repo::{BackupRequest, Repo};
+use umbra_snapshot::registry::Registry;
+use umbra_snapshot::{Planner, SnapshotSet, SourceChoice};
+
+use crate::config::Job;
+use crate::phase::{Phase, PhaseRunner, Step};
+use crate::state::{JobState, PhaseRecord, RunRecord};
+
+/// What a run needs from its caller.
+pub struct RunContext<'a> {
+    /// Opens the job's repository with a lock (the CLI knows passwords and defaults).
+    pub open_repo: &'a dyn Fn(LockKind) -> Result<Repo>,
+    /// The repository as users may see it (no secrets): `UMBRA_REPOSITORY`.
+    pub repository: String,
+    pub monitor: Arc<dyn Monitor>,
+}
+
+/// Which of the late phases have been started, by the run or by the interrupt action:
+/// each runs at most once.
+#[derive(Default)]
+struct Claims {
+    after_snapshot: AtomicBool,
+    on_failure: AtomicBool,
+    finally: AtomicBool,
+}
+
+/// What the run and its interrupt action share.
+struct Shared {
+    job: Job,
+    runner: PhaseRunner,
+    state: JobState,
+    env: Mutex<Vec<(String, String)>>,
+    record: Mutex<RunRecord>,
+    claims: Claims,
+    before_started: AtomicBool,
+    before_ended: Mutex<Option<Instant>>,
+    t0: Instant,
+}
+
+fn set_env(env: &mut Vec<(String, String)>, key: &str, value: String) {
+    env.retain(|(k, _)| k != key);
+    env.push((key.to_string(), value));
+}
+
+impl Shared {
+    fn env(&self) -> Vec<(String, String)> {
+        self.env.lock().map(|e| e.clone()).unwrap_or_default()
+    }
+
+    fn set(&self, key: &str, value: String) {
+        if let Ok(mut e) = self.env.lock() {
+            set_env(&mut e, key, value);
+        }
+    }
+
+    fn push(&self, phase: PhaseRecord) {
+        if let Ok(mut r) = self.record.lock() {
+            r.phases.push(phase);
+        }
+    }
+
+    fn job_steps(cmds: &[crate::command::HookCommand]) -> Vec<Step<'_>> {
+        cmds.iter()
+            .map(|c| Step {
+                command: c,
+                extra_env: Vec::new(),
+            })
+            .collect()
+    }
+
+    /// Runs `after_snapshot` unless it already ran; returns its record.
+    fn after_snapshot(&self) -> Option<PhaseRecord> {
+        if self.claims.after_snapshot.swap(true, Ordering::SeqCst) {
+            return None;
+        }
+        let steps = Self::job_steps(&self.job.hooks.after_snapshot);
+        let rec = self.runner.run(Phase::AfterSnapshot, &steps, &self.env());
+        if let (Ok(mut r), Ok(end)) = (self.record.lock(), self.before_ended.lock()) {
+            if !self.job.hooks.before.is_empty()
+                || self.job.sources.iter().any(|s| !s.before.is_empty())
+            {
+                let from = end.unwrap_or(self.t0);
+                r.downtime_seconds = Some(from.elapsed().as_secs_f64());
+            }
+        }
+        Some(rec)
+    }
+
+    fn on_failure(&self, status: &str, error: &str) -> Option<PhaseRecord> {
+        if self.claims.on_failure.swap(true, Ordering::SeqCst) {
+            return None;
+        }
+        let mut env = self.env();
+        set_env(&mut env, "UMBRA_STATUS", status.into());
+        set_env(&mut env, "UMBRA_ERROR", error.into());
+        Some(self.runner.run(
+            Phase::OnFailure,
+            &Self::job_steps(&self.job.hooks.on_failure),
+            &env,
+        ))
+    }
+
+    fn finally(&self, status: &str, error: Option<&str>) -> Option<PhaseRecord> {
+        if self.claims.finally.swap(true, Ordering::SeqCst) {
+            return None;
+        }
+        let mut env = self.env();
+        set_env(&mut env, "UMBRA_STATUS", status.into());
+        if let Some(e) = error {
+            set_env(&mut env, "UMBRA_ERROR", e.into());
+        }
+        Some(self.runner.run(
+            Phase::Finally,
+            &Self::job_steps(&self.job.hooks.finally),
+            &env,
+        ))
+    }
+
+    /// The interrupt action: whatever the run had not done yet of after_snapshot (if
+    /// `before` started), on_failure and finally; then the history record.
+    fn interrupted(&self) {
+        let error = "interrupted by a signal";
+        self.runner.log.line("run", error);
+        if self.before_started.load(Ordering::SeqCst) {
+            if let Some(r) = self.after_snapshot() {
+                self.push(r);
+            }
+        }
+        if let Some(r) = self.on_failure("interrupted", error) {
+            self.push(r);
+        }
+        if let Some(r) = self.finally("interrupted", Some(error)) {
+            self.push(r);
+        }
+        if let Ok(mut r) = self.record.lock() {
+            r.status = "interrupted".into();
+            r.error = Some(error.into());
+            r.seconds = self.t0.elapsed().as_secs_f64();
+            let _ = self.state.append(&r);
+        }
+    }
+}
+
+fn planner(job: &Job) -> Result<Planner> {
+    Planner::with_lvm(umbra_snapshot::lvm::Lvm {
+        cow_size: job.lvm_snapshot_size.clone(),
+    })
+}
+
+/// Chooses each source's method as the job says. A missing source fails with the job
+/// file's line.
+fn choose(job: &Job) -> Result<Vec<SourceChoice>> {
+    let planner = planner(job)?;
+    let mut choices = Vec::with_capacity(job.sources.len());
+    for s in &job.sources {
+        if let Err(e) = std::fs::symlink_metadata(&s.path) {
+            return Err(crate::config::locate::config_error(
+                &s.origin,
+                format!("cannot back up {}: {e}", s.path.display()),
+            )
+            .with_hint("Check the path, or make the `before` commands create or mount it."));
+        }
+        choices.push(planner.choose(&s.path, s.open_files, s.snapshot)?);
+    }
+    Ok(choices)
+}
+
+/// The outcome of [`run_job`]: the record that was appended to the history.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub record: RunRecord,
+}
+
+/// Runs `job` once. Errors only when the run could not start at all (the job is already
+/// running, the state directory is unusable); everything after that is in the report.
+pub fn run_job(job: &Job, ctx: &RunContext<'_>) -> Result<RunReport> {
+    let state = JobState::for_job(&job.name)?;
+    let _lock = state.lock(&job.name)?;
+    let started = jiff::Timestamp::now();
+    let run_id = started.strftime("%Y%m%dT%H%M%S%.3fZ").to_string();
+    let log = Arc::new(state.new_log(&run_id)?);
+    let sources: Vec<String> = job
+        .sources
+        .iter()
+        .map(|s| s.path.display().to_string())
+        .collect();
+    let env = vec![
+        ("UMBRA_JOB".to_string(), job.name.clone()),
+        ("UMBRA_SOURCES".to_string(), sources.join("\n")),
+        ("UMBRA_REPOSITORY".to_string(), ctx.repository.clone()),
+        ("UMBRA_LOG".to_string(), log.path.display().to_string()),
+    ];
+    let shared = Arc::new(Shared {
+        job: job.clone(),
+        runner: PhaseRunner {
+            job: job.name.clone(),
+            log: Arc::clone(&log),
+            monitor: Arc::clone(&ctx.monitor),
+        },
+        state: state.clone(),
+        env: Mutex::new(env),
+        record: Mutex::new(RunRecord {
+            job: job.name.clone(),
+            run_id,
+            started: started
+                .round(jiff::Unit::Millisecond)
+                .unwrap_or(started)
+                .to_string(),
+            seconds: 0.0,
+            status: "running".into(),
+            error: None,
+            phases: Vec::new(),
+            snapshot_id: None,
+            downtime_seconds: None,
+            log: log.path.clone(),
+        }),
+        claims: Claims::default(),
+        before_started: AtomicBool::new(false),
+        before_ended: Mutex::new(None),
+        t0: Instant::now(),
+    });
+    let _on_interrupt = {
+        let s = Arc::clone(&shared);
+        umbra_core::interrupt::on_interrupt(
+            format!(
+                "job `{}`: after_snapshot, on_failure and finally commands",
+                job.name
+            ),
+            move || s.interrupted(),
+        )
+    };
+    log.line(
+        "run",
+        &format!("job {} started by pid {}", job.name, std::process::id()),
+    );
+    let mut flow = Flow {
+        s: &shared,
+        ctx,
+        failure: None,
+        incomplete: false,
+        snapshot_host: None,
+    };
+    flow.run();
+    let (status, error) = match (&flow.failure, flow.incomplete) {
+        (Some(e), _) => ("failed", Some(e.clone())),
+        (None, true) => ("incomplete", None),
+        (None, false) => ("success", None),
+    };
+    if let Some(e) = &error {
+        if let Some(r) = shared.on_failure(status, e) {
+            shared.push(r);
+        }
+    }
+    let mut final_status = status.to_string();
+    let mut final_error = error.clone();
+    if let Some(r) = shared.finally(status, error.as_deref()) {
+        if let (Some(e), None) = (&r.error, &final_error) {
+            final_status = "failed".into();
+            final_error = Some(e.clone());
+        }
+        shared.push(r);
+    }
+    let record = {
+        let mut r = shared.record.lock().map(|r| r.clone()).map_err(|_| {
+            umbra_core::UmbraError::new(
+                umbra_core::ErrorKind::Internal,
+                "the run record is poisoned",
+            )
+        })?;
+        r.status = final_status;
+        r.error = final_error;
+        r.seconds = shared.t0.elapsed().as_secs_f64();
+        r
+    };
+    log.line("run", &format!("job {} ended: {}", job.name, record.status));
+    state.append(&record)?;
+    Ok(RunReport { record })
+}
+
+/// The phases up to retention; on_failure and finally are the caller's.
+struct Flow<'a> {
+    s: &'a Arc<Shared>,
+    ctx: &'a RunContext<'a>,
+    failure: Option<String>,
+    incomplete: bool,
+    /// The host recorded in this run's snapshot: retention judges only its snapshots.
+    snapshot_host: Option<String>,
+}
+
+impl Flow<'_> {
+    fn fail(&mut self, phase: Phase, error: String) {
+        if self.failure.is_none() {
+            self.failure = Some(format!("{}: {error}", phase.as_str()));
+        }
+    }
+
+    fn phase_result(&mut self, rec: PhaseRecord) {
+        if let (Some(e), None) = (&rec.error, &self.failure) {
+            self.failure = Some(e.clone());
+        }
+        self.s.push(rec);
+    }
+
+    fn timed(&mut self, phase: Phase, started: Instant, error: Option<String>) {
+        let rec = PhaseRecord {
+            phase: phase.as_str().into(),
+            status: if error.is_some() { "failed" } else { "ok" }.into(),
+            seconds: started.elapsed().as_secs_f64(),
+            commands: Vec::new(),
+            error: error.clone(),
+        };
+        self.s.push(rec);
+        if let Some(e) = error {
+            self.fail(phase, e);
+        }
+    }
+
+    fn run(&mut self) {
+        let s = Arc::clone(self.s);
+        let job = &s.job;
+        // 1. before: the job's commands, then each source's.
+        let mut steps = Shared::job_steps(&job.hooks.before);
+        let mut source_before_ran = vec![false; job.sources.len()];
+        for (i, src) in job.sources.iter().enumerate() {
+            for c in &src.before {
+                steps.push(Step {
+                    command: c,
+                    extra_env: vec![("UMBRA_SOURCE".into(), src.path.display().to_string())],
+                });
+            }
+            source_before_ran[i] = !src.before.is_empty();
+        }
+        if !steps.is_empty() {
+            s.before_started.store(true, Ordering::SeqCst);
+            let rec = s.runner.run(Phase::Before, &steps, &s.env());
+            if let Ok(mut end) = s.before_ended.lock() {
+                *end = Some(Instant::now());
+            }
+            self.phase_result(rec);
+        }
+        // 2. the snapshot set.
+        let mut set = None;
+        if self.failure.is_none() {
+            let t = Instant::now();
+            let taken = crate::steps::sweep_leftovers(s.runner.monitor.as_ref())
+                .and_then(|()| choose(job))
+                .and_then(|choices| {
+                    SnapshotSet::take(
+                        &choices,
+                        Registry::default_location()?,
+                        Arc::clone(&s.runner.monitor),
+                    )
+                });
+            match taken {
+                Ok(taken) => {
+                    let plan = taken.plan();
+                    let paths: Vec<String> = plan
+                        .sources
+                        .iter()
+                        .map(|p| format!("{}={}", p.path.display(), p.read_from.display()))
+                        .collect();
+                    let map: serde_json::Map<String, serde_json::Value> = plan
+                        .sources
+                        .iter()
+                        .map(|p| {
+                            (
+                                p.path.display().to_string(),
+                                p.read_from.display().to_string().into(),
+                            )
+                        })
+                        .collect();
+                    s.set("UMBRA_SNAPSHOT_PATHS", paths.join("\n"));
+                    s.set(
+                        "UMBRA_SNAPSHOT_PATHS_JSON",
+                        serde_json::Value::Object(map).to_string(),
+                    );
+                    s.runner.log.line(
+                        "snapshot",
+                        &format!(
+                            "snapshot set taken in {:.3} s: {}",
+                            t.elapsed().as_secs_f64(),
+                            paths.join(", ")
+                        ),
+                    );
+                    set = Some(taken);
+                    self.timed(Phase::Snapshot, t, None);
+                }
+                Err(e) => {
+                    s.runner
+                        .log
+                        .line("snapshot", &format!("failed: {}", e.message()));
+                    self.timed(Phase::Snapshot, t, Some(e.message().to_string()));
+                }
+            }
+        }
+        // 3. after_snapshot: whenever before started, or the snapshot exists.
+        if s.before_started.load(Ordering::SeqCst) || set.is_some() {
+            if let Some(rec) = s.after_snapshot() {
+                self.phase_result(rec);
+            }
+        }
+        // 4. read and store.
+        let mut backed_up = false;
+        if let Some(set) = set {
+            if self.failure.is_none() {
+                backed_up = self.backup(&set);
+            }
+            if let Err(e) = set.release() {
+                s.runner.log.line(
+                    "backup",
+                    &format!("cannot release the snapshot set: {}", e.message()),
+                );
+                self.fail(
+                    Phase::Backup,
+                    format!("cannot release the snapshot set: {}", e.message()),
+                );
+            }
+        }
+        // 5. each source's `after`: when its `before` ran, or (without one) after a backup.
+        let mut steps = Vec::new();
+        for (i, src) in job.sources.iter().enumerate() {
+            let ran_before = source_before_ran[i] && s.before_started.load(Ordering::SeqCst);
+            if ran_before || (src.before.is_empty() && backed_up) {
+                for c in &src.after {
+                    steps.push(Step {
+                        command: c,
+                        extra_env: vec![("UMBRA_SOURCE".into(), src.path.display().to_string())],
+                    });
+                }
+            }
+        }
+        if !steps.is_empty() {
+            let mut env = s.env();
+            let status = if self.failure.is_some() {
+                "failed"
+            } else {
+                "success"
+            };
+            set_env(&mut env, "UMBRA_STATUS", status.into());
+            let rec = s.runner.run(Phase::SourceAfter, &steps, &env);
+            self.phase_result(rec);
+        }
+        // 6. after, then retention.
+        if self.failure.is_none() && !job.hooks.after.is_empty() {
+            let rec = s
+                .runner
+                .run(Phase::After, &Shared::job_steps(&job.hooks.after), &s.env());
+            self.phase_result(rec);
+        }
+        if self.failure.is_none() {
+            if let Some(keep) = &job.keep {
+                let t = Instant::now();
+                let r = self.retention(keep);
+                self.timed(
+                    Phase::Retention,
+                    t,
+                    r.err().map(|e| e.message().to_string()),
+                );
+            }
+        }
+    }
+
+    /// Reads the data from the snapshot set into the repository. True on success.
+    fn backup(&mut self, set: &SnapshotSet) -> bool {
+        let s = Arc::clone(self.s);
+        let job = &s.job;
+        let t = Instant::now();
+        let result = (self.ctx.open_repo)(LockKind::Shared).and_then(|repo| {
+            let request = BackupRequest {
+                plan: set.plan(),
+                excludes: crate::steps::excludes(&job.exclude),
+                exclude_files: Vec::new(),
+                exclude_caches: job.exclude_caches,
+                one_file_system: job.one_file_system,
+                tags: job.tags.clone(),
+                host: job.host.clone(),
+                force_full_read: false,
+                change_retries: job.change_retries,
+            };
+            repo.backup(&request, &|| set.verify())
+        });
+        match result {
+            Ok(outcome) => {
+                let id = outcome.snapshot.id.clone();
+                self.snapshot_host = Some(outcome.snapshot.hostname.clone());
+                s.set("UMBRA_SNAPSHOT_ID", id.clone());
+                if let Ok(mut r) = s.record.lock() {
+                    r.snapshot_id = Some(id.clone());
+                }
+                let problems = outcome.unreadable_count() + outcome.changed_count();
+                self.incomplete = problems > 0;
+                s.runner.log.line(
+                    "backup",
+                    &format!(
+                        "snapshot {} saved: {} files new, {} changed, {} unmodified; {} bytes added; consistency: {}{}",
+                        outcome.snapshot.short_id,
+                        outcome.files_new,
+                        outcome.files_changed,
+                        outcome.files_unmodified,
+                        outcome.bytes_added,
+                        outcome.record.short(),
+                        if problems > 0 {
+                            format!("; {problems} file(s) unreadable or changed while read")
+                        } else {
+                            String::new()
+                        }
+                    ),
+                );
+                s.runner.monitor.event(Event::Info {
+                    message: format!("{}: snapshot {} saved", job.name, outcome.snapshot.short_id),
+                });
+                self.timed(Phase::Backup, t, None);
+                true
+            }
+            Err(e) => {
+                s.runner
+                    .log
+                    .line("backup", &format!("failed: {}", e.message()));
+                self.timed(Phase::Backup, t, Some(e.message().to_string()));
+                false
+            }
+        }
+    }
+
+    /// Forgets (and prunes, if the job says so) this job's snapshots by its policy: those
+    /// with the job's sources as their paths, from the host this run's snapshot names.
+    fn retention(&self, keep: &umbra_repo::forget::KeepPolicy) -> Result<()> {
+        let job = &self.s.job;
+        let repo = (self.ctx.open_repo)(LockKind::Exclusive)?;
+        let mut mine: Vec<PathBuf> = job.sources.iter().map(|s| s.path.clone()).collect();
+        mine.sort();
+        let host = self.snapshot_host.clone();
+        let verdicts = repo.forget_where(keep, false, &|snap| {
+            let mut paths = snap.paths.clone();
+            paths.sort();
+            paths == mine && host.as_ref().is_none_or(|h| *h == snap.hostname)
+        })?;
+        let removed = verdicts.iter().filter(|v| !v.keep).count();
+        self.s.runner.log.line(
+            "retention",
+            &format!(
+                "kept {}, removed {removed} snapshot(s)",
+                verdicts.len() - removed
+            ),
+        );
+        if job.prune && removed > 0 {
+            let p = repo.prune()?;
+            self.s.runner.log.line(
+                "retention",
+                &format!(
+                    "pruned {} pack(s), {} bytes",
+                    p.packs_removed, p.bytes_removed
+                ),
+            );
+        }
+        Ok(())
+    }
+}

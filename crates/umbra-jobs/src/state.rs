@@ -1,0 +1,241 @@
+//! What a job leaves on disk between runs: its lock, its logs and its history.
+//!
+//! Layout, below umbra's state directory (see `umbra_snapshot::registry::state_dir`):
+//!
+//! ```text
+//! jobs/NAME/lock            flock(2)ed while the job runs; holds the owner's pid
+//! jobs/NAME/history.jsonl   one RunRecord per finished run, appended
+//! jobs/NAME/logs/RUN.log    each run's log: phases, commands, their output, exit codes
+//! ```
+//!
+//! Durability: a history line is written with one `write(2)` in append mode and fsynced
+//! before the run reports its result, so a crash loses at most the run in progress; a
+//! torn last line (power loss mid-write) is skipped when reading. The lock is an flock:
+//! the kernel releases it when the process dies, so a crashed run never blocks the next.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Read, Seek, Write};
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use umbra_core::{ErrorKind, Result, UmbraError};
+
+/// How many run logs a job keeps; older ones are removed when a run starts.
+pub const LOGS_KEPT: usize = 50;
+
+/// The state directory of one job.
+#[derive(Debug, Clone)]
+pub struct JobState {
+    dir: PathBuf,
+}
+
+impl JobState {
+    /// The state of job `name` below umbra's state directory.
+    pub fn for_job(name: &str) -> Result<Self> {
+        Ok(Self::at(
+            umbra_snapshot::registry::state_dir()?
+                .join("jobs")
+                .join(name),
+        ))
+    }
+
+    #[must_use]
+    pub fn at(dir: PathBuf) -> Self {
+        Self { dir }
+    }
+
+    fn ensure(&self) -> Result<()> {
+        std::fs::create_dir_all(self.dir.join("logs"))
+            .map_err(|e| UmbraError::io("cannot create the job's state directory", &self.dir, e))
+    }
+
+    /// Takes the job's lock, or says who holds it.
+    pub fn lock(&self, job: &str) -> Result<JobLock> {
+        self.ensure()?;
+        let path = self.dir.join("lock");
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| UmbraError::io("cannot open the job lock", &path, e))?;
+        // SAFETY: flock on a file descriptor we own.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = holder.trim();
+            return Err(UmbraError::new(
+                ErrorKind::JobRunning,
+                format!(
+                    "job `{job}` is already running{}",
+                    if holder.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({holder})")
+                    }
+                ),
+            ));
+        }
+        let _ = file.set_len(0);
+        let _ = file.rewind();
+        let _ = write!(
+            file,
+            "pid {}, started {}",
+            std::process::id(),
+            jiff::Timestamp::now()
+                .round(jiff::Unit::Second)
+                .unwrap_or_default()
+        );
+        Ok(JobLock { _file: file })
+    }
+
+    /// Whether the job is running now (its lock is held by a process).
+    #[must_use]
+    pub fn running(&self) -> Option<String> {
+        let file = File::open(self.dir.join("lock")).ok()?;
+        // SAFETY: flock on a file descriptor we own; released when `file` closes.
+        let busy = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) } != 0;
+        if !busy {
+            return None;
+        }
+        let mut s = String::new();
+        let _ = (&file).read_to_string(&mut s);
+        Some(s.trim().to_string())
+    }
+
+    /// Opens a new log for run `run_id`, removing logs beyond [`LOGS_KEPT`].
+    pub fn new_log(&self, run_id: &str) -> Result<JobLog> {
+        self.ensure()?;
+        let dir = self.dir.join("logs");
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            let mut logs: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            logs.sort();
+            let excess = logs.len().saturating_sub(LOGS_KEPT - 1);
+            for old in logs.into_iter().take(excess) {
+                let _ = std::fs::remove_file(old);
+            }
+        }
+        let path = dir.join(format!("{run_id}.log"));
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| UmbraError::io("cannot create the job log", &path, e))?;
+        Ok(JobLog {
+            path,
+            file: Mutex::new(file),
+        })
+    }
+
+    /// Appends `record` to the history and syncs it.
+    pub fn append(&self, record: &RunRecord) -> Result<()> {
+        self.ensure()?;
+        let path = self.dir.join("history.jsonl");
+        let mut line = serde_json::to_vec(record).map_err(|e| {
+            UmbraError::new(ErrorKind::Internal, "cannot encode the run record").with_source(e)
+        })?;
+        line.push(b'\n');
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| UmbraError::io("cannot open the job history", &path, e))?;
+        file.write_all(&line)
+            .and_then(|()| file.sync_data())
+            .map_err(|e| UmbraError::io("cannot write the job history", &path, e))
+    }
+
+    /// The finished runs, oldest first. Lines that cannot be read (a torn last line) are
+    /// skipped.
+    pub fn history(&self) -> Result<Vec<RunRecord>> {
+        let path = self.dir.join("history.jsonl");
+        let file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(UmbraError::io("cannot read the job history", &path, e)),
+        };
+        Ok(BufReader::new(file)
+            .lines()
+            .map_while(std::result::Result::ok)
+            .filter_map(|l| serde_json::from_str(&l).ok())
+            .collect())
+    }
+
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+/// Held while a job runs; the kernel releases it when the process ends.
+#[derive(Debug)]
+pub struct JobLock {
+    _file: File,
+}
+
+/// One run's log file. Written from several threads (a command's stdout and stderr).
+#[derive(Debug)]
+pub struct JobLog {
+    pub path: PathBuf,
+    file: Mutex<File>,
+}
+
+impl JobLog {
+    /// Appends one line, prefixed with the time and `tag` (the phase).
+    pub fn line(&self, tag: &str, text: &str) {
+        let now = jiff::Timestamp::now()
+            .round(jiff::Unit::Millisecond)
+            .unwrap_or_default();
+        if let Ok(mut f) = self.file.lock() {
+            let _ = writeln!(f, "{now} [{tag}] {text}");
+        }
+    }
+}
+
+/// What became of one command.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CommandRecord {
+    pub command: String,
+    #[serde(flatten)]
+    pub ending: crate::command::Ending,
+    pub seconds: f64,
+    pub on_error: crate::command::OnError,
+}
+
+/// What became of one phase.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PhaseRecord {
+    pub phase: String,
+    /// `ok`, `warned` (a command failed under `warn`), `failed`, or `skipped`.
+    pub status: String,
+    pub seconds: f64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<CommandRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One finished run of a job, as `umbra history` shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub job: String,
+    pub run_id: String,
+    pub started: String,
+    pub seconds: f64,
+    /// `success`, `incomplete` (saved, but files unreadable or changed while read),
+    /// `failed`, or `interrupted`.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub phases: Vec<PhaseRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_id: Option<String>,
+    /// From the end of `before` to the end of `after_snapshot`, when `before` had commands:
+    /// how long the services those commands stopped were down.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub downtime_seconds: Option<f64>,
+    pub log: PathBuf,
+}

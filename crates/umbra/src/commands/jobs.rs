@@ -1,0 +1,274 @@
+//! `umbra run`, `umbra jobs`, `umbra history` and `umbra config check`: the job file's
+//! commands. The work is umbra-jobs'; this module opens the repository the way every
+//! other command does and renders the run records.
+
+use umbra_core::{ErrorKind, Result, UmbraError};
+use umbra_jobs::state::{JobState, RunRecord};
+use umbra_jobs::{Config, RunContext};
+use umbra_repo::lock::LockKind;
+
+use crate::cli::RunArgs;
+use crate::output::Output;
+use crate::settings::{RepoChoice, Settings};
+use crate::Finished;
+
+fn load(settings: &Settings) -> Result<Config> {
+    Config::load(&settings.config_file)
+}
+
+/// `umbra run JOB...` / `umbra run --all`: each job in turn; the exit code is the worst.
+pub fn run(args: &RunArgs, settings: &Settings, out: &Output) -> Result<Finished> {
+    let config = load(settings)?;
+    let names: Vec<String> = if args.all {
+        config.jobs.keys().cloned().collect()
+    } else {
+        args.jobs.clone()
+    };
+    if names.is_empty() {
+        return Err(UmbraError::new(
+            ErrorKind::Config,
+            format!("{} defines no jobs", config.file.display()),
+        )
+        .with_hint("Add a [jobs.NAME] table with `sources`."));
+    }
+    // Unknown names fail before any job runs.
+    let jobs = names
+        .iter()
+        .map(|n| config.job(n))
+        .collect::<Result<Vec<_>>>()?;
+    let open_repo = |lock: LockKind| {
+        if let RepoChoice::Default(d) = &settings.repo {
+            if !d.location.exists() {
+                drop(super::backup::create_default(d, settings, out)?);
+            }
+        }
+        super::open(settings, Some(lock), out)
+    };
+    let ctx = RunContext {
+        open_repo: &open_repo,
+        repository: settings.repo.location().to_string(),
+        monitor: out.monitor(),
+    };
+    let mut failed = Vec::new();
+    let mut incomplete = false;
+    for job in jobs {
+        let report = umbra_jobs::run_job(job, &ctx)?;
+        print_run(&report.record, out);
+        match report.record.status.as_str() {
+            "success" => {}
+            "incomplete" => incomplete = true,
+            _ => failed.push(format!(
+                "{}: {}",
+                job.name,
+                report.record.error.as_deref().unwrap_or("failed")
+            )),
+        }
+    }
+    if !failed.is_empty() {
+        return Err(UmbraError::new(
+            ErrorKind::JobFailed,
+            format!("job {}", failed.join("; job ")),
+        ));
+    }
+    Ok(if incomplete {
+        Finished::Incomplete
+    } else {
+        Finished::Ok
+    })
+}
+
+fn seconds(s: f64) -> String {
+    if s < 10.0 {
+        format!("{s:.3} s")
+    } else {
+        format!("{s:.1} s")
+    }
+}
+
+/// A finished run for humans (and as one JSON line with --json).
+fn print_run(r: &RunRecord, out: &Output) {
+    out.json(&serde_json::to_value(r).unwrap_or_default());
+    let snapshot = r
+        .snapshot_id
+        .as_deref()
+        .map(|id| format!("; snapshot {}", &id[..id.len().min(8)]))
+        .unwrap_or_default();
+    out.summary(format!(
+        "job {}: {} in {}{snapshot}",
+        r.job,
+        r.status,
+        seconds(r.seconds)
+    ));
+    for p in &r.phases {
+        out.summary(format!(
+            "  {:<15} {:<7} {:>10}{}",
+            p.phase,
+            p.status,
+            seconds(p.seconds),
+            p.error
+                .as_deref()
+                .map(|e| format!("  {e}"))
+                .unwrap_or_default()
+        ));
+    }
+    if let Some(d) = r.downtime_seconds {
+        out.summary(format!(
+            "downtime: {} (from the end of `before` to the end of `after_snapshot`)",
+            seconds(d)
+        ));
+    }
+    out.summary(format!("log: {}", r.log.display()));
+}
+
+/// `umbra jobs`: each job with its schedule, next run and last result.
+pub fn jobs(settings: &Settings, out: &Output) -> Result<Finished> {
+    let config = load(settings)?;
+    let now = jiff::Timestamp::now();
+    out.line(format!(
+        "{:<16} {:<22} {:<22} {:<12} {:>10}",
+        "JOB", "SCHEDULE", "NEXT RUN", "LAST RESULT", "DOWNTIME"
+    ));
+    for (name, job) in &config.jobs {
+        let state = JobState::for_job(name)?;
+        let last = state.history()?.pop();
+        let running = state.running();
+        let next = job
+            .schedule
+            .as_ref()
+            .and_then(|c| umbra_jobs::schedule::next_due(name, c, now))
+            .map(|t| t.round(jiff::Unit::Second).unwrap_or(t).to_string());
+        let result = match (&running, &last) {
+            (Some(_), _) => "running".to_string(),
+            (None, Some(r)) => r.status.clone(),
+            (None, None) => "never run".to_string(),
+        };
+        out.line(format!(
+            "{:<16} {:<22} {:<22} {:<12} {:>10}",
+            name,
+            job.schedule.as_ref().map_or("-", |c| c.text()),
+            next.as_deref().unwrap_or("-"),
+            result,
+            last.as_ref()
+                .and_then(|r| r.downtime_seconds)
+                .map_or("-".to_string(), seconds),
+        ));
+        out.json(&serde_json::json!({
+            "job": name,
+            "schedule": job.schedule.as_ref().map(|c| c.text()),
+            "next_run": next,
+            "running": running,
+            "sources": job.sources.iter().map(|s| s.path.clone()).collect::<Vec<_>>(),
+            "last_run": last,
+        }));
+    }
+    Ok(Finished::Ok)
+}
+
+/// `umbra history [JOB]`: past runs, newest last.
+pub fn history(
+    job: Option<&str>,
+    last: usize,
+    settings: &Settings,
+    out: &Output,
+) -> Result<Finished> {
+    let names: Vec<String> = match job {
+        Some(j) => vec![j.to_string()],
+        None => load(settings)?.jobs.keys().cloned().collect(),
+    };
+    let mut runs = Vec::new();
+    for n in &names {
+        runs.extend(JobState::for_job(n)?.history()?);
+    }
+    if runs.is_empty() {
+        if let Some(j) = job {
+            // A job that exists but never ran is not an error; a typo is.
+            if let Ok(config) = load(settings) {
+                config.job(j)?;
+            }
+        }
+    }
+    runs.sort_by(|a, b| a.started.cmp(&b.started));
+    let skip = runs.len().saturating_sub(last);
+    out.line(format!(
+        "{:<26} {:<12} {:<11} {:>10} {:>10}  {:<8}  PHASES",
+        "STARTED", "JOB", "RESULT", "DURATION", "DOWNTIME", "SNAPSHOT"
+    ));
+    for r in runs.into_iter().skip(skip) {
+        out.json(&serde_json::to_value(&r).unwrap_or_default());
+        let phases: Vec<String> = r
+            .phases
+            .iter()
+            .map(|p| format!("{} {} {}", p.phase, p.status, seconds(p.seconds)))
+            .collect();
+        out.line(format!(
+            "{:<26} {:<12} {:<11} {:>10} {:>10}  {:<8}  {}",
+            r.started,
+            r.job,
+            r.status,
+            seconds(r.seconds),
+            r.downtime_seconds.map_or("-".to_string(), seconds),
+            r.snapshot_id
+                .as_deref()
+                .map_or("-", |id| &id[..id.len().min(8)]),
+            phases.join(", ")
+        ));
+        if out.mode.verbosity > 0 {
+            if let Some(e) = &r.error {
+                out.line(format!("    error: {e}"));
+            }
+            out.line(format!("    log: {}", r.log.display()));
+        }
+    }
+    Ok(Finished::Ok)
+}
+
+/// `umbra config check`: every problem of the job file, or a summary of what it defines.
+pub fn check(settings: &Settings, out: &Output) -> Result<Finished> {
+    let config = load(settings)?;
+    let missing = config.missing_paths();
+    for e in &missing {
+        if out.mode.json {
+            out.json(&serde_json::json!({"message_type": "error", "message": e.message()}));
+        } else {
+            eprintln!("error: {}", e.message());
+        }
+    }
+    if !missing.is_empty() {
+        return Err(UmbraError::new(
+            ErrorKind::Config,
+            format!(
+                "{} names {} path(s) that do not exist",
+                config.file.display(),
+                missing.len()
+            ),
+        )
+        .with_hint("Create the paths, or correct them in the job file."));
+    }
+    for (name, job) in &config.jobs {
+        out.line(format!(
+            "job {name}: {} source(s), {} command(s){}",
+            job.sources.len(),
+            job.hooks.all().count()
+                + job
+                    .sources
+                    .iter()
+                    .map(|s| s.before.len() + s.after.len())
+                    .sum::<usize>(),
+            job.schedule
+                .as_ref()
+                .map(|c| format!(", schedule `{}`", c.text()))
+                .unwrap_or_default()
+        ));
+    }
+    out.summary(format!(
+        "{}: valid, {} job(s)",
+        config.file.display(),
+        config.jobs.len()
+    ));
+    out.json(&serde_json::json!({
+        "message_type": "config_ok",
+        "file": config.file,
+        "jobs": config.jobs.keys().collect::<Vec<_>>(),
+    }));
+    Ok(Finished::Ok)
+}
