@@ -340,6 +340,8 @@ impl Flow<'_> {
         let job = &s.job;
         // 1. before: the job's commands, then each source's.
         let mut steps = Shared::job_steps(&job.hooks.before);
+        // Which source each step belongs to, to know whose `before` ran.
+        let mut owners: Vec<Option<usize>> = vec![None; steps.len()];
         let mut source_before_ran = vec![false; job.sources.len()];
         for (i, src) in job.sources.iter().enumerate() {
             for c in &src.before {
@@ -347,14 +349,17 @@ impl Flow<'_> {
                     command: c,
                     extra_env: vec![("UMBRA_SOURCE".into(), src.path.display().to_string())],
                 });
+                owners.push(Some(i));
             }
-            source_before_ran[i] = !src.before.is_empty();
         }
         if !steps.is_empty() {
             s.before_started.store(true, Ordering::SeqCst);
             let rec = s.runner.run(Phase::Before, &steps, &s.env());
             if let Ok(mut end) = s.before_ended.lock() {
                 *end = Some(Instant::now());
+            }
+            for i in owners.iter().take(rec.commands.len()).flatten() {
+                source_before_ran[*i] = true;
             }
             self.phase_result(rec);
         }
@@ -439,8 +444,7 @@ impl Flow<'_> {
         // 5. each source's `after`: when its `before` ran, or (without one) after a backup.
         let mut steps = Vec::new();
         for (i, src) in job.sources.iter().enumerate() {
-            let ran_before = source_before_ran[i] && s.before_started.load(Ordering::SeqCst);
-            if ran_before || (src.before.is_empty() && backed_up) {
+            if source_before_ran[i] || (src.before.is_empty() && backed_up) {
                 for c in &src.after {
                     steps.push(Step {
                         command: c,

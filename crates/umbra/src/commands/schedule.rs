@@ -10,7 +10,9 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use jiff::Timestamp;
 use umbra_core::{ErrorKind, Event, Result, UmbraError};
+use umbra_jobs::calendar::Calendar;
 use umbra_jobs::schedule::{default_unit_dir, installed, next_due, unit_base, units, write_unit};
 use umbra_jobs::Config;
 
@@ -214,45 +216,38 @@ pub fn daemon(max_runs: Option<u64>, settings: &Settings, out: &Output) -> Resul
         config.file.display()
     ));
     let mut runs = 0u64;
-    // When this daemon last started each job: the next due time counts from there, even
-    // if that run could not write its history.
-    let mut started: std::collections::HashMap<String, jiff::Timestamp> = Default::default();
+    // Each job's next due time, kept until the job has run: recomputing it from "now"
+    // after a sleep would find the next tick, never the one just reached.
+    let now = jiff::Timestamp::now();
+    let mut due: Vec<(String, Calendar, Option<Timestamp>)> = scheduled
+        .iter()
+        .map(|(name, cal)| (name.clone(), cal.clone(), next_due(name, cal, now)))
+        .collect();
     loop {
-        let now = jiff::Timestamp::now();
-        let next = scheduled
-            .iter()
-            .filter_map(|(name, cal)| {
-                let due = match started.get(name) {
-                    Some(t) => cal.next_after(*t),
-                    None => next_due(name, cal, now),
-                };
-                due.map(|t| (t, name))
-            })
-            .min();
-        let Some((when, name)) = next else {
+        let Some(slot) = due.iter_mut().filter(|d| d.2.is_some()).min_by_key(|d| d.2) else {
             return Err(UmbraError::new(
                 ErrorKind::Config,
                 "no scheduled job will ever be due again",
             ));
         };
-        let wait = now.duration_until(when);
+        let when = slot.2.unwrap_or_default();
+        let wait = Timestamp::now().duration_until(when);
         if wait.is_positive() {
-            let secs = wait.as_secs_f64().min(60.0);
-            std::thread::sleep(Duration::from_secs_f64(secs));
+            std::thread::sleep(Duration::from_secs_f64(wait.as_secs_f64().min(60.0)));
             continue;
         }
-        started.insert(name.clone(), jiff::Timestamp::now());
+        let name = slot.0.clone();
+        let start = Timestamp::now();
+        slot.2 = slot.1.next_after(start.max(when));
         out.summary(format!(
             "{}: running job {name}",
-            jiff::Timestamp::now()
-                .round(jiff::Unit::Second)
-                .unwrap_or(now)
+            start.round(jiff::Unit::Second).unwrap_or(start)
         ));
         let spawned = Command::new(&exe)
             .arg("-c")
             .arg(&config_path)
             .arg("run")
-            .arg(name)
+            .arg(&name)
             .spawn();
         match spawned {
             Ok(mut c) => {
