@@ -35,13 +35,27 @@ pub struct RunContext<'a> {
     pub monitor: Arc<dyn Monitor>,
 }
 
-/// Which of the late phases have been started, by the run or by the interrupt action:
-/// each runs at most once.
+/// Which of the late phases have run, by the run or by the interrupt action: each runs at
+/// most once. Whoever runs a phase holds its lock meanwhile, so the interrupt action waits
+/// for a phase the run is in the middle of (its commands have timeouts) instead of racing
+/// past it.
 #[derive(Default)]
 struct Claims {
-    after_snapshot: AtomicBool,
-    on_failure: AtomicBool,
-    finally: AtomicBool,
+    after_snapshot: Mutex<bool>,
+    on_failure: Mutex<bool>,
+    finally: Mutex<bool>,
+    /// The history record is written once.
+    recorded: Mutex<bool>,
+}
+
+/// Takes the claim on a phase: `None` if it already ran (or is poisoned).
+fn claim(flag: &Mutex<bool>) -> Option<std::sync::MutexGuard<'_, bool>> {
+    let mut guard = flag.lock().ok()?;
+    if *guard {
+        return None;
+    }
+    *guard = true;
+    Some(guard)
 }
 
 /// What the run and its interrupt action share.
@@ -52,6 +66,7 @@ struct Shared {
     env: Mutex<Vec<(String, String)>>,
     record: Mutex<RunRecord>,
     claims: Claims,
+    interrupted: AtomicBool,
     before_started: AtomicBool,
     before_ended: Mutex<Option<Instant>>,
     t0: Instant,
@@ -90,9 +105,7 @@ impl Shared {
 
     /// Runs `after_snapshot` unless it already ran; returns its record.
     fn after_snapshot(&self) -> Option<PhaseRecord> {
-        if self.claims.after_snapshot.swap(true, Ordering::SeqCst) {
-            return None;
-        }
+        let _claim = claim(&self.claims.after_snapshot)?;
         let steps = Self::job_steps(&self.job.hooks.after_snapshot);
         let rec = self.runner.run(Phase::AfterSnapshot, &steps, &self.env());
         if let (Ok(mut r), Ok(end)) = (self.record.lock(), self.before_ended.lock()) {
@@ -107,9 +120,7 @@ impl Shared {
     }
 
     fn on_failure(&self, status: &str, error: &str) -> Option<PhaseRecord> {
-        if self.claims.on_failure.swap(true, Ordering::SeqCst) {
-            return None;
-        }
+        let _claim = claim(&self.claims.on_failure)?;
         let mut env = self.env();
         set_env(&mut env, "UMBRA_STATUS", status.into());
         set_env(&mut env, "UMBRA_ERROR", error.into());
@@ -121,9 +132,7 @@ impl Shared {
     }
 
     fn finally(&self, status: &str, error: Option<&str>) -> Option<PhaseRecord> {
-        if self.claims.finally.swap(true, Ordering::SeqCst) {
-            return None;
-        }
+        let _claim = claim(&self.claims.finally)?;
         let mut env = self.env();
         set_env(&mut env, "UMBRA_STATUS", status.into());
         if let Some(e) = error {
@@ -139,6 +148,7 @@ impl Shared {
     /// The interrupt action: whatever the run had not done yet of after_snapshot (if
     /// `before` started), on_failure and finally; then the history record.
     fn interrupted(&self) {
+        self.interrupted.store(true, Ordering::SeqCst);
         let error = "interrupted by a signal";
         self.runner.log.line("run", error);
         if self.before_started.load(Ordering::SeqCst) {
@@ -156,7 +166,15 @@ impl Shared {
             r.status = "interrupted".into();
             r.error = Some(error.into());
             r.seconds = self.t0.elapsed().as_secs_f64();
-            let _ = self.state.append(&r);
+            let _ = self.record_once(&r);
+        }
+    }
+
+    /// Appends `record` to the history unless the run or the interrupt action did.
+    fn record_once(&self, record: &RunRecord) -> Result<()> {
+        match claim(&self.claims.recorded) {
+            Some(_claim) => self.state.append(record),
+            None => Ok(()),
         }
     }
 }
@@ -235,6 +253,7 @@ pub fn run_job(job: &Job, ctx: &RunContext<'_>) -> Result<RunReport> {
             log: log.path.clone(),
         }),
         claims: Claims::default(),
+        interrupted: AtomicBool::new(false),
         before_started: AtomicBool::new(false),
         before_ended: Mutex::new(None),
         t0: Instant::now(),
@@ -287,13 +306,18 @@ pub fn run_job(job: &Job, ctx: &RunContext<'_>) -> Result<RunReport> {
                 "the run record is poisoned",
             )
         })?;
-        r.status = final_status;
-        r.error = final_error;
+        if shared.interrupted.load(Ordering::SeqCst) {
+            r.status = "interrupted".into();
+            r.error = Some("interrupted by a signal".into());
+        } else {
+            r.status = final_status;
+            r.error = final_error;
+        }
         r.seconds = shared.t0.elapsed().as_secs_f64();
         r
     };
     log.line("run", &format!("job {} ended: {}", job.name, record.status));
-    state.append(&record)?;
+    shared.record_once(&record)?;
     Ok(RunReport { record })
 }
 

@@ -25,6 +25,8 @@ pub enum Finished {
     /// The snapshot is saved but incomplete or partly inconsistent (unreadable files, files
     /// that changed while read): exit code 3.
     Incomplete,
+    /// Stopped by SIGINT or SIGTERM after cleaning up (a job's recovery ran): exit 130.
+    Interrupted,
 }
 
 pub const EXIT_FATAL: u8 = 1;
@@ -75,6 +77,7 @@ fn main() -> ExitCode {
     match commands::run(cli.command, &settings, &out) {
         Ok(Finished::Ok) => ExitCode::SUCCESS,
         Ok(Finished::Incomplete) => ExitCode::from(EXIT_INCOMPLETE),
+        Ok(Finished::Interrupted) => ExitCode::from(EXIT_INTERRUPTED),
         Err(err) => {
             out.error(&err);
             ExitCode::from(EXIT_FATAL)

@@ -371,7 +371,12 @@ fn resolve_job(
         Some(s) => umbra_snapshot::lvm::parse_cow_size(&s)
             .map_err(|e| loc.error(&at.key("lvm_snapshot_size"), e))?,
     };
-    let working_dir = job.working_dir.map(|w| absolute(base, &w));
+    // Commands run in the job file's directory unless the job names another, so that a
+    // relative path in a command means what it does in the file.
+    let working_dir = Some(
+        job.working_dir
+            .map_or_else(|| base.to_path_buf(), |w| absolute(base, &w)),
+    );
     let timeout = job.hook_timeout.map_or(DEFAULT_HOOK_TIMEOUT, |t| t.0);
     let defaults = |on_error| CommandDefaults {
         timeout,

@@ -56,6 +56,9 @@ pub fn run(args: &RunArgs, settings: &Settings, out: &Output) -> Result<Finished
         print_run(&report.record, out);
         match report.record.status.as_str() {
             "success" => {}
+            // The signal handler exits with 130 once the recovery is done; should the run
+            // get here first, it must not start the next job.
+            "interrupted" => return Ok(Finished::Interrupted),
             "incomplete" => incomplete = true,
             _ => failed.push(format!(
                 "{}: {}",

@@ -1,0 +1,303 @@
+//! The classic pattern, for real: a PostgreSQL server from Debian's packages, its data
+//! directory on a loop-mounted btrfs, under pgbench load. The job's `before` stops the
+//! server, umbra snapshots, `after_snapshot` starts it again, and the backup is read from
+//! the snapshot while the server already serves again. The restored data directory must
+//! start cleanly with pgbench's balances adding up.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{have, is_root, require, Env, LoopFs};
+
+/// The newest installed PostgreSQL's binaries.
+fn pg_bin() -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|b| b.join("pgbench").exists())
+        .collect();
+    dirs.sort();
+    dirs.pop()
+}
+
+/// A command run as the `postgres` user.
+fn as_postgres(bin: &Path, program: &str) -> Command {
+    let mut c = Command::new("runuser");
+    c.args(["-u", "postgres", "--"]).arg(bin.join(program));
+    c
+}
+
+/// A running server; stopped (immediately) on drop, so a failing test leaves none behind.
+struct Server {
+    bin: PathBuf,
+    data: PathBuf,
+}
+
+impl Server {
+    fn start(bin: &Path, data: &Path, port: u16, sock: &Path, log: &Path) -> Self {
+        let st = as_postgres(bin, "pg_ctl")
+            .arg("-D")
+            .arg(data)
+            .arg("-l")
+            .arg(log)
+            .arg("-o")
+            .arg(format!(
+                "-p {port} -k {} -c listen_addresses=''",
+                sock.display()
+            ))
+            .args(["-w", "start"])
+            .stdout(Stdio::null())
+            .status()
+            .expect("pg_ctl");
+        assert!(
+            st.success(),
+            "the server did not start: {}",
+            fs::read_to_string(log).unwrap_or_default()
+        );
+        Self {
+            bin: bin.to_path_buf(),
+            data: data.to_path_buf(),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = as_postgres(&self.bin, "pg_ctl")
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-m", "immediate", "-w", "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+fn psql(bin: &Path, sock: &Path, port: u16, sql: &str) -> String {
+    let out = as_postgres(bin, "psql")
+        .args(["-X", "-A", "-t", "-h"])
+        .arg(sock)
+        .args(["-p", &port.to_string(), "-d", "postgres", "-c", sql])
+        .output()
+        .expect("psql");
+    assert!(
+        out.status.success(),
+        "psql: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// pgbench clients, restarted whenever the server goes away, until `stop` exists.
+fn load(bin: &Path, sock: &Path, port: u16, stop: &Path) -> Child {
+    let script = format!(
+        "while [ ! -e {stop} ]; do {pgbench} -n -c 2 -T 2 -h {sock} -p {port} postgres >/dev/null 2>&1; sleep 0.05; done",
+        stop = stop.display(),
+        pgbench = bin.join("pgbench").display(),
+        sock = sock.display(),
+    );
+    Command::new("runuser")
+        .args(["-u", "postgres", "--", "sh", "-c", &script])
+        .spawn()
+        .expect("load")
+}
+
+const BALANCES_ADD_UP: &str = "SELECT (SELECT sum(abalance) FROM pgbench_accounts) = (SELECT sum(bbalance) FROM pgbench_branches) \
+     AND (SELECT sum(tbalance) FROM pgbench_tellers) = (SELECT sum(bbalance) FROM pgbench_branches) \
+     AND (SELECT coalesce(sum(delta), 0) FROM pgbench_history) = (SELECT sum(bbalance) FROM pgbench_branches)";
+
+#[test]
+fn stop_snapshot_start_backs_up_postgres_with_seconds_of_downtime() {
+    let bin = pg_bin();
+    if !require(
+        is_root(),
+        "root, for a btrfs loop device and the postgres user",
+    ) || !require(
+        bin.is_some(),
+        "PostgreSQL's server and pgbench (apt install postgresql; see .ci/run)",
+    ) || !require(have("runuser"), "runuser (util-linux)")
+    {
+        return;
+    }
+    let bin = bin.expect("checked");
+    let env = Env::new();
+    env.init();
+    // The postgres user must reach the data directory and the socket.
+    fs::set_permissions(env.dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
+    let Some(fs_) = LoopFs::new("btrfs", env.dir.path(), 1500) else {
+        return;
+    };
+    let data = fs_.path("pgdata");
+    let sock = env.path("sock");
+    for d in [&data, &sock] {
+        fs::create_dir_all(d).expect("mkdir");
+        common::sh(&format!("chown postgres:postgres {}", d.display()));
+    }
+    let st = as_postgres(&bin, "initdb")
+        .args(["-A", "trust", "-U", "postgres", "-D"])
+        .arg(&data)
+        .stdout(Stdio::null())
+        .status()
+        .expect("initdb");
+    assert!(st.success(), "initdb failed");
+    let port = 20000 + (std::process::id() % 10000) as u16;
+    let log = env.path("server.log");
+    common::sh(&format!("touch {0} && chown postgres {0}", log.display()));
+    let server = Server::start(&bin, &data, port, &sock, &log);
+    let st = as_postgres(&bin, "pgbench")
+        .args(["-i", "-q", "-s", "5", "-h"])
+        .arg(&sock)
+        .args(["-p", &port.to_string(), "postgres"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("pgbench -i");
+    assert!(st.success(), "pgbench -i failed");
+    let stop = env.path("stop-load");
+    let mut clients = load(&bin, &sock, port, &stop);
+    std::thread::sleep(Duration::from_secs(3));
+
+    let pg_ctl = bin.join("pg_ctl").display().to_string();
+    let config = env.path("umbra.toml");
+    fs::write(
+        &config,
+        format!(
+            r#"[repository]
+path = "{repo}"
+password_file = "{pw}"
+
+[jobs.db]
+sources = [{{ path = "{data}", open_files = "required" }}]
+tags = ["db"]
+
+[jobs.db.hooks]
+before = [["runuser", "-u", "postgres", "--", "{pg_ctl}", "-D", "{data}", "-m", "fast", "-w", "stop"]]
+after_snapshot = [
+  ["runuser", "-u", "postgres", "--", "{pg_ctl}", "-D", "{data}", "-l", "{log}", "-o", "-p {port} -k {sock} -c listen_addresses=''", "-w", "start"],
+  'test -f "${{UMBRA_SNAPSHOT_PATHS#*=}}/PG_VERSION" && echo "$UMBRA_SNAPSHOT_PATHS" > {paths}',
+]
+"#,
+            repo = env.repo().display(),
+            pw = env.path("password").display(),
+            data = data.display(),
+            log = log.display(),
+            sock = sock.display(),
+            paths = env.path("snapshot-paths").display(),
+        ),
+    )
+    .expect("config");
+    let out = env
+        .umbra()
+        .env_remove("UMBRA_REPOSITORY")
+        .env_remove("UMBRA_PASSWORD_FILE")
+        .arg("-c")
+        .arg(&config)
+        .args(["run", "db"])
+        .output()
+        .expect("umbra run");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("downtime: "),
+        "the downtime is not printed: {stdout}"
+    );
+    // The server is back and serving while we look.
+    assert_eq!(psql(&bin, &sock, port, "SELECT 1"), "1");
+    fs::write(&stop, "").expect("stop load");
+    let _ = clients.wait();
+    let live_history: u64 = psql(&bin, &sock, port, "SELECT count(*) FROM pgbench_history")
+        .parse()
+        .expect("count");
+    drop(server);
+
+    // after_snapshot saw the snapshot, not the live directory.
+    let paths = fs::read_to_string(env.path("snapshot-paths")).expect("after_snapshot ran");
+    let (source, snapshot) = paths.trim().split_once('=').expect("SOURCE=PATH");
+    assert_eq!(source, data.display().to_string());
+    assert!(snapshot.contains(".umbra-snapshots/"), "{snapshot}");
+
+    let hist = env
+        .umbra()
+        .env_remove("UMBRA_REPOSITORY")
+        .env_remove("UMBRA_PASSWORD_FILE")
+        .arg("-c")
+        .arg(&config)
+        .args(["--json", "history", "db"])
+        .output()
+        .expect("history");
+    let run: serde_json::Value = serde_json::from_slice(&hist.stdout).expect("json");
+    let downtime = run["downtime_seconds"].as_f64().expect("downtime recorded");
+    let phase = |name: &str| {
+        run["phases"]
+            .as_array()
+            .expect("phases")
+            .iter()
+            .find(|p| p["phase"] == name)
+            .and_then(|p| p["seconds"].as_f64())
+            .expect("phase")
+    };
+    let (before, snap, after_snap, backup, total) = (
+        phase("before"),
+        phase("snapshot"),
+        phase("after_snapshot"),
+        phase("backup"),
+        run["seconds"].as_f64().expect("seconds"),
+    );
+    eprintln!(
+        "measured: before (pg_ctl stop) {before:.3} s; downtime {downtime:.3} s = snapshot {snap:.3} s + after_snapshot {after_snap:.3} s; \
+         backup {backup:.3} s; whole run {total:.3} s; pgbench history rows {live_history}"
+    );
+    // The downtime spans the snapshot and the restart, and none of the reading.
+    assert!(downtime >= snap + after_snap);
+    assert!(downtime <= total - backup);
+    assert_eq!(run["status"], "success");
+    let record = &env.ok(&["--json", "show", "latest"]);
+    assert!(record.contains("\"volume-snapshot\""), "{record}");
+    // Nothing of the snapshot is left.
+    assert!(common::mounts_below(&fs_.mount).is_empty());
+    assert!(
+        !common::sh(&format!("btrfs subvolume list {}", fs_.mount.display())).contains("umbra-")
+    );
+
+    // Restore, and start a server on the restored directory.
+    let target = env.restore_latest("restored");
+    let restored = common::restored_path(&target, &data);
+    common::sh(&format!("chmod -R a+rX {}", target.display()));
+    common::sh(&format!(
+        "chown -R postgres:postgres {0} && chmod 700 {0}",
+        restored.display()
+    ));
+    let log2 = env.path("restored.log");
+    common::sh(&format!("touch {0} && chown postgres {0}", log2.display()));
+    let port2 = port + 1;
+    let restored_server = Server::start(&bin, &restored, port2, &sock, &log2);
+    let server_log = fs::read_to_string(&log2).unwrap_or_default();
+    assert!(
+        server_log.contains("database system was shut down at"),
+        "the restored cluster did not come from a clean shutdown:\n{server_log}"
+    );
+    assert_eq!(
+        psql(&bin, &sock, port2, BALANCES_ADD_UP),
+        "t",
+        "pgbench's balances do not add up"
+    );
+    assert_eq!(
+        psql(&bin, &sock, port2, "SELECT count(*) FROM pgbench_accounts"),
+        "500000"
+    );
+    let rows: u64 = psql(&bin, &sock, port2, "SELECT count(*) FROM pgbench_history")
+        .parse()
+        .expect("count");
+    assert!(rows > 0, "the load wrote nothing before the backup");
+    assert!(rows <= live_history);
+    drop(restored_server);
+}
