@@ -11,7 +11,8 @@ use crate::snapshots::SnapshotInfo;
 
 /// Which snapshots to keep, as restic's `--keep-*` flags say. Each group of snapshots
 /// (same host and paths) is judged on its own.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct KeepPolicy {
     pub last: Option<u32>,
     pub hourly: Option<u32>,

@@ -181,7 +181,7 @@ pub fn plain_words(message: &str) -> String {
         .replace("a sequence", "an array")
         .replace("a map", "a table")
         .replace("struct RawRepository", "a table")
-        .replace("struct RawKeep", "a table")
+        .replace("struct KeepPolicy", "a table")
         .replace("struct RawHooks", "a table")
         .replace("struct RawJob", "a table")
         .replace("string or map", "a string or a table")

@@ -337,16 +337,7 @@ fn resolve_job(
     };
     let keep = match job.keep {
         None => None,
-        Some(k) => {
-            let policy = KeepPolicy {
-                last: k.last,
-                hourly: k.hourly,
-                daily: k.daily,
-                weekly: k.weekly,
-                monthly: k.monthly,
-                yearly: k.yearly,
-                within: k.within,
-            };
+        Some(policy) => {
             if policy.is_empty() {
                 return Err(loc.error(
                     &at.key("keep"),

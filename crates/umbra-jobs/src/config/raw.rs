@@ -55,7 +55,7 @@ pub struct RawJob {
     pub tags: Vec<String>,
     pub host: Option<String>,
     pub schedule: Option<String>,
-    pub keep: Option<RawKeep>,
+    pub keep: Option<umbra_repo::forget::KeepPolicy>,
     #[serde(default)]
     pub prune: bool,
     pub open_files: Option<RawOpenFiles>,
@@ -66,18 +66,6 @@ pub struct RawJob {
     pub working_dir: Option<PathBuf>,
     #[serde(default)]
     pub hooks: RawHooks,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawKeep {
-    pub last: Option<u32>,
-    pub hourly: Option<u32>,
-    pub daily: Option<u32>,
-    pub weekly: Option<u32>,
-    pub monthly: Option<u32>,
-    pub yearly: Option<u32>,
-    pub within: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -11,6 +11,8 @@
 //! interrupt action below). A database that `before` stopped is never left stopped.
 //! docs/HOOKS.md is the user's version of this contract; keep them in step.
 
+mod shared;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -25,6 +27,7 @@ use umbra_snapshot::{Planner, SnapshotSet, SourceChoice};
 use crate::config::Job;
 use crate::phase::{Phase, PhaseRunner, Step};
 use crate::state::{JobState, PhaseRecord, RunRecord};
+use shared::{set_env, Claims, Shared};
 
 /// What a run needs from its caller.
 pub struct RunContext<'a> {
@@ -33,150 +36,6 @@ pub struct RunContext<'a> {
     /// The repository as users may see it (no secrets): `UMBRA_REPOSITORY`.
     pub repository: String,
     pub monitor: Arc<dyn Monitor>,
-}
-
-/// Which of the late phases have run, by the run or by the interrupt action: each runs at
-/// most once. Whoever runs a phase holds its lock meanwhile, so the interrupt action waits
-/// for a phase the run is in the middle of (its commands have timeouts) instead of racing
-/// past it.
-#[derive(Default)]
-struct Claims {
-    after_snapshot: Mutex<bool>,
-    on_failure: Mutex<bool>,
-    finally: Mutex<bool>,
-    /// The history record is written once.
-    recorded: Mutex<bool>,
-}
-
-/// Takes the claim on a phase: `None` if it already ran (or is poisoned).
-fn claim(flag: &Mutex<bool>) -> Option<std::sync::MutexGuard<'_, bool>> {
-    let mut guard = flag.lock().ok()?;
-    if *guard {
-        return None;
-    }
-    *guard = true;
-    Some(guard)
-}
-
-/// What the run and its interrupt action share.
-struct Shared {
-    job: Job,
-    runner: PhaseRunner,
-    state: JobState,
-    env: Mutex<Vec<(String, String)>>,
-    record: Mutex<RunRecord>,
-    claims: Claims,
-    interrupted: AtomicBool,
-    before_started: AtomicBool,
-    before_ended: Mutex<Option<Instant>>,
-    t0: Instant,
-}
-
-fn set_env(env: &mut Vec<(String, String)>, key: &str, value: String) {
-    env.retain(|(k, _)| k != key);
-    env.push((key.to_string(), value));
-}
-
-impl Shared {
-    fn env(&self) -> Vec<(String, String)> {
-        self.env.lock().map(|e| e.clone()).unwrap_or_default()
-    }
-
-    fn set(&self, key: &str, value: String) {
-        if let Ok(mut e) = self.env.lock() {
-            set_env(&mut e, key, value);
-        }
-    }
-
-    fn push(&self, phase: PhaseRecord) {
-        if let Ok(mut r) = self.record.lock() {
-            r.phases.push(phase);
-        }
-    }
-
-    fn job_steps(cmds: &[crate::command::HookCommand]) -> Vec<Step<'_>> {
-        cmds.iter()
-            .map(|c| Step {
-                command: c,
-                extra_env: Vec::new(),
-            })
-            .collect()
-    }
-
-    /// Runs `after_snapshot` unless it already ran; returns its record.
-    fn after_snapshot(&self) -> Option<PhaseRecord> {
-        let _claim = claim(&self.claims.after_snapshot)?;
-        let steps = Self::job_steps(&self.job.hooks.after_snapshot);
-        let rec = self.runner.run(Phase::AfterSnapshot, &steps, &self.env());
-        if let (Ok(mut r), Ok(end)) = (self.record.lock(), self.before_ended.lock()) {
-            if !self.job.hooks.before.is_empty()
-                || self.job.sources.iter().any(|s| !s.before.is_empty())
-            {
-                let from = end.unwrap_or(self.t0);
-                r.downtime_seconds = Some(from.elapsed().as_secs_f64());
-            }
-        }
-        Some(rec)
-    }
-
-    fn on_failure(&self, status: &str, error: &str) -> Option<PhaseRecord> {
-        let _claim = claim(&self.claims.on_failure)?;
-        let mut env = self.env();
-        set_env(&mut env, "UMBRA_STATUS", status.into());
-        set_env(&mut env, "UMBRA_ERROR", error.into());
-        Some(self.runner.run(
-            Phase::OnFailure,
-            &Self::job_steps(&self.job.hooks.on_failure),
-            &env,
-        ))
-    }
-
-    fn finally(&self, status: &str, error: Option<&str>) -> Option<PhaseRecord> {
-        let _claim = claim(&self.claims.finally)?;
-        let mut env = self.env();
-        set_env(&mut env, "UMBRA_STATUS", status.into());
-        if let Some(e) = error {
-            set_env(&mut env, "UMBRA_ERROR", e.into());
-        }
-        Some(self.runner.run(
-            Phase::Finally,
-            &Self::job_steps(&self.job.hooks.finally),
-            &env,
-        ))
-    }
-
-    /// The interrupt action: whatever the run had not done yet of after_snapshot (if
-    /// `before` started), on_failure and finally; then the history record.
-    fn interrupted(&self) {
-        self.interrupted.store(true, Ordering::SeqCst);
-        let error = "interrupted by a signal";
-        self.runner.log.line("run", error);
-        if self.before_started.load(Ordering::SeqCst) {
-            if let Some(r) = self.after_snapshot() {
-                self.push(r);
-            }
-        }
-        if let Some(r) = self.on_failure("interrupted", error) {
-            self.push(r);
-        }
-        if let Some(r) = self.finally("interrupted", Some(error)) {
-            self.push(r);
-        }
-        if let Ok(mut r) = self.record.lock() {
-            r.status = "interrupted".into();
-            r.error = Some(error.into());
-            r.seconds = self.t0.elapsed().as_secs_f64();
-            let _ = self.record_once(&r);
-        }
-    }
-
-    /// Appends `record` to the history unless the run or the interrupt action did.
-    fn record_once(&self, record: &RunRecord) -> Result<()> {
-        match claim(&self.claims.recorded) {
-            Some(_claim) => self.state.append(record),
-            None => Ok(()),
-        }
-    }
 }
 
 fn planner(job: &Job) -> Result<Planner> {
