@@ -298,23 +298,43 @@ impl Calendar {
     }
 
     /// The last time at or before `now` that the expression matched, looking back at most
-    /// `horizon` days: what a `Persistent=true` timer would catch up on.
+    /// `horizon_days` days: what a `Persistent=true` timer would catch up on.
     #[must_use]
     pub fn previous_at_or_before(&self, now: Timestamp, horizon_days: i64) -> Option<Timestamp> {
-        let from = now
-            .checked_sub(jiff::SignedDuration::from_hours(24 * horizon_days))
-            .ok()?;
-        let mut t = self.next_after(from)?;
-        if t > now {
-            return None;
-        }
-        while let Some(n) = self.next_after(t) {
-            if n > now {
-                break;
+        self.previous_at_or_before_in(now, horizon_days, &TimeZone::system())
+    }
+
+    /// Like [`Calendar::previous_at_or_before`], in the time zone `tz`. Walks back day by
+    /// day and, within a matching day, from the latest time down, so a schedule of every
+    /// second costs no more than a daily one.
+    #[must_use]
+    pub fn previous_at_or_before_in(
+        &self,
+        now: Timestamp,
+        horizon_days: i64,
+        tz: &TimeZone,
+    ) -> Option<Timestamp> {
+        let mut day = now.to_zoned(tz.clone()).date();
+        for _ in 0..=horizon_days {
+            if self.date_matches(day) {
+                for h in (0..24).rev().filter(|h| self.hour.matches(*h)) {
+                    for m in (0..60).rev().filter(|m| self.minute.matches(*m)) {
+                        for s in (0..60).rev().filter(|s| self.second.matches(*s)) {
+                            let t = Time::new(h as i8, m as i8, s as i8, 0).ok()?;
+                            let ts = DateTime::from_parts(day, t)
+                                .to_zoned(tz.clone())
+                                .ok()?
+                                .timestamp();
+                            if ts <= now {
+                                return Some(ts);
+                            }
+                        }
+                    }
+                }
             }
-            t = n;
+            day = day.yesterday().ok()?;
         }
-        Some(t)
+        None
     }
 }
 
@@ -395,15 +415,39 @@ mod tests {
         assert!(Calendar::parse("").is_err());
     }
 
+    fn prev(expr: &str, now: &str) -> String {
+        let c = Calendar::parse(expr).expect("valid");
+        c.previous_at_or_before_in(at(now), 400, &TimeZone::UTC)
+            .map(|t| t.to_string())
+            .unwrap_or_default()
+    }
+
     #[test]
     fn previous_run_for_catching_up() {
-        let c = Calendar::parse("02:30").expect("valid");
-        let now = at("2026-11-22T06:00:00Z");
-        let prev = c
-            .previous_at_or_before(now, 3)
-            .map(|t| t.to_string())
-            .unwrap_or_default();
-        // In the system time zone; only check it is in the past and at most a day old.
-        assert!(!prev.is_empty());
+        assert_eq!(
+            prev("02:30", "2026-11-22T06:00:00Z"),
+            "2026-11-22T02:30:00Z"
+        );
+        assert_eq!(
+            prev("02:30", "2026-11-22T02:30:00Z"),
+            "2026-11-22T02:30:00Z"
+        );
+        assert_eq!(
+            prev("02:30", "2026-11-22T02:29:59Z"),
+            "2026-11-21T02:30:00Z"
+        );
+        assert_eq!(
+            prev("*:*:0/2", "2026-11-22T06:00:03Z"),
+            "2026-11-22T06:00:02Z"
+        );
+        assert_eq!(
+            prev("monthly", "2026-11-22T06:00:00Z"),
+            "2026-11-01T00:00:00Z"
+        );
+        assert_eq!(
+            prev("Mon 08:00", "2026-11-22T06:00:00Z"),
+            "2026-11-16T08:00:00Z"
+        );
+        assert_eq!(prev("2020-01-01", "2026-11-22T06:00:00Z"), "");
     }
 }

@@ -230,6 +230,8 @@ pub fn run(cmd: &HookCommand, env: &[(String, String)], sink: &LineSink) -> Comm
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
+        // The repository password stays with umbra: hooks never see it.
+        .env_remove("UMBRA_PASSWORD")
         .envs(env.iter().map(|(k, v)| (k, v)));
     if let Some(dir) = &cmd.working_dir {
         command.current_dir(dir);

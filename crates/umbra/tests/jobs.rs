@@ -61,7 +61,13 @@ fn phases_run_in_order_with_their_environment() {
         &format!("after_snapshot = [\"env > {}\"]", dump.display()),
     );
     let j2 = Jobs::new(&with_env);
-    let out = j2.run(&["run", "t"]);
+    // A password given in the environment must not reach the hooks.
+    let out = j2
+        .umbra()
+        .env("UMBRA_PASSWORD", "correct horse")
+        .args(["run", "t"])
+        .output()
+        .expect("umbra");
     assert!(out.status.success(), "{}", stderr(&out));
     let env = fs::read_to_string(&dump).expect("env dump");
     let src = j2.src.display().to_string();

@@ -135,6 +135,32 @@ fn the_daemon_runs_due_jobs() {
 }
 
 #[test]
+fn the_daemon_catches_up_on_a_missed_run_at_once() {
+    // Like Persistent=true: the last run (2020) is older than the last due time (today
+    // 00:00), so the daily job runs as soon as the daemon starts, not at midnight.
+    let j = Jobs::new(
+        "[jobs.t]\nsources = [\"SRC\"]\nschedule = \"daily\"\n[jobs.t.hooks]\nafter = [TRACE(after)]\n",
+    );
+    let dir = j.env.path("state/jobs/t");
+    fs::create_dir_all(&dir).expect("state");
+    fs::write(
+        dir.join("history.jsonl"),
+        "{\"job\":\"t\",\"run_id\":\"old\",\"started\":\"2020-01-01T00:00:00Z\",\"seconds\":1.0,\"status\":\"success\",\"phases\":[],\"log\":\"/dev/null\"}\n",
+    )
+    .expect("history");
+    let out = j
+        .umbra()
+        .args(["daemon", "--max-runs", "1"])
+        .output()
+        .expect("daemon");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(j.tags(), ["after"]);
+    // `jobs` shows the next run: tomorrow's, now that today's has happened.
+    let jobs = String::from_utf8_lossy(&j.run(&["jobs"]).stdout).into_owned();
+    assert!(jobs.contains("success"), "{jobs}");
+}
+
+#[test]
 fn the_calendar_agrees_with_systemd() {
     if !require(
         have("systemd-analyze"),

@@ -185,7 +185,10 @@ impl Config {
             if std::fs::symlink_metadata(path).is_err() {
                 errors.push(config_error(
                     origin,
-                    format!("{what} {} does not exist", path.display()),
+                    format!(
+                        "{what} {} does not exist; expected an existing path",
+                        path.display()
+                    ),
                 ));
             }
         };

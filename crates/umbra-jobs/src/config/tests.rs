@@ -146,7 +146,7 @@ fn missing_paths_are_listed() {
         .collect();
     assert!(
         missing.contains(
-            &"/etc/umbra/umbra.toml:7: jobs.db.sources[0]: the source /srv/pgdata does not exist"
+            &"/etc/umbra/umbra.toml:7: jobs.db.sources[0]: the source /srv/pgdata does not exist; expected an existing path"
                 .to_string()
         ),
         "{missing:?}"
