@@ -64,6 +64,22 @@ pub struct SourceConsistency {
     pub unreadable: Vec<PathBuf>,
 }
 
+/// One application quiescer's part in a snapshot: what it held still, and for how long.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuiesceRecord {
+    /// The name the job gives it.
+    pub name: String,
+    /// Its type: `command`, and (coming) `sqlite`, `postgres`, `mysql`.
+    pub kind: String,
+    /// From the start of its freeze to the end of its thaw, in microseconds.
+    pub freeze_us: u64,
+    /// The paths whose data it made consistent.
+    pub covers: Vec<PathBuf>,
+    /// What the application reported (a WAL position, a binlog position, ...).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub details: std::collections::BTreeMap<String, String>,
+}
+
 /// The record for a whole snapshot, one entry per source.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsistencyRecord {
@@ -73,6 +89,9 @@ pub struct ConsistencyRecord {
     /// Milliseconds between the first and last volume snapshot of the set, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot_set_spread_ms: Option<u64>,
+    /// The applications that were frozen while the snapshot set was taken.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quiesced: Vec<QuiesceRecord>,
 }
 
 /// The key under which the record sits in the snapshot's description, so that a
@@ -153,6 +172,7 @@ mod tests {
                 source(ConsistencyLevel::ChangedWhileRead, 2),
             ],
             snapshot_set_spread_ms: None,
+            quiesced: Vec::new(),
         };
         assert_eq!(rec.overall(), Some(ConsistencyLevel::ChangedWhileRead));
         assert_eq!(rec.short(), "changed-while-read (2)");
@@ -164,6 +184,7 @@ mod tests {
             version: 1,
             sources: vec![source(ConsistencyLevel::DirectUnchanged, 0)],
             snapshot_set_spread_ms: Some(12),
+            quiesced: Vec::new(),
         };
         let text = rec.to_description();
         assert_eq!(ConsistencyRecord::from_description(&text), Some(rec));

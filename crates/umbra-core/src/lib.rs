@@ -13,7 +13,7 @@ pub mod interrupt;
 pub mod monitor;
 pub mod plan;
 
-pub use consistency::{ConsistencyLevel, ConsistencyRecord, SourceConsistency};
+pub use consistency::{ConsistencyLevel, ConsistencyRecord, QuiesceRecord, SourceConsistency};
 pub use error::{ErrorKind, Result, UmbraError};
 pub use monitor::{Event, Monitor, NullMonitor, ProgressKind, Task};
 pub use plan::{Method, PlannedSource, SourcePlan};

@@ -88,4 +88,6 @@ pub struct SourcePlan {
     pub sources: Vec<PlannedSource>,
     /// Milliseconds between the start of the first and the end of the last snapshot.
     pub snapshot_set_spread_ms: Option<u64>,
+    /// The applications frozen while the snapshot set was taken.
+    pub quiesced: Vec<crate::consistency::QuiesceRecord>,
 }

@@ -5,8 +5,9 @@
 //! validated [`config::Config`] (errors name file, line and key), runs a job's phases in
 //! their fixed order ([`runner`]), runs each command in its own process group with a
 //! timeout ([`command`]), keeps each job's lock, logs and history ([`state`]), evaluates
-//! systemd calendar expressions ([`calendar`]), and writes systemd units or runs due jobs
-//! itself ([`schedule`]).
+//! systemd calendar expressions ([`calendar`]), writes systemd units or runs due jobs
+//! itself ([`schedule`]), and holds applications still around the snapshot set
+//! ([`quiesce`]).
 //!
 //! Like the other domain crates it never prints: it reports to a `Monitor` and returns
 //! records; the CLI renders them.
@@ -15,6 +16,7 @@ pub mod calendar;
 pub mod command;
 pub mod config;
 pub mod phase;
+pub mod quiesce;
 pub mod runner;
 pub mod schedule;
 pub mod state;

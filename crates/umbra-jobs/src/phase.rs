@@ -17,11 +17,15 @@ use crate::state::{CommandRecord, JobLog, PhaseRecord};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
     Before,
+    QuiescePrepare,
+    Freeze,
     Snapshot,
+    Thaw,
     AfterSnapshot,
     Backup,
     SourceAfter,
     After,
+    QuiesceFinish,
     Retention,
     OnFailure,
     Finally,
@@ -32,11 +36,15 @@ impl Phase {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Before => "before",
+            Self::QuiescePrepare => "quiesce_prepare",
+            Self::Freeze => "freeze",
             Self::Snapshot => "snapshot",
+            Self::Thaw => "thaw",
             Self::AfterSnapshot => "after_snapshot",
             Self::Backup => "backup",
             Self::SourceAfter => "source_after",
             Self::After => "after",
+            Self::QuiesceFinish => "quiesce_finish",
             Self::Retention => "retention",
             Self::OnFailure => "on_failure",
             Self::Finally => "finally",

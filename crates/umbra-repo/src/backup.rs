@@ -234,6 +234,7 @@ impl Repo {
                 })
                 .collect(),
             snapshot_set_spread_ms: request.plan.snapshot_set_spread_ms,
+            quiesced: request.plan.quiesced.clone(),
         };
         let final_snap = attach_record(&indexed, saved, &record)?;
         drop(lock);

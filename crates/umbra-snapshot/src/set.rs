@@ -140,6 +140,7 @@ impl SnapshotSet {
         umbra_core::SourcePlan {
             sources: self.sources.clone(),
             snapshot_set_spread_ms: self.spread_ms,
+            quiesced: Vec::new(),
         }
     }
 

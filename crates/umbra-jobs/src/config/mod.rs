@@ -28,7 +28,7 @@ use crate::calendar::Calendar;
 use crate::command::{CommandLine, HookCommand, OnError};
 pub use locate::Origin;
 use locate::{config_error, plain_words, KeyPath, Locator};
-use raw::{RawCommand, RawFile, RawJob, RawOpenFiles, RawRun};
+use raw::{RawCommand, RawFile, RawJob, RawOpenFiles, RawQuiesce, RawRun};
 
 /// The default timeout of one command.
 pub const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(300);
@@ -66,8 +66,29 @@ pub struct Job {
     pub lvm_snapshot_size: String,
     pub change_retries: u32,
     pub hooks: Hooks,
+    /// The applications to hold still while the snapshot set is taken, in freeze order.
+    pub quiesce: Vec<QuiesceSpec>,
+    /// The bound on the freeze window (first freeze to last thaw).
+    pub freeze_timeout: Duration,
+    /// How often a snapshot set discarded for an exceeded bound is tried again.
+    pub quiesce_retries: u32,
     pub origin: Origin,
 }
+
+/// One quiescer of a job (today the `command` type).
+#[derive(Debug, Clone)]
+pub struct QuiesceSpec {
+    pub name: String,
+    pub covers: Vec<PathBuf>,
+    pub prepare: Option<HookCommand>,
+    pub freeze: HookCommand,
+    pub thaw: HookCommand,
+    pub finish: Option<HookCommand>,
+    pub origin: Origin,
+}
+
+/// The default bound on the freeze window.
+pub const DEFAULT_FREEZE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// One source of a job.
 #[derive(Debug, Clone)]
@@ -411,6 +432,19 @@ fn resolve_job(
             loc,
         )?,
     };
+    let mut quiesce: Vec<QuiesceSpec> = Vec::new();
+    let all_sources: Vec<PathBuf> = job.sources.iter().map(|s| s.0.path.clone()).collect();
+    for (i, q) in job.quiesce.into_iter().enumerate() {
+        let qat = at.key("quiesce").index(i);
+        let spec = resolve_quiesce(q, i, &qat, &all_sources, &defaults(OnError::Fail), loc)?;
+        if quiesce.iter().any(|o| o.name == spec.name) {
+            return Err(loc.error(
+                &qat.key("name"),
+                format!("a second quiescer named `{}`", spec.name),
+            ));
+        }
+        quiesce.push(spec);
+    }
     let job_open_files = job.open_files;
     let mut sources: Vec<JobSource> = Vec::new();
     for (i, s) in job.sources.into_iter().enumerate() {
@@ -454,6 +488,60 @@ fn resolve_job(
         lvm_snapshot_size,
         change_retries: job.change_retries.unwrap_or(3),
         hooks,
+        quiesce,
+        freeze_timeout: job.freeze_timeout.map_or(DEFAULT_FREEZE_TIMEOUT, |t| t.0),
+        quiesce_retries: job.quiesce_retries.unwrap_or(0),
+        origin: loc.origin(at),
+    })
+}
+
+fn one_command(
+    raw: Option<RawCommand>,
+    at: &KeyPath,
+    d: &CommandDefaults<'_>,
+    loc: &Locator<'_>,
+) -> Result<Option<HookCommand>> {
+    Ok(match raw {
+        None => None,
+        Some(c) => commands(vec![c], at, d, loc)?.pop(),
+    })
+}
+
+fn resolve_quiesce(
+    q: RawQuiesce,
+    index: usize,
+    at: &KeyPath,
+    sources: &[PathBuf],
+    d: &CommandDefaults<'_>,
+    loc: &Locator<'_>,
+) -> Result<QuiesceSpec> {
+    let raw::RawQuiesceKind::Command = q.kind;
+    let need = |c: Option<HookCommand>, key: &str| {
+        c.ok_or_else(|| {
+            loc.error(
+                at,
+                format!(
+                    "a quiescer of type \"command\" needs `freeze` and `thaw`; `{key}` is missing"
+                ),
+            )
+        })
+    };
+    let freeze = need(one_command(q.freeze, &at.key("freeze"), d, loc)?, "freeze")?;
+    let thaw = need(one_command(q.thaw, &at.key("thaw"), d, loc)?, "thaw")?;
+    let covers = q.covers.unwrap_or_else(|| sources.to_vec());
+    if let Some(rel) = covers.iter().find(|p| !p.is_absolute()) {
+        return Err(loc.error(
+            &at.key("covers"),
+            format!("{} is relative; expected an absolute path", rel.display()),
+        ));
+    }
+    Ok(QuiesceSpec {
+        name: q.name.unwrap_or_else(|| format!("command-{}", index + 1)),
+        covers,
+        prepare: one_command(q.prepare, &at.key("prepare"), d, loc)?,
+        freeze,
+        thaw,
+        finish: one_command(q.finish, &at.key("finish"), d, loc)?,
         origin: loc.origin(at),
     })
 }

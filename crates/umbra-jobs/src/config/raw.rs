@@ -66,6 +66,31 @@ pub struct RawJob {
     pub working_dir: Option<PathBuf>,
     #[serde(default)]
     pub hooks: RawHooks,
+    #[serde(default)]
+    pub quiesce: Vec<RawQuiesce>,
+    pub freeze_timeout: Option<RawDuration>,
+    pub quiesce_retries: Option<u32>,
+}
+
+/// The types of quiescer. SQLite, PostgreSQL and MySQL/MariaDB are to come (issue #5).
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawQuiesceKind {
+    Command,
+}
+
+/// One `[[jobs.NAME.quiesce]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawQuiesce {
+    #[serde(rename = "type")]
+    pub kind: RawQuiesceKind,
+    pub name: Option<String>,
+    pub covers: Option<Vec<PathBuf>>,
+    pub prepare: Option<RawCommand>,
+    pub freeze: Option<RawCommand>,
+    pub thaw: Option<RawCommand>,
+    pub finish: Option<RawCommand>,
 }
 
 #[derive(Debug, Default, Deserialize)]

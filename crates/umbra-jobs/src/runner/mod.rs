@@ -11,6 +11,7 @@
 //! interrupt action below). A database that `before` stopped is never left stopped.
 //! docs/HOOKS.md is the user's version of this contract; keep them in step.
 
+mod freeze;
 mod shared;
 
 use std::path::PathBuf;
@@ -137,6 +138,8 @@ pub fn run_job(job: &Job, ctx: &RunContext<'_>) -> Result<RunReport> {
         failure: None,
         incomplete: false,
         snapshot_host: None,
+        quiesced: Vec::new(),
+        quiescers: Vec::new(),
     };
     flow.run();
     let (status, error) = match (&flow.failure, flow.incomplete) {
@@ -188,6 +191,10 @@ struct Flow<'a> {
     incomplete: bool,
     /// The host recorded in this run's snapshot: retention judges only its snapshots.
     snapshot_host: Option<String>,
+    /// What the quiescers recorded while the snapshot set was taken.
+    quiesced: Vec<umbra_core::QuiesceRecord>,
+    /// The job's quiescers, once built: they finish after the backup.
+    quiescers: Vec<crate::quiesce::Shared>,
 }
 
 impl Flow<'_> {
@@ -250,15 +257,25 @@ impl Flow<'_> {
         let mut set = None;
         if self.failure.is_none() {
             let t = Instant::now();
+            let quiescers = freeze::build(&s);
             let taken = crate::steps::sweep_leftovers(s.runner.monitor.as_ref())
                 .and_then(|()| choose(job))
                 .and_then(|choices| {
-                    SnapshotSet::take(
-                        &choices,
-                        Registry::default_location()?,
-                        Arc::clone(&s.runner.monitor),
-                    )
+                    let take = || {
+                        SnapshotSet::take(
+                            &choices,
+                            Registry::default_location()?,
+                            Arc::clone(&s.runner.monitor),
+                        )
+                    };
+                    if quiescers.is_empty() {
+                        return take();
+                    }
+                    let (set, records) = freeze::take_frozen(&s, &quiescers, &take)?;
+                    self.quiesced = records;
+                    Ok(set)
                 });
+            self.quiescers = quiescers;
             match taken {
                 Ok(taken) => {
                     let plan = taken.plan();
@@ -324,6 +341,17 @@ impl Flow<'_> {
                 );
             }
         }
+        // The quiescers finish (end a backup mode, store extra files) whatever happened.
+        let finished = if self.quiesced.is_empty() {
+            Vec::new()
+        } else {
+            crate::quiesce::finish_all(&self.quiescers, backed_up)
+        };
+        for failure in finished {
+            s.runner.monitor.event(Event::Warning {
+                message: format!("{}: a quiescer could not finish: {failure}", job.name),
+            });
+        }
         // 5. each source's `after`: when its `before` ran, or (without one) after a backup.
         let mut steps = Vec::new();
         for (i, src) in job.sources.iter().enumerate() {
@@ -372,9 +400,11 @@ impl Flow<'_> {
         let s = Arc::clone(self.s);
         let job = &s.job;
         let t = Instant::now();
+        let mut plan = set.plan();
+        freeze::apply(&s, &mut plan, &self.quiesced);
         let result = (self.ctx.open_repo)(LockKind::Shared).and_then(|repo| {
             let request = BackupRequest {
-                plan: set.plan(),
+                plan,
                 excludes: crate::steps::excludes(&job.exclude),
                 exclude_files: Vec::new(),
                 exclude_caches: job.exclude_caches,
