@@ -16,4 +16,4 @@ pub mod plan;
 pub use consistency::{ConsistencyLevel, ConsistencyRecord, QuiesceRecord, SourceConsistency};
 pub use error::{ErrorKind, Result, UmbraError};
 pub use monitor::{Event, Monitor, NullMonitor, ProgressKind, Task};
-pub use plan::{Method, PlannedSource, SourcePlan};
+pub use plan::{Method, PlannedSource, SourcePlan, Substitute};

@@ -90,4 +90,18 @@ pub struct SourcePlan {
     pub snapshot_set_spread_ms: Option<u64>,
     /// The applications frozen while the snapshot set was taken.
     pub quiesced: Vec<crate::consistency::QuiesceRecord>,
+    /// Files stored from elsewhere: a consistent copy a quiescer made (a SQLite online
+    /// backup) in place of the live file, or a file the live tree lacks (a PostgreSQL
+    /// `backup_label`).
+    pub substitutes: Vec<Substitute>,
+    /// Named paths left out of the backup, because a substitute makes them wrong (the
+    /// live `-wal` of a SQLite database whose copy is stored instead).
+    pub omit: Vec<PathBuf>,
+}
+
+/// A file stored under `named` with the content and metadata of `staged`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Substitute {
+    pub named: PathBuf,
+    pub staged: PathBuf,
 }

@@ -176,6 +176,8 @@ impl Repo {
         }
         let (source, log) = PlannedReadSource::new(
             &sources,
+            &request.plan.substitutes,
+            &request.plan.omit,
             &Filters {
                 excludes: &excludes,
                 filter: &filter,

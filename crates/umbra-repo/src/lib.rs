@@ -10,7 +10,8 @@
 //! - restic-compatible repository locks ([`lock`]), which rustic_core does not take;
 //! - a read source that reads each source from where its plan says but stores it under
 //!   the path the user named, with change detection and a count of unreadable entries
-//!   ([`source`]);
+//!   ([`source`]), and files a quiescer staged stored in place of live ones
+//!   ([`substitute`]);
 //! - the consistency record inside each snapshot ([`backup`]);
 //! - errors mapped to [`umbra_core::UmbraError`] with guidance ([`error`]).
 
@@ -26,6 +27,7 @@ pub mod repo;
 pub mod restore;
 pub mod snapshots;
 mod source;
+mod substitute;
 
 pub use backup::{BackupOutcome, BackupRequest};
 pub use repo::{OpenOptions, Repo, RepoLocation};

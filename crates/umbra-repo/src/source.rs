@@ -102,6 +102,8 @@ struct Walked {
 pub(crate) struct PlannedReadSource {
     sources: Vec<Walked>,
     log: Arc<ReadLog>,
+    substitutes: Vec<umbra_core::Substitute>,
+    omit: Vec<PathBuf>,
 }
 
 /// Filtering options that apply to every source.
@@ -115,6 +117,8 @@ impl PlannedReadSource {
     /// the order the archiver needs.
     pub(crate) fn new(
         sources: &[PlannedSource],
+        substitutes: &[umbra_core::Substitute],
+        omit: &[PathBuf],
         filters: &Filters<'_>,
         retries: u32,
         monitor: Arc<dyn Monitor>,
@@ -147,6 +151,8 @@ impl PlannedReadSource {
             Self {
                 sources: walked,
                 log: Arc::clone(&log),
+                substitutes: substitutes.to_vec(),
+                omit: omit.to_vec(),
             },
             log,
         ))
@@ -162,7 +168,8 @@ fn reroot(path: &Path, from: &Path, to: &Path) -> PathBuf {
     }
 }
 
-type EntryIter = Box<dyn Iterator<Item = RusticResult<ReadSourceEntry<PlannedOpen>>> + Send>;
+pub(crate) type EntryIter =
+    Box<dyn Iterator<Item = RusticResult<ReadSourceEntry<PlannedOpen>>> + Send>;
 
 impl ReadSource for PlannedReadSource {
     type Open = PlannedOpen;
@@ -182,17 +189,37 @@ impl ReadSource for PlannedReadSource {
             let plan = s.plan.clone();
             let idx = s.report_index;
             let log = Arc::clone(&self.log);
-            iters.push(Box::new(
+            let extras = match crate::substitute::entries_for(&plan, idx, &self.substitutes, &log) {
+                Ok(x) => x,
+                Err(e) => {
+                    log.unreadable(idx, plan.path.clone(), e.message().to_string());
+                    Vec::new()
+                }
+            };
+            let omit: Vec<PathBuf> = self
+                .omit
+                .iter()
+                .filter(|p| p.starts_with(&plan.path))
+                .cloned()
+                .collect();
+            let log2 = Arc::clone(&log);
+            let walk: EntryIter = Box::new(
                 s.local
                     .entries()
-                    .filter_map(move |item| map_entry(item, &plan, idx, &log)),
-            ));
+                    .filter_map(move |item| map_entry(item, &plan, idx, &log2)),
+            );
+            iters.push(Box::new(crate::substitute::Merged {
+                walk,
+                extras: extras.into(),
+                omit,
+                pending: None,
+            }));
         }
         Box::new(iters.into_iter().flatten())
     }
 }
 
-fn map_entry(
+pub(crate) fn map_entry(
     item: RusticResult<ReadSourceEntry<impl Sized>>,
     plan: &PlannedSource,
     idx: usize,

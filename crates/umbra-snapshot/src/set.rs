@@ -141,6 +141,8 @@ impl SnapshotSet {
             sources: self.sources.clone(),
             snapshot_set_spread_ms: self.spread_ms,
             quiesced: Vec::new(),
+            substitutes: Vec::new(),
+            omit: Vec::new(),
         }
     }
 

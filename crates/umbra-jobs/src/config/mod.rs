@@ -75,16 +75,31 @@ pub struct Job {
     pub origin: Origin,
 }
 
-/// One quiescer of a job (today the `command` type).
+/// One quiescer of a job.
 #[derive(Debug, Clone)]
 pub struct QuiesceSpec {
     pub name: String,
     pub covers: Vec<PathBuf>,
+    pub kind: QuiesceKind,
+    pub origin: Origin,
+}
+
+/// The commands of a `command` quiescer.
+#[derive(Debug, Clone)]
+pub struct CommandSteps {
     pub prepare: Option<HookCommand>,
     pub freeze: HookCommand,
     pub thaw: HookCommand,
     pub finish: Option<HookCommand>,
-    pub origin: Origin,
+}
+
+/// A quiescer's type, with what only that type has.
+#[derive(Debug, Clone)]
+pub enum QuiesceKind {
+    /// The user's own freeze and thaw commands.
+    Command(Box<CommandSteps>),
+    /// SQLite databases: listed, or found under `covers` by their header.
+    Sqlite { databases: Vec<PathBuf> },
 }
 
 /// The default bound on the freeze window.
@@ -515,7 +530,48 @@ fn resolve_quiesce(
     d: &CommandDefaults<'_>,
     loc: &Locator<'_>,
 ) -> Result<QuiesceSpec> {
-    let raw::RawQuiesceKind::Command = q.kind;
+    let covers = q.covers.unwrap_or_else(|| sources.to_vec());
+    if let Some(rel) = covers.iter().find(|p| !p.is_absolute()) {
+        return Err(loc.error(
+            &at.key("covers"),
+            format!("{} is relative; expected an absolute path", rel.display()),
+        ));
+    }
+    if let raw::RawQuiesceKind::Sqlite = q.kind {
+        let databases = q.databases.unwrap_or_default();
+        if let Some(rel) = databases.iter().find(|p| !p.is_absolute()) {
+            return Err(loc.error(
+                &at.key("databases"),
+                format!("{} is relative; expected an absolute path", rel.display()),
+            ));
+        }
+        for key in ["prepare", "freeze", "thaw", "finish"] {
+            let set = match key {
+                "prepare" => q.prepare.is_some(),
+                "freeze" => q.freeze.is_some(),
+                "thaw" => q.thaw.is_some(),
+                _ => q.finish.is_some(),
+            };
+            if set {
+                return Err(loc.error(
+                    &at.key(key),
+                    "commands belong to quiescers of type \"command\"; type \"sqlite\" takes `databases` and `covers`",
+                ));
+            }
+        }
+        return Ok(QuiesceSpec {
+            name: q.name.unwrap_or_else(|| format!("sqlite-{}", index + 1)),
+            covers,
+            kind: QuiesceKind::Sqlite { databases },
+            origin: loc.origin(at),
+        });
+    }
+    if q.databases.is_some() {
+        return Err(loc.error(
+            &at.key("databases"),
+            "`databases` belongs to quiescers of type \"sqlite\"",
+        ));
+    }
     let need = |c: Option<HookCommand>, key: &str| {
         c.ok_or_else(|| {
             loc.error(
@@ -528,20 +584,15 @@ fn resolve_quiesce(
     };
     let freeze = need(one_command(q.freeze, &at.key("freeze"), d, loc)?, "freeze")?;
     let thaw = need(one_command(q.thaw, &at.key("thaw"), d, loc)?, "thaw")?;
-    let covers = q.covers.unwrap_or_else(|| sources.to_vec());
-    if let Some(rel) = covers.iter().find(|p| !p.is_absolute()) {
-        return Err(loc.error(
-            &at.key("covers"),
-            format!("{} is relative; expected an absolute path", rel.display()),
-        ));
-    }
     Ok(QuiesceSpec {
         name: q.name.unwrap_or_else(|| format!("command-{}", index + 1)),
         covers,
-        prepare: one_command(q.prepare, &at.key("prepare"), d, loc)?,
-        freeze,
-        thaw,
-        finish: one_command(q.finish, &at.key("finish"), d, loc)?,
+        kind: QuiesceKind::Command(Box::new(CommandSteps {
+            prepare: one_command(q.prepare, &at.key("prepare"), d, loc)?,
+            freeze,
+            thaw,
+            finish: one_command(q.finish, &at.key("finish"), d, loc)?,
+        })),
         origin: loc.origin(at),
     })
 }

@@ -72,11 +72,12 @@ pub struct RawJob {
     pub quiesce_retries: Option<u32>,
 }
 
-/// The types of quiescer. SQLite, PostgreSQL and MySQL/MariaDB are to come (issue #5).
+/// The types of quiescer. PostgreSQL and MySQL/MariaDB are to come (issue #5).
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RawQuiesceKind {
     Command,
+    Sqlite,
 }
 
 /// One `[[jobs.NAME.quiesce]]` table.
@@ -87,6 +88,8 @@ pub struct RawQuiesce {
     pub kind: RawQuiesceKind,
     pub name: Option<String>,
     pub covers: Option<Vec<PathBuf>>,
+    /// `sqlite`: the databases; default: every SQLite file under `covers`.
+    pub databases: Option<Vec<PathBuf>>,
     pub prepare: Option<RawCommand>,
     pub freeze: Option<RawCommand>,
     pub thaw: Option<RawCommand>,

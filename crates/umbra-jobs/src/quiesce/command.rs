@@ -56,7 +56,7 @@ impl Quiescer for CommandQuiescer {
         &self.covers
     }
 
-    fn prepare(&mut self) -> Result<()> {
+    fn prepare(&mut self, _ctx: &super::Context<'_>) -> Result<()> {
         match &self.prepare {
             Some(c) => self.run(Phase::QuiescePrepare, c),
             None => Ok(()),

@@ -16,6 +16,7 @@
 //!   thaw, goes into the snapshot's consistency record.
 
 pub mod command;
+pub mod sqlite;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -23,7 +24,28 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use umbra_core::{ErrorKind, QuiesceRecord, Result, UmbraError};
+use std::path::Path;
+
+use umbra_core::{ErrorKind, Method, QuiesceRecord, Result, Substitute, UmbraError};
+
+/// What a quiescer learns before the freeze: how each source will be read, and where it
+/// may stage files (removed after the run).
+pub struct Context<'a> {
+    pub sources: &'a [(PathBuf, Method)],
+    pub staging: &'a Path,
+}
+
+impl Context<'_> {
+    /// The method of the source that holds `path`.
+    #[must_use]
+    pub fn method_of(&self, path: &Path) -> Option<Method> {
+        self.sources
+            .iter()
+            .filter(|(s, _)| path.starts_with(s))
+            .max_by_key(|(s, _)| s.as_os_str().len())
+            .map(|(_, m)| *m)
+    }
+}
 
 /// One application that can be held still.
 ///
@@ -38,13 +60,22 @@ pub trait Quiescer: Send {
     fn kind(&self) -> &'static str;
     /// The paths whose consistency it guarantees.
     fn covers(&self) -> &[PathBuf];
-    fn prepare(&mut self) -> Result<()>;
+    fn prepare(&mut self, ctx: &Context<'_>) -> Result<()>;
     fn freeze(&mut self, deadline: Instant) -> Result<()>;
     fn thaw(&mut self) -> Result<()>;
     fn finish(&mut self, backup_ok: bool) -> Result<()>;
     /// What the application reported while frozen, for the record.
     fn details(&self) -> BTreeMap<String, String> {
         BTreeMap::new()
+    }
+    /// Files to store in place of (or beside) live ones, and live files to leave out.
+    fn substitutes(&self) -> (Vec<Substitute>, Vec<PathBuf>) {
+        (Vec::new(), Vec::new())
+    }
+    /// Whether it makes the data it covers consistent without a volume snapshot (by
+    /// copying it), so that a direct read is no reason for a warning.
+    fn works_without_snapshot(&self) -> bool {
+        false
     }
 }
 
@@ -90,10 +121,10 @@ impl Window {
 }
 
 /// Prepares every quiescer (slow work, outside the window).
-pub fn prepare_all(quiescers: &[Shared]) -> Result<()> {
+pub fn prepare_all(quiescers: &[Shared], ctx: &Context<'_>) -> Result<()> {
     for q in quiescers {
         let mut q = q.lock().map_err(|_| poisoned())?;
-        q.prepare().map_err(|e| {
+        q.prepare(ctx).map_err(|e| {
             UmbraError::new(
                 e.kind(),
                 format!(

@@ -33,7 +33,7 @@ impl Quiescer for Fake {
     fn covers(&self) -> &[PathBuf] {
         &self.covers
     }
-    fn prepare(&mut self) -> Result<()> {
+    fn prepare(&mut self, _ctx: &Context<'_>) -> Result<()> {
         self.log.push(format!("prepare {}", self.name));
         Ok(())
     }

@@ -4,12 +4,24 @@
 
 use std::sync::{Arc, Mutex};
 
-use umbra_core::{ConsistencyLevel, Event, Method, QuiesceRecord, Result, SourcePlan};
-use umbra_snapshot::SnapshotSet;
+use std::path::PathBuf;
+
+use umbra_core::{ConsistencyLevel, Event, Method, QuiesceRecord, Result, SourcePlan, UmbraError};
+use umbra_snapshot::{SnapshotSet, SourceChoice};
+
+/// Where the job's quiescers stage copies during a run. The job lock makes it the run's
+/// own; it is emptied when the run starts and when it ends.
+pub(super) fn staging_dir(job: &str) -> Result<PathBuf> {
+    Ok(umbra_snapshot::registry::state_dir()?
+        .join("staging")
+        .join(job))
+}
 
 use super::shared::Shared;
+use crate::config::QuiesceKind;
 use crate::phase::{Phase, Step};
 use crate::quiesce::command::{CommandQuiescer, Exec};
+use crate::quiesce::sqlite::SqliteQuiescer;
 use crate::quiesce::{self, FreezeError, Quiescer};
 
 /// The job's quiescers, each running its commands through the job's log and environment.
@@ -36,15 +48,22 @@ pub(super) fn build(s: &Arc<Shared>) -> Vec<quiesce::Shared> {
                     Some(why) => Err(format!("`{}` failed: {why}", cmd.line.display())),
                 }
             });
-            let q: Box<dyn Quiescer> = Box::new(CommandQuiescer {
-                name: spec.name.clone(),
-                covers: spec.covers.clone(),
-                prepare: spec.prepare.clone(),
-                freeze: spec.freeze.clone(),
-                thaw: spec.thaw.clone(),
-                finish: spec.finish.clone(),
-                exec,
-            });
+            let q: Box<dyn Quiescer> = match &spec.kind {
+                QuiesceKind::Command(steps) => Box::new(CommandQuiescer {
+                    name: spec.name.clone(),
+                    covers: spec.covers.clone(),
+                    prepare: steps.prepare.clone(),
+                    freeze: steps.freeze.clone(),
+                    thaw: steps.thaw.clone(),
+                    finish: steps.finish.clone(),
+                    exec,
+                }),
+                QuiesceKind::Sqlite { databases } => Box::new(SqliteQuiescer::new(
+                    spec.name.clone(),
+                    spec.covers.clone(),
+                    databases.clone(),
+                )),
+            };
             Arc::new(Mutex::new(q))
         })
         .collect()
@@ -55,9 +74,20 @@ pub(super) fn build(s: &Arc<Shared>) -> Vec<quiesce::Shared> {
 pub(super) fn take_frozen(
     s: &Arc<Shared>,
     quiescers: &[quiesce::Shared],
+    choices: &[SourceChoice],
     take: &dyn Fn() -> Result<SnapshotSet>,
 ) -> Result<(SnapshotSet, Vec<QuiesceRecord>)> {
-    quiesce::prepare_all(quiescers)?;
+    let sources: Vec<(PathBuf, Method)> = choices
+        .iter()
+        .map(|c| (c.info.path.clone(), c.method))
+        .collect();
+    let staging = staging_dir(&s.job.name)?;
+    std::fs::create_dir_all(&staging).map_err(|e| UmbraError::io("cannot create", &staging, e))?;
+    let ctx = quiesce::Context {
+        sources: &sources,
+        staging: &staging,
+    };
+    quiesce::prepare_all(quiescers, &ctx)?;
     let mut attempt = 0;
     loop {
         match quiesce::while_frozen(quiescers, s.job.freeze_timeout, take) {
@@ -97,8 +127,24 @@ pub(super) fn take_frozen(
 /// Puts the freeze records into `plan`, and raises the sources a quiescer covered to
 /// app-consistent where a snapshot froze them. A source read directly is read after the
 /// thaw, so the freeze gave it nothing: it keeps its level, and the monitor hears why.
-pub(super) fn apply(s: &Shared, plan: &mut SourcePlan, records: &[QuiesceRecord]) {
+pub(super) fn apply(
+    s: &Shared,
+    plan: &mut SourcePlan,
+    records: &[QuiesceRecord],
+    quiescers: &[quiesce::Shared],
+) {
     plan.quiesced = records.to_vec();
+    let mut copies_cover = Vec::new();
+    for q in quiescers {
+        if let Ok(q) = q.lock() {
+            let (subs, omit) = q.substitutes();
+            plan.substitutes.extend(subs);
+            plan.omit.extend(omit);
+            if q.works_without_snapshot() {
+                copies_cover.extend(q.covers().to_vec());
+            }
+        }
+    }
     for src in &mut plan.sources {
         let covered = records
             .iter()
@@ -107,6 +153,12 @@ pub(super) fn apply(s: &Shared, plan: &mut SourcePlan, records: &[QuiesceRecord]
             continue;
         }
         if src.method == Method::Direct {
+            if copies_cover
+                .iter()
+                .any(|c| src.path.starts_with(c) || c.starts_with(&src.path))
+            {
+                continue;
+            }
             s.runner.monitor.event(Event::Warning {
                 message: format!(
                     "{}: {} is read directly, after the thaw: the freeze does not make it app-consistent",

@@ -132,6 +132,9 @@ pub fn run_job(job: &Job, ctx: &RunContext<'_>) -> Result<RunReport> {
         "run",
         &format!("job {} started by pid {}", job.name, std::process::id()),
     );
+    // Copies a crashed run staged are stale: the job lock says no run of this job is live.
+    let staging = freeze::staging_dir(&job.name)?;
+    let _ = std::fs::remove_dir_all(&staging);
     let mut flow = Flow {
         s: &shared,
         ctx,
@@ -178,6 +181,7 @@ pub fn run_job(job: &Job, ctx: &RunContext<'_>) -> Result<RunReport> {
         r.seconds = shared.t0.elapsed().as_secs_f64();
         r
     };
+    let _ = std::fs::remove_dir_all(&staging);
     log.line("run", &format!("job {} ended: {}", job.name, record.status));
     shared.record_once(&record)?;
     Ok(RunReport { record })
@@ -271,7 +275,7 @@ impl Flow<'_> {
                     if quiescers.is_empty() {
                         return take();
                     }
-                    let (set, records) = freeze::take_frozen(&s, &quiescers, &take)?;
+                    let (set, records) = freeze::take_frozen(&s, &quiescers, &choices, &take)?;
                     self.quiesced = records;
                     Ok(set)
                 });
@@ -401,7 +405,7 @@ impl Flow<'_> {
         let job = &s.job;
         let t = Instant::now();
         let mut plan = set.plan();
-        freeze::apply(&s, &mut plan, &self.quiesced);
+        freeze::apply(&s, &mut plan, &self.quiesced, &self.quiescers);
         let result = (self.ctx.open_repo)(LockKind::Shared).and_then(|repo| {
             let request = BackupRequest {
                 plan,

@@ -1,0 +1,214 @@
+//! The `sqlite` quiescer.
+//!
+//! A SQLite database on a volume snapshot (btrfs, LVM, ZFS) is already crash-consistent:
+//! the database file and its `-wal` are captured at the same instant, and SQLite recovers
+//! such a pair on open exactly as after a power cut. That is recorded, and nothing else is
+//! done.
+//!
+//! Without a volume snapshot (direct reads, or reflink clones, which are per file), the
+//! file and its `-wal` would be read at different moments. So before the freeze, each
+//! database is copied through SQLite's online backup API into the run's staging area, a
+//! few pages per step: a writer is never blocked for longer than one step, and a write
+//! during the copy makes SQLite restart it. The copy is stored at the database's path;
+//! the live `-wal`, `-shm` and `-journal` are left out (replaying a later WAL onto the
+//! copy would corrupt it). The copy keeps the database's journal mode.
+//!
+//! Databases are the ones listed (`databases = [...]`) or, by default, every file under
+//! the covered paths that starts with SQLite's header.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rusqlite::backup::Backup;
+use rusqlite::{Connection, OpenFlags};
+use umbra_core::{ErrorKind, Method, Result, Substitute, UmbraError};
+
+use super::{Context, Quiescer};
+
+/// Pages copied per step of the backup API.
+const PAGES_PER_STEP: std::ffi::c_int = 64;
+/// The pause between steps, which lets writers in.
+const PAUSE: Duration = Duration::from_millis(1);
+const HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+pub struct SqliteQuiescer {
+    pub name: String,
+    pub covers: Vec<PathBuf>,
+    /// Listed in the job; empty means: find them under `covers`.
+    pub databases: Vec<PathBuf>,
+    details: BTreeMap<String, String>,
+    substitutes: Vec<Substitute>,
+    omit: Vec<PathBuf>,
+}
+
+impl SqliteQuiescer {
+    #[must_use]
+    pub fn new(name: String, covers: Vec<PathBuf>, databases: Vec<PathBuf>) -> Self {
+        Self {
+            name,
+            covers,
+            databases,
+            details: BTreeMap::new(),
+            substitutes: Vec::new(),
+            omit: Vec::new(),
+        }
+    }
+}
+
+/// Whether `path` starts with SQLite's header.
+fn is_sqlite(path: &Path) -> bool {
+    let mut head = [0u8; 16];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| &head == HEADER)
+}
+
+/// Every SQLite database below `dir` (not following symlinks, not entering umbra's own
+/// snapshot and staging directories).
+fn find(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.filter_map(|e| e.ok()).collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let name = e.file_name().to_string_lossy().to_string();
+        let Ok(ft) = e.file_type() else { continue };
+        if ft.is_dir() && !name.starts_with(".umbra-") {
+            find(&e.path(), out);
+        } else if ft.is_file()
+            && !["-wal", "-shm", "-journal"]
+                .iter()
+                .any(|s| name.ends_with(s))
+            && is_sqlite(&e.path())
+        {
+            out.push(e.path());
+        }
+    }
+}
+
+fn sqlite_error(db: &Path, what: &str, e: rusqlite::Error) -> UmbraError {
+    UmbraError::new(
+        ErrorKind::JobFailed,
+        format!("cannot {what} the SQLite database {}: {e}", db.display()),
+    )
+    .with_hint("Check that the file is a SQLite database this user can read, and that the disk holding umbra's state directory has room for a copy.")
+}
+
+/// Copies `db` to `copy` through the online backup API; returns the page count.
+fn copy_online(db: &Path, copy: &Path) -> Result<i32> {
+    let src = Connection::open_with_flags(
+        db,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| sqlite_error(db, "open", e))?;
+    src.busy_timeout(Duration::from_secs(30))
+        .map_err(|e| sqlite_error(db, "open", e))?;
+    let mut dst = Connection::open(copy).map_err(|e| sqlite_error(db, "create a copy of", e))?;
+    let pages = {
+        let backup = Backup::new(&src, &mut dst).map_err(|e| sqlite_error(db, "copy", e))?;
+        backup
+            .run_to_completion(PAGES_PER_STEP, PAUSE, None)
+            .map_err(|e| sqlite_error(db, "copy", e))?;
+        backup.progress().pagecount
+    };
+    drop(dst);
+    Ok(pages)
+}
+
+impl Quiescer for SqliteQuiescer {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn covers(&self) -> &[PathBuf] {
+        &self.covers
+    }
+
+    fn prepare(&mut self, ctx: &Context<'_>) -> Result<()> {
+        let mut dbs = self.databases.clone();
+        if dbs.is_empty() {
+            for c in &self.covers {
+                find(c, &mut dbs);
+            }
+        }
+        for (i, db) in dbs.iter().enumerate() {
+            let key = db.display().to_string();
+            match ctx.method_of(db) {
+                Some(Method::Btrfs | Method::Lvm | Method::Zfs) => {
+                    self.details.insert(
+                        key,
+                        "volume snapshot: crash-consistent with its WAL; SQLite recovers it on open".into(),
+                    );
+                }
+                None => {
+                    return Err(UmbraError::new(
+                        ErrorKind::Config,
+                        format!(
+                            "the SQLite database {} is not inside any source of the job",
+                            db.display()
+                        ),
+                    ))
+                }
+                Some(_) => {
+                    let dir = ctx.staging.join(format!("sqlite-{i}"));
+                    std::fs::create_dir_all(&dir)
+                        .map_err(|e| UmbraError::io("cannot create", &dir, e))?;
+                    let file = db
+                        .file_name()
+                        .map_or_else(|| "db".into(), |n| n.to_os_string());
+                    let copy = dir.join(file);
+                    let started = Instant::now();
+                    let pages = copy_online(db, &copy)?;
+                    self.details.insert(
+                        key,
+                        format!(
+                            "online backup copy: {pages} pages in {:.1} ms",
+                            started.elapsed().as_secs_f64() * 1000.0
+                        ),
+                    );
+                    self.substitutes.push(Substitute {
+                        named: db.clone(),
+                        staged: copy,
+                    });
+                    for suffix in ["-wal", "-shm", "-journal"] {
+                        let mut side = db.clone().into_os_string();
+                        side.push(suffix);
+                        self.omit.push(PathBuf::from(side));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn freeze(&mut self, _deadline: Instant) -> Result<()> {
+        Ok(())
+    }
+
+    fn thaw(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    fn finish(&mut self, _backup_ok: bool) -> Result<()> {
+        Ok(())
+    }
+
+    fn details(&self) -> BTreeMap<String, String> {
+        self.details.clone()
+    }
+
+    fn substitutes(&self) -> (Vec<Substitute>, Vec<PathBuf>) {
+        (self.substitutes.clone(), self.omit.clone())
+    }
+
+    fn works_without_snapshot(&self) -> bool {
+        true
+    }
+}
