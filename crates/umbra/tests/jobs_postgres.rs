@@ -93,8 +93,34 @@ fn psql(bin: &Path, sock: &Path, port: u16, sql: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// pgbench clients, restarted whenever the server goes away, until `stop` exists.
-fn load(bin: &Path, sock: &Path, port: u16, stop: &Path) -> Child {
+/// Running pgbench clients; stopped on drop, also when a test fails.
+struct Load {
+    child: Child,
+    stop: PathBuf,
+}
+
+impl Load {
+    fn stop(&mut self) {
+        let _ = fs::write(&self.stop, "");
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// pgbench clients, restarted whenever the server goes away, until stopped.
+fn load(bin: &Path, sock: &Path, port: u16, stop: &Path) -> Load {
+    Load {
+        child: load_child(bin, sock, port, stop),
+        stop: stop.to_path_buf(),
+    }
+}
+
+fn load_child(bin: &Path, sock: &Path, port: u16, stop: &Path) -> Child {
     let script = format!(
         "while [ ! -e {stop} ]; do {pgbench} -n -c 2 -T 2 -h {sock} -p {port} postgres >/dev/null 2>&1; sleep 0.05; done",
         stop = stop.display(),
@@ -111,8 +137,20 @@ const BALANCES_ADD_UP: &str = "SELECT (SELECT sum(abalance) FROM pgbench_account
      AND (SELECT sum(tbalance) FROM pgbench_tellers) = (SELECT sum(bbalance) FROM pgbench_branches) \
      AND (SELECT coalesce(sum(delta), 0) FROM pgbench_history) = (SELECT sum(bbalance) FROM pgbench_branches)";
 
-#[test]
-fn stop_snapshot_start_backs_up_postgres_with_seconds_of_downtime() {
+/// A PostgreSQL cluster on a btrfs loop device, initialised for pgbench (scale 5), with
+/// its server running. `offset` keeps the ports of tests running side by side apart.
+struct Cluster {
+    env: Env,
+    fs_: LoopFs,
+    bin: PathBuf,
+    data: PathBuf,
+    sock: PathBuf,
+    port: u16,
+    log: PathBuf,
+    server: Server,
+}
+
+fn cluster(offset: u16) -> Option<Cluster> {
     let bin = pg_bin();
     if !require(
         is_root(),
@@ -122,16 +160,14 @@ fn stop_snapshot_start_backs_up_postgres_with_seconds_of_downtime() {
         "PostgreSQL's server and pgbench (apt install postgresql; see .ci/run)",
     ) || !require(have("runuser"), "runuser (util-linux)")
     {
-        return;
+        return None;
     }
     let bin = bin.expect("checked");
     let env = Env::new();
     env.init();
     // The postgres user must reach the data directory and the socket.
     fs::set_permissions(env.dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
-    let Some(fs_) = LoopFs::new("btrfs", env.dir.path(), 1500) else {
-        return;
-    };
+    let fs_ = LoopFs::new("btrfs", env.dir.path(), 1500)?;
     let data = fs_.path("pgdata");
     let sock = env.path("sock");
     for d in [&data, &sock] {
@@ -145,7 +181,7 @@ fn stop_snapshot_start_backs_up_postgres_with_seconds_of_downtime() {
         .status()
         .expect("initdb");
     assert!(st.success(), "initdb failed");
-    let port = 20000 + (std::process::id() % 10000) as u16;
+    let port = 20000 + (std::process::id() % 10000) as u16 + offset;
     let log = env.path("server.log");
     common::sh(&format!("touch {0} && chown postgres {0}", log.display()));
     let server = Server::start(&bin, &data, port, &sock, &log);
@@ -158,6 +194,33 @@ fn stop_snapshot_start_backs_up_postgres_with_seconds_of_downtime() {
         .status()
         .expect("pgbench -i");
     assert!(st.success(), "pgbench -i failed");
+    Some(Cluster {
+        env,
+        fs_,
+        bin,
+        data,
+        sock,
+        port,
+        log,
+        server,
+    })
+}
+
+#[test]
+fn stop_snapshot_start_backs_up_postgres_with_seconds_of_downtime() {
+    let Some(Cluster {
+        env,
+        fs_,
+        bin,
+        data,
+        sock,
+        port,
+        log,
+        server,
+    }) = cluster(0)
+    else {
+        return;
+    };
     let stop = env.path("stop-load");
     let mut clients = load(&bin, &sock, port, &stop);
     std::thread::sleep(Duration::from_secs(3));
@@ -212,8 +275,7 @@ after_snapshot = [
     );
     // The server is back and serving while we look.
     assert_eq!(psql(&bin, &sock, port, "SELECT 1"), "1");
-    fs::write(&stop, "").expect("stop load");
-    let _ = clients.wait();
+    clients.stop();
     let live_history: u64 = psql(&bin, &sock, port, "SELECT count(*) FROM pgbench_history")
         .parse()
         .expect("count");
@@ -299,5 +361,136 @@ after_snapshot = [
         .expect("count");
     assert!(rows > 0, "the load wrote nothing before the backup");
     assert!(rows <= live_history);
+    drop(restored_server);
+}
+
+#[test]
+fn the_postgres_quiescer_backs_up_under_load_and_the_copy_recovers() {
+    let Some(Cluster {
+        env,
+        fs_,
+        bin,
+        data,
+        sock,
+        port,
+        log: _,
+        server,
+    }) = cluster(10)
+    else {
+        return;
+    };
+    let stop = env.path("stop-load");
+    let mut clients = load(&bin, &sock, port, &stop);
+    std::thread::sleep(Duration::from_secs(2));
+    let config = env.path("umbra.toml");
+    let job = |user: &str| {
+        format!(
+            r#"[repository]
+path = "{repo}"
+password_file = "{pw}"
+
+[jobs.db]
+sources = ["{data}"]
+
+[[jobs.db.quiesce]]
+type = "postgres"
+name = "main"
+connection = "host={sock} port={port} user={user} dbname=postgres"
+"#,
+            repo = env.repo().display(),
+            pw = env.path("password").display(),
+            data = data.display(),
+            sock = sock.display(),
+        )
+    };
+    let umbra = || {
+        let mut c = env.umbra();
+        c.env_remove("UMBRA_REPOSITORY")
+            .env_remove("UMBRA_PASSWORD_FILE")
+            .arg("-c")
+            .arg(&config);
+        c
+    };
+    // A role without the backup functions gets the GRANTs it needs, and nothing is saved.
+    psql(&bin, &sock, port, "CREATE ROLE nobackup LOGIN");
+    fs::write(&config, job("nobackup")).expect("config");
+    let out = umbra().args(["run", "db"]).output().expect("umbra run");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("lacks what a backup needs on PostgreSQL (main): GRANT EXECUTE ON FUNCTION pg_backup_start(text, boolean) TO \"nobackup\"; GRANT EXECUTE ON FUNCTION pg_backup_stop(boolean) TO \"nobackup\"; GRANT pg_read_all_settings TO \"nobackup\";"),
+        "{err}"
+    );
+
+    fs::write(&config, job("postgres")).expect("config");
+    let mut windows = Vec::new();
+    for _ in 0..3 {
+        let out = umbra().args(["run", "db"]).output().expect("umbra run");
+        assert!(
+            out.status.success(),
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let snap: serde_json::Value =
+            serde_json::from_str(&env.ok(&["--json", "show", "latest"])).expect("json");
+        let rec = &snap["consistency"];
+        assert_eq!(rec["sources"][0]["level"], "app-consistent");
+        let q = &rec["quiesced"][0];
+        assert_eq!(q["kind"], "postgres");
+        assert!(
+            q["details"]["start_lsn"].is_string() && q["details"]["stop_lsn"].is_string(),
+            "{q}"
+        );
+        assert!(q["details"]["wal_segments"].is_string(), "{q}");
+        windows.push(q["freeze_us"].as_u64().expect("window") as f64 / 1000.0);
+    }
+    eprintln!(
+        "measured: pg_backup_start..pg_backup_stop windows under pgbench load: {windows:?} ms"
+    );
+    // The live server was never left in backup mode.
+    assert_eq!(psql(&bin, &sock, port, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND application_name = 'umbra'"), "0");
+    clients.stop();
+    drop(server);
+    assert!(common::mounts_below(&fs_.mount).is_empty());
+
+    let target = env.restore_latest("restored");
+    let restored = common::restored_path(&target, &data);
+    assert!(
+        restored.join("backup_label").exists(),
+        "no backup_label in the backup"
+    );
+    assert!(
+        !data.join("backup_label").exists(),
+        "backup_label was left in the live cluster"
+    );
+    common::sh(&format!("chmod -R a+rX {}", target.display()));
+    common::sh(&format!(
+        "chown -R postgres:postgres {0} && chmod 700 {0}",
+        restored.display()
+    ));
+    let log2 = env.path("restored.log");
+    common::sh(&format!("touch {0} && chown postgres {0}", log2.display()));
+    let restored_server = Server::start(&bin, &restored, port + 1, &sock, &log2);
+    let server_log = fs::read_to_string(&log2).unwrap_or_default();
+    assert!(
+        server_log.contains("starting backup recovery")
+            && server_log.contains("consistent recovery state reached"),
+        "the restored cluster did not recover from the backup label:\n{server_log}"
+    );
+    assert_eq!(
+        psql(&bin, &sock, port + 1, BALANCES_ADD_UP),
+        "t",
+        "pgbench's balances do not add up"
+    );
+    assert_eq!(
+        psql(
+            &bin,
+            &sock,
+            port + 1,
+            "SELECT count(*) FROM pgbench_accounts"
+        ),
+        "500000"
+    );
     drop(restored_server);
 }

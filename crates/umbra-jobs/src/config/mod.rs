@@ -14,6 +14,7 @@
 //! the file's directory.
 
 pub mod locate;
+mod quiesce;
 mod raw;
 
 use std::collections::BTreeMap;
@@ -28,7 +29,7 @@ use crate::calendar::Calendar;
 use crate::command::{CommandLine, HookCommand, OnError};
 pub use locate::Origin;
 use locate::{config_error, plain_words, KeyPath, Locator};
-use raw::{RawCommand, RawFile, RawJob, RawOpenFiles, RawQuiesce, RawRun};
+use raw::{RawCommand, RawFile, RawJob, RawOpenFiles, RawRun};
 
 /// The default timeout of one command.
 pub const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(300);
@@ -100,6 +101,12 @@ pub enum QuiesceKind {
     Command(Box<CommandSteps>),
     /// SQLite databases: listed, or found under `covers` by their header.
     Sqlite { databases: Vec<PathBuf> },
+    /// A PostgreSQL server, reached with a libpq connection string.
+    Postgres {
+        connection: String,
+        os_user: Option<String>,
+        password_file: Option<PathBuf>,
+    },
 }
 
 /// The default bound on the freeze window.
@@ -451,7 +458,7 @@ fn resolve_job(
     let all_sources: Vec<PathBuf> = job.sources.iter().map(|s| s.0.path.clone()).collect();
     for (i, q) in job.quiesce.into_iter().enumerate() {
         let qat = at.key("quiesce").index(i);
-        let spec = resolve_quiesce(q, i, &qat, &all_sources, &defaults(OnError::Fail), loc)?;
+        let spec = quiesce::resolve(q, i, &qat, &all_sources, &defaults(OnError::Fail), loc)?;
         if quiesce.iter().any(|o| o.name == spec.name) {
             return Err(loc.error(
                 &qat.key("name"),
@@ -506,93 +513,6 @@ fn resolve_job(
         quiesce,
         freeze_timeout: job.freeze_timeout.map_or(DEFAULT_FREEZE_TIMEOUT, |t| t.0),
         quiesce_retries: job.quiesce_retries.unwrap_or(0),
-        origin: loc.origin(at),
-    })
-}
-
-fn one_command(
-    raw: Option<RawCommand>,
-    at: &KeyPath,
-    d: &CommandDefaults<'_>,
-    loc: &Locator<'_>,
-) -> Result<Option<HookCommand>> {
-    Ok(match raw {
-        None => None,
-        Some(c) => commands(vec![c], at, d, loc)?.pop(),
-    })
-}
-
-fn resolve_quiesce(
-    q: RawQuiesce,
-    index: usize,
-    at: &KeyPath,
-    sources: &[PathBuf],
-    d: &CommandDefaults<'_>,
-    loc: &Locator<'_>,
-) -> Result<QuiesceSpec> {
-    let covers = q.covers.unwrap_or_else(|| sources.to_vec());
-    if let Some(rel) = covers.iter().find(|p| !p.is_absolute()) {
-        return Err(loc.error(
-            &at.key("covers"),
-            format!("{} is relative; expected an absolute path", rel.display()),
-        ));
-    }
-    if let raw::RawQuiesceKind::Sqlite = q.kind {
-        let databases = q.databases.unwrap_or_default();
-        if let Some(rel) = databases.iter().find(|p| !p.is_absolute()) {
-            return Err(loc.error(
-                &at.key("databases"),
-                format!("{} is relative; expected an absolute path", rel.display()),
-            ));
-        }
-        for key in ["prepare", "freeze", "thaw", "finish"] {
-            let set = match key {
-                "prepare" => q.prepare.is_some(),
-                "freeze" => q.freeze.is_some(),
-                "thaw" => q.thaw.is_some(),
-                _ => q.finish.is_some(),
-            };
-            if set {
-                return Err(loc.error(
-                    &at.key(key),
-                    "commands belong to quiescers of type \"command\"; type \"sqlite\" takes `databases` and `covers`",
-                ));
-            }
-        }
-        return Ok(QuiesceSpec {
-            name: q.name.unwrap_or_else(|| format!("sqlite-{}", index + 1)),
-            covers,
-            kind: QuiesceKind::Sqlite { databases },
-            origin: loc.origin(at),
-        });
-    }
-    if q.databases.is_some() {
-        return Err(loc.error(
-            &at.key("databases"),
-            "`databases` belongs to quiescers of type \"sqlite\"",
-        ));
-    }
-    let need = |c: Option<HookCommand>, key: &str| {
-        c.ok_or_else(|| {
-            loc.error(
-                at,
-                format!(
-                    "a quiescer of type \"command\" needs `freeze` and `thaw`; `{key}` is missing"
-                ),
-            )
-        })
-    };
-    let freeze = need(one_command(q.freeze, &at.key("freeze"), d, loc)?, "freeze")?;
-    let thaw = need(one_command(q.thaw, &at.key("thaw"), d, loc)?, "thaw")?;
-    Ok(QuiesceSpec {
-        name: q.name.unwrap_or_else(|| format!("command-{}", index + 1)),
-        covers,
-        kind: QuiesceKind::Command(Box::new(CommandSteps {
-            prepare: one_command(q.prepare, &at.key("prepare"), d, loc)?,
-            freeze,
-            thaw,
-            finish: one_command(q.finish, &at.key("finish"), d, loc)?,
-        })),
         origin: loc.origin(at),
     })
 }

@@ -72,12 +72,13 @@ pub struct RawJob {
     pub quiesce_retries: Option<u32>,
 }
 
-/// The types of quiescer. PostgreSQL and MySQL/MariaDB are to come (issue #5).
+/// The types of quiescer. MySQL/MariaDB is to come (issue #5).
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RawQuiesceKind {
     Command,
     Sqlite,
+    Postgres,
 }
 
 /// One `[[jobs.NAME.quiesce]]` table.
@@ -90,6 +91,10 @@ pub struct RawQuiesce {
     pub covers: Option<Vec<PathBuf>>,
     /// `sqlite`: the databases; default: every SQLite file under `covers`.
     pub databases: Option<Vec<PathBuf>>,
+    /// `postgres`: a libpq connection string; the OS user to connect as; a password file.
+    pub connection: Option<String>,
+    pub os_user: Option<String>,
+    pub password_file: Option<PathBuf>,
     pub prepare: Option<RawCommand>,
     pub freeze: Option<RawCommand>,
     pub thaw: Option<RawCommand>,

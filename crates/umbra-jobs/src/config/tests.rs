@@ -153,3 +153,34 @@ fn missing_paths_are_listed() {
     );
     assert!(!missing.iter().any(|m| m.contains("/etc does not exist")));
 }
+
+#[test]
+fn quiescer_tables() {
+    let base = "[jobs.db]\nsources = [\"/srv/db\"]\n\n[[jobs.db.quiesce]]\n";
+    let ok = Config::parse(
+        Path::new("/u.toml"),
+        &format!("{base}type = \"postgres\"\nconnection = \"host=/run/postgresql\"\n"),
+    )
+    .expect("valid");
+    assert!(matches!(
+        ok.jobs["db"].quiesce[0].kind,
+        QuiesceKind::Postgres { .. }
+    ));
+    assert!(
+        ok.jobs["db"].quiesce[0].covers.is_empty(),
+        "postgres names its own data directory"
+    );
+    assert_eq!(ok.jobs["db"].freeze_timeout, DEFAULT_FREEZE_TIMEOUT);
+    assert_eq!(
+        err(&format!("{base}type = \"command\"\nfreeze = \"app freeze\"\n")),
+        "/etc/umbra/umbra.toml:4: jobs.db.quiesce[0]: a quiescer of type \"command\" needs `freeze` and `thaw`; `thaw` is missing"
+    );
+    assert_eq!(
+        err(&format!("{base}type = \"sqlite\"\nconnection = \"x\"\n")),
+        "/etc/umbra/umbra.toml:6: jobs.db.quiesce[0].connection: `connection` belongs to quiescers of type \"postgres\""
+    );
+    assert_eq!(
+        err(&format!("{base}type = \"oracle\"\n")),
+        "/etc/umbra/umbra.toml:5: jobs.db.quiesce[0].type: unknown variant `oracle`, expected one of `command`, `sqlite`, `postgres`"
+    );
+}

@@ -2,8 +2,8 @@
 //! while the snapshot set is taken, and let go at once.
 //!
 //! This is the VSS-writer idea in umbra's job model. Each quiescer implements one small
-//! trait, [`Quiescer`], in its own file (today `command.rs`; SQLite, PostgreSQL and
-//! MySQL/MariaDB are to come). [`while_frozen`] owns the hard part, the same for all:
+//! trait, [`Quiescer`], in its own file: `command.rs`, `sqlite.rs`, `postgres.rs`
+//! (MySQL/MariaDB is to come). [`while_frozen`] owns the hard part, the same for all:
 //!
 //! - **Bounded.** From the first freeze to the last thaw is at most `bound` (10 s by
 //!   default). A watchdog thread thaws everything when the bound runs out, even while the
@@ -16,6 +16,8 @@
 //!   thaw, goes into the snapshot's consistency record.
 
 pub mod command;
+pub mod postgres;
+mod psql;
 pub mod sqlite;
 
 use std::collections::BTreeMap;
@@ -63,6 +65,11 @@ pub trait Quiescer: Send {
     fn prepare(&mut self, ctx: &Context<'_>) -> Result<()>;
     fn freeze(&mut self, deadline: Instant) -> Result<()>;
     fn thaw(&mut self) -> Result<()>;
+    /// Work that must follow the thaw before anything is read (collecting what the
+    /// application reported when it let go). Outside the window.
+    fn after_thaw(&mut self) -> Result<()> {
+        Ok(())
+    }
     fn finish(&mut self, backup_ok: bool) -> Result<()>;
     /// What the application reported while frozen, for the record.
     fn details(&self) -> BTreeMap<String, String> {

@@ -21,6 +21,7 @@ use super::shared::Shared;
 use crate::config::QuiesceKind;
 use crate::phase::{Phase, Step};
 use crate::quiesce::command::{CommandQuiescer, Exec};
+use crate::quiesce::postgres::PostgresQuiescer;
 use crate::quiesce::sqlite::SqliteQuiescer;
 use crate::quiesce::{self, FreezeError, Quiescer};
 
@@ -63,6 +64,17 @@ pub(super) fn build(s: &Arc<Shared>) -> Vec<quiesce::Shared> {
                     spec.covers.clone(),
                     databases.clone(),
                 )),
+                QuiesceKind::Postgres {
+                    connection,
+                    os_user,
+                    password_file,
+                } => Box::new(PostgresQuiescer::new(
+                    spec.name.clone(),
+                    spec.covers.clone(),
+                    connection.clone(),
+                    os_user.clone(),
+                    password_file.clone(),
+                )),
             };
             Arc::new(Mutex::new(q))
         })
@@ -91,7 +103,19 @@ pub(super) fn take_frozen(
     let mut attempt = 0;
     loop {
         match quiesce::while_frozen(quiescers, s.job.freeze_timeout, take) {
-            Ok((set, records)) => {
+            Ok((set, mut records)) => {
+                for (q, r) in quiescers.iter().zip(records.iter_mut()) {
+                    let mut q = q.lock().map_err(|_| {
+                        UmbraError::new(
+                            umbra_core::ErrorKind::Internal,
+                            "a quiescer's lock is poisoned",
+                        )
+                    })?;
+                    q.after_thaw()?;
+                    // What it learnt after the thaw (the end of a backup) belongs in the record.
+                    r.details = q.details();
+                    r.covers = q.covers().to_vec();
+                }
                 for r in &records {
                     s.runner.log.line(
                         "freeze",
