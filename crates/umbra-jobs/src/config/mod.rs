@@ -107,6 +107,8 @@ pub enum QuiesceKind {
         os_user: Option<String>,
         password_file: Option<PathBuf>,
     },
+    /// A MariaDB or MySQL server, reached with the client's options.
+    Mysql(crate::quiesce::mysql::MysqlConnection),
 }
 
 /// The default bound on the freeze window.

@@ -9,6 +9,7 @@ use super::locate::{KeyPath, Locator};
 use super::raw::{self, RawCommand, RawQuiesce};
 use super::{absolute, commands, CommandDefaults, CommandSteps, QuiesceKind, QuiesceSpec};
 use crate::command::HookCommand;
+use crate::quiesce::mysql::MysqlConnection;
 
 fn one_command(
     raw: Option<RawCommand>,
@@ -30,115 +31,109 @@ pub(super) fn resolve(
     d: &CommandDefaults<'_>,
     loc: &Locator<'_>,
 ) -> Result<QuiesceSpec> {
-    let postgres = matches!(q.kind, raw::RawQuiesceKind::Postgres);
-    // PostgreSQL covers its data directory, which it names itself when connected.
-    let covers = q.covers.unwrap_or_else(|| {
-        if postgres {
-            Vec::new()
-        } else {
-            sources.to_vec()
-        }
-    });
-    if let Some(rel) = covers.iter().find(|p| !p.is_absolute()) {
-        return Err(loc.error(
-            &at.key("covers"),
-            format!("{} is relative; expected an absolute path", rel.display()),
-        ));
-    }
-    let pg_only = [
-        ("connection", q.connection.is_some()),
-        ("os_user", q.os_user.is_some()),
-        ("password_file", q.password_file.is_some()),
+    use raw::RawQuiesceKind as K;
+    let type_name = match q.kind {
+        K::Command => "command",
+        K::Sqlite => "sqlite",
+        K::Postgres => "postgres",
+        K::Mysql => "mysql",
+    };
+    // Each type's own keys; a key set for another type is named, with its owner.
+    let owned: [(&str, bool, &[&str]); 12] = [
+        ("prepare", q.prepare.is_some(), &["command"]),
+        ("freeze", q.freeze.is_some(), &["command"]),
+        ("thaw", q.thaw.is_some(), &["command"]),
+        ("finish", q.finish.is_some(), &["command"]),
+        ("databases", q.databases.is_some(), &["sqlite"]),
+        ("connection", q.connection.is_some(), &["postgres"]),
+        ("os_user", q.os_user.is_some(), &["postgres"]),
+        ("password_file", q.password_file.is_some(), &["postgres"]),
+        ("socket", q.socket.is_some(), &["mysql"]),
+        ("host", q.host.is_some(), &["mysql"]),
+        ("port", q.port.is_some(), &["mysql"]),
+        (
+            "user",
+            q.user.is_some() || q.defaults_file.is_some(),
+            &["mysql"],
+        ),
     ];
-    if postgres {
-        if let Some(key) = [
-            ("prepare", q.prepare.is_some()),
-            ("freeze", q.freeze.is_some()),
-            ("thaw", q.thaw.is_some()),
-            ("finish", q.finish.is_some()),
-            ("databases", q.databases.is_some()),
-        ]
+    if let Some((key, _, owners)) = owned
         .iter()
-        .find_map(|(k, set)| set.then_some(*k))
-        {
-            return Err(loc.error(
-                &at.key(key),
-                "type \"postgres\" takes `connection`, `os_user`, `password_file` and `covers`",
-            ));
-        }
-        return Ok(QuiesceSpec {
-            name: q.name.unwrap_or_else(|| format!("postgres-{}", index + 1)),
-            covers,
-            kind: QuiesceKind::Postgres {
-                connection: q.connection.unwrap_or_else(|| "dbname=postgres".into()),
-                os_user: q.os_user,
-                password_file: q.password_file.map(|p| absolute(d.base, &p)),
-            },
-            origin: loc.origin(at),
-        });
-    }
-    if let Some((key, _)) = pg_only.iter().find(|(_, set)| *set) {
+        .find(|(_, set, owners)| *set && !owners.contains(&type_name))
+    {
+        let key = if *key == "user" && q.user.is_none() {
+            "defaults_file"
+        } else {
+            key
+        };
         return Err(loc.error(
             &at.key(key),
-            format!("`{key}` belongs to quiescers of type \"postgres\""),
+            format!(
+                "`{key}` belongs to quiescers of type \"{}\", not \"{type_name}\"",
+                owners[0]
+            ),
         ));
     }
-    if let raw::RawQuiesceKind::Sqlite = q.kind {
-        let databases = q.databases.unwrap_or_default();
-        if let Some(rel) = databases.iter().find(|p| !p.is_absolute()) {
+    // Database servers cover their data directory, which they name once connected.
+    let server = matches!(q.kind, K::Postgres | K::Mysql);
+    let covers = q
+        .covers
+        .unwrap_or_else(|| if server { Vec::new() } else { sources.to_vec() });
+    for (key, paths) in [
+        ("covers", &covers),
+        ("databases", &q.databases.clone().unwrap_or_default()),
+    ] {
+        if let Some(rel) = paths.iter().find(|p| !p.is_absolute()) {
             return Err(loc.error(
-                &at.key("databases"),
+                &at.key(key),
                 format!("{} is relative; expected an absolute path", rel.display()),
             ));
         }
-        for key in ["prepare", "freeze", "thaw", "finish"] {
-            let set = match key {
-                "prepare" => q.prepare.is_some(),
-                "freeze" => q.freeze.is_some(),
-                "thaw" => q.thaw.is_some(),
-                _ => q.finish.is_some(),
+    }
+    let name = q
+        .name
+        .unwrap_or_else(|| format!("{type_name}-{}", index + 1));
+    let kind = match q.kind {
+        K::Sqlite => QuiesceKind::Sqlite {
+            databases: q.databases.unwrap_or_default(),
+        },
+        K::Postgres => QuiesceKind::Postgres {
+            connection: q.connection.unwrap_or_else(|| "dbname=postgres".into()),
+            os_user: q.os_user,
+            password_file: q.password_file.map(|p| absolute(d.base, &p)),
+        },
+        K::Mysql => QuiesceKind::Mysql(MysqlConnection {
+            socket: q.socket.map(|p| absolute(d.base, &p)),
+            host: q.host,
+            port: q.port,
+            user: q.user,
+            defaults_file: q.defaults_file.map(|p| absolute(d.base, &p)),
+        }),
+        K::Command => {
+            let need = |c: Option<HookCommand>, key: &str| {
+                c.ok_or_else(|| {
+                    loc.error(
+                        at,
+                        format!(
+                            "a quiescer of type \"command\" needs `freeze` and `thaw`; `{key}` is missing"
+                        ),
+                    )
+                })
             };
-            if set {
-                return Err(loc.error(
-                    &at.key(key),
-                    "commands belong to quiescers of type \"command\"; type \"sqlite\" takes `databases` and `covers`",
-                ));
-            }
+            let freeze = need(one_command(q.freeze, &at.key("freeze"), d, loc)?, "freeze")?;
+            let thaw = need(one_command(q.thaw, &at.key("thaw"), d, loc)?, "thaw")?;
+            QuiesceKind::Command(Box::new(CommandSteps {
+                prepare: one_command(q.prepare, &at.key("prepare"), d, loc)?,
+                freeze,
+                thaw,
+                finish: one_command(q.finish, &at.key("finish"), d, loc)?,
+            }))
         }
-        return Ok(QuiesceSpec {
-            name: q.name.unwrap_or_else(|| format!("sqlite-{}", index + 1)),
-            covers,
-            kind: QuiesceKind::Sqlite { databases },
-            origin: loc.origin(at),
-        });
-    }
-    if q.databases.is_some() {
-        return Err(loc.error(
-            &at.key("databases"),
-            "`databases` belongs to quiescers of type \"sqlite\"",
-        ));
-    }
-    let need = |c: Option<HookCommand>, key: &str| {
-        c.ok_or_else(|| {
-            loc.error(
-                at,
-                format!(
-                    "a quiescer of type \"command\" needs `freeze` and `thaw`; `{key}` is missing"
-                ),
-            )
-        })
     };
-    let freeze = need(one_command(q.freeze, &at.key("freeze"), d, loc)?, "freeze")?;
-    let thaw = need(one_command(q.thaw, &at.key("thaw"), d, loc)?, "thaw")?;
     Ok(QuiesceSpec {
-        name: q.name.unwrap_or_else(|| format!("command-{}", index + 1)),
+        name,
         covers,
-        kind: QuiesceKind::Command(Box::new(CommandSteps {
-            prepare: one_command(q.prepare, &at.key("prepare"), d, loc)?,
-            freeze,
-            thaw,
-            finish: one_command(q.finish, &at.key("finish"), d, loc)?,
-        })),
+        kind,
         origin: loc.origin(at),
     })
 }

@@ -72,13 +72,14 @@ pub struct RawJob {
     pub quiesce_retries: Option<u32>,
 }
 
-/// The types of quiescer. MySQL/MariaDB is to come (issue #5).
+/// The types of quiescer.
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RawQuiesceKind {
     Command,
     Sqlite,
     Postgres,
+    Mysql,
 }
 
 /// One `[[jobs.NAME.quiesce]]` table.
@@ -95,6 +96,12 @@ pub struct RawQuiesce {
     pub connection: Option<String>,
     pub os_user: Option<String>,
     pub password_file: Option<PathBuf>,
+    /// `mysql`: the client's connection options, and an option file with the password.
+    pub socket: Option<PathBuf>,
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub user: Option<String>,
+    pub defaults_file: Option<PathBuf>,
     pub prepare: Option<RawCommand>,
     pub freeze: Option<RawCommand>,
     pub thaw: Option<RawCommand>,

@@ -177,10 +177,10 @@ fn quiescer_tables() {
     );
     assert_eq!(
         err(&format!("{base}type = \"sqlite\"\nconnection = \"x\"\n")),
-        "/etc/umbra/umbra.toml:6: jobs.db.quiesce[0].connection: `connection` belongs to quiescers of type \"postgres\""
+        "/etc/umbra/umbra.toml:6: jobs.db.quiesce[0].connection: `connection` belongs to quiescers of type \"postgres\", not \"sqlite\""
     );
     assert_eq!(
         err(&format!("{base}type = \"oracle\"\n")),
-        "/etc/umbra/umbra.toml:5: jobs.db.quiesce[0].type: unknown variant `oracle`, expected one of `command`, `sqlite`, `postgres`"
+        "/etc/umbra/umbra.toml:5: jobs.db.quiesce[0].type: unknown variant `oracle`, expected one of `command`, `sqlite`, `postgres`, `mysql`"
     );
 }

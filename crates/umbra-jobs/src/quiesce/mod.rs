@@ -2,8 +2,8 @@
 //! while the snapshot set is taken, and let go at once.
 //!
 //! This is the VSS-writer idea in umbra's job model. Each quiescer implements one small
-//! trait, [`Quiescer`], in its own file: `command.rs`, `sqlite.rs`, `postgres.rs`
-//! (MySQL/MariaDB is to come). [`while_frozen`] owns the hard part, the same for all:
+//! trait, [`Quiescer`], in its own file: `command.rs`, `sqlite.rs`, `postgres.rs`,
+//! `mysql.rs`. [`while_frozen`] owns the hard part, the same for all:
 //!
 //! - **Bounded.** From the first freeze to the last thaw is at most `bound` (10 s by
 //!   default). A watchdog thread thaws everything when the bound runs out, even while the
@@ -16,8 +16,9 @@
 //!   thaw, goes into the snapshot's consistency record.
 
 pub mod command;
+pub mod mysql;
 pub mod postgres;
-mod psql;
+mod sql_session;
 pub mod sqlite;
 
 use std::collections::BTreeMap;

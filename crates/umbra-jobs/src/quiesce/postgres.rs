@@ -19,11 +19,12 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use umbra_core::{ErrorKind, Method, Result, Substitute, UmbraError};
 
-use super::psql::Session;
+use super::sql_session::{Session, MARKER};
 use super::{Context, Quiescer};
 
 /// Time allowed for the queries outside the freeze window.
@@ -128,6 +129,36 @@ impl PostgresQuiescer {
     }
 }
 
+/// A `psql` session (as `os_user` through `runuser` if given, for peer authentication;
+/// with `password_file` as PGPASSFILE if given).
+fn psql(conninfo: &str, os_user: Option<&str>, password_file: Option<&Path>) -> Result<Session> {
+    let mut cmd = match os_user {
+        Some(user) => {
+            let mut c = Command::new("runuser");
+            c.args(["-u", user, "--", "psql"]);
+            c
+        }
+        None => Command::new("psql"),
+    };
+    cmd.args([
+        "-X",
+        "-q",
+        "-A",
+        "-t",
+        "-F",
+        "|",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-d",
+        conninfo,
+    ])
+    .env("PGAPPNAME", "umbra");
+    if let Some(pf) = password_file {
+        cmd.env("PGPASSFILE", pf);
+    }
+    Session::spawn(cmd, format!("\\echo {MARKER}"))
+}
+
 fn decode_base64(text: &str) -> Vec<u8> {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = Vec::with_capacity(text.len() * 3 / 4);
@@ -173,7 +204,7 @@ impl Quiescer for PostgresQuiescer {
     }
 
     fn prepare(&mut self, ctx: &Context<'_>) -> Result<()> {
-        self.session = Some(Session::open(
+        self.session = Some(psql(
             &self.connection,
             self.os_user.as_deref(),
             self.password_file.as_deref(),

@@ -21,6 +21,7 @@ use super::shared::Shared;
 use crate::config::QuiesceKind;
 use crate::phase::{Phase, Step};
 use crate::quiesce::command::{CommandQuiescer, Exec};
+use crate::quiesce::mysql::MysqlQuiescer;
 use crate::quiesce::postgres::PostgresQuiescer;
 use crate::quiesce::sqlite::SqliteQuiescer;
 use crate::quiesce::{self, FreezeError, Quiescer};
@@ -63,6 +64,11 @@ pub(super) fn build(s: &Arc<Shared>) -> Vec<quiesce::Shared> {
                     spec.name.clone(),
                     spec.covers.clone(),
                     databases.clone(),
+                )),
+                QuiesceKind::Mysql(connection) => Box::new(MysqlQuiescer::new(
+                    spec.name.clone(),
+                    spec.covers.clone(),
+                    connection.clone(),
                 )),
                 QuiesceKind::Postgres {
                     connection,

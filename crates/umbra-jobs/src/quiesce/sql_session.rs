@@ -1,14 +1,14 @@
-//! One long-lived `psql` session, used as a PostgreSQL connection.
+//! One long-lived session of a database's command-line client (`psql`, `mariadb`), used
+//! as the quiescers' connection.
 //!
-//! `pg_backup_start` and `pg_backup_stop` must run in the same session, and holding a
-//! session open across the snapshot set is all the quiescer needs. `psql` gives a real
-//! connection with libpq's whole connection-string and authentication support, without a
-//! database driver (and its async runtime) in umbra's build. Each query is followed by an
-//! `\echo` of a marker line; with `ON_ERROR_STOP`, a failing query ends the session, and
-//! its message is read from stderr.
+//! `pg_backup_start` and `pg_backup_stop` must run in the same session, and a MariaDB
+//! backup lock lives as long as its session: holding one session open across the
+//! snapshot set is all a quiescer needs. The clients give a real connection with their
+//! whole connection and authentication support, without database drivers (and an async
+//! runtime) in umbra's build. Each query is followed by one that prints a marker line;
+//! the clients stop at the first error, and its message is read from stderr.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
@@ -16,9 +16,11 @@ use std::time::{Duration, Instant};
 
 use umbra_core::{ErrorKind, Result, UmbraError};
 
-const MARKER: &str = "__umbra_end_of_result__";
+pub const MARKER: &str = "__umbra_end_of_result__";
 
 pub struct Session {
+    /// The statement that prints [`MARKER`], in the client's dialect.
+    marker_sql: String,
     child: Child,
     stdin: Option<ChildStdin>,
     lines: Receiver<String>,
@@ -26,45 +28,16 @@ pub struct Session {
 }
 
 impl Session {
-    /// Connects with the libpq connection string `conninfo`, as the OS user `os_user` if
-    /// given (through `runuser`, for peer authentication), with `password_file` as
-    /// PGPASSFILE if given.
-    pub fn open(
-        conninfo: &str,
-        os_user: Option<&str>,
-        password_file: Option<&Path>,
-    ) -> Result<Self> {
-        let psql_args = [
-            "-X",
-            "-q",
-            "-A",
-            "-t",
-            "-F",
-            "|",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-d",
-            conninfo,
-        ];
-        let mut cmd = match os_user {
-            Some(user) => {
-                let mut c = Command::new("runuser");
-                c.args(["-u", user, "--", "psql"]);
-                c
-            }
-            None => Command::new("psql"),
-        };
-        cmd.args(psql_args)
-            .env("PGAPPNAME", "umbra")
-            .stdin(Stdio::piped())
+    /// Starts `cmd` (the client, set up to read statements from stdin and print one row
+    /// per line); `marker_sql` makes it print [`MARKER`].
+    pub fn spawn(mut cmd: Command, marker_sql: String) -> Result<Self> {
+        cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        if let Some(pf) = password_file {
-            cmd.env("PGPASSFILE", pf);
-        }
+        let program = cmd.get_program().to_string_lossy().to_string();
         let mut child = cmd.spawn().map_err(|e| {
-            UmbraError::new(ErrorKind::JobFailed, format!("cannot start psql: {e}"))
-                .with_hint("Install PostgreSQL's client (the `psql` program), e.g. `apt install postgresql-client`.")
+            UmbraError::new(ErrorKind::JobFailed, format!("cannot start {program}: {e}"))
+                .with_hint("Install the database's command-line client (`psql`, `mariadb`).")
         })?;
         let stdin = child.stdin.take();
         let (tx, lines) = std::sync::mpsc::channel();
@@ -96,6 +69,7 @@ impl Session {
             });
         }
         Ok(Self {
+            marker_sql,
             child,
             stdin,
             lines,
@@ -122,10 +96,10 @@ impl Session {
         let Some(stdin) = self.stdin.as_mut() else {
             return Err(UmbraError::new(
                 ErrorKind::JobFailed,
-                "the PostgreSQL session is closed",
+                "the database session is closed",
             ));
         };
-        let sent = writeln!(stdin, "{sql};\n\\echo {MARKER}").and_then(|()| stdin.flush());
+        let sent = writeln!(stdin, "{sql};\n{}", self.marker_sql).and_then(|()| stdin.flush());
         if sent.is_err() {
             return Err(UmbraError::new(ErrorKind::JobFailed, self.server_error()));
         }
@@ -138,7 +112,7 @@ impl Session {
                 Err(RecvTimeoutError::Timeout) => {
                     return Err(UmbraError::new(
                         ErrorKind::JobFailed,
-                        format!("PostgreSQL did not answer `{sql}` in time"),
+                        format!("the database did not answer `{sql}` in time"),
                     ))
                 }
                 Err(RecvTimeoutError::Disconnected) => {
