@@ -106,3 +106,65 @@ on_failure = [TRACE(on_failure)]
         "a snapshot was saved"
     );
 }
+
+#[test]
+fn an_interrupt_during_the_freeze_thaws() {
+    let j = Jobs::new(
+        r#"
+[jobs.t]
+sources = ["SRC"]
+freeze_timeout = "60s"
+
+[[jobs.t.quiesce]]
+type = "command"
+name = "slow"
+freeze = "sh -c 'touch DIR/freezing; exec sleep 60'"
+thaw = TRACE(thaw)
+
+[jobs.t.hooks]
+finally = [TRACE(finally)]
+"#,
+    );
+    let child = j
+        .umbra()
+        .args(["run", "t"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !j.env.path("freezing").exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = i32::try_from(child.id()).expect("pid");
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert_eq!(j.tags(), ["thaw", "finally"]);
+}
+
+#[test]
+fn a_bound_exceeded_is_retried_as_the_job_says() {
+    // The first freeze outlasts the bound; the second finds the marker and returns at once.
+    let j = Jobs::new(
+        r#"
+[jobs.t]
+sources = ["SRC"]
+freeze_timeout = "1s"
+quiesce_retries = 1
+
+[[jobs.t.quiesce]]
+type = "command"
+name = "flaky"
+freeze = "sh -c 'if [ -e DIR/tried ]; then exit 0; fi; touch DIR/tried; exec sleep 30'"
+thaw = TRACE(thaw)
+"#,
+    );
+    let out = j.run(&["run", "t"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(j.tags(), ["thaw", "thaw"]);
+    let show = j.run(&["--json", "show", "latest"]);
+    let snap: serde_json::Value = serde_json::from_slice(&show.stdout).expect("json");
+    assert_eq!(snap["consistency"]["quiesced"][0]["name"], "flaky");
+}

@@ -256,7 +256,9 @@ pub fn while_frozen<T>(
         .lock()
         .map(|e| e.clone())
         .unwrap_or_default();
-    if expired.load(Ordering::SeqCst) {
+    // A freeze that failed because it ran into the deadline counts as the bound running
+    // out, whichever noticed first: the watchdog or the freeze's own timeout.
+    if expired.load(Ordering::SeqCst) || (failure.is_some() && Instant::now() >= deadline) {
         drop(taken);
         let cause = failure
             .map(|e| format!(" ({})", e.message()))

@@ -123,6 +123,11 @@ pub(super) fn take_frozen(
                     r.covers = q.covers().to_vec();
                 }
                 for r in &records {
+                    if let Some(w) = r.details.get("warning") {
+                        s.runner.monitor.event(Event::Warning {
+                            message: format!("{}: {} ({}): {w}", s.job.name, r.name, r.kind),
+                        });
+                    }
                     s.runner.log.line(
                         "freeze",
                         &format!(
