@@ -44,7 +44,7 @@ loopfs() { # loopfs DIR SIZE_MB
 }
 
 # percentile FILE P: the P-th percentile (nearest rank) of the numbers in FILE
-percentile() { sort -g "$1" | awk -v p="$2" '{v[NR]=$1} END {i=int((p/100)*NR+0.999999); if(i<1)i=1; print v[i]}'; }
+percentile() { sort -g "$1" | awk -v p="$2" '{v[NR]=$1} END {i=int((p/100)*NR+0.999999); if(i<1)i=1; printf "%.1f", v[i]}'; }
 
 # window_ms CONFIG: one run of job db; prints the freeze window of its first quiescer (ms)
 window_ms() {
@@ -58,7 +58,11 @@ downtime_s() {
   "$umbra" -c "$1" --json history db | tail -1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["downtime_seconds"])'
 }
 
-seconds() { local t0; t0=$(date +%s.%N); "$@" >/dev/null 2>&1; echo "$(date +%s.%N) - $t0" | bc; }
+seconds() { # seconds CMD...: its wall time in ms (its stdout is discarded; a failure stops the bench)
+  local t0; t0=$(date +%s.%N)
+  "$@" >/dev/null 2>"$work/cmd.err" || { cat "$work/cmd.err" >&2; exit 1; }
+  printf "%.0f" "$(echo "($(date +%s.%N) - $t0) * 1000" | bc)"
+}
 
 repo_config() { # repo_config NAME: the [repository] table for a fresh repository NAME
   "$umbra" -r "$work/$1" --password-file "$work/password" init >/dev/null
@@ -88,14 +92,14 @@ sleep 3
 { repo_config pgrepo; printf '[jobs.db]\nsources = ["%s"]\n\n[[jobs.db.quiesce]]\ntype = "postgres"\nconnection = "host=%s port=25432 user=postgres dbname=postgres"\n' "$work/pg/data" "$work/run"; } > "$work/pgq.toml"
 : > "$work/pgq.ms"
 for _ in $(seq "$runs"); do window_ms "$work/pgq.toml" >> "$work/pgq.ms"; done
-echo "| PostgreSQL, pgbench -c 4 (scale $scale) | quiescer: pg_backup_start..stop | $(percentile "$work/pgq.ms" 50) ms | $(percentile "$work/pgq.ms" 99) ms | $runs |" >> "$out"
+echo "| PostgreSQL, pgbench -c 4 (scale $scale) | quiescer: snapshot..pg_backup_stop (backup started before the window) | $(percentile "$work/pgq.ms" 50) ms | $(percentile "$work/pgq.ms" 99) ms | $runs |" >> "$out"
 { repo_config pgrepo2; printf '[jobs.db]\nsources = ["%s"]\n\n[jobs.db.hooks]\nbefore = [["runuser", "-u", "postgres", "--", "%s/pg_ctl", "-D", "%s", "-m", "fast", "-w", "stop"]]\nafter_snapshot = [["runuser", "-u", "postgres", "--", "%s/pg_ctl", "-D", "%s", "-l", "%s", "-o", "%s", "-w", "start"]]\n' \
   "$work/pg/data" "$pgbin" "$work/pg/data" "$pgbin" "$work/pg/data" "$work/pg.log" "$pgopts"; } > "$work/pgss.toml"
 : > "$work/pgss.s"
 for _ in $(seq "$runs"); do echo "$(downtime_s "$work/pgss.toml") * 1000" | bc >> "$work/pgss.s"; done
 echo "| PostgreSQL, same load | stop/snapshot/start (downtime after the stop) | $(percentile "$work/pgss.s" 50) ms | $(percentile "$work/pgss.s" 99) ms | $runs |" >> "$out"
-dump=$(seconds runuser -u postgres -- "$pgbin/pg_dump" -h "$work/run" -p 25432 -Fc -f "$work/pg.dump" postgres)
-echo "| PostgreSQL, same load | pg_dump -Fc (whole duration) | $(echo "$dump * 1000" | bc) ms | - | 1 |" >> "$out"
+dump=$(seconds runuser -u postgres -- "$pgbin/pg_dump" -h "$work/run" -p 25432 -Fc postgres)
+echo "| PostgreSQL, same load | pg_dump -Fc (whole duration) | $dump ms | - | 1 |" >> "$out"
 
 # --- MariaDB ----------------------------------------------------------------------------
 loopfs "$work/my" 1500
@@ -105,7 +109,7 @@ mariadbd --no-defaults --user=mysql --datadir="$work/my/data" --socket="$work/ru
   --server-id=1 --log-bin=binlog --log-error="$work/my.err" --pid-file="$work/run/my.pid" &
 pids+=($!)
 for _ in $(seq 100); do mariadb --socket="$work/run/my.sock" -uroot -e 'SELECT 1' >/dev/null 2>&1 && break; sleep 0.2; done
-mariadb --socket="$work/run/my.sock" -uroot -e "CREATE DATABASE bank; CREATE TABLE bank.acct (id INT PRIMARY KEY, bal INT) ENGINE=InnoDB; CREATE TABLE bank.moves (a INT, b INT) ENGINE=InnoDB; INSERT INTO bank.acct SELECT seq, 100 FROM seq_0_to_999;"
+mariadb --socket="$work/run/my.sock" -uroot -e "CREATE DATABASE bank; USE bank; CREATE TABLE bank.acct (id INT PRIMARY KEY, bal INT) ENGINE=InnoDB; CREATE TABLE bank.moves (a INT, b INT) ENGINE=InnoDB; INSERT INTO bank.acct SELECT seq, 100 FROM seq_0_to_999;"
 tx="SET @a = FLOOR(RAND() * 1000), @b = FLOOR(RAND() * 1000); START TRANSACTION; UPDATE acct SET bal = bal - 1 WHERE id = @a; UPDATE acct SET bal = bal + 1 WHERE id = @b; INSERT INTO moves VALUES (@a, @b); COMMIT;"
 for _ in 1 2 3 4; do setsid sh -c "yes '$tx' | mariadb --socket=$work/run/my.sock -uroot bank >/dev/null 2>&1" & pids+=($!); done
 sleep 3
@@ -113,8 +117,8 @@ sleep 3
 : > "$work/myq.ms"
 for _ in $(seq "$runs"); do window_ms "$work/myq.toml" >> "$work/myq.ms"; done
 echo "| MariaDB $(mariadbd --version | grep -o '10\.[0-9]*\.[0-9]*'), 4 transfer clients | quiescer: BACKUP STAGE BLOCK_DDL..END | $(percentile "$work/myq.ms" 50) ms | $(percentile "$work/myq.ms" 99) ms | $runs |" >> "$out"
-dump=$(seconds mariadb-dump --socket="$work/run/my.sock" -uroot --single-transaction --all-databases -r "$work/my.sql")
-echo "| MariaDB, same load | mariadb-dump --single-transaction (whole duration) | $(echo "$dump * 1000" | bc) ms | - | 1 |" >> "$out"
+dump=$(seconds mariadb-dump --socket="$work/run/my.sock" -uroot --single-transaction --all-databases)
+echo "| MariaDB, same load | mariadb-dump --single-transaction (whole duration) | $dump ms | - | 1 |" >> "$out"
 
 # --- SQLite -----------------------------------------------------------------------------
 mkdir -p "$work/lite"

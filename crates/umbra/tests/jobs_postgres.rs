@@ -446,7 +446,7 @@ connection = "host={sock} port={port} user={user} dbname=postgres"
         windows.push(q["freeze_us"].as_u64().expect("window") as f64 / 1000.0);
     }
     eprintln!(
-        "measured: pg_backup_start..pg_backup_stop windows under pgbench load: {windows:?} ms"
+        "measured: freeze windows (snapshot..pg_backup_stop) under pgbench load: {windows:?} ms"
     );
     // The live server was never left in backup mode.
     assert_eq!(psql(&bin, &sock, port, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND application_name = 'umbra'"), "0");

@@ -2,9 +2,10 @@
 //!
 //! - prepare: connect (one `psql` session, kept for the whole run), find the data
 //!   directory, check the role may run the backup functions (else: the GRANTs it needs),
-//!   warn when `pg_wal` or a tablespace lies outside the snapshotted sources, and run a
-//!   `CHECKPOINT` (if allowed) so that the checkpoint inside the freeze has little to do.
-//! - freeze: `pg_backup_start('umbra', fast => true)`.
+//!   warn when `pg_wal` or a tablespace lies outside the snapshotted sources, and start
+//!   the backup: `pg_backup_start('umbra', fast => true)`. Backup mode blocks no one, so
+//!   its checkpoint stays out of the window.
+//! - freeze: nothing; the snapshot is the consistent point.
 //! - thaw: `pg_backup_stop(wait_for_archive => false)`, which returns the backup_label
 //!   and tablespace_map, and the WAL position where the backup ends.
 //! - after the thaw: the backup needs the WAL from its start to that end, and the
@@ -227,15 +228,9 @@ impl Quiescer for PostgresQuiescer {
             )
         };
         // Checked before anything that needs them, so that the error lists every GRANT.
-        let checkpoint_role = if self.version >= 150_000 {
-            "pg_checkpoint"
-        } else {
-            "pg_monitor"
-        };
         let rights = self.one(&format!(
             "SELECT has_function_privilege('{start_fn}', 'EXECUTE'), has_function_privilege('{stop_fn}', 'EXECUTE'), \
-             pg_has_role('pg_read_all_settings', 'USAGE'), \
-             (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) OR pg_has_role('{checkpoint_role}', 'USAGE')"
+             pg_has_role('pg_read_all_settings', 'USAGE')"
         ))?;
         let yes = |i: usize| rights.get(i).map(String::as_str) == Some("t");
         let mut grants = Vec::new();
@@ -305,8 +300,18 @@ impl Quiescer for PostgresQuiescer {
                 ),
             );
         }
-        if yes(3) {
-            self.query("CHECKPOINT", Instant::now() + QUERY_TIMEOUT)?;
+        // Backup mode blocks no one: it only makes the WAL carry full pages. So it starts
+        // here, before the window, with its (fast) checkpoint, and only the snapshot and
+        // pg_backup_stop fall inside the window.
+        let sql = if self.version >= 150_000 {
+            "SELECT pg_backup_start('umbra', true)"
+        } else {
+            "SELECT pg_start_backup('umbra', true, false)"
+        };
+        self.started = true;
+        let rows = self.query(sql, Instant::now() + QUERY_TIMEOUT)?;
+        if let Some(lsn) = rows.first() {
+            self.details.insert("start_lsn".into(), lsn.clone());
         }
         self.staging = ctx.staging.join(format!("postgres-{}", self.name));
         std::fs::create_dir_all(self.staging.join("pg_wal"))
@@ -318,17 +323,8 @@ impl Quiescer for PostgresQuiescer {
         Ok(())
     }
 
-    fn freeze(&mut self, deadline: Instant) -> Result<()> {
-        let sql = if self.version >= 150_000 {
-            "SELECT pg_backup_start('umbra', true)"
-        } else {
-            "SELECT pg_start_backup('umbra', true, false)"
-        };
-        self.started = true;
-        let rows = self.query(sql, deadline)?;
-        if let Some(lsn) = rows.first() {
-            self.details.insert("start_lsn".into(), lsn.clone());
-        }
+    fn freeze(&mut self, _deadline: Instant) -> Result<()> {
+        // The consistent point is the snapshot itself, replayed from the backup's start.
         Ok(())
     }
 
