@@ -11,14 +11,16 @@
 # Not part of CI. Needs root (loop devices), postgresql, mariadb-server, sqlite3, python3.
 #   BENCH_RUNS    backups per quiescer            default 20
 #   BENCH_PG_SCALE pgbench scale                   default 10
+#   BENCH_PARTS   which databases                  default "pg mysql sqlite"
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
 runs="${BENCH_RUNS:-20}"
 scale="${BENCH_PG_SCALE:-10}"
+parts="${BENCH_PARTS:-pg mysql sqlite}"
 work="$(mktemp -d /tmp/umbra-bench-quiesce.XXXXXX)"
 chmod 755 "$work"
-out="$here/results/quiesce-$(date -u +%Y-%m-%d).md"
+out="$here/results/quiesce-$(date -u +%Y-%m-%d)${BENCH_PARTS:+-${parts// /-}}.md"
 mkdir -p "$here/results"
 (cd "$root" && cargo build --release -p umbra --locked)
 umbra="$root/target/release/umbra"
@@ -79,6 +81,8 @@ echo "| --- | --- | --- | --- | --- |"
 } > "$out"
 
 # --- PostgreSQL -------------------------------------------------------------------------
+mkdir -p "$work/run"
+if [[ " $parts " == *" pg "* ]]; then
 loopfs "$work/pg" 3000
 mkdir -p "$work/pg/data" "$work/run"; chown postgres "$work/pg/data" "$work/run"
 runuser -u postgres -- "$pgbin/initdb" -A trust -U postgres -D "$work/pg/data" >/dev/null
@@ -101,7 +105,10 @@ echo "| PostgreSQL, same load | stop/snapshot/start (downtime after the stop) | 
 dump=$(seconds runuser -u postgres -- "$pgbin/pg_dump" -h "$work/run" -p 25432 -Fc postgres)
 echo "| PostgreSQL, same load | pg_dump -Fc (whole duration) | $dump ms | - | 1 |" >> "$out"
 
+fi
+
 # --- MariaDB ----------------------------------------------------------------------------
+if [[ " $parts " == *" mysql "* ]]; then
 loopfs "$work/my" 1500
 mkdir -p "$work/my/data"; chown mysql "$work/my/data" "$work/run"
 mariadb-install-db --no-defaults --user=mysql --auth-root-authentication-method=normal --skip-test-db --datadir="$work/my/data" >/dev/null 2>&1
@@ -120,7 +127,10 @@ echo "| MariaDB $(mariadbd --version | grep -o '10\.[0-9]*\.[0-9]*'), 4 transfer
 dump=$(seconds mariadb-dump --socket="$work/run/my.sock" -uroot --single-transaction --all-databases)
 echo "| MariaDB, same load | mariadb-dump --single-transaction (whole duration) | $dump ms | - | 1 |" >> "$out"
 
+fi
+
 # --- SQLite -----------------------------------------------------------------------------
+if [[ " $parts " == *" sqlite "* ]]; then
 mkdir -p "$work/lite"
 python3 - "$work/lite/app.db" <<'EOF'
 import sqlite3, sys
@@ -141,7 +151,9 @@ for _ in $(seq "$runs"); do
   "$umbra" -c "$work/lite.toml" run db >/dev/null
   "$umbra" -c "$work/lite.toml" --json show latest | python3 -c 'import json,sys; d=json.load(sys.stdin)["consistency"]["quiesced"][0]["details"]; print([v for v in d.values()][0].split(" in ")[1].split()[0])' >> "$work/lite.ms"
 done
-echo "| SQLite, 50 MB, one writer (ext4/tmp, no snapshot) | online backup copy (the writer waits at most one 64-page step) | $(percentile "$work/lite.ms" 50) ms | $(percentile "$work/lite.ms" 99) ms | $runs |" >> "$out"
+echo "| SQLite, 50 MB, one writer (ext4/tmp, no snapshot) | online backup copy, WAL mode: one read transaction, the writer not blocked (copy time) | $(percentile "$work/lite.ms" 50) ms | $(percentile "$work/lite.ms" 99) ms | $runs |" >> "$out"
+
+fi
 
 echo "wrote $out"
 cat "$out"

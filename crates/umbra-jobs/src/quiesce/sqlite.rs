@@ -7,9 +7,9 @@
 //!
 //! Without a volume snapshot (direct reads, or reflink clones, which are per file), the
 //! file and its `-wal` would be read at different moments. So before the freeze, each
-//! database is copied through SQLite's online backup API into the run's staging area, a
-//! few pages per step: a writer is never blocked for longer than one step, and a write
-//! during the copy makes SQLite restart it. The copy is stored at the database's path;
+//! database is copied through SQLite's online backup API into the run's staging area: in
+//! WAL mode in one step (a reader never blocks a writer), otherwise a few pages per step,
+//! so that a writer is never blocked for longer than one step (see [`copy_online`]). The copy is stored at the database's path;
 //! the live `-wal`, `-shm` and `-journal` are left out (replaying a later WAL onto the
 //! copy would corrupt it). The copy keeps the database's journal mode.
 //!
@@ -21,7 +21,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use rusqlite::backup::Backup;
+use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 use umbra_core::{ErrorKind, Method, Result, Substitute, UmbraError};
 
@@ -31,6 +31,9 @@ use super::{Context, Quiescer};
 const PAGES_PER_STEP: std::ffi::c_int = 64;
 /// The pause between steps, which lets writers in.
 const PAUSE: Duration = Duration::from_millis(1);
+/// How long a rollback-journal database is copied step by step before the rest goes in
+/// one step.
+const STEPPED_FOR: Duration = Duration::from_secs(30);
 const HEADER: &[u8; 16] = b"SQLite format 3\0";
 
 pub struct SqliteQuiescer {
@@ -97,8 +100,21 @@ fn sqlite_error(db: &Path, what: &str, e: rusqlite::Error) -> UmbraError {
     .with_hint("Check that the file is a SQLite database this user can read, and that the disk holding umbra's state directory has room for a copy.")
 }
 
-/// Copies `db` to `copy` through the online backup API; returns the page count.
-fn copy_online(db: &Path, copy: &Path) -> Result<i32> {
+/// How a copy was made, for the record.
+struct Copied {
+    pages: i32,
+    how: String,
+}
+
+/// Copies `db` to `copy` through the online backup API.
+///
+/// In WAL mode a reader never blocks a writer, so the whole database is copied in one
+/// step: one read transaction, a consistent copy, writers untouched. In rollback-journal
+/// mode a step's read lock does block writers, so the copy goes [`PAGES_PER_STEP`] pages
+/// at a time; a write between steps restarts it, and a database written faster than it
+/// can be copied would never finish, so after [`STEPPED_FOR`] the rest is copied in one
+/// step, and the record says for how long writers waited.
+fn copy_online(db: &Path, copy: &Path) -> Result<Copied> {
     let src = Connection::open_with_flags(
         db,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -106,16 +122,45 @@ fn copy_online(db: &Path, copy: &Path) -> Result<i32> {
     .map_err(|e| sqlite_error(db, "open", e))?;
     src.busy_timeout(Duration::from_secs(30))
         .map_err(|e| sqlite_error(db, "open", e))?;
+    let wal: String = src
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .map_err(|e| sqlite_error(db, "read the journal mode of", e))?;
+    let wal = wal.eq_ignore_ascii_case("wal");
     let mut dst = Connection::open(copy).map_err(|e| sqlite_error(db, "create a copy of", e))?;
-    let pages = {
-        let backup = Backup::new(&src, &mut dst).map_err(|e| sqlite_error(db, "copy", e))?;
-        backup
-            .run_to_completion(PAGES_PER_STEP, PAUSE, None)
-            .map_err(|e| sqlite_error(db, "copy", e))?;
-        backup.progress().pagecount
-    };
+    let backup = Backup::new(&src, &mut dst).map_err(|e| sqlite_error(db, "copy", e))?;
+    let started = Instant::now();
+    let mut final_step: Option<Duration> = None;
+    loop {
+        let pages = if wal || final_step.is_some() { -1 } else { PAGES_PER_STEP };
+        let t = Instant::now();
+        let step = backup.step(pages).map_err(|e| sqlite_error(db, "copy", e))?;
+        if pages == -1 && final_step.is_some() {
+            final_step = Some(t.elapsed());
+        }
+        if matches!(step, StepResult::Done) {
+            break;
+        }
+        if !wal && final_step.is_none() && started.elapsed() > STEPPED_FOR {
+            final_step = Some(Duration::ZERO);
+            continue;
+        }
+        std::thread::sleep(PAUSE);
+    }
+    let pages = backup.progress().pagecount;
+    drop(backup);
     drop(dst);
-    Ok(pages)
+    let how = if wal {
+        "WAL mode: one read transaction, writers not blocked".to_string()
+    } else {
+        match final_step {
+            None => format!("{PAGES_PER_STEP} pages a step; writers waited at most one step"),
+            Some(d) => format!(
+                "written faster than stepped copying could finish: the last step blocked writers for {:.1} ms",
+                d.as_secs_f64() * 1000.0
+            ),
+        }
+    };
+    Ok(Copied { pages, how })
 }
 
 impl Quiescer for SqliteQuiescer {
@@ -165,12 +210,14 @@ impl Quiescer for SqliteQuiescer {
                         .map_or_else(|| "db".into(), |n| n.to_os_string());
                     let copy = dir.join(file);
                     let started = Instant::now();
-                    let pages = copy_online(db, &copy)?;
+                    let copied = copy_online(db, &copy)?;
                     self.details.insert(
                         key,
                         format!(
-                            "online backup copy: {pages} pages in {:.1} ms",
-                            started.elapsed().as_secs_f64() * 1000.0
+                            "online backup copy: {} pages in {:.1} ms ({})",
+                            copied.pages,
+                            started.elapsed().as_secs_f64() * 1000.0,
+                            copied.how
                         ),
                     );
                     self.substitutes.push(Substitute {
