@@ -131,9 +131,15 @@ fn copy_online(db: &Path, copy: &Path) -> Result<Copied> {
     let started = Instant::now();
     let mut final_step: Option<Duration> = None;
     loop {
-        let pages = if wal || final_step.is_some() { -1 } else { PAGES_PER_STEP };
+        let pages = if wal || final_step.is_some() {
+            -1
+        } else {
+            PAGES_PER_STEP
+        };
         let t = Instant::now();
-        let step = backup.step(pages).map_err(|e| sqlite_error(db, "copy", e))?;
+        let step = backup
+            .step(pages)
+            .map_err(|e| sqlite_error(db, "copy", e))?;
         if pages == -1 && final_step.is_some() {
             final_step = Some(t.elapsed());
         }
