@@ -39,6 +39,25 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
+    /// Checks that a database server's data directory `dir` is read from a snapshot: a
+    /// direct read would happen after the thaw, when the freeze no longer protects it.
+    /// `server` names it in the error ("PostgreSQL (main)").
+    pub fn require_snapshot(&self, dir: &Path, server: &str) -> Result<()> {
+        match self.method_of(dir) {
+            None => Err(UmbraError::new(
+                ErrorKind::Config,
+                format!("the data directory {} of {server} is not among the job's sources", dir.display()),
+            )
+            .with_hint("Add the data directory (or a directory above it) to the job's `sources`.")),
+            Some(Method::Direct) => Err(UmbraError::new(
+                ErrorKind::Config,
+                format!("the data directory {} of {server} would be read directly, after the thaw: the freeze needs a snapshot", dir.display()),
+            )
+            .with_hint("Put the data directory on btrfs, LVM, ZFS or a reflink filesystem, or use the stop/start hooks instead.")),
+            Some(_) => Ok(()),
+        }
+    }
+
     /// The method of the source that holds `path`.
     #[must_use]
     pub fn method_of(&self, path: &Path) -> Option<Method> {

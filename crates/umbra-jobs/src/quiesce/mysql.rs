@@ -20,7 +20,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use umbra_core::{ErrorKind, Method, Result, UmbraError};
+use umbra_core::{ErrorKind, Result, UmbraError};
 
 use super::sql_session::{Session, MARKER};
 use super::{Context, Quiescer};
@@ -187,17 +187,7 @@ impl Quiescer for MysqlQuiescer {
         if self.covers.is_empty() {
             self.covers = vec![datadir.clone()];
         }
-        match ctx.method_of(&datadir) {
-            None => {
-                return Err(UmbraError::new(ErrorKind::Config, format!("the data directory {} of MySQL ({}) is not among the job's sources", datadir.display(), self.name))
-                    .with_hint("Add the data directory (or a directory above it) to the job's `sources`."))
-            }
-            Some(Method::Direct) => {
-                return Err(UmbraError::new(ErrorKind::Config, format!("the data directory {} would be read directly, after the unlock: the freeze needs a snapshot", datadir.display()))
-                    .with_hint("Put the data directory on btrfs, LVM, ZFS or a reflink filesystem, or use the stop/start hooks instead."))
-            }
-            Some(_) => {}
-        }
+        ctx.require_snapshot(&datadir, &format!("MySQL ({})", self.name))?;
         if self.mariadb_stages {
             self.query("BACKUP STAGE START", deadline)?;
             self.query("BACKUP STAGE FLUSH", deadline)?;

@@ -279,17 +279,7 @@ impl Quiescer for PostgresQuiescer {
         if self.covers.is_empty() {
             self.covers = vec![self.data_dir.clone()];
         }
-        match ctx.method_of(&self.data_dir) {
-            None => {
-                return Err(UmbraError::new(ErrorKind::Config, format!("the data directory {} of PostgreSQL ({}) is not among the job's sources", self.data_dir.display(), self.name))
-                    .with_hint("Add the data directory (or a directory above it) to the job's `sources`."))
-            }
-            Some(Method::Direct) => {
-                return Err(UmbraError::new(ErrorKind::Config, format!("the data directory {} would be read directly, after pg_backup_stop: PostgreSQL's backup mode needs a snapshot", self.data_dir.display()))
-                    .with_hint("Put the data directory on btrfs, LVM, ZFS or a reflink filesystem, or use the stop/start hooks instead."))
-            }
-            Some(_) => {}
-        }
+        ctx.require_snapshot(&self.data_dir, &format!("PostgreSQL ({})", self.name))?;
         let outside = self.outside_the_snapshot(ctx);
         if !outside.is_empty() {
             self.details.insert(
