@@ -186,14 +186,7 @@ fn mariadb_under_load_backs_up_consistently_and_never_stays_locked() {
             socket.display()
         )
     };
-    let umbra = || {
-        let mut c = env.umbra();
-        c.env_remove("UMBRA_REPOSITORY")
-            .env_remove("UMBRA_PASSWORD_FILE")
-            .arg("-c")
-            .arg(&config);
-        c
-    };
+    let umbra = || env.umbra_with_config(&config);
 
     // A bound too short for any freeze: the run fails, and the server is not left locked.
     fs::write(&config, job("1ms")).expect("config");

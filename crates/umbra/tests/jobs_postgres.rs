@@ -255,11 +255,7 @@ after_snapshot = [
     )
     .expect("config");
     let out = env
-        .umbra()
-        .env_remove("UMBRA_REPOSITORY")
-        .env_remove("UMBRA_PASSWORD_FILE")
-        .arg("-c")
-        .arg(&config)
+        .umbra_with_config(&config)
         .args(["run", "db"])
         .output()
         .expect("umbra run");
@@ -288,11 +284,7 @@ after_snapshot = [
     assert!(snapshot.contains(".umbra-snapshots/"), "{snapshot}");
 
     let hist = env
-        .umbra()
-        .env_remove("UMBRA_REPOSITORY")
-        .env_remove("UMBRA_PASSWORD_FILE")
-        .arg("-c")
-        .arg(&config)
+        .umbra_with_config(&config)
         .args(["--json", "history", "db"])
         .output()
         .expect("history");
@@ -403,14 +395,7 @@ connection = "host={sock} port={port} user={user} dbname=postgres"
             sock = sock.display(),
         )
     };
-    let umbra = || {
-        let mut c = env.umbra();
-        c.env_remove("UMBRA_REPOSITORY")
-            .env_remove("UMBRA_PASSWORD_FILE")
-            .arg("-c")
-            .arg(&config);
-        c
-    };
+    let umbra = || env.umbra_with_config(&config);
     // A role without the backup functions gets the GRANTs it needs, and nothing is saved.
     psql(&bin, &sock, port, "CREATE ROLE nobackup LOGIN");
     fs::write(&config, job("nobackup")).expect("config");

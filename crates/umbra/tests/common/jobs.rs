@@ -58,12 +58,7 @@ impl Jobs {
     }
 
     pub fn umbra(&self) -> Command {
-        let mut c = self.env.umbra();
-        c.env_remove("UMBRA_REPOSITORY")
-            .env_remove("UMBRA_PASSWORD_FILE")
-            .arg("-c")
-            .arg(&self.config);
-        c
+        self.env.umbra_with_config(&self.config)
     }
 
     pub fn run(&self, args: &[&str]) -> Output {

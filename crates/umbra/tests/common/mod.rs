@@ -67,6 +67,17 @@ impl Env {
         self.path("repo")
     }
 
+    /// `umbra -c CONFIG` with this environment's cache and state, and the repository and
+    /// password the job file names (not this environment's).
+    pub fn umbra_with_config(&self, config: &Path) -> Command {
+        let mut c = self.umbra();
+        c.env_remove("UMBRA_REPOSITORY")
+            .env_remove("UMBRA_PASSWORD_FILE")
+            .arg("-c")
+            .arg(config);
+        c
+    }
+
     /// `umbra` with this environment's repository, password and cache.
     pub fn umbra(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_umbra"));
