@@ -3,7 +3,7 @@
 use std::cmp::Ordering;
 use std::path::PathBuf;
 
-use rustic_core::repofile::{Node, NodeType};
+use rustic_core::repofile::{Node, NodeType, SnapshotFile};
 use rustic_core::{IndexedTree, LsOptions, Repository};
 use serde::Serialize;
 use umbra_core::{ErrorKind, Result, UmbraError};
@@ -73,18 +73,12 @@ impl Change {
     }
 }
 
-fn all_nodes<S: IndexedTree>(repo: &Repository<S>, spec: &str) -> Result<Vec<(PathBuf, Node)>> {
-    let node = repo.node_from_snapshot_path(spec, |_| true).map_err(|e| {
-        let err = from_rustic(&format!("cannot find `{spec}`"), e);
-        let hint = if spec.contains(':') {
-            "Check the path: `umbra ls SNAPSHOT` lists what the snapshot holds."
-        } else {
-            "List the snapshots with `umbra snapshots`."
-        };
-        UmbraError::new(ErrorKind::NotFound, err.message().to_string())
-            .with_hint(hint)
-            .with_source(err)
-    })?;
+fn all_nodes<S: IndexedTree>(
+    repo: &Repository<S>,
+    snap: &SnapshotFile,
+    spec: &str,
+) -> Result<Vec<(PathBuf, Node)>> {
+    let node = node_at(repo, snap, spec)?;
     let streamer = repo
         .ls(&node, &LsOptions::default())
         .map_err(rustic("cannot read the snapshot's tree"))?;
@@ -93,15 +87,36 @@ fn all_nodes<S: IndexedTree>(repo: &Repository<S>, spec: &str) -> Result<Vec<(Pa
         .map_err(|e| from_rustic("cannot read the snapshot's tree", e))
 }
 
+/// The node at the path part of `spec` (`ID:PATH`; the root without one).
+pub(crate) fn node_at<S: IndexedTree>(
+    repo: &Repository<S>,
+    snap: &SnapshotFile,
+    spec: &str,
+) -> Result<Node> {
+    let path = spec.split_once(':').map_or("", |(_, p)| p);
+    repo.node_from_snapshot_and_path(snap, path).map_err(|e| {
+        let err = from_rustic(&format!("cannot find `{spec}`"), e);
+        UmbraError::new(ErrorKind::NotFound, err.message().to_string())
+            .with_hint("Check the path: `umbra ls SNAPSHOT` lists what the snapshot holds.")
+            .with_source(err)
+    })
+}
+
+/// The snapshot part of `spec` (`ID` or `ID:PATH`).
+pub(crate) fn snapshot_part(spec: &str) -> &str {
+    spec.split_once(':').map_or(spec, |(s, _)| s)
+}
+
 impl Repo {
     /// Every entry of `spec` (`ID` or `ID:PATH`), in path order.
     pub fn ls(self, spec: &str) -> Result<Vec<Entry>> {
+        let snap = self.find(snapshot_part(spec))?;
         let Repo { inner, .. } = self;
         let repo = inner
             .to_indexed_ids()
             .map_err(rustic("cannot read the repository's index"))?;
         let prefix = spec.split_once(':').map(|(_, p)| p).unwrap_or("");
-        Ok(all_nodes(&repo, spec)?
+        Ok(all_nodes(&repo, &snap, spec)?
             .into_iter()
             .map(|(p, n)| entry(PathBuf::from(prefix.trim_start_matches('/')).join(p), &n))
             .collect())
@@ -109,12 +124,14 @@ impl Repo {
 
     /// What changed from snapshot `a` to snapshot `b`.
     pub fn diff(self, a: &str, b: &str) -> Result<Vec<(Change, Entry)>> {
+        let snap_a = self.find(snapshot_part(a))?;
+        let snap_b = self.find(snapshot_part(b))?;
         let Repo { inner, .. } = self;
         let repo = inner
             .to_indexed_ids()
             .map_err(rustic("cannot read the repository's index"))?;
-        let left = all_nodes(&repo, a)?;
-        let right = all_nodes(&repo, b)?;
+        let left = all_nodes(&repo, &snap_a, a)?;
+        let right = all_nodes(&repo, &snap_b, b)?;
         Ok(diff_sorted(&left, &right))
     }
 }

@@ -123,9 +123,7 @@ impl Repo {
         }
         let keep = policy.to_keep_options()?;
         let snaps = self
-            .inner
-            .get_all_snapshots()
-            .map_err(rustic("cannot read the snapshots"))?
+            .readable_snapshots()?
             .into_iter()
             .filter(|f| only(&SnapshotInfo::from_file(f)))
             .collect();

@@ -18,10 +18,12 @@
 pub mod backup;
 pub mod browse;
 pub mod check;
+mod crypto;
 mod error;
 pub mod forget;
 pub mod keys;
 pub mod lock;
+mod nodes;
 mod progress;
 pub mod repo;
 pub mod restore;

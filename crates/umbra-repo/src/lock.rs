@@ -25,8 +25,6 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use aes256ctr_poly1305aes::aead::AeadInPlace;
-use aes256ctr_poly1305aes::Aes256CtrPoly1305Aes;
 use jiff::Timestamp;
 use rustic_core::repofile::MasterKey;
 use serde::{Deserialize, Serialize};
@@ -34,6 +32,8 @@ use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use umbra_core::{ErrorKind, Event, Monitor, Result, UmbraError};
+
+use crate::crypto::FileCrypto;
 
 /// A lock older than this, not refreshed, belongs to a process that is gone.
 const STALE_AFTER: Duration = Duration::from_secs(30 * 60);
@@ -120,54 +120,6 @@ impl LockFile {
 
 fn hostname() -> String {
     gethostname::gethostname().to_string_lossy().into_owned()
-}
-
-/// Encrypts and decrypts small repository files with the master key, as restic does:
-/// nonce (16 bytes) || AES-256-CTR ciphertext || Poly1305-AES tag (16 bytes).
-#[derive(Clone)]
-struct FileCrypto(aes256ctr_poly1305aes::Key);
-
-impl FileCrypto {
-    fn new(key: &MasterKey) -> Result<Self> {
-        if key.encrypt.len() != 32 || key.mac.k.len() != 16 || key.mac.r.len() != 16 {
-            return Err(UmbraError::new(
-                ErrorKind::RepositoryDamaged,
-                "the repository's master key has an unexpected length",
-            ));
-        }
-        let mut bytes = aes256ctr_poly1305aes::Key::default();
-        bytes[0..32].copy_from_slice(&key.encrypt);
-        bytes[32..48].copy_from_slice(&key.mac.k);
-        bytes[48..64].copy_from_slice(&key.mac.r);
-        Ok(Self(bytes))
-    }
-
-    fn encrypt(&self, plain: &[u8]) -> Vec<u8> {
-        let mut nonce = aes256ctr_poly1305aes::aead::Nonce::<Aes256CtrPoly1305Aes>::default();
-        rand::fill(&mut nonce[..]);
-        let mut out = Vec::with_capacity(plain.len() + 32);
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(plain);
-        // Encryption of an in-memory buffer of a few hundred bytes cannot fail.
-        let tag = Aes256CtrPoly1305Aes::new(&self.0)
-            .encrypt_in_place_detached(&nonce, &[], &mut out[16..])
-            .unwrap_or_default();
-        out.extend_from_slice(&tag);
-        out
-    }
-
-    fn decrypt(&self, data: &[u8]) -> Option<Vec<u8>> {
-        if data.len() < 32 {
-            return None;
-        }
-        let (nonce, rest) = data.split_at(16);
-        let (body, tag) = rest.split_at(rest.len() - 16);
-        let mut buf = body.to_vec();
-        Aes256CtrPoly1305Aes::new(&self.0)
-            .decrypt_in_place_detached(nonce.into(), &[], &mut buf, tag.into())
-            .ok()?;
-        Some(buf)
-    }
 }
 
 /// The `locks/` directory of a local repository.
@@ -458,16 +410,6 @@ pub(crate) fn unlock(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn encryption_round_trips_and_detects_tampering() {
-        let crypto = FileCrypto::new(&MasterKey::new()).expect("fresh key has right sizes");
-        let sealed = crypto.encrypt(b"{\"a\":1}");
-        assert_eq!(crypto.decrypt(&sealed).as_deref(), Some(&b"{\"a\":1}"[..]));
-        let mut bad = sealed.clone();
-        bad[20] ^= 1;
-        assert_eq!(crypto.decrypt(&bad), None);
-    }
 
     #[test]
     fn a_lock_of_a_dead_local_process_is_stale() {

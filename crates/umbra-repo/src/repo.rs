@@ -79,7 +79,7 @@ impl RepoLocation {
         self.path.join("config").is_file()
     }
 
-    fn backends(&self) -> Result<RepositoryBackends> {
+    pub(crate) fn backends(&self) -> Result<RepositoryBackends> {
         BackendOptions::default()
             .repository(self.path.to_string_lossy().into_owned())
             .to_backends()

@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use rustic_core::repofile::SnapshotFile;
+use rustic_core::repofile::{SnapshotFile, SnapshotId};
 use serde::Serialize;
-use umbra_core::{ConsistencyRecord, ErrorKind, Result, UmbraError};
+use umbra_core::{ConsistencyRecord, ErrorKind, Event, Result, UmbraError};
 
 use crate::error::from_rustic;
 use crate::repo::Repo;
@@ -57,14 +57,14 @@ impl SnapshotInfo {
 }
 
 impl Repo {
-    /// All snapshots, oldest first.
+    /// All readable snapshots, oldest first. A damaged snapshot file is named in a
+    /// warning and left out; it never hides the others.
     pub fn snapshots(&self) -> Result<Vec<SnapshotInfo>> {
-        let mut snaps = self
-            .inner
-            .get_all_snapshots()
-            .map_err(|e| from_rustic("cannot read the snapshots", e))?;
-        snaps.sort_by(|a, b| a.time.cmp(&b.time));
-        Ok(snaps.iter().map(SnapshotInfo::from_file).collect())
+        Ok(self
+            .readable_snapshots()?
+            .iter()
+            .map(SnapshotInfo::from_file)
+            .collect())
     }
 
     /// Finds one snapshot by id prefix, `latest` or `latest~N`.
@@ -72,6 +72,40 @@ impl Repo {
         self.find(spec).map(|s| SnapshotInfo::from_file(&s))
     }
 
+    fn snapshot_ids(&self) -> Result<Vec<SnapshotId>> {
+        Ok(self
+            .inner
+            .list::<SnapshotId>()
+            .map_err(|e| from_rustic("cannot list the snapshots", e))?
+            .collect())
+    }
+
+    fn read_snapshot(&self, id: SnapshotId) -> std::result::Result<SnapshotFile, UmbraError> {
+        let mut snap = self
+            .inner
+            .get_file::<SnapshotFile>(&id)
+            .map_err(|e| damaged_snapshot(id, &e))?;
+        snap.id = id;
+        let _ = snap.original.get_or_insert(id);
+        Ok(snap)
+    }
+
+    /// Every snapshot file that can be read, oldest first; the others are named.
+    pub(crate) fn readable_snapshots(&self) -> Result<Vec<SnapshotFile>> {
+        let mut snaps = Vec::new();
+        for id in self.snapshot_ids()? {
+            match self.read_snapshot(id) {
+                Ok(s) => snaps.push(s),
+                Err(e) => self.monitor.event(Event::Warning {
+                    message: format!("{} ({}); it is left out", e.message(), e.hint()),
+                }),
+            }
+        }
+        snaps.sort_by(|a, b| a.time.cmp(&b.time).then(a.id.cmp(&b.id)));
+        Ok(snaps)
+    }
+
+    /// The snapshot `spec` names (`latest`, `latest~N`, an id or a prefix of one).
     pub(crate) fn find(&self, spec: &str) -> Result<SnapshotFile> {
         if spec.is_empty() {
             return Err(UmbraError::new(
@@ -79,12 +113,70 @@ impl Repo {
                 "empty snapshot id",
             ));
         }
-        self.inner
-            .get_snapshot_from_str(spec, |_| true)
-            .map_err(|e| {
-                let err = from_rustic(&format!("no snapshot matches `{spec}`"), e);
-                // An unknown id is a user's typo, not an I/O fault.
-                UmbraError::new(ErrorKind::NotFound, err.message().to_string()).with_source(err)
-            })
+        if let Some(back) = spec.strip_prefix("latest") {
+            let n: usize = match back.strip_prefix('~') {
+                None if back.is_empty() => 0,
+                Some(n) => n.parse().map_err(|_| {
+                    UmbraError::new(
+                        ErrorKind::InvalidInput,
+                        format!("`{spec}` is not `latest` or `latest~N`"),
+                    )
+                })?,
+                None => {
+                    return Err(UmbraError::new(
+                        ErrorKind::InvalidInput,
+                        format!("`{spec}` is not `latest` or `latest~N`"),
+                    ))
+                }
+            };
+            let snaps = self.readable_snapshots()?;
+            return snaps.into_iter().rev().nth(n).ok_or_else(|| {
+                UmbraError::new(
+                    ErrorKind::NotFound,
+                    format!(
+                        "no snapshot matches `{spec}`: the repository has fewer readable snapshots"
+                    ),
+                )
+            });
+        }
+        let lower = spec.to_ascii_lowercase();
+        let matching: Vec<SnapshotId> = self
+            .snapshot_ids()?
+            .into_iter()
+            .filter(|id| id.to_hex().as_str().starts_with(&lower))
+            .collect();
+        match matching.as_slice() {
+            [] => Err(UmbraError::new(
+                ErrorKind::NotFound,
+                format!("no snapshot matches `{spec}`"),
+            )),
+            [id] => self.read_snapshot(*id),
+            _ => Err(UmbraError::new(
+                ErrorKind::InvalidInput,
+                format!("`{spec}` matches {} snapshots", matching.len()),
+            )
+            .with_hint("Give more digits of the id (`umbra snapshots` lists them).")),
+        }
     }
+}
+
+fn damaged_snapshot(id: SnapshotId, err: &rustic_core::RusticError) -> UmbraError {
+    let log = err.display_log();
+    let cause = log
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("Error: ");
+    UmbraError::new(
+        ErrorKind::RepositoryDamaged,
+        format!(
+            "snapshot file snapshots/{} cannot be read: {cause}",
+            id.to_hex().as_str()
+        ),
+    )
+    .with_hint(
+        "That snapshot is lost unless another copy of the repository has it; the data it \
+         references stays until `umbra prune`. Remove the damaged file from the repository's \
+         snapshots/ folder once you have kept a copy of it.",
+    )
 }

@@ -185,7 +185,34 @@ impl ReadSource for PlannedReadSource {
 
     fn entries(&self) -> Self::Iter {
         let mut iters: Vec<EntryIter> = Vec::with_capacity(self.sources.len());
+        // Every parent of a source, and the source folder itself, with their own
+        // metadata (the walker skips its root; the archiver would make the rest up).
+        let mut parents_done = std::collections::HashSet::new();
         for s in &self.sources {
+            let mut parents: Vec<ReadSourceEntry<PlannedOpen>> = Vec::new();
+            let mut ancestors: Vec<&Path> = s.plan.path.ancestors().collect();
+            ancestors.reverse();
+            for dir in ancestors {
+                if dir.parent().is_none() || !parents_done.insert(dir.to_path_buf()) {
+                    continue;
+                }
+                let source_root = dir == s.plan.path;
+                if let Some(mut e) = crate::nodes::dir_entry(dir) {
+                    if source_root {
+                        // The folder as read (a volume snapshot holds its own copy), stored
+                        // under its own name.
+                        if let Some(read) =
+                            crate::nodes::dir_entry::<PlannedOpen>(&s.plan.read_from)
+                        {
+                            if s.plan.identity_from.is_none() {
+                                e.node.meta = read.node.meta;
+                            }
+                        }
+                    }
+                    parents.push(e);
+                }
+            }
+            iters.push(Box::new(parents.into_iter().map(Ok)));
             let plan = s.plan.clone();
             let idx = s.report_index;
             let log = Arc::clone(&self.log);

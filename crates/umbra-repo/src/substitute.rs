@@ -54,7 +54,11 @@ pub(crate) fn entries_for(
             local
                 .entries()
                 .filter_map(|item| map_entry(item, &staged, idx, log))
-                .filter_map(Result::ok),
+                .filter_map(Result::ok)
+                .map(|mut e| {
+                    crate::nodes::stand_in_for(&mut e.node, &e.path);
+                    e
+                }),
         );
     }
     extras.sort_by(|a, b| a.path.cmp(&b.path));

@@ -226,6 +226,18 @@ pub struct RestoreArgs {
     /// Do not restore paths matching this glob (repeatable).
     #[arg(short = 'e', long, value_name = "PATTERN")]
     pub exclude: Vec<String>,
+    /// What to do with files that already exist in the target: `always` (replace what
+    /// differs; the default), `if-changed` (trust size and mtime), `if-newer` (only when
+    /// the snapshot's file is newer), `never`.
+    #[arg(long, value_name = "MODE", default_value = "always")]
+    pub overwrite: String,
+    /// Remove files and directories the snapshot does not have from the restored
+    /// directories of the target.
+    #[arg(long)]
+    pub delete: bool,
+    /// Say what would be restored, replaced and deleted; change nothing.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

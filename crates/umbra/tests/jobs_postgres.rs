@@ -325,11 +325,8 @@ after_snapshot = [
     // Restore, and start a server on the restored directory.
     let target = env.restore_latest("restored");
     let restored = common::restored_path(&target, &data);
-    common::sh(&format!("chmod -R a+rX {}", target.display()));
-    common::sh(&format!(
-        "chown -R postgres:postgres {0} && chmod 700 {0}",
-        restored.display()
-    ));
+    // The restored cluster starts as restored: no chown, no chmod of its files.
+    common::open_path_to(&restored);
     let log2 = env.path("restored.log");
     common::sh(&format!("touch {0} && chown postgres {0}", log2.display()));
     let port2 = port + 1;
@@ -449,11 +446,15 @@ connection = "host={sock} port={port} user={user} dbname=postgres"
         !data.join("backup_label").exists(),
         "backup_label was left in the live cluster"
     );
-    common::sh(&format!("chmod -R a+rX {}", target.display()));
-    common::sh(&format!(
-        "chown -R postgres:postgres {0} && chmod 700 {0}",
-        restored.display()
-    ));
+    // The restored cluster starts as restored: no chown, no chmod of its files. What the
+    // quiescer added (backup_label, the WAL segments) belongs to postgres like the rest.
+    common::open_path_to(&restored);
+    common::assert_owned_by(&restored, "postgres");
+    common::assert_owned_by(&restored.join("backup_label"), "postgres");
+    for wal in fs::read_dir(restored.join("pg_wal")).expect("pg_wal") {
+        let wal = wal.expect("entry").path();
+        common::assert_owned_by(&wal, "postgres");
+    }
     let log2 = env.path("restored.log");
     common::sh(&format!("touch {0} && chown postgres {0}", log2.display()));
     let restored_server = Server::start(&bin, &restored, port + 1, &sock, &log2);

@@ -95,6 +95,15 @@ type = "sqlite"
     );
     let db = j.src.join("app.db");
     create(&db);
+    // The copy stands in for the database: it must restore with the database's owner
+    // and mode, not those of umbra's staged file.
+    let owner = if common::is_root() {
+        common::sh(&format!("chown nobody:nogroup {}", db.display()));
+        "nobody"
+    } else {
+        "root"
+    };
+    common::chmod(&db, 0o640);
     let stop = j.env.path("stop");
     let mut w = writer(&db, &stop);
     std::thread::sleep(std::time::Duration::from_millis(500));
@@ -109,6 +118,13 @@ type = "sqlite"
             target.to_str().expect("utf8"),
         ]);
         let restored = common::restored_path(&target, &db);
+        if common::is_root() {
+            common::assert_owned_by(&restored, owner);
+        }
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&restored).expect("stat").permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o640, "the copy's mode is not the database's");
         let wal = restored.with_file_name("app.db-wal");
         assert!(!wal.exists(), "the live WAL was stored beside the copy");
         check(&restored);

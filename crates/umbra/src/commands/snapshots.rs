@@ -1,8 +1,8 @@
 //! Reading commands: `snapshots`, `show`, `ls`, `diff`, `restore`.
 
-use umbra_core::Result;
+use umbra_core::{ErrorKind, Result, UmbraError};
 use umbra_repo::lock::LockKind;
-use umbra_repo::restore::RestoreRequest;
+use umbra_repo::restore::{Overwrite, RestoreRequest};
 use umbra_repo::SnapshotInfo;
 
 use crate::cli::RestoreArgs;
@@ -109,6 +109,9 @@ pub fn ls(spec: &str, path: Option<&str>, settings: &Settings, out: &Output) -> 
         None => spec.to_string(),
     };
     for e in repo.ls(&full)? {
+        if crate::output::stdout_closed() {
+            break;
+        }
         if out.mode.json {
             out.json(&serde_json::to_value(&e).unwrap_or_default());
         } else {
@@ -146,6 +149,7 @@ pub fn diff(a: &str, b: &str, settings: &Settings, out: &Output) -> Result<Finis
 }
 
 pub fn restore(args: &RestoreArgs, settings: &Settings, out: &Output) -> Result<Finished> {
+    let overwrite: Overwrite = args.overwrite.parse()?;
     let repo = super::open(settings, Some(LockKind::Shared), out)?;
     let target = super::absolute(&args.target)?;
     let outcome = repo.restore(&RestoreRequest {
@@ -153,17 +157,66 @@ pub fn restore(args: &RestoreArgs, settings: &Settings, out: &Output) -> Result<
         target: target.clone(),
         includes: args.include.clone(),
         excludes: args.exclude.clone(),
+        overwrite,
+        delete: args.delete,
+        dry_run: args.dry_run,
     })?;
+    for d in &outcome.damaged {
+        let kept = d.partial.as_ref().map_or_else(String::new, |p| {
+            format!("; what could be read is in {}", target.join(p).display())
+        });
+        out.error_line(format!(
+            "damaged: {} ({} bytes missing: {}){kept}",
+            target.join(&d.path).display(),
+            d.missing_bytes,
+            d.reason
+        ));
+    }
+    for (path, what) in &outcome.problems {
+        out.error_line(format!(
+            "not restored faithfully: {}: {what}",
+            target.join(path).display()
+        ));
+    }
+    for path in &outcome.deleted {
+        out.detail(format!("deleted {}", target.join(path).display()));
+    }
+    let verb = if args.dry_run {
+        "would restore"
+    } else {
+        "restored"
+    };
     out.summary(format!(
-        "restored {} files and {} directories ({}) into {}",
+        "{verb} {} files ({}), {} directories, {} other entries into {}; {} files already \
+         right, {} left alone, {} deleted",
         outcome.files,
-        outcome.dirs,
         human_bytes(outcome.bytes),
-        target.display()
+        outcome.dirs,
+        outcome.other,
+        target.display(),
+        outcome.unchanged,
+        outcome.skipped,
+        outcome.deleted.len()
     ));
-    out.json(&serde_json::json!({
-        "message_type": "summary", "files": outcome.files, "dirs": outcome.dirs,
-        "bytes": outcome.bytes, "target": target,
-    }));
+    let mut summary = serde_json::to_value(&outcome).unwrap_or_default();
+    summary["message_type"] = "summary".into();
+    summary["target"] = serde_json::json!(target);
+    summary["dry_run"] = args.dry_run.into();
+    out.json(&summary);
+    if !outcome.damaged.is_empty() || !outcome.problems.is_empty() {
+        return Err(UmbraError::new(
+            ErrorKind::RepositoryDamaged,
+            format!(
+                "{} file(s) could not be restored completely and {} entr(ies) lack metadata \
+                 or could not be created (listed above)",
+                outcome.damaged.len(),
+                outcome.problems.len()
+            ),
+        )
+        .with_hint(
+            "Everything else is restored. Run `umbra check --read-data` to see the damage in \
+             the repository; a damaged file's readable part is kept as NAME.umbra-damaged.",
+        ));
+    }
     Ok(Finished::Ok)
 }

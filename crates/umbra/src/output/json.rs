@@ -42,7 +42,7 @@ impl JsonTask {
             "percent_done": if total > 0 { Some(done as f64 / total as f64) } else { None },
             "seconds_elapsed": secs,
         });
-        println!("{v}");
+        super::print_line(&v.to_string());
     }
 }
 
@@ -90,6 +90,6 @@ impl Monitor for JsonMonitor {
         if matches!(event, Event::Info { .. }) && self.verbosity < 1 {
             return;
         }
-        println!("{}", super::event_json(&event));
+        super::print_line(&super::event_json(&event).to_string());
     }
 }

@@ -13,12 +13,34 @@ pub mod library_log;
 mod plain;
 mod terminal;
 
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use serde_json::Value;
 use umbra_core::{Event, Monitor, UmbraError};
 
 use crate::settings::OutputMode;
+
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Writes a line to stdout. When the reader has gone (`umbra ls | head -1`), stays quiet
+/// from then on instead of panicking, as other Unix tools do; the command still finishes
+/// (and releases its lock) normally.
+pub fn print_line(text: &str) {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    if writeln!(out, "{text}").is_err() {
+        STDOUT_CLOSED.store(true, Ordering::Relaxed);
+    }
+}
+
+/// True once stdout's reader has gone: long listings may stop early.
+pub fn stdout_closed() -> bool {
+    STDOUT_CLOSED.load(Ordering::Relaxed)
+}
 
 /// The CLI's view of the user's terminal.
 #[derive(Clone)]
@@ -46,21 +68,39 @@ impl Output {
     /// A result line for humans (not printed with --json).
     pub fn line(&self, text: impl AsRef<str>) {
         if !self.mode.json {
-            println!("{}", text.as_ref());
+            print_line(text.as_ref());
+        }
+    }
+
+    /// A problem that does not stop the command: on stderr, or as a JSON error line.
+    pub fn error_line(&self, text: impl AsRef<str>) {
+        if self.mode.json {
+            print_line(
+                &serde_json::json!({"message_type": "error", "message": text.as_ref()}).to_string(),
+            );
+        } else {
+            eprintln!("{}", text.as_ref());
+        }
+    }
+
+    /// Detail shown only with -v.
+    pub fn detail(&self, text: impl AsRef<str>) {
+        if !self.mode.json && self.mode.verbosity > 0 {
+            print_line(text.as_ref());
         }
     }
 
     /// A summary line for humans: like [`Output::line`], but not with -q.
     pub fn summary(&self, text: impl AsRef<str>) {
         if !self.mode.json && self.mode.verbosity >= 0 {
-            println!("{}", text.as_ref());
+            print_line(text.as_ref());
         }
     }
 
     /// A JSON result (only printed with --json).
     pub fn json(&self, value: &Value) {
         if self.mode.json {
-            println!("{value}");
+            print_line(&value.to_string());
         }
     }
 
@@ -74,7 +114,7 @@ impl Output {
                 "hint": err.hint(),
                 "causes": err.causes(),
             });
-            println!("{v}");
+            print_line(&v.to_string());
             return;
         }
         eprintln!("error: {}", err.message());

@@ -368,6 +368,35 @@ pub fn restored_path(target: &Path, source: &Path) -> PathBuf {
     target.join(source.strip_prefix("/").expect("absolute source"))
 }
 
+/// Lets other users (a database server's user) reach `restored` by adding search
+/// permission to each directory above it, from the test's temporary directory down. The
+/// restored tree itself is left exactly as the restore made it: owners and modes are
+/// what is being tested.
+pub fn open_path_to(restored: &Path) {
+    let mut dirs: Vec<&Path> = restored
+        .ancestors()
+        .skip(1)
+        .take_while(|d| d.starts_with(std::env::temp_dir()) && *d != std::env::temp_dir())
+        .collect();
+    dirs.reverse();
+    for d in dirs {
+        let mode = fs::symlink_metadata(d).expect("lstat").mode();
+        chmod(d, (mode & 0o7777) | 0o011);
+    }
+}
+
+/// Asserts that `path` is owned by `user` (a name from /etc/passwd).
+pub fn assert_owned_by(path: &Path, user: &str) {
+    let uid: u32 = sh(&format!("id -u {user}")).trim().parse().expect("id -u");
+    let got = fs::symlink_metadata(path).expect("lstat").uid();
+    assert_eq!(
+        got,
+        uid,
+        "{} is owned by uid {got}, not {user}",
+        path.display()
+    );
+}
+
 pub fn chmod(path: &Path, mode: u32) {
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
 }

@@ -1,0 +1,163 @@
+//! Nodes umbra makes itself, and the metadata they carry.
+//!
+//! A restore can only give back what the snapshot recorded. Two kinds of entries do not
+//! come from rustic_core's walker with their true metadata:
+//! - **The source folder and its parents.** The walker skips the root of each walk, and
+//!   the archiver makes up `0755 root 0001-01-01` directories for every parent of a
+//!   source. restic lstat's each one; so do we ([`dir_entry`]), so that `/srv/a/src`
+//!   restores as `nobody:nogroup 0700` with its mtime, by umbra and by restic.
+//! - **Substitutes** (a quiescer's staged copy: SQLite's online backup, PostgreSQL's
+//!   `backup_label` and WAL). The staged file is umbra's, owned by root; the snapshot
+//!   must hold the owner and mode of what it stands for ([`stand_in_for`]), or a restored
+//!   PostgreSQL refuses to start.
+
+use std::ffi::CStr;
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use jiff::Timestamp;
+use rustic_core::repofile::{Metadata, Node, NodeType};
+use rustic_core::ReadSourceEntry;
+
+use crate::restore::go_mode;
+
+fn timestamp(secs: i64, nsecs: i64) -> Option<Timestamp> {
+    Timestamp::new(secs, i32::try_from(nsecs).unwrap_or(0)).ok()
+}
+
+/// The name of user `uid`, if the system knows one.
+pub(crate) fn user_name(uid: u32) -> Option<String> {
+    let mut buf = vec![0 as libc::c_char; 4096];
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut result = std::ptr::null_mut();
+    // SAFETY: every pointer is valid for the sizes given; the result points into `buf`.
+    let rc = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result) };
+    if rc != 0 || result.is_null() {
+        return None;
+    }
+    // SAFETY: getpwuid_r succeeded, so pw_name is a valid C string inside `buf`.
+    Some(
+        unsafe { CStr::from_ptr(pwd.pw_name) }
+            .to_string_lossy()
+            .into_owned(),
+    )
+}
+
+/// The name of group `gid`, if the system knows one.
+pub(crate) fn group_name(gid: u32) -> Option<String> {
+    let mut buf = vec![0 as libc::c_char; 4096];
+    let mut grp: libc::group = unsafe { std::mem::zeroed() };
+    let mut result = std::ptr::null_mut();
+    // SAFETY: as in `user_name`.
+    let rc = unsafe { libc::getgrgid_r(gid, &mut grp, buf.as_mut_ptr(), buf.len(), &mut result) };
+    if rc != 0 || result.is_null() {
+        return None;
+    }
+    // SAFETY: getgrgid_r succeeded, so gr_name is a valid C string inside `buf`.
+    Some(
+        unsafe { CStr::from_ptr(grp.gr_name) }
+            .to_string_lossy()
+            .into_owned(),
+    )
+}
+
+/// Sets owner, group (ids and names) and permission bits of `meta` from `m`, keeping
+/// the file type bits `meta` has.
+fn take_ownership(meta: &mut Metadata, m: &fs::Metadata, mode_mask: u32) {
+    meta.uid = Some(m.uid());
+    meta.gid = Some(m.gid());
+    meta.user = user_name(m.uid());
+    meta.group = group_name(m.gid());
+    let perm_bits = go_mode(m.mode() & mode_mask & 0o7777);
+    let type_bits = meta.mode.unwrap_or(0) & !(0o777 | (1 << 23) | (1 << 22) | (1 << 20));
+    meta.mode = Some(type_bits | perm_bits);
+}
+
+/// A directory entry for `path` with its own metadata, as the archiver stores it.
+pub(crate) fn dir_entry<O>(path: &Path) -> Option<ReadSourceEntry<O>> {
+    let m = fs::symlink_metadata(path).ok()?;
+    if !m.is_dir() {
+        return None;
+    }
+    let mut meta = Metadata {
+        mode: Some(go_mode(m.mode())),
+        mtime: timestamp(m.mtime(), m.mtime_nsec()),
+        atime: timestamp(m.atime(), m.atime_nsec()),
+        ctime: timestamp(m.ctime(), m.ctime_nsec()),
+        inode: m.ino(),
+        device_id: m.dev(),
+        links: m.nlink(),
+        ..Metadata::default()
+    };
+    take_ownership(&mut meta, &m, 0o7777);
+    let name = path.file_name()?;
+    Some(ReadSourceEntry {
+        path: path.to_path_buf(),
+        node: Node::new_node(name, NodeType::Dir, meta),
+        open: None,
+    })
+}
+
+/// Gives a staged copy the owner, group and mode of the live file it stands for; a file
+/// with no live counterpart (`backup_label`, a new WAL segment) takes the owner and group
+/// of its nearest existing directory, and that directory's mode without execute bits.
+pub(crate) fn stand_in_for(node: &mut Node, live: &Path) {
+    if let Ok(m) = fs::symlink_metadata(live) {
+        take_ownership(&mut node.meta, &m, 0o7777);
+        return;
+    }
+    let mut dir = live.parent();
+    while let Some(d) = dir {
+        if let Ok(m) = fs::symlink_metadata(d) {
+            let mask = if node.is_dir() { 0o7777 } else { 0o666 };
+            take_ownership(&mut node.meta, &m, mask);
+            return;
+        }
+        dir = d.parent();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_directory_entry_carries_its_owner_mode_and_time() {
+        let dir = std::env::temp_dir().join(format!("umbra-nodes-{}", std::process::id()));
+        fs::create_dir_all(&dir).expect("mkdir");
+        std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o750))
+            .expect("chmod");
+        let e: ReadSourceEntry<()> = dir_entry(&dir).expect("a directory");
+        assert_eq!(e.node.meta.mode.map(|m| m & 0o777), Some(0o750));
+        assert!(
+            e.node.meta.mode.is_some_and(|m| m & (1 << 31) != 0),
+            "dir bit"
+        );
+        assert!(e.node.meta.mtime.is_some());
+        assert_eq!(
+            e.node.meta.uid,
+            Some(fs::metadata(&dir).expect("stat").uid())
+        );
+        let _ = fs::remove_dir(&dir);
+    }
+
+    #[test]
+    fn a_new_file_takes_its_directory_owner_and_no_execute_bits() {
+        let dir = std::env::temp_dir().join(format!("umbra-stand-in-{}", std::process::id()));
+        fs::create_dir_all(&dir).expect("mkdir");
+        std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .expect("chmod");
+        let mut node = Node::new_node(
+            std::ffi::OsStr::new("backup_label"),
+            NodeType::File,
+            Metadata {
+                mode: Some(0o644),
+                ..Metadata::default()
+            },
+        );
+        stand_in_for(&mut node, &dir.join("backup_label"));
+        assert_eq!(node.meta.mode, Some(0o600));
+        let _ = fs::remove_dir(&dir);
+    }
+}
