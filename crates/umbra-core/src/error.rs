@@ -90,7 +90,8 @@ impl ErrorKind {
             Self::DiskFull => {
                 "Free space on the disk that holds the repository (or the restore target), \
                  then run the command again. Nothing written so far is referenced by a \
-                 snapshot; `umbra prune` reclaims it."
+                 snapshot; `umbra prune` reclaims it, but prune itself needs some free space \
+                 (for its lock and new index files): free that by other means first."
             }
             Self::InvalidInput => "See `umbra help` for the accepted values.",
             Self::NotFound => "List the snapshots with `umbra snapshots`.",

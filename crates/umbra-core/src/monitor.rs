@@ -49,6 +49,10 @@ pub enum Event {
     StaleLockRemoved { lock_id: String, owner: String },
     /// Something odd but harmless, in the library's words.
     Warning { message: String },
+    /// Damage in the repository that the command worked around (a snapshot file that
+    /// cannot be read and was left out, lost packs the index was repaired for). Always
+    /// shown: the user must learn of it without asking for more detail.
+    Damage { message: String },
     /// Informational detail, shown with `-v`.
     Info { message: String },
 }

@@ -145,7 +145,7 @@ impl Repo {
     /// the saved snapshot is removed again, and the backup fails. Data already stored is
     /// reused by the next backup or removed by `prune`.
     pub fn backup(
-        self,
+        mut self,
         request: &BackupRequest,
         verify: &dyn Fn() -> Result<()>,
     ) -> Result<BackupOutcome> {
@@ -166,6 +166,8 @@ impl Repo {
                 .with_source(err));
             }
         }
+
+        self.repair_lost_packs()?;
 
         let mut excludes = Excludes::default();
         excludes.globs = exclude_globs(request)?;
@@ -202,13 +204,24 @@ impl Repo {
         let mut opts = BackupOptions::default();
         opts.parent_opts.force = request.force_full_read;
         let named: Vec<PathBuf> = sources.iter().map(|s| s.path.clone()).collect();
+        // Interrupted (SIGINT, SIGTERM), the backup's finished packs get an index before
+        // the lock goes, so the next backup reuses them.
+        let (location, key) = (self.location.clone(), self.inner.key());
+        let (location2, key2) = (location.clone(), key.clone());
+        let on_interrupt =
+            umbra_core::interrupt::on_interrupt("index of the packs stored so far", move || {
+                let _ = crate::repair::index_finished_packs(&location2, key2);
+            });
         let Repo { inner, lock, .. } = self;
         let indexed = inner
             .to_indexed_ids()
             .map_err(rustic("cannot read the repository's index"))?;
-        let saved = indexed
-            .archive(&opts, &source, snap, &named)
-            .map_err(|e| from_rustic("the backup failed", e))?;
+        let saved = indexed.archive(&opts, &source, snap, &named).map_err(|e| {
+            // The same for a failed backup (a full disk may refuse this too).
+            let _ = crate::repair::index_finished_packs(&location, key);
+            from_rustic("the backup failed", e)
+        })?;
+        drop(on_interrupt);
 
         if let Err(err) = verify() {
             let _ = indexed.delete_snapshots(&[saved.id]);

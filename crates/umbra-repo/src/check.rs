@@ -25,22 +25,62 @@ impl Repo {
         opts.read_data = read_data;
         // Never trust our cache to stand in for the repository.
         opts.trust_cache = false;
+        // A damaged snapshot file is one finding, not a reason to check nothing.
+        let (snaps, damaged) = self.snapshots_and_damage()?;
+        let trees = snaps.iter().map(|s| s.tree).collect();
         let results = self
             .inner
-            .check(opts)
+            .check_with_trees(opts, trees)
             .map_err(rustic("the check could not run"))?;
-        Ok(results
-            .0
+        let mut findings: Vec<Finding> = damaged
             .into_iter()
-            .map(|(level, err)| Finding {
-                // rustic_core does not export the level's type; its Debug name is stable.
-                severity: if format!("{level:?}") == "Error" {
-                    "error"
-                } else {
-                    "warning"
-                },
-                message: err.to_string(),
+            .map(|e| Finding {
+                severity: "error",
+                message: e.message().to_string(),
             })
-            .collect())
+            .collect();
+        findings.extend(results.0.into_iter().map(|(level, err)| Finding {
+            // rustic_core does not export the level's type; its Debug name is stable.
+            severity: if format!("{level:?}") == "Error" {
+                "error"
+            } else {
+                "warning"
+            },
+            message: plain_message(&err.to_string()),
+        }));
+        Ok(findings)
+    }
+}
+
+/// rustic_core's error text without its internal parts: no backtrace, no "kind"/"code"
+/// annotations. The first sentence is what a user needs.
+fn plain_message(text: &str) -> String {
+    let text = text.split("Backtrace").next().unwrap_or(text);
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or(text);
+    let first = first.trim_start_matches("Error: ");
+    first
+        .split(" (kind:")
+        .next()
+        .unwrap_or(first)
+        .trim()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_message;
+
+    #[test]
+    fn internal_error_text_is_cut_to_its_first_sentence() {
+        let raw = "Error: pack 0cf447ef: ciphertext verification failed (kind: related to \
+                   cryptographic operations)\n\nBacktrace:\n  0: rustic_core::...";
+        assert_eq!(
+            plain_message(raw),
+            "pack 0cf447ef: ciphertext verification failed"
+        );
     }
 }

@@ -91,12 +91,23 @@ pub struct Verdict {
     pub reasons: Vec<String>,
 }
 
-/// What `prune` reclaimed.
-#[derive(Debug, Clone, Default)]
+/// What `prune` reclaimed, measured on the repository before and after (rustic_core's
+/// plan counts a repacked pack neither as removed nor as freed).
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct PruneOutcome {
-    pub packs_removed: u64,
+    pub packs_before: u64,
+    pub packs_after: u64,
+    pub bytes_before: u64,
+    pub bytes_after: u64,
+    /// Packs whose still-used blobs were copied into new packs before they were removed.
     pub packs_repacked: u64,
-    pub bytes_removed: u64,
+}
+
+impl PruneOutcome {
+    #[must_use]
+    pub fn bytes_freed(&self) -> u64 {
+        self.bytes_before.saturating_sub(self.bytes_after)
+    }
 }
 
 impl Repo {
@@ -167,16 +178,19 @@ impl Repo {
             .inner
             .prune_plan(&opts)
             .map_err(rustic("cannot plan the prune"))?;
-        let stats = &plan.stats;
-        let outcome = PruneOutcome {
-            packs_removed: stats.packs_to_delete.remove + stats.packs_to_delete.recover,
-            packs_repacked: stats.packs.repack,
-            bytes_removed: stats.size_to_delete.remove,
-        };
+        let (bytes_before, packs_before) = self.pack_usage()?;
+        let packs_repacked = plan.stats.packs.repack;
         self.inner
             .prune(&opts, plan)
             .map_err(rustic("the prune failed"))?;
-        Ok(outcome)
+        let (bytes_after, packs_after) = self.pack_usage()?;
+        Ok(PruneOutcome {
+            packs_before: packs_before as u64,
+            packs_after: packs_after as u64,
+            bytes_before,
+            bytes_after,
+            packs_repacked,
+        })
     }
 }
 

@@ -25,6 +25,7 @@ pub mod keys;
 pub mod lock;
 mod nodes;
 mod progress;
+pub mod repair;
 pub mod repo;
 pub mod restore;
 pub mod snapshots;

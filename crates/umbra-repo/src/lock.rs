@@ -164,7 +164,16 @@ impl LockDir {
         };
         write().map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
-            UmbraError::io("cannot write a lock file into", &self.0, e)
+            let read_only = e.raw_os_error() == Some(libc::EROFS);
+            let err = UmbraError::io("cannot write a lock file into", &self.0, e);
+            if read_only {
+                err.with_hint(
+                    "The repository is on read-only media. Commands that only read (snapshots, \
+                     show, ls, diff, restore, check) work without a lock: add --no-lock.",
+                )
+            } else {
+                err
+            }
         })?;
         Ok(id)
     }

@@ -125,7 +125,7 @@ impl OpenOptions {
 
 /// Options shared by every repository we open: our own cache directory, so that umbra
 /// never shares (and so never corrupts) a cache with restic or rustic.
-fn repository_options() -> RepositoryOptions {
+pub(crate) fn repository_options() -> RepositoryOptions {
     let cache = std::env::var_os("UMBRA_CACHE_DIR")
         .map(PathBuf::from)
         .or_else(|| {

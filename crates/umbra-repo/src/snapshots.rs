@@ -92,17 +92,27 @@ impl Repo {
 
     /// Every snapshot file that can be read, oldest first; the others are named.
     pub(crate) fn readable_snapshots(&self) -> Result<Vec<SnapshotFile>> {
+        let (snaps, damaged) = self.snapshots_and_damage()?;
+        for e in damaged {
+            self.monitor.event(Event::Damage {
+                message: format!("{}; it is left out. {}", e.message(), e.hint()),
+            });
+        }
+        Ok(snaps)
+    }
+
+    /// The readable snapshots (oldest first), and an error for each one that is not.
+    pub(crate) fn snapshots_and_damage(&self) -> Result<(Vec<SnapshotFile>, Vec<UmbraError>)> {
         let mut snaps = Vec::new();
+        let mut damaged = Vec::new();
         for id in self.snapshot_ids()? {
             match self.read_snapshot(id) {
                 Ok(s) => snaps.push(s),
-                Err(e) => self.monitor.event(Event::Warning {
-                    message: format!("{} ({}); it is left out", e.message(), e.hint()),
-                }),
+                Err(e) => damaged.push(e),
             }
         }
         snaps.sort_by(|a, b| a.time.cmp(&b.time).then(a.id.cmp(&b.id)));
-        Ok(snaps)
+        Ok((snaps, damaged))
     }
 
     /// The snapshot `spec` names (`latest`, `latest~N`, an id or a prefix of one).
@@ -162,15 +172,17 @@ impl Repo {
 
 fn damaged_snapshot(id: SnapshotId, err: &rustic_core::RusticError) -> UmbraError {
     let log = err.display_log();
-    let cause = log
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .trim_start_matches("Error: ");
+    let cause = if log.contains("related to cryptographic operations") {
+        "it fails its authentication check (the file was changed or truncated)"
+    } else if log.contains("related to input/output") || log.contains("related to the backend") {
+        "it cannot be read from the storage"
+    } else {
+        "its content is not a valid snapshot"
+    };
     UmbraError::new(
         ErrorKind::RepositoryDamaged,
         format!(
-            "snapshot file snapshots/{} cannot be read: {cause}",
+            "snapshot file snapshots/{} is damaged: {cause}",
             id.to_hex().as_str()
         ),
     )

@@ -48,6 +48,10 @@ pub struct GlobalArgs {
     /// Print more detail (repeat for even more).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Do not lock the repository, for a repository on read-only media. Only for the
+    /// commands that only read: snapshots, show, ls, diff, restore, check.
+    #[arg(long, global = true)]
+    pub no_lock: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -84,6 +88,11 @@ pub enum Command {
     Forget(ForgetArgs),
     /// Remove data that no snapshot references.
     Prune,
+    /// Repair a damaged repository (restic's `repair`).
+    Repair {
+        #[command(subcommand)]
+        command: RepairCommand,
+    },
     /// Manage the repository's keys (passwords).
     Key {
         #[command(subcommand)]
@@ -211,6 +220,31 @@ pub struct BackupArgs {
     /// Read every file, ignoring the previous snapshot.
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RepairCommand {
+    /// Rebuild the index from the packs the repository has: drop packs that are gone,
+    /// add packs nothing indexes. Then a backup stores lost data again.
+    Index {
+        /// Read every pack's header, not only those the index does not name.
+        #[arg(long)]
+        read_all_packs: bool,
+        /// Say what would change; change nothing.
+        #[arg(short = 'n', long)]
+        dry_run: bool,
+    },
+    /// Rewrite the snapshots that refer to data the index no longer has (run
+    /// `umbra repair index` first): damaged files get the suffix `.repaired`, unreadable
+    /// directories become empty, new snapshots are tagged `repaired`.
+    Snapshots {
+        /// Remove the original snapshots once repaired copies are written.
+        #[arg(long)]
+        forget: bool,
+        /// Say what would change; change nothing.
+        #[arg(short = 'n', long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -126,6 +126,8 @@ pub struct Settings {
     pub output: OutputMode,
     /// The job file: `-c`, or the default location.
     pub config_file: PathBuf,
+    /// Read without taking a lock (`--no-lock`; read-only media).
+    pub no_lock: bool,
 }
 
 impl Settings {
@@ -172,6 +174,7 @@ impl Settings {
             config_password_command,
             output,
             config_file,
+            no_lock: args.no_lock,
         })
     }
 

@@ -125,3 +125,67 @@ fn sigkill_leaves_a_stale_lock_that_the_next_run_removes() {
     assert_eq!(locks(&env), 0);
     env.ok(&["check", "--read-data"]);
 }
+
+/// `added` bytes of a backup's JSON summary.
+fn added(env: &Env, src: &std::path::Path) -> u64 {
+    let (code, summary) = env.backup_json(&[src], &[]);
+    assert_eq!(code, Some(0), "{summary}");
+    summary["bytes_added"].as_u64().expect("bytes_added")
+}
+
+#[test]
+fn the_next_backup_reuses_what_an_interrupted_one_stored() {
+    let env = Env::new();
+    env.init();
+    let src = big_source(&env);
+    let total: u64 = (0..6)
+        .map(|i| {
+            fs::metadata(src.join(format!("chunk{i}")))
+                .expect("meta")
+                .len()
+        })
+        .sum();
+    let child = start_backup(&env, &src);
+    // Let it store a good part first.
+    let started = Instant::now();
+    while walk_count(&env.repo().join("data")) < 8 && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    signal(&child, libc::SIGTERM);
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(130));
+    let stored: u64 = files_in(&env.repo().join("data"))
+        .iter()
+        .map(|p| fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+        .sum();
+    let again = added(&env, &src);
+    eprintln!(
+        "measured: interrupted after storing {stored} bytes of {total}; the next backup added {again}"
+    );
+    assert!(
+        stored > total / 10,
+        "the interrupted backup stored little: {stored}"
+    );
+    // Everything the interrupted backup finished is reused (a pack being written at the
+    // signal, at most a few, is not).
+    assert!(
+        again < total - stored / 2,
+        "stored {stored} of {total} before the signal, then added {again} again"
+    );
+    env.ok(&["check", "--read-data"]);
+}
+
+fn files_in(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = fs::read_dir(dir) {
+        for e in rd.filter_map(Result::ok) {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(files_in(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}

@@ -489,8 +489,10 @@ impl Flow<'_> {
             self.s.runner.log.line(
                 "retention",
                 &format!(
-                    "pruned {} pack(s), {} bytes",
-                    p.packs_removed, p.bytes_removed
+                    "pruned: {} -> {} pack(s), {} bytes freed",
+                    p.packs_before,
+                    p.packs_after,
+                    p.bytes_freed()
                 ),
             );
         }

@@ -4,14 +4,14 @@ use umbra_core::{ErrorKind, Result, UmbraError};
 use umbra_repo::forget::KeepPolicy;
 use umbra_repo::lock::LockKind;
 
-use crate::cli::ForgetArgs;
+use crate::cli::{ForgetArgs, RepairCommand};
 use crate::output::{human_bytes, Output};
 use crate::settings::Settings;
 use crate::Finished;
 
 pub fn check(read_data: bool, settings: &Settings, out: &Output) -> Result<Finished> {
     let options = umbra_repo::OpenOptions {
-        lock: Some(LockKind::Shared),
+        lock: super::read_lock(settings),
         bypass_cache: true,
     };
     let repo = super::open_with(settings, options, out)?;
@@ -97,21 +97,76 @@ pub fn forget(args: &ForgetArgs, settings: &Settings, out: &Output) -> Result<Fi
 fn prune_with(repo: &umbra_repo::Repo, out: &Output) -> Result<()> {
     let p = repo.prune()?;
     out.summary(format!(
-        "pruned: {} pack(s) removed, {} repacked, {} freed",
-        p.packs_removed,
+        "pruned: {} -> {} pack(s), {} -> {}, {} freed ({} pack(s) repacked)",
+        p.packs_before,
+        p.packs_after,
+        human_bytes(p.bytes_before),
+        human_bytes(p.bytes_after),
+        human_bytes(p.bytes_freed()),
         p.packs_repacked,
-        human_bytes(p.bytes_removed)
     ));
-    out.json(&serde_json::json!({
-        "message_type": "prune", "packs_removed": p.packs_removed,
-        "packs_repacked": p.packs_repacked, "bytes_removed": p.bytes_removed,
-    }));
+    let mut v = serde_json::to_value(&p).unwrap_or_default();
+    v["message_type"] = "prune".into();
+    v["bytes_freed"] = p.bytes_freed().into();
+    out.json(&v);
     Ok(())
 }
 
 pub fn prune(settings: &Settings, out: &Output) -> Result<Finished> {
     let repo = super::open(settings, Some(LockKind::Exclusive), out)?;
     prune_with(&repo, out)?;
+    Ok(Finished::Ok)
+}
+
+pub fn repair(command: &RepairCommand, settings: &Settings, out: &Output) -> Result<Finished> {
+    match *command {
+        RepairCommand::Index {
+            read_all_packs,
+            dry_run,
+        } => {
+            let lock = if dry_run {
+                LockKind::Shared
+            } else {
+                LockKind::Exclusive
+            };
+            let repo = super::open(settings, Some(lock), out)?;
+            let lost = repo.lost_packs()?;
+            let unindexed = repo.unindexed_packs()?;
+            repo.repair_index(read_all_packs, dry_run)?;
+            let verb = if dry_run { "would drop" } else { "dropped" };
+            out.summary(format!(
+                "index repaired: {verb} {} lost pack(s), {} {unindexed} pack(s) no index named",
+                lost.len(),
+                if dry_run { "would add" } else { "added" },
+            ));
+            out.json(&serde_json::json!({
+                "message_type": "summary", "lost_packs": lost, "unindexed_packs": unindexed,
+                "dry_run": dry_run,
+            }));
+        }
+        RepairCommand::Snapshots { forget, dry_run } => {
+            let lock = if dry_run || !forget {
+                LockKind::Shared
+            } else {
+                LockKind::Exclusive
+            };
+            let repo = super::open(settings, Some(lock), out)?;
+            let r = repo.repair_snapshots(forget, dry_run)?;
+            out.summary(format!(
+                "{} repaired snapshot(s) written{}; {} snapshot(s) now",
+                r.written.len(),
+                if r.written.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", r.written.join(", "))
+                },
+                r.after
+            ));
+            let mut v = serde_json::to_value(&r).unwrap_or_default();
+            v["message_type"] = "summary".into();
+            out.json(&v);
+        }
+    }
     Ok(Finished::Ok)
 }
 

@@ -20,6 +20,22 @@ use crate::settings::{RepoChoice, Settings};
 use crate::Finished;
 
 pub fn run(command: Command, settings: &Settings, out: &Output) -> Result<Finished> {
+    let reads_only = matches!(
+        command,
+        Command::Snapshots
+            | Command::Show { .. }
+            | Command::Ls { .. }
+            | Command::Diff { .. }
+            | Command::Restore(_)
+            | Command::Check { .. }
+    );
+    if settings.no_lock && !reads_only {
+        return Err(UmbraError::new(
+            ErrorKind::InvalidInput,
+            "--no-lock is only for commands that only read the repository",
+        )
+        .with_hint("Use it with snapshots, show, ls, diff, restore or check; leave it out here."));
+    }
     match command {
         Command::Init => init(settings, out),
         Command::Backup(args) => backup::run(&args, settings, out),
@@ -31,6 +47,7 @@ pub fn run(command: Command, settings: &Settings, out: &Output) -> Result<Finish
         Command::Check { read_data } => maintenance::check(read_data, settings, out),
         Command::Forget(args) => maintenance::forget(&args, settings, out),
         Command::Prune => maintenance::prune(settings, out),
+        Command::Repair { command } => maintenance::repair(&command, settings, out),
         Command::Sources(args) => backup::sources(&args, out),
         Command::Cleanup => backup::cleanup(out),
         Command::Unlock { remove_all } => maintenance::unlock(remove_all, settings, out),
@@ -44,6 +61,11 @@ pub fn run(command: Command, settings: &Settings, out: &Output) -> Result<Finish
         Command::Schedule { command } => schedule::run(&command, settings, out),
         Command::Daemon { max_runs } => schedule::daemon(max_runs, settings, out),
     }
+}
+
+/// The lock of a command that only reads: shared, or none with `--no-lock`.
+pub fn read_lock(settings: &Settings) -> Option<LockKind> {
+    (!settings.no_lock).then_some(LockKind::Shared)
 }
 
 /// Opens the chosen repository with the lock a command needs.

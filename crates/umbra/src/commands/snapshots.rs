@@ -1,7 +1,6 @@
 //! Reading commands: `snapshots`, `show`, `ls`, `diff`, `restore`.
 
 use umbra_core::{ErrorKind, Result, UmbraError};
-use umbra_repo::lock::LockKind;
 use umbra_repo::restore::{Overwrite, RestoreRequest};
 use umbra_repo::SnapshotInfo;
 
@@ -22,7 +21,7 @@ fn consistency_short(s: &SnapshotInfo) -> String {
 }
 
 pub fn list(settings: &Settings, out: &Output) -> Result<Finished> {
-    let repo = super::open(settings, Some(LockKind::Shared), out)?;
+    let repo = super::open(settings, super::read_lock(settings), out)?;
     let snaps = repo.snapshots()?;
     if out.mode.json {
         out.json(&serde_json::to_value(&snaps).unwrap_or_default());
@@ -52,7 +51,7 @@ pub fn list(settings: &Settings, out: &Output) -> Result<Finished> {
 }
 
 pub fn show(spec: &str, settings: &Settings, out: &Output) -> Result<Finished> {
-    let repo = super::open(settings, Some(LockKind::Shared), out)?;
+    let repo = super::open(settings, super::read_lock(settings), out)?;
     let s = repo.snapshot(spec)?;
     if out.mode.json {
         out.json(&serde_json::to_value(&s).unwrap_or_default());
@@ -103,7 +102,7 @@ pub fn show(spec: &str, settings: &Settings, out: &Output) -> Result<Finished> {
 }
 
 pub fn ls(spec: &str, path: Option<&str>, settings: &Settings, out: &Output) -> Result<Finished> {
-    let repo = super::open(settings, Some(LockKind::Shared), out)?;
+    let repo = super::open(settings, super::read_lock(settings), out)?;
     let full = match path {
         Some(p) => format!("{spec}:{p}"),
         None => spec.to_string(),
@@ -122,7 +121,7 @@ pub fn ls(spec: &str, path: Option<&str>, settings: &Settings, out: &Output) -> 
 }
 
 pub fn diff(a: &str, b: &str, settings: &Settings, out: &Output) -> Result<Finished> {
-    let repo = super::open(settings, Some(LockKind::Shared), out)?;
+    let repo = super::open(settings, super::read_lock(settings), out)?;
     let changes = repo.diff(a, b)?;
     let (mut added, mut removed, mut modified) = (0, 0, 0);
     for (change, e) in &changes {
@@ -150,7 +149,7 @@ pub fn diff(a: &str, b: &str, settings: &Settings, out: &Output) -> Result<Finis
 
 pub fn restore(args: &RestoreArgs, settings: &Settings, out: &Output) -> Result<Finished> {
     let overwrite: Overwrite = args.overwrite.parse()?;
-    let repo = super::open(settings, Some(LockKind::Shared), out)?;
+    let repo = super::open(settings, super::read_lock(settings), out)?;
     let target = super::absolute(&args.target)?;
     let outcome = repo.restore(&RestoreRequest {
         snapshot: args.snapshot.clone(),

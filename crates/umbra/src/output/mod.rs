@@ -166,6 +166,7 @@ pub(crate) fn describe(event: &Event) -> (i8, String) {
         ),
         Event::StaleLockRemoved { owner, .. } => (0, format!("removed stale lock: {owner}")),
         Event::Warning { message } => (1, format!("warning: {message}")),
+        Event::Damage { message } => (0, format!("warning: {message}")),
         Event::Info { message } => (1, message.clone()),
     }
 }
@@ -190,6 +191,7 @@ pub(crate) fn event_json(event: &Event) -> Value {
             json!({"message_type": "stale_lock_removed", "lock": lock_id, "owner": owner})
         }
         Event::Warning { message } => json!({"message_type": "warning", "message": message}),
+        Event::Damage { message } => json!({"message_type": "damage", "message": message}),
         Event::Info { message } => json!({"message_type": "info", "message": message}),
     }
 }

@@ -1,0 +1,222 @@
+//! Ways back from damage: `repair index`, `repair snapshots`, and noticing lost packs
+//! before a backup relies on them.
+//!
+//! The meanings are restic's:
+//! - `repair index` rebuilds the index from the packs that exist: packs the index names
+//!   but the repository lost leave it, packs nothing indexes (an interrupted backup's)
+//!   are read and added. Afterwards a backup stores again whatever was lost, if the
+//!   source still has it.
+//! - `repair snapshots` rewrites the snapshots that refer to data the index no longer
+//!   has: files lose the lost parts and get the suffix `.repaired`, unreadable
+//!   directories become empty; the new snapshots are tagged `repaired`. With `forget`,
+//!   the originals are removed.
+//!
+//! A backup deduplicates against the index. If the index names a pack that is gone, the
+//! backup "stores" nothing for the blobs in it and the new snapshot cannot be restored.
+//! So [`Repo::lost_packs`] runs before every backup, and the backup repairs the index
+//! first when it finds any (see `backup.rs`).
+
+use std::collections::BTreeSet;
+
+use rustic_core::repofile::{IndexFile, PackId};
+use rustic_core::{FileType, RepairIndexOptions, RepairSnapshotsOptions};
+use umbra_core::{ErrorKind, Event, Result, UmbraError};
+
+use crate::error::rustic;
+use crate::lock::{LockDir, LockGuard, LockKind};
+use crate::repo::Repo;
+
+/// What `repair snapshots` did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct RepairSnapshotsOutcome {
+    /// Snapshots before and after.
+    pub before: usize,
+    pub after: usize,
+    /// Ids (short) of the snapshots written by the repair.
+    pub written: Vec<String>,
+}
+
+impl Repo {
+    /// Packs the index names that the repository does not have (as hex ids).
+    pub fn lost_packs(&self) -> Result<Vec<String>> {
+        let present: BTreeSet<PackId> = self
+            .inner
+            .list::<PackId>()
+            .map_err(rustic("cannot list the repository's packs"))?
+            .collect();
+        let mut lost = BTreeSet::new();
+        for index in self
+            .inner
+            .stream_files::<IndexFile>()
+            .map_err(rustic("cannot read the index"))?
+        {
+            let (_, index) = index.map_err(rustic("cannot read an index file"))?;
+            for pack in index.packs {
+                if !present.contains(&pack.id) {
+                    lost.insert(pack.id.to_hex().as_str().to_string());
+                }
+            }
+        }
+        Ok(lost.into_iter().collect())
+    }
+
+    /// Packs in the repository that no index names.
+    pub fn unindexed_packs(&self) -> Result<usize> {
+        let mut indexed = BTreeSet::new();
+        for index in self
+            .inner
+            .stream_files::<IndexFile>()
+            .map_err(rustic("cannot read the index"))?
+        {
+            let (_, index) = index.map_err(rustic("cannot read an index file"))?;
+            indexed.extend(index.packs.into_iter().map(|p| p.id));
+        }
+        Ok(self
+            .inner
+            .list::<PackId>()
+            .map_err(rustic("cannot list the repository's packs"))?
+            .filter(|p| !indexed.contains(p))
+            .count())
+    }
+
+    /// restic's `repair index`; `read_all` reads every pack instead of trusting the
+    /// index for the packs it names. Needs an exclusive lock.
+    pub fn repair_index(&self, read_all: bool, dry_run: bool) -> Result<()> {
+        let mut opts = RepairIndexOptions::default();
+        opts.read_all = read_all;
+        self.inner
+            .repair_index(&opts, dry_run)
+            .map_err(rustic("cannot repair the index"))
+    }
+
+    /// restic's `repair snapshots`. Run `repair index` first: what the index does not
+    /// name counts as lost.
+    pub fn repair_snapshots(self, forget: bool, dry_run: bool) -> Result<RepairSnapshotsOutcome> {
+        let snaps = self.readable_snapshots()?;
+        let before: BTreeSet<String> = self.snapshot_hex_ids()?;
+        let monitor = std::sync::Arc::clone(&self.monitor);
+        let Repo { inner, lock, .. } = self;
+        let repo = inner
+            .to_indexed()
+            .map_err(rustic("cannot read the repository's index"))?;
+        let mut opts = RepairSnapshotsOptions::default();
+        opts.delete = forget;
+        repo.repair_snapshots(&opts, snaps, dry_run)
+            .map_err(rustic("cannot repair the snapshots"))?;
+        let after: BTreeSet<String> = repo
+            .list::<rustic_core::repofile::SnapshotId>()
+            .map_err(rustic("cannot list the snapshots"))?
+            .map(|id| id.to_hex().as_str().to_string())
+            .collect();
+        drop(lock);
+        let written: Vec<String> = after
+            .difference(&before)
+            .map(|id| id[..8].to_string())
+            .collect();
+        for id in &written {
+            monitor.event(Event::Info {
+                message: format!("wrote repaired snapshot {id}"),
+            });
+        }
+        Ok(RepairSnapshotsOutcome {
+            before: before.len(),
+            after: after.len(),
+            written,
+        })
+    }
+
+    fn snapshot_hex_ids(&self) -> Result<BTreeSet<String>> {
+        Ok(self
+            .inner
+            .list::<rustic_core::repofile::SnapshotId>()
+            .map_err(rustic("cannot list the snapshots"))?
+            .map(|id| id.to_hex().as_str().to_string())
+            .collect())
+    }
+
+    /// Total bytes and count of the pack files (for what `prune` really freed).
+    pub fn pack_usage(&self) -> Result<(u64, usize)> {
+        let packs = self
+            .inner
+            .infos_files()
+            .map_err(rustic("cannot list the repository's files"))?;
+        let packs = packs
+            .repo
+            .iter()
+            .find(|f| f.tpe == FileType::Pack)
+            .map_or((0, 0), |f| (f.size, f.count as usize));
+        Ok(packs)
+    }
+
+    /// Before a backup: when the index names packs the repository lost, repairs the index
+    /// (under an exclusive lock, taken for the repair alone), so that the backup stores
+    /// their blobs again instead of pointing at data that is gone.
+    pub(crate) fn repair_lost_packs(&mut self) -> Result<()> {
+        let lost = self.lost_packs()?;
+        let Some(first) = lost.first() else {
+            return Ok(());
+        };
+        self.monitor.event(Event::Damage {
+            message: format!(
+                "the index names {} pack(s) the repository does not have (pack {}…); \
+                 repairing the index first, so that this backup stores their data again",
+                lost.len(),
+                &first[..8]
+            ),
+        });
+        let dir = LockDir::of_repository(self.location.path());
+        let key = self.inner.key();
+        let had = self.lock.take().is_some();
+        let exclusive = LockGuard::acquire(
+            dir.clone(),
+            &key,
+            LockKind::Exclusive,
+            self.monitor.as_ref(),
+        )
+        .map_err(|e| {
+            UmbraError::new(
+                ErrorKind::RepositoryDamaged,
+                format!(
+                    "{} pack(s) the index names are missing, and the index cannot be \
+                         repaired now: {}",
+                    lost.len(),
+                    e.message()
+                ),
+            )
+            .with_hint(
+                "Run `umbra repair index` once no other process uses the repository, then \
+                     back up again; `umbra repair snapshots` mends the snapshots that lost data.",
+            )
+        });
+        let repaired = exclusive.and_then(|guard| {
+            let r = self.repair_index(false, false);
+            drop(guard);
+            r
+        });
+        if had {
+            self.lock = Some(LockGuard::acquire(
+                dir,
+                &key,
+                LockKind::Shared,
+                self.monitor.as_ref(),
+            )?);
+        }
+        repaired
+    }
+}
+
+/// Indexes the packs an interrupted backup finished, so that the next backup reuses them
+/// instead of storing them again. Runs from the signal handler, while the backup's lock is
+/// still held; opens the repository a second time with the master key.
+pub(crate) fn index_finished_packs(
+    location: &crate::repo::RepoLocation,
+    key: rustic_core::repofile::MasterKey,
+) -> Result<()> {
+    let backends = location.backends()?;
+    let repo = rustic_core::Repository::new(&crate::repo::repository_options(), &backends)
+        .map_err(rustic("cannot open the repository's storage"))?
+        .open(&rustic_core::Credentials::Masterkey(key))
+        .map_err(rustic("cannot open the repository"))?;
+    repo.repair_index(&RepairIndexOptions::default(), false)
+        .map_err(rustic("cannot index the packs already stored"))
+}
