@@ -62,6 +62,15 @@ pub struct SourceConsistency {
     /// Files and directories that could not be read at all and are missing.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unreadable: Vec<PathBuf>,
+    /// Files and directories that disappeared while the backup ran (deleted between the
+    /// walk and the read): not in the snapshot, and a sign the source changed while read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vanished: Vec<PathBuf>,
+    /// Files stored from a copy a quiescer made (a SQLite online backup, PostgreSQL's
+    /// backup_label and WAL): each consistent in itself, but taken at another instant than
+    /// the rest of the source. They never raise the source's level.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub copies: Vec<PathBuf>,
 }
 
 /// One application quiescer's part in a snapshot: what it held still, and for how long.
@@ -118,11 +127,15 @@ impl ConsistencyRecord {
             .iter()
             .map(|s| s.changed_while_read.len())
             .sum();
+        let unreadable: usize = self.sources.iter().map(|s| s.unreadable.len()).sum();
+        let mut short = level.to_string();
         if changed > 0 {
-            format!("{level} ({changed})")
-        } else {
-            level.to_string()
+            short.push_str(&format!(" ({changed} changed)"));
         }
+        if unreadable > 0 {
+            short.push_str(&format!(", incomplete ({unreadable} unreadable)"));
+        }
+        short
     }
 
     /// Serialises the record into the text stored in a snapshot's description.
@@ -160,6 +173,8 @@ mod tests {
                 .map(|i| PathBuf::from(format!("/srv/{i}")))
                 .collect(),
             unreadable: vec![],
+            vanished: vec![],
+            copies: vec![],
         }
     }
 
@@ -175,7 +190,7 @@ mod tests {
             quiesced: Vec::new(),
         };
         assert_eq!(rec.overall(), Some(ConsistencyLevel::ChangedWhileRead));
-        assert_eq!(rec.short(), "changed-while-read (2)");
+        assert_eq!(rec.short(), "changed-while-read (2 changed)");
     }
 
     #[test]

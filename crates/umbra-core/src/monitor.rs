@@ -45,6 +45,9 @@ pub enum Event {
     Unreadable { path: PathBuf, error: String },
     /// A file changed while it was read; it was stored as read.
     ChangedWhileRead { path: PathBuf },
+    /// A file or directory disappeared between the walk and the read (deleted while the
+    /// backup ran); it is not in the snapshot.
+    Vanished { path: PathBuf },
     /// A stale lock (its process is gone, or it was not refreshed for 30 minutes) was removed.
     StaleLockRemoved { lock_id: String, owner: String },
     /// Something odd but harmless, in the library's words.

@@ -39,6 +39,13 @@ impl Method {
             Self::Reflink => "reflink",
         }
     }
+
+    /// True for methods that capture a whole volume at one instant (btrfs, LVM, ZFS):
+    /// only these can hold an application's frozen state together with every other file.
+    #[must_use]
+    pub fn is_volume_snapshot(self) -> bool {
+        matches!(self, Self::Btrfs | Self::Lvm | Self::Zfs)
+    }
 }
 
 impl std::fmt::Display for Method {

@@ -90,13 +90,20 @@ impl BackupOutcome {
         self.record.sources.iter().map(|s| s.unreadable.len()).sum()
     }
 
+    /// Files that changed while read, and entries that vanished while the backup ran.
     #[must_use]
     pub fn changed_count(&self) -> usize {
         self.record
             .sources
             .iter()
-            .map(|s| s.changed_while_read.len())
+            .map(|s| s.changed_while_read.len() + s.vanished.len())
             .sum()
+    }
+
+    /// Entries that vanished while the backup ran.
+    #[must_use]
+    pub fn vanished_count(&self) -> usize {
+        self.record.sources.iter().map(|s| s.vanished.len()).sum()
     }
 }
 
@@ -238,7 +245,7 @@ impl Repo {
                 .map(|(s, r)| SourceConsistency {
                     path: s.path.clone(),
                     method: s.method,
-                    level: if r.changed_while_read.is_empty() {
+                    level: if r.changed_while_read.is_empty() && r.vanished.is_empty() {
                         s.expected
                     } else {
                         s.expected.max(ConsistencyLevel::ChangedWhileRead)
@@ -246,6 +253,14 @@ impl Repo {
                     snapshot_ms: s.snapshot_ms,
                     changed_while_read: r.changed_while_read,
                     unreadable: r.unreadable,
+                    vanished: r.vanished,
+                    copies: request
+                        .plan
+                        .substitutes
+                        .iter()
+                        .filter(|sub| sub.named.starts_with(&s.path))
+                        .map(|sub| sub.named.clone())
+                        .collect(),
                 })
                 .collect(),
             snapshot_set_spread_ms: request.plan.snapshot_set_spread_ms,

@@ -47,6 +47,7 @@ use crate::error::rustic;
 pub(crate) struct SourceReport {
     pub changed_while_read: Vec<PathBuf>,
     pub unreadable: Vec<PathBuf>,
+    pub vanished: Vec<PathBuf>,
 }
 
 /// Shared by the walker and every open file (files are read on many threads).
@@ -68,6 +69,17 @@ impl ReadLog {
         if let Ok(mut r) = self.reports.lock() {
             r[source].unreadable.push(path);
         }
+    }
+
+    /// An entry deleted between the walk and the read: named once.
+    fn vanished(&self, source: usize, path: PathBuf) {
+        if let Ok(mut r) = self.reports.lock() {
+            if r[source].vanished.contains(&path) {
+                return;
+            }
+            r[source].vanished.push(path.clone());
+        }
+        self.monitor.event(Event::Vanished { path });
     }
 
     fn changed(&self, source: usize, path: PathBuf) {
@@ -254,22 +266,22 @@ pub(crate) fn map_entry(
 ) -> Option<RusticResult<ReadSourceEntry<PlannedOpen>>> {
     match item {
         Err(err) => {
-            // The walker could not read a directory entry (permissions, I/O).
-            let text = err.display_log();
-            let cause = text
-                .split("caused by: ")
-                .nth(1)
-                .unwrap_or(&text)
-                .to_string();
-            let path = cause
-                .split(": ")
-                .next()
-                .filter(|p| p.starts_with('/'))
-                .map_or_else(
-                    || plan.path.clone(),
-                    |p| reroot(Path::new(p), &plan.read_from, &plan.path),
-                );
-            log.unreadable(idx, path, cause);
+            // The walker could not read a directory entry: it vanished (deleted while we
+            // walked), or it cannot be read (permissions, I/O).
+            let (path, io) = walk_error(&err);
+            let path = path.map_or_else(
+                || plan.path.clone(),
+                |p| reroot(&p, &plan.read_from, &plan.path),
+            );
+            match io {
+                Some(e) if e.kind() == std::io::ErrorKind::NotFound => log.vanished(idx, path),
+                Some(e) => log.unreadable(idx, path, e.to_string()),
+                None => {
+                    let text = err.display_log();
+                    let first = text.lines().next().unwrap_or(&text).to_string();
+                    log.unreadable(idx, path, first);
+                }
+            }
             None
         }
         Ok(mut entry) => {
@@ -301,6 +313,36 @@ pub(crate) fn map_entry(
             }))
         }
     }
+}
+
+/// The path and the I/O error behind a walker error, found in its chain of causes (the
+/// `ignore` crate's error, wrapped by rustic_core).
+fn walk_error(err: &RusticError) -> (Option<PathBuf>, Option<std::io::Error>) {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(walk) = e.downcast_ref::<ignore::Error>() {
+            let mut path = None;
+            let mut inner = walk;
+            loop {
+                match inner {
+                    ignore::Error::WithPath { path: p, err } => {
+                        path.get_or_insert_with(|| p.clone());
+                        inner = err;
+                    }
+                    ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+                        inner = err;
+                    }
+                    _ => break,
+                }
+            }
+            let io = walk
+                .io_error()
+                .map(|e| std::io::Error::new(e.kind(), e.to_string()));
+            return (path, io);
+        }
+        cur = e.source();
+    }
+    (None, None)
 }
 
 /// Gives a node read from a clone the identity of its live file, if that is still the
@@ -409,8 +451,12 @@ impl PlannedOpen {
     }
 
     fn unreadable(&self, err: &std::io::Error) -> Box<RusticError> {
-        self.log
-            .unreadable(self.source, self.named_path.clone(), err.to_string());
+        if err.kind() == std::io::ErrorKind::NotFound {
+            self.log.vanished(self.source, self.named_path.clone());
+        } else {
+            self.log
+                .unreadable(self.source, self.named_path.clone(), err.to_string());
+        }
         RusticError::with_source(
             RKind::InputOutput,
             "cannot read `{path}`",

@@ -1,7 +1,9 @@
 //! The `sqlite` quiescer against a live writer. Without a volume snapshot (the test's
 //! directory is on the root ext4), each database is copied through SQLite's online backup
-//! API and the copy is stored in its place; with a btrfs snapshot, nothing is copied and
-//! the record says why.
+//! API and the copy is stored in its place; with a btrfs snapshot, nothing is copied, the
+//! write lock is held for the freeze window, and the record says so. A record never
+//! claims more than the restore gives: the cross-file test checks a database and a log
+//! that move together, wherever the record claims app-consistent or volume-snapshot.
 
 mod common;
 
@@ -140,7 +142,7 @@ type = "sqlite"
     let detail = q["details"][db.display().to_string()]
         .as_str()
         .expect("detail");
-    assert!(detail.starts_with("online backup copy: "), "{detail}");
+    assert!(detail.starts_with("online backup copy ("), "{detail}");
     eprintln!("measured: {detail}");
 }
 
@@ -172,7 +174,7 @@ fn sqlite_on_a_volume_snapshot_is_recorded_and_not_copied() {
         .as_str()
         .expect("detail");
     assert!(
-        detail.starts_with("volume snapshot: crash-consistent"),
+        detail.starts_with("volume snapshot taken while umbra held the write lock"),
         "{detail}"
     );
     assert_eq!(rec["sources"][0]["level"], "app-consistent");
@@ -184,4 +186,119 @@ fn sqlite_on_a_volume_snapshot_is_recorded_and_not_copied() {
         target.to_str().expect("utf8"),
     ]);
     check(&common::restored_path(&target, &db));
+}
+
+/// Commits a row, then appends its number to a log (both durable): the log can be behind
+/// the database, never ahead of it.
+const LOGGING_WRITER: &str = r#"
+import os, sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=30, isolation_level=None)
+db.execute("PRAGMA synchronous=FULL")
+log = open(sys.argv[2], "a")
+n = int(db.execute("SELECT coalesce(max(n), 0) FROM seq").fetchone()[0])
+while not os.path.exists(sys.argv[3]):
+    n += 1
+    db.execute("BEGIN IMMEDIATE")
+    db.execute("INSERT INTO seq(n) VALUES (?)", (n,))
+    db.execute("COMMIT")
+    log.write(f"{n}\n")
+    log.flush()
+    os.fsync(log.fileno())
+"#;
+
+/// Backs up a database and its log under a live writer, `trials` times, on `fs_type`;
+/// returns the levels recorded. Wherever the record claims app-consistent or
+/// volume-snapshot, the restored log is not ahead of the restored database.
+fn cross_file_trials(fs_type: &str, trials: usize) -> Vec<String> {
+    let probe = tempfile::tempdir().expect("tempdir");
+    let Some(fs_) = LoopFs::new(fs_type, probe.path(), 400) else {
+        return Vec::new();
+    };
+    let dir = fs_.path("app");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let db = dir.join("app.db");
+    let log = dir.join("app.log");
+    sqlite(
+        &db,
+        "PRAGMA journal_mode=WAL; CREATE TABLE seq(n INTEGER PRIMARY KEY);",
+    );
+    let j = Jobs::new(&format!(
+        "[jobs.t]\nsources = [\"{}\"]\n\n[[jobs.t.quiesce]]\ntype = \"sqlite\"\n",
+        dir.display()
+    ));
+    let stop = j.env.path("stop");
+    let mut w = Command::new("python3")
+        .args(["-c", LOGGING_WRITER])
+        .arg(&db)
+        .arg(&log)
+        .arg(&stop)
+        .spawn()
+        .expect("writer");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let mut levels = Vec::new();
+    for trial in 0..trials {
+        let out = j.run(&["run", "t"]);
+        assert!(out.status.success(), "{fs_type} trial {trial}: {}", stderr(&out));
+        let show = j.env.ok(&["--json", "show", "latest"]);
+        let snap: serde_json::Value = serde_json::from_str(&show).expect("json");
+        let level = snap["consistency"]["sources"][0]["level"]
+            .as_str()
+            .expect("level")
+            .to_string();
+        let target = j.env.path(&format!("restored-{fs_type}-{trial}"));
+        j.env.ok(&["restore", "latest", "--target", target.to_str().expect("utf8")]);
+        let rdb = common::restored_path(&target, &db);
+        let rlog = common::restored_path(&target, &log);
+        let in_db: u64 = sqlite(&rdb, "SELECT coalesce(max(n), 0) FROM seq")
+            .parse()
+            .expect("max");
+        let text = std::fs::read_to_string(&rlog).unwrap_or_default();
+        let in_log: u64 = text
+            .lines()
+            .filter(|l| !l.is_empty())
+            .filter_map(|l| l.parse().ok())
+            .max()
+            .unwrap_or(0);
+        eprintln!("{fs_type} trial {trial}: level {level}; database at {in_db}, log at {in_log}");
+        if level == "app-consistent" || level == "volume-snapshot" {
+            assert!(
+                in_log <= in_db,
+                "{fs_type} trial {trial}: recorded {level}, but the restored log ({in_log}) is \
+                 ahead of the restored database ({in_db}): a state that never existed"
+            );
+        }
+        if fs_type == "xfs" {
+            let copies = &snap["consistency"]["sources"][0]["copies"];
+            assert!(
+                copies.as_array().is_some_and(|c| c.iter().any(|p| p == &serde_json::json!(db))),
+                "the record names the copy: {copies}"
+            );
+        }
+        levels.push(level);
+    }
+    std::fs::write(&stop, "").expect("stop");
+    let _ = w.wait();
+    levels
+}
+
+#[test]
+fn records_never_claim_more_than_a_database_and_its_log_restore_to() {
+    if !require(is_root(), "root, for btrfs and xfs loop devices")
+        || !require(have("sqlite3"), "the sqlite3 shell (see .ci/run)")
+        || !require(have("python3"), "python3 (see .ci/run)")
+    {
+        return;
+    }
+    let on_btrfs = cross_file_trials("btrfs", 3);
+    assert!(
+        on_btrfs.iter().all(|l| l == "app-consistent"),
+        "btrfs with the write lock held in the window: {on_btrfs:?}"
+    );
+    // Reflink clones are per file, and the SQLite copy is from another instant: the
+    // source is file-atomic at best, never app-consistent.
+    let on_xfs = cross_file_trials("xfs", 3);
+    assert!(
+        on_xfs.iter().all(|l| l == "file-atomic"),
+        "xfs with an online-backup copy: {on_xfs:?}"
+    );
 }

@@ -1,13 +1,19 @@
 //! The `sqlite` quiescer.
 //!
-//! A SQLite database on a volume snapshot (btrfs, LVM, ZFS) is already crash-consistent:
-//! the database file and its `-wal` are captured at the same instant, and SQLite recovers
-//! such a pair on open exactly as after a power cut. That is recorded, and nothing else is
-//! done.
+//! A SQLite database on a volume snapshot (btrfs, LVM, ZFS) is captured with its `-wal`
+//! and with every other file of the volume at one instant. To make that instant a
+//! committed state of every database (not one with a write transaction half done), the
+//! quiescer takes each database's write lock (`BEGIN IMMEDIATE`) inside the freeze window
+//! and lets go at the thaw: the snapshot then holds committed databases together with
+//! every other file, and the source is application-consistent. Writers wait for the
+//! window (milliseconds); readers never do.
 //!
 //! Without a volume snapshot (direct reads, or reflink clones, which are per file), the
 //! file and its `-wal` would be read at different moments. So before the freeze, each
-//! database is copied through SQLite's online backup API into the run's staging area: in
+//! database is copied through SQLite's online backup API into the run's staging area. The
+//! copy is consistent in itself, but taken at another instant than the rest of the
+//! source: it does not raise the source's level, and the record names it. The copy is
+//! made in
 //! WAL mode in one step (a reader never blocks a writer), otherwise a few pages per step,
 //! so that a writer is never blocked for longer than one step (see [`copy_online`]). The copy is stored at the database's path;
 //! the live `-wal`, `-shm` and `-journal` are left out (replaying a later WAL onto the
@@ -23,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
-use umbra_core::{ErrorKind, Method, Result, Substitute, UmbraError};
+use umbra_core::{ErrorKind, Result, Substitute, UmbraError};
 
 use super::{Context, Quiescer};
 
@@ -44,6 +50,10 @@ pub struct SqliteQuiescer {
     details: BTreeMap<String, String>,
     substitutes: Vec<Substitute>,
     omit: Vec<PathBuf>,
+    /// Databases on a volume snapshot: write-locked for the freeze window.
+    lock_in_window: Vec<PathBuf>,
+    /// The open transactions holding those locks while frozen.
+    held: Vec<Connection>,
 }
 
 impl SqliteQuiescer {
@@ -56,6 +66,8 @@ impl SqliteQuiescer {
             details: BTreeMap::new(),
             substitutes: Vec::new(),
             omit: Vec::new(),
+            lock_in_window: Vec::new(),
+            held: Vec::new(),
         }
     }
 }
@@ -192,11 +204,15 @@ impl Quiescer for SqliteQuiescer {
         for (i, db) in dbs.iter().enumerate() {
             let key = db.display().to_string();
             match ctx.method_of(db) {
-                Some(Method::Btrfs | Method::Lvm | Method::Zfs) => {
+                Some(m) if m.is_volume_snapshot() => {
                     self.details.insert(
                         key,
-                        "volume snapshot: crash-consistent with its WAL; SQLite recovers it on open".into(),
+                        "volume snapshot taken while umbra held the write lock (BEGIN \
+                         IMMEDIATE): a committed state, together with every other file of \
+                         the snapshot"
+                            .into(),
                     );
+                    self.lock_in_window.push(db.clone());
                 }
                 None => {
                     return Err(UmbraError::new(
@@ -220,7 +236,8 @@ impl Quiescer for SqliteQuiescer {
                     self.details.insert(
                         key,
                         format!(
-                            "online backup copy: {} pages in {:.1} ms ({})",
+                            "online backup copy (consistent in itself, taken before the \
+                             snapshot of the other files): {} pages in {:.1} ms ({})",
                             copied.pages,
                             started.elapsed().as_secs_f64() * 1000.0,
                             copied.how
@@ -241,11 +258,45 @@ impl Quiescer for SqliteQuiescer {
         Ok(())
     }
 
-    fn freeze(&mut self, _deadline: Instant) -> Result<()> {
+    fn freeze(&mut self, deadline: Instant) -> Result<()> {
+        for db in self.lock_in_window.clone() {
+            let locked = Connection::open_with_flags(
+                &db,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .and_then(|c| {
+                c.busy_timeout(deadline.saturating_duration_since(Instant::now()))?;
+                c.execute_batch("BEGIN IMMEDIATE")?;
+                Ok(c)
+            });
+            match locked {
+                Ok(c) => self.held.push(c),
+                Err(e) => {
+                    let _ = self.thaw();
+                    return Err(UmbraError::new(
+                        ErrorKind::JobFailed,
+                        format!(
+                            "cannot take the write lock of the SQLite database {} within the \
+                             freeze bound: {e}",
+                            db.display()
+                        ),
+                    )
+                    .with_hint(
+                        "A writer held its transaction longer than the freeze bound allows. \
+                         Raise `freeze_timeout` or `quiesce_retries` in the job, or shorten \
+                         the application's transactions.",
+                    ));
+                }
+            }
+        }
         Ok(())
     }
 
     fn thaw(&mut self) -> Result<()> {
+        // Nothing was written: rolling back only lets go of the lock.
+        for c in self.held.drain(..) {
+            let _ = c.execute_batch("ROLLBACK");
+        }
         Ok(())
     }
 

@@ -160,8 +160,11 @@ pub(super) fn take_frozen(
 }
 
 /// Puts the freeze records into `plan`, and raises the sources a quiescer covered to
-/// app-consistent where a snapshot froze them. A source read directly is read after the
-/// thaw, so the freeze gave it nothing: it keeps its level, and the monitor hears why.
+/// app-consistent where a volume snapshot froze them. A source's level is the weakest
+/// guarantee that holds for all its files at one instant: a source read directly (after
+/// the thaw) or cloned file by file (each at its own instant) gains nothing from the
+/// freeze, and a quiescer's copy (taken at yet another instant) raises nothing either. Such
+/// sources keep their method's level, and the monitor hears why.
 pub(super) fn apply(
     s: &Shared,
     plan: &mut SourcePlan,
@@ -187,22 +190,27 @@ pub(super) fn apply(
         if !covered {
             continue;
         }
-        if src.method == Method::Direct {
-            if copies_cover
-                .iter()
-                .any(|c| src.path.starts_with(c) || c.starts_with(&src.path))
-            {
-                continue;
-            }
-            s.runner.monitor.event(Event::Warning {
-                message: format!(
-                    "{}: {} is read directly, after the thaw: the freeze does not make it app-consistent",
-                    s.job.name,
-                    src.path.display()
-                ),
-            });
-        } else {
+        // A copy made before the window (SQLite's online backup) is consistent in itself
+        // but from another instant than the files cloned or read with it.
+        let copied = copies_cover
+            .iter()
+            .any(|c| src.path.starts_with(c) || c.starts_with(&src.path));
+        // A volume snapshot holds everything at the frozen instant; reflink clones are all
+        // taken inside the window, while the application is held still.
+        if src.method.is_volume_snapshot() || (src.method == Method::Reflink && !copied) {
             src.expected = ConsistencyLevel::AppConsistent;
+            continue;
         }
+        if copied {
+            // The record says what the copy is; the source keeps its method's level.
+            continue;
+        }
+        s.runner.monitor.event(Event::Warning {
+            message: format!(
+                "{}: {} is read directly, after the thaw: the freeze does not make it app-consistent",
+                s.job.name,
+                src.path.display()
+            ),
+        });
     }
 }

@@ -190,12 +190,28 @@ pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finis
         outcome.record.short(),
     ));
     let unreadable = outcome.unreadable_count();
-    let changed = outcome.changed_count();
+    let vanished = outcome.vanished_count();
+    let changed = outcome.changed_count() - vanished;
+    let id = &snap.short_id;
     if changed > 0 && !out.mode.json {
-        eprintln!("warning: {changed} file(s) changed while they were read, even after re-reading; they are stored as read, may be torn, and are listed by `umbra show {}` (exit code 3)", snap.short_id);
+        eprintln!(
+            "warning: {} changed while read, even after re-reading: stored as read, possibly \
+             torn, and listed by `umbra show {id}` (exit code 3)",
+            count(changed, "file", "files")
+        );
+    }
+    if vanished > 0 && !out.mode.json {
+        eprintln!(
+            "warning: {} vanished while the backup ran (deleted): not in snapshot {id}, \
+             listed by `umbra show {id}` (exit code 3)",
+            count(vanished, "entry", "entries")
+        );
     }
     if unreadable > 0 && !out.mode.json {
-        eprintln!("warning: {unreadable} file(s) or director(ies) could not be read and are missing from snapshot {} (exit code 3)", snap.short_id);
+        eprintln!(
+            "warning: {} could not be read and are missing from snapshot {id} (exit code 3)",
+            count(unreadable, "entry", "entries")
+        );
     }
     out.json(&serde_json::json!({
         "message_type": "summary",
@@ -220,4 +236,9 @@ pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finis
     } else {
         Finished::Ok
     })
+}
+
+/// `1 file`, `2 files`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

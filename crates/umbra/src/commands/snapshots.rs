@@ -88,8 +88,36 @@ pub fn show(spec: &str, settings: &Settings, out: &Output) -> Result<Finished> {
                 for p in &src.changed_while_read {
                     out.line(format!("      changed while read: {}", p.display()));
                 }
+                for p in &src.vanished {
+                    out.line(format!(
+                        "      vanished while the backup ran (not stored): {}",
+                        p.display()
+                    ));
+                }
                 for p in &src.unreadable {
                     out.line(format!("      unreadable (missing): {}", p.display()));
+                }
+                for p in &src.copies {
+                    out.line(format!(
+                        "      from a copy taken at another instant: {}",
+                        p.display()
+                    ));
+                }
+            }
+            for q in &rec.quiesced {
+                out.line(format!(
+                    "  quiesced: {} ({}), frozen {:.1} ms, covering {}",
+                    q.name,
+                    q.kind,
+                    q.freeze_us as f64 / 1000.0,
+                    q.covers
+                        .iter()
+                        .map(|c| c.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+                for (what, detail) in &q.details {
+                    out.line(format!("      {what}: {detail}"));
                 }
             }
         }

@@ -164,6 +164,13 @@ pub(crate) fn describe(event: &Event) -> (i8, String) {
             0,
             format!("warning: {} changed while it was read", path.display()),
         ),
+        Event::Vanished { path } => (
+            0,
+            format!(
+                "warning: {} vanished while the backup ran (deleted); it is not in the snapshot",
+                path.display()
+            ),
+        ),
         Event::StaleLockRemoved { owner, .. } => (0, format!("removed stale lock: {owner}")),
         Event::Warning { message } => (1, format!("warning: {message}")),
         Event::Damage { message } => (0, format!("warning: {message}")),
@@ -187,6 +194,7 @@ pub(crate) fn event_json(event: &Event) -> Value {
         Event::ChangedWhileRead { path } => {
             json!({"message_type": "changed_while_read", "path": path})
         }
+        Event::Vanished { path } => json!({"message_type": "vanished", "path": path}),
         Event::StaleLockRemoved { lock_id, owner } => {
             json!({"message_type": "stale_lock_removed", "lock": lock_id, "owner": owner})
         }
