@@ -12,6 +12,7 @@ pub mod error;
 pub mod interrupt;
 pub mod monitor;
 pub mod plan;
+pub mod umask;
 
 pub use consistency::{ConsistencyLevel, ConsistencyRecord, QuiesceRecord, SourceConsistency};
 pub use error::{ErrorKind, Result, UmbraError};

@@ -236,6 +236,15 @@ pub fn run(cmd: &HookCommand, env: &[(String, String)], sink: &LineSink) -> Comm
     if let Some(dir) = &cmd.working_dir {
         command.current_dir(dir);
     }
+    // The user's command gets the umask umbra was started with, not umbra's private one.
+    let umask = umbra_core::umask::inherited() as libc::mode_t;
+    // SAFETY: umask is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        command.pre_exec(move || {
+            libc::umask(umask);
+            Ok(())
+        });
+    }
     let mut child = match command.spawn() {
         Ok(c) => c,
         Err(e) => {

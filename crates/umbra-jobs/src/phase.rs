@@ -16,6 +16,7 @@ use crate::state::{CommandRecord, JobLog, PhaseRecord};
 /// The phases of a job, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
+    Preflight,
     Before,
     QuiescePrepare,
     Freeze,
@@ -35,6 +36,7 @@ impl Phase {
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Preflight => "preflight",
             Self::Before => "before",
             Self::QuiescePrepare => "quiesce_prepare",
             Self::Freeze => "freeze",

@@ -150,7 +150,12 @@ pub fn write_unit(dir: &Path, name: &str, text: &str) -> Result<PathBuf> {
         }
     }
     let tmp = dir.join(format!(".{name}.tmp"));
+    // Unit files are configuration systemd and `systemctl` read: 0644, as units are.
     std::fs::write(&tmp, text)
+        .and_then(|()| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644))
+        })
         .and_then(|()| std::fs::rename(&tmp, &path))
         .map_err(|e| UmbraError::io("cannot write", &path, e))?;
     Ok(path)

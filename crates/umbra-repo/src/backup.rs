@@ -207,6 +207,9 @@ impl Repo {
             .to_snapshot()
             .map_err(rustic("cannot prepare the snapshot"))?;
         snap.program_version = format!("umbra {}", env!("CARGO_PKG_VERSION"));
+        if snap.username.is_empty() {
+            snap.username = crate::nodes::current_user();
+        }
 
         let mut opts = BackupOptions::default();
         opts.parent_opts.force = request.force_full_read;

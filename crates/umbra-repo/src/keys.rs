@@ -1,7 +1,6 @@
 //! Managing the repository's keys (passwords).
 
 use rustic_core::repofile::{KeyFile, KeyId};
-use rustic_core::KeyOptions;
 use serde::Serialize;
 use umbra_core::{ErrorKind, Result, UmbraError};
 
@@ -24,7 +23,7 @@ impl Repo {
     pub fn add_key(&self, password: &str) -> Result<String> {
         let id = self
             .inner
-            .add_key(password, &KeyOptions::default())
+            .add_key(password, &crate::nodes::key_options())
             .map_err(rustic("cannot add the key"))?;
         Ok(id.to_hex().to_string())
     }

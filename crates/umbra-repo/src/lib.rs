@@ -23,7 +23,7 @@ mod error;
 pub mod forget;
 pub mod keys;
 pub mod lock;
-mod nodes;
+pub mod nodes;
 mod progress;
 pub mod repair;
 pub mod repo;

@@ -70,7 +70,7 @@ impl LockFile {
             time: Timestamp::now(),
             exclusive: kind == LockKind::Exclusive,
             hostname: hostname(),
-            username: std::env::var("USER").unwrap_or_default(),
+            username: crate::nodes::current_user(),
             pid: i64::from(pid),
             uid,
             gid,

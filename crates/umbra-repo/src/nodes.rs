@@ -62,6 +62,25 @@ pub(crate) fn group_name(gid: u32) -> Option<String> {
     )
 }
 
+/// The name of the user umbra runs as (its effective uid), as restic records it in
+/// snapshots, keys and locks; the uid in digits when the system has no name for it.
+#[must_use]
+pub fn current_user() -> String {
+    // SAFETY: geteuid cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    user_name(uid).unwrap_or_else(|| uid.to_string())
+}
+
+/// Key options that record who made a key, where and when (restic's `key list` shows
+/// them).
+pub(crate) fn key_options() -> rustic_core::KeyOptions {
+    let mut opts = rustic_core::KeyOptions::default();
+    opts.hostname = Some(gethostname::gethostname().to_string_lossy().into_owned());
+    opts.username = Some(current_user());
+    opts.with_created = true;
+    opts
+}
+
 /// Sets owner, group (ids and names) and permission bits of `meta` from `m`, keeping
 /// the file type bits `meta` has.
 fn take_ownership(meta: &mut Metadata, m: &fs::Metadata, mode_mask: u32) {

@@ -25,8 +25,26 @@ impl ProgressBars for MonitorBars {
             ProgressType::Counter => ProgressKind::Count,
             ProgressType::Bytes => ProgressKind::Bytes,
         };
-        Progress::new(TaskProgress(self.0.start_task(kind, prefix)))
+        Progress::new(TaskProgress(self.0.start_task(kind, &title(prefix))))
     }
+}
+
+/// rustic_core's step labels in umbra's words. Some are internal and alarm users: every
+/// backup "removes snapshots" (the copy without the consistency record), which is not
+/// what the user hears. Unknown labels pass through without their dots.
+fn title(prefix: &str) -> String {
+    let words = match prefix {
+        "backing up..." => "backing up",
+        "removing snapshots..." | "saving snapshots..." => "recording the snapshot",
+        "reading index..." => "reading the index",
+        "getting snapshot..." | "getting snapshots..." | "reading snapshots..." => {
+            "reading the snapshot list"
+        }
+        "scanning files..." => "counting files",
+        "restoring file contents..." => "restoring file contents",
+        other => return other.trim_end_matches('.').to_string(),
+    };
+    words.to_string()
 }
 
 struct TaskProgress(Box<dyn Task>);

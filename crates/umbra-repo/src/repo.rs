@@ -9,8 +9,7 @@ use std::sync::Arc;
 
 use rustic_backend::BackendOptions;
 use rustic_core::{
-    ConfigOptions, Credentials, KeyOptions, OpenStatus, Repository, RepositoryBackends,
-    RepositoryOptions,
+    ConfigOptions, Credentials, OpenStatus, Repository, RepositoryBackends, RepositoryOptions,
 };
 use umbra_core::{ErrorKind, Monitor, Result, UmbraError};
 
@@ -206,7 +205,7 @@ impl Repo {
         .map_err(rustic("cannot open the repository's storage"))?
         .init(
             &Credentials::password(password),
-            &KeyOptions::default(),
+            &crate::nodes::key_options(),
             &ConfigOptions::default(),
         )
         .map_err(|e| {

@@ -329,7 +329,8 @@ fn walk_error(err: &RusticError) -> (Option<PathBuf>, Option<std::io::Error>) {
                         path.get_or_insert_with(|| p.clone());
                         inner = err;
                     }
-                    ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+                    ignore::Error::WithDepth { err, .. }
+                    | ignore::Error::WithLineNumber { err, .. } => {
                         inner = err;
                     }
                     _ => break,

@@ -148,7 +148,11 @@ impl Provider for Btrfs {
                 if std::fs::symlink_metadata(&path).is_err() {
                     return Ok(());
                 }
-                run("btrfs", &["subvolume", "delete", &artifact.target])?;
+                // --commit-after: the deletion is on disk before we say it is done.
+                run(
+                    "btrfs",
+                    &["subvolume", "delete", "--commit-after", &artifact.target],
+                )?;
                 // Leave no empty .umbra-snapshots behind; it stays while others use it.
                 if let Some(dir) = path.parent() {
                     let _ = std::fs::remove_dir(dir);

@@ -231,6 +231,14 @@ impl Provider for Lvm {
         }
     }
 
+    fn still_present(&self, artifact: &crate::registry::Artifact) -> bool {
+        if artifact.kind == SNAPSHOT_KIND {
+            // An error asking counts as present: never report a release we cannot see.
+            return lvs(&artifact.target).map_or(true, |lv| lv.is_some());
+        }
+        crate::provider::path_present(artifact)
+    }
+
     fn verify(&self, artifact: &crate::registry::Artifact) -> Result<()> {
         if artifact.kind != SNAPSHOT_KIND {
             return Ok(());

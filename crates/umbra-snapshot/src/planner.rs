@@ -181,10 +181,14 @@ impl Planner {
                     why_not.join("; ")
                 ),
             )
-            .with_hint(
-                "Run as root for btrfs, use a filesystem with snapshots or reflinks, or allow \
-                 direct reads with --open-files auto. Nothing was read or written.",
-            ));
+            .with_hint(if info.root {
+                "Put the data on a filesystem with snapshots (btrfs, LVM, ZFS) or reflinks \
+                 (xfs, btrfs), or allow direct reads with --open-files auto. Nothing was read or \
+                 written."
+            } else {
+                "Run as root for btrfs snapshots, use a filesystem with reflinks (xfs, btrfs), \
+                 or allow direct reads with --open-files auto. Nothing was read or written."
+            }));
         }
         self.choice(
             info,

@@ -96,6 +96,52 @@ pub trait Provider: Send + Sync {
     fn verify(&self, _artifact: &Artifact) -> Result<()> {
         Ok(())
     }
+    /// Whether the artifact still exists. Asked after every release, so that umbra never
+    /// reports as removed what is still there. The default knows paths and mounts;
+    /// providers whose artifacts are not paths (volumes, datasets) answer for those.
+    fn still_present(&self, artifact: &Artifact) -> bool {
+        path_present(artifact)
+    }
+}
+
+/// Whether a path artifact is still there: a mount while its path is a mount point (its
+/// directory may outlive it, inside a snapshot), anything else while its path exists. A
+/// mount table that cannot be read counts as present: never report what we cannot see.
+pub(crate) fn path_present(artifact: &Artifact) -> bool {
+    let path = Path::new(&artifact.target);
+    if artifact.kind == "mount" {
+        return crate::mounts::MountTable::read().map_or(true, |t| t.is_mount_point(path));
+    }
+    path.is_absolute() && std::fs::symlink_metadata(path).is_ok()
+}
+
+/// How often, and how far apart, a release is tried before it counts as failed. Right
+/// after a `kill -9` the kernel may still hold the dead process's open files and mounts
+/// for a moment: a release that fails then succeeds a little later.
+const RELEASE_TRIES: u32 = 10;
+const RELEASE_PAUSE: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// Releases `artifact` and checks that it is gone, trying again for a few seconds.
+/// `Ok` only when the artifact is really gone.
+pub fn release_verified(provider: &dyn Provider, artifact: &Artifact) -> Result<()> {
+    use umbra_core::{ErrorKind, UmbraError};
+    let mut last = None;
+    for attempt in 0..RELEASE_TRIES {
+        if attempt > 0 {
+            std::thread::sleep(RELEASE_PAUSE);
+        }
+        match provider.release(artifact) {
+            Ok(()) if !provider.still_present(artifact) => return Ok(()),
+            Ok(()) => {
+                last = Some(UmbraError::new(
+                    ErrorKind::Io,
+                    format!("{artifact} is still present after its release"),
+                ));
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| UmbraError::new(ErrorKind::Io, "release failed")))
 }
 
 /// True when the last component of `path` starts with `prefix`: the check that keeps

@@ -35,7 +35,7 @@ impl Held {
     fn release_all(&mut self) -> Vec<String> {
         let mut failures = Vec::new();
         while let Some((provider, record)) = self.records.pop() {
-            match provider.release(&record.artifact) {
+            match crate::provider::release_verified(provider.as_ref(), &record.artifact) {
                 Ok(()) => {
                     let _ = self.registry.forget(&record);
                 }
@@ -204,7 +204,7 @@ pub fn sweep(registry: &Registry, planner: &Planner) -> Result<Vec<Swept>> {
     for record in registry.orphans()?.into_iter().rev() {
         let error = match planner.provider(record.method) {
             None => Some(format!("no provider for method {}", record.method)),
-            Some(p) => match p.release(&record.artifact) {
+            Some(p) => match crate::provider::release_verified(p.as_ref(), &record.artifact) {
                 Ok(()) => registry
                     .forget(&record)
                     .err()

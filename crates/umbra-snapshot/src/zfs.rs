@@ -124,6 +124,25 @@ impl Provider for Zfs {
         }))
     }
 
+    fn still_present(&self, artifact: &Artifact) -> bool {
+        if artifact.kind == SNAPSHOT_KIND || artifact.kind == RECURSIVE_KIND {
+            return run(
+                "zfs",
+                &[
+                    "list",
+                    "-H",
+                    "-t",
+                    "snapshot",
+                    "-o",
+                    "name",
+                    &artifact.target,
+                ],
+            )
+            .is_ok();
+        }
+        crate::provider::path_present(artifact)
+    }
+
     fn release(&self, artifact: &Artifact) -> Result<()> {
         let ours = artifact
             .target

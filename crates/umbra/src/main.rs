@@ -61,6 +61,7 @@ fn handle_signals() {
 }
 
 fn main() -> ExitCode {
+    umbra_core::umask::make_private();
     let cli = Cli::parse();
     // `config check` reports the job file's problems itself.
     let read_config = !matches!(cli.command, cli::Command::Config { .. });

@@ -187,6 +187,15 @@ impl Settings {
             return run_password_command(&command).map(Some);
         }
         if let Ok(pw) = std::env::var("UMBRA_PASSWORD") {
+            if pw.is_empty() {
+                return Err(UmbraError::new(
+                    ErrorKind::PasswordMissing,
+                    "UMBRA_PASSWORD is set but empty: an empty password is not a password",
+                )
+                .with_hint(
+                    "Set a password in UMBRA_PASSWORD, or unset it and use another source.",
+                ));
+            }
             return Ok(Some(pw));
         }
         if let Some(file) = &self.config_password_file {
@@ -208,7 +217,14 @@ impl Settings {
         if let Some(pw) = self.password()? {
             return Ok(pw);
         }
-        prompt_password(prompt)
+        let pw = prompt_password(prompt)?;
+        if pw.is_empty() {
+            return Err(UmbraError::new(
+                ErrorKind::PasswordMissing,
+                "an empty password is not a password",
+            ));
+        }
+        Ok(pw)
     }
 }
 
@@ -226,6 +242,7 @@ pub fn prompt_password(prompt: &str) -> Result<String> {
 }
 
 pub fn read_password_file(path: &Path) -> Result<String> {
+    warn_if_others_can_read(path);
     let text = std::fs::read_to_string(path).map_err(|e| {
         UmbraError::io("cannot read the password file", path, e)
             .with_hint("Check the path given with --password-file or UMBRA_PASSWORD_FILE.")
@@ -267,4 +284,29 @@ fn run_password_command(command: &str) -> Result<String> {
         ));
     }
     Ok(pw)
+}
+
+/// Warns (once per file) when a password file is readable by others, as ssh does for keys.
+fn warn_if_others_can_read(path: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    static WARNED: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+    let Ok(m) = std::fs::metadata(path) else {
+        return;
+    };
+    if m.mode() & 0o077 == 0 {
+        return;
+    }
+    if let Ok(mut warned) = WARNED.lock() {
+        if warned.iter().any(|p| p == path) {
+            return;
+        }
+        warned.push(path.to_path_buf());
+    }
+    eprintln!(
+        "warning: the password file {} can be read by other users (mode {:o}); anyone who \
+         can read it can read every backup. Run `chmod 600 {}`.",
+        path.display(),
+        m.mode() & 0o7777,
+        path.display()
+    );
 }

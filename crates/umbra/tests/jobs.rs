@@ -137,11 +137,9 @@ fn a_failure_in_each_phase_runs_exactly_the_right_later_phases() {
             repository: None,
         },
         Case {
-            name: "the snapshot fails: after_snapshot still runs",
-            changes: &[(
-                "keep = { last = 5 }",
-                "keep = { last = 5 }\nsnapshot = \"zfs\"",
-            )],
+            name: "the snapshot fails (a source `before` should have made is missing): \
+                   after_snapshot still runs",
+            changes: &[("path = \"SRC\"", "path = \"SRC/made-by-before\"")],
             tags: &[
                 "before",
                 "src-before",
@@ -150,6 +148,17 @@ fn a_failure_in_each_phase_runs_exactly_the_right_later_phases() {
                 "on_failure",
                 "finally",
             ],
+            status: "failed",
+            snapshot_saved: false,
+            repository: None,
+        },
+        Case {
+            name: "a snapshot that cannot be taken is found before anything is stopped",
+            changes: &[(
+                "keep = { last = 5 }",
+                "keep = { last = 5 }\nsnapshot = \"zfs\"",
+            )],
+            tags: &["on_failure", "finally"],
             status: "failed",
             snapshot_saved: false,
             repository: None,
@@ -173,17 +182,18 @@ fn a_failure_in_each_phase_runs_exactly_the_right_later_phases() {
             repository: None,
         },
         Case {
-            name: "the backup fails (wrong password): no after",
+            name: "a wrong password is found before anything is stopped",
             changes: &[],
             repository: Some(("password_file = \"password\"", "password_file = \"wrong\"")),
-            tags: &[
-                "before",
-                "src-before",
-                "after_snapshot",
-                "src-after",
-                "on_failure",
-                "finally",
-            ],
+            tags: &["on_failure", "finally"],
+            status: "failed",
+            snapshot_saved: false,
+        },
+        Case {
+            name: "a repository that does not exist is found before anything is stopped",
+            changes: &[],
+            repository: Some(("/repo\"", "/no-such-repo\"")),
+            tags: &["on_failure", "finally"],
             status: "failed",
             snapshot_saved: false,
         },
@@ -293,6 +303,15 @@ fn a_failure_in_each_phase_runs_exactly_the_right_later_phases() {
                 case.name,
                 stderr(&out)
             );
+            // The hint says what went wrong, not where the log is, when umbra knows.
+            if case.name.contains("wrong password") {
+                assert!(
+                    stderr(&out).contains("hint: Check the password source"),
+                    "{}: {}",
+                    case.name,
+                    stderr(&out)
+                );
+            }
             let on_failure = j.trace().into_iter().find(|f| f[0] == "on_failure");
             if let Some(f) = on_failure {
                 assert_eq!(f[3], "failed", "{}: UMBRA_STATUS", case.name);

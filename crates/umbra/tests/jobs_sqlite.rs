@@ -238,7 +238,11 @@ fn cross_file_trials(fs_type: &str, trials: usize) -> Vec<String> {
     let mut levels = Vec::new();
     for trial in 0..trials {
         let out = j.run(&["run", "t"]);
-        assert!(out.status.success(), "{fs_type} trial {trial}: {}", stderr(&out));
+        assert!(
+            out.status.success(),
+            "{fs_type} trial {trial}: {}",
+            stderr(&out)
+        );
         let show = j.env.ok(&["--json", "show", "latest"]);
         let snap: serde_json::Value = serde_json::from_str(&show).expect("json");
         let level = snap["consistency"]["sources"][0]["level"]
@@ -246,7 +250,12 @@ fn cross_file_trials(fs_type: &str, trials: usize) -> Vec<String> {
             .expect("level")
             .to_string();
         let target = j.env.path(&format!("restored-{fs_type}-{trial}"));
-        j.env.ok(&["restore", "latest", "--target", target.to_str().expect("utf8")]);
+        j.env.ok(&[
+            "restore",
+            "latest",
+            "--target",
+            target.to_str().expect("utf8"),
+        ]);
         let rdb = common::restored_path(&target, &db);
         let rlog = common::restored_path(&target, &log);
         let in_db: u64 = sqlite(&rdb, "SELECT coalesce(max(n), 0) FROM seq")
@@ -270,7 +279,9 @@ fn cross_file_trials(fs_type: &str, trials: usize) -> Vec<String> {
         if fs_type == "xfs" {
             let copies = &snap["consistency"]["sources"][0]["copies"];
             assert!(
-                copies.as_array().is_some_and(|c| c.iter().any(|p| p == &serde_json::json!(db))),
+                copies
+                    .as_array()
+                    .is_some_and(|c| c.iter().any(|p| p == &serde_json::json!(db))),
                 "the record names the copy: {copies}"
             );
         }

@@ -330,6 +330,60 @@ fn kill_9_leftovers_are_removed_by_cleanup_and_by_the_next_run() {
 }
 
 #[test]
+fn cleanup_right_after_kill_9_reports_only_what_is_really_gone() {
+    let env = Env::new();
+    let Some((fs, src)) = busy_nested_subvolume(&env, 8, 600_000_000) else {
+        return;
+    };
+    for trial in 0..3 {
+        // Killed half a second into reading a large file, then cleaned up at once: the
+        // kernel may still hold the dead process's files and mounts.
+        kill_backup_after(&env, &fs, &src, std::time::Duration::from_millis(500));
+        let out = env.run(&["cleanup"]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        let left = btrfs_leftovers(&fs);
+        if out.status.success() {
+            assert_eq!(
+                left, "",
+                "trial {trial}: cleanup said {text} but left {left}"
+            );
+            assert_nothing_left(&fs, &env);
+        } else {
+            // A release it could not make is reported as such, never as removed.
+            for line in text
+                .lines()
+                .filter(|l| l.starts_with("removed btrfs-snapshot"))
+            {
+                let name = line.split('/').next_back().unwrap_or_default();
+                let name = name.split(' ').next().unwrap_or_default();
+                assert!(!left.contains(name), "trial {trial}: {line}, yet: {left}");
+            }
+            env.ok(&["cleanup"]);
+        }
+        assert_eq!(btrfs_leftovers(&fs), "", "trial {trial}");
+    }
+}
+
+/// Starts a backup of `src` and kills it (SIGKILL) `after` its snapshot appeared.
+fn kill_backup_after(env: &Env, fs: &LoopFs, src: &Path, after: std::time::Duration) {
+    let mut child = env
+        .umbra()
+        .args(["backup", src.to_str().expect("utf8")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let started = std::time::Instant::now();
+    while btrfs_leftovers(fs).is_empty() {
+        assert!(started.elapsed().as_secs() < 60, "no snapshot appeared");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    std::thread::sleep(after);
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+}
+
+#[test]
 fn sigint_releases_the_snapshots_at_once() {
     let env = Env::new();
     let Some((fs, src)) = busy_nested_subvolume(&env, 7, 150_000_000) else {

@@ -49,6 +49,9 @@ pub struct RepositorySpec {
     pub password_file: Option<PathBuf>,
     pub password_command: Option<String>,
     pub origin: Origin,
+    /// Where `path` and `password_file` stand, for errors about them.
+    pub path_origin: Origin,
+    pub password_file_origin: Origin,
 }
 
 /// One `[jobs.NAME]` table.
@@ -171,6 +174,7 @@ impl Config {
                 err.with_source(e)
             }
         })?;
+        refuse_foreign_writers(file)?;
         Self::parse(file, &text)
     }
 
@@ -225,7 +229,7 @@ impl Config {
     /// directories. One error per path.
     #[must_use]
     pub fn missing_paths(&self) -> Vec<UmbraError> {
-        let mut errors = Vec::new();
+        let mut errors = self.repository_problems();
         let mut check = |path: &Path, origin: &Origin, what: &str| {
             if std::fs::symlink_metadata(path).is_err() {
                 errors.push(config_error(
@@ -237,13 +241,6 @@ impl Config {
                 ));
             }
         };
-        if let Some(r) = &self.repository {
-            if let Some(pf) = &r.password_file {
-                let mut o = r.origin.clone();
-                o.key = "repository.password_file".into();
-                check(pf, &o, "the password file");
-            }
-        }
         for job in self.jobs.values() {
             for s in &job.sources {
                 check(&s.path, &s.origin, "the source");
@@ -257,6 +254,50 @@ impl Config {
                     check(dir, &job.origin, "the working directory");
                 }
             }
+        }
+        errors
+    }
+
+    /// The `[repository]` a job would fail on: a password file that is missing or cannot
+    /// be read, a local repository that does not exist.
+    fn repository_problems(&self) -> Vec<UmbraError> {
+        let mut errors = Vec::new();
+        let Some(r) = &self.repository else {
+            return errors;
+        };
+        if let Some(pf) = &r.password_file {
+            let o = &r.password_file_origin;
+            if let Err(e) = std::fs::File::open(pf) {
+                let problem = if e.kind() == std::io::ErrorKind::NotFound {
+                    format!(
+                        "the password file {} does not exist; expected an existing path",
+                        pf.display()
+                    )
+                } else {
+                    format!("the password file {} cannot be read: {e}", pf.display())
+                };
+                errors.push(config_error(o, problem));
+            }
+        }
+        let local = r.path.strip_prefix("local:").unwrap_or(&r.path);
+        let is_url = local
+            .split_once(':')
+            .is_some_and(|(scheme, _)| !scheme.contains('/'));
+        let repo = self.file.parent().unwrap_or(Path::new(".")).join(local);
+        if !is_url && !repo.join("config").is_file() {
+            errors.push(
+                config_error(
+                    &r.path_origin,
+                    format!(
+                        "there is no repository at {}; expected an initialised repository",
+                        repo.display()
+                    ),
+                )
+                .with_hint(format!(
+                    "Create it with `umbra -c {} init`, or correct the path.",
+                    self.file.display()
+                )),
+            );
         }
         errors
     }
@@ -345,6 +386,9 @@ fn resolve(raw: RawFile, loc: &Locator<'_>) -> Result<Config> {
         password_file: r.password_file.map(|p| absolute(&base, &p)),
         password_command: r.password_command,
         origin: loc.origin(&KeyPath::default().key("repository")),
+        path_origin: loc.origin(&KeyPath::default().key("repository").key("path")),
+        password_file_origin: loc
+            .origin(&KeyPath::default().key("repository").key("password_file")),
     });
     let mut jobs = BTreeMap::new();
     for (name, job) in raw.jobs {
@@ -521,3 +565,44 @@ fn resolve_job(
 
 #[cfg(test)]
 mod tests;
+
+/// A job file runs its commands as the user who runs umbra. As root, a job file (or its
+/// folder) that another user can write would let that user run commands as root: refuse
+/// it, as sshd refuses such key files.
+fn refuse_foreign_writers(file: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        return Ok(());
+    }
+    let abs = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+    for path in [Some(abs.as_path()), abs.parent()].into_iter().flatten() {
+        let Ok(m) = std::fs::metadata(path) else {
+            continue;
+        };
+        let sticky_dir = m.is_dir() && m.mode() & 0o1000 != 0;
+        let others_write = m.mode() & 0o022 != 0 && !sticky_dir;
+        if m.uid() != 0 || others_write {
+            return Err(UmbraError::new(
+                ErrorKind::Config,
+                format!(
+                    "refusing the job file {}: {} is {} (mode {:o}); as root, its commands would \
+                     run as root for whoever can change it",
+                    file.display(),
+                    path.display(),
+                    if m.uid() == 0 {
+                        "writable by other users".to_string()
+                    } else {
+                        format!("owned by uid {}", m.uid())
+                    },
+                    m.mode() & 0o7777
+                ),
+            )
+            .with_hint(format!(
+                "Make it root's alone: `chown root: {0} && chmod go-w {0}`.",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
+}

@@ -6,6 +6,11 @@
 //!                                                                           (always) finally
 //! ```
 //!
+//! First, a pre-flight that stops nothing: the repository opens (password, reachable,
+//! lockable) and every source that no `before` command could create exists and can be
+//! snapshotted as the job asks. A failed pre-flight runs `on_failure` and `finally`,
+//! never `before`: a wrong password must not cost a service its uptime.
+//!
 //! The rule the order serves: **once `before` has started, `after_snapshot` runs**, also
 //! when `before` itself or the snapshot failed, and also when umbra is interrupted (the
 //! interrupt action below). A database that `before` stopped is never left stopped.
@@ -107,6 +112,7 @@ pub fn run_job(job: &Job, ctx: &RunContext<'_>) -> Result<RunReport> {
             seconds: 0.0,
             status: "running".into(),
             error: None,
+            hint: None,
             phases: Vec::new(),
             snapshot_id: None,
             downtime_seconds: None,
@@ -139,6 +145,7 @@ pub fn run_job(job: &Job, ctx: &RunContext<'_>) -> Result<RunReport> {
         s: &shared,
         ctx,
         failure: None,
+        failure_hint: None,
         incomplete: false,
         snapshot_host: None,
         quiesced: Vec::new(),
@@ -177,6 +184,7 @@ pub fn run_job(job: &Job, ctx: &RunContext<'_>) -> Result<RunReport> {
         } else {
             r.status = final_status;
             r.error = final_error;
+            r.hint = flow.failure_hint.clone();
         }
         r.seconds = shared.t0.elapsed().as_secs_f64();
         r
@@ -192,6 +200,8 @@ struct Flow<'a> {
     s: &'a Arc<Shared>,
     ctx: &'a RunContext<'a>,
     failure: Option<String>,
+    /// The hint of the first failure, when it came with one.
+    failure_hint: Option<String>,
     incomplete: bool,
     /// The host recorded in this run's snapshot: retention judges only its snapshots.
     snapshot_host: Option<String>,
@@ -229,9 +239,53 @@ impl Flow<'_> {
         }
     }
 
+    /// Fails the run with an error of umbra's own (not a command's), keeping its hint.
+    fn fail_with(&mut self, phase: Phase, started: Instant, e: &umbra_core::UmbraError) {
+        if self.failure.is_none() {
+            self.failure_hint = Some(e.hint().to_string());
+        }
+        self.timed(phase, started, Some(e.message().to_string()));
+    }
+
+    /// What can be known before anything is stopped: the repository opens with the
+    /// password (and can be locked), and the sources exist and can be snapshotted as the
+    /// job asks. Sources that a `before` command may create or mount are left to the
+    /// snapshot phase.
+    fn preflight(&self) -> Result<()> {
+        let job = &self.s.job;
+        let job_before = !job.hooks.before.is_empty();
+        let planner = planner(job)?;
+        for src in &job.sources {
+            let exists = std::fs::symlink_metadata(&src.path).is_ok();
+            if !exists && (job_before || !src.before.is_empty()) {
+                continue;
+            }
+            if !exists {
+                return Err(choose(job).err().unwrap_or_else(|| {
+                    umbra_core::UmbraError::new(
+                        umbra_core::ErrorKind::Config,
+                        format!("cannot back up {}", src.path.display()),
+                    )
+                }));
+            }
+            planner.choose(&src.path, src.open_files, src.snapshot)?;
+        }
+        drop((self.ctx.open_repo)(LockKind::Shared)?);
+        Ok(())
+    }
+
     fn run(&mut self) {
         let s = Arc::clone(self.s);
         let job = &s.job;
+        // 0. pre-flight: nothing stopped yet.
+        let t = Instant::now();
+        if let Err(e) = self.preflight() {
+            s.runner
+                .log
+                .line("preflight", &format!("failed: {}", e.message()));
+            self.fail_with(Phase::Preflight, t, &e);
+            return;
+        }
         // 1. before: the job's commands, then each source's.
         let mut steps = Shared::job_steps(&job.hooks.before);
         // Which source each step belongs to, to know whose `before` ran.
@@ -318,7 +372,7 @@ impl Flow<'_> {
                     s.runner
                         .log
                         .line("snapshot", &format!("failed: {}", e.message()));
-                    self.timed(Phase::Snapshot, t, Some(e.message().to_string()));
+                    self.fail_with(Phase::Snapshot, t, &e);
                 }
             }
         }
@@ -457,7 +511,7 @@ impl Flow<'_> {
                 s.runner
                     .log
                     .line("backup", &format!("failed: {}", e.message()));
-                self.timed(Phase::Backup, t, Some(e.message().to_string()));
+                self.fail_with(Phase::Backup, t, &e);
                 false
             }
         }

@@ -227,11 +227,12 @@ pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finis
         "seconds": outcome.seconds,
         "unreadable": unreadable,
         "changed_while_read": changed,
+        "vanished": vanished,
         "consistency": outcome.record,
     }));
     // The snapshot is saved; a snapshot that could not be released is still a failure.
     released?;
-    Ok(if unreadable > 0 || changed > 0 {
+    Ok(if unreadable > 0 || changed > 0 || vanished > 0 {
         Finished::Incomplete
     } else {
         Finished::Ok

@@ -60,18 +60,34 @@ pub fn run(args: &RunArgs, settings: &Settings, out: &Output) -> Result<Finished
             // get here first, it must not start the next job.
             "interrupted" => return Ok(Finished::Interrupted),
             "incomplete" => incomplete = true,
-            _ => failed.push(format!(
-                "{}: {}",
-                job.name,
-                report.record.error.as_deref().unwrap_or("failed")
+            _ => failed.push((
+                format!(
+                    "{}: {}",
+                    job.name,
+                    report.record.error.as_deref().unwrap_or("failed")
+                ),
+                report.record.hint.clone().unwrap_or_else(|| {
+                    format!(
+                        "`umbra history {} -v` shows each command's output and exit code.",
+                        job.name
+                    )
+                }),
             )),
         }
     }
     if !failed.is_empty() {
+        let (messages, hints): (Vec<String>, Vec<String>) = failed.into_iter().unzip();
+        let mut hints_unique: Vec<String> = Vec::new();
+        for h in hints {
+            if !hints_unique.contains(&h) {
+                hints_unique.push(h);
+            }
+        }
         return Err(UmbraError::new(
             ErrorKind::JobFailed,
-            format!("job {}", failed.join("; job ")),
-        ));
+            format!("job {}", messages.join("; job ")),
+        )
+        .with_hint(hints_unique.join(" ")));
     }
     Ok(if incomplete {
         Finished::Incomplete
@@ -240,12 +256,15 @@ pub fn check(settings: &Settings, out: &Output) -> Result<Finished> {
         return Err(UmbraError::new(
             ErrorKind::Config,
             format!(
-                "{} names {} path(s) that do not exist",
+                "{} has {} problem(s) a run would fail on (listed above)",
                 config.file.display(),
                 missing.len()
             ),
         )
-        .with_hint("Create the paths, or correct them in the job file."));
+        .with_hint(
+            "Create what is missing (`umbra -c FILE init` for the repository), or correct the \
+             job file at the lines named.",
+        ));
     }
     for (name, job) in &config.jobs {
         out.line(format!(

@@ -28,6 +28,11 @@ pub fn check(read_data: bool, settings: &Settings, out: &Output) -> Result<Finis
         return Err(UmbraError::new(
             ErrorKind::RepositoryDamaged,
             format!("check found {errors} error(s) in {}", repo.location()),
+        )
+        .with_hint(
+            "Keep a copy of the repository before repairing anything. Lost packs: `umbra repair \
+             index`, then back up again; data lost for good: `umbra repair snapshots`. \
+             docs/RESTORE.md has the steps.",
         ));
     }
     out.summary(format!(

@@ -105,7 +105,9 @@ fn init(settings: &Settings, out: &Output) -> Result<Finished> {
                     let a = crate::settings::prompt_password("new repository password: ")?;
                     let b = crate::settings::prompt_password("repeat the password: ")?;
                     if a != b {
-                        return Err(crate::invalid("the two passwords differ"));
+                        return Err(crate::invalid("the two passwords differ").with_hint(
+                            "Run `umbra init` again and type the same password twice.",
+                        ));
                     }
                     a
                 }

@@ -56,6 +56,7 @@ impl Env {
             .tempdir()
             .expect("tempdir");
         fs::write(dir.path().join("password"), "correct horse\n").expect("password file");
+        chmod(&dir.path().join("password"), 0o600);
         Self { dir }
     }
 
