@@ -46,10 +46,39 @@ impl Repo {
             } else {
                 "warning"
             },
-            message: plain_message(&err.to_string()),
+            message: with_cause(&err),
         }));
         Ok(findings)
     }
+}
+
+/// A finding's text with its first cause, in umbra's terms.
+fn with_cause(err: &dyn std::error::Error) -> String {
+    let mut text = plain_message(&err.to_string());
+    if let Some(cause) = err.source() {
+        // rustic_core's own errors keep their guidance in the log form.
+        let rustic = cause
+            .downcast_ref::<rustic_core::RusticError>()
+            .or_else(|| {
+                cause
+                    .downcast_ref::<Box<rustic_core::RusticError>>()
+                    .map(AsRef::as_ref)
+            });
+        let cause = match rustic {
+            Some(r) => plain_message(&r.display_log()),
+            None => plain_message(&cause.to_string()),
+        };
+        if !cause.is_empty() && !text.contains(&cause) {
+            text = format!("{}: {cause}", text.trim_end_matches([' ', ':']));
+        }
+    }
+    text.replace("'rustic repair index'", "`umbra repair index`")
+        .replace("'rustic repair snapshots'", "`umbra repair snapshots`")
+        .replace("'rustic prune'", "`umbra prune`")
+        .replace(
+            " : `rustic_core` experienced an error related to `internal operations`.",
+            "",
+        )
 }
 
 /// rustic_core's error text without its internal parts: no backtrace, no "kind"/"code"

@@ -178,6 +178,12 @@ fn sqlite_on_a_volume_snapshot_is_recorded_and_not_copied() {
         "{detail}"
     );
     assert_eq!(rec["sources"][0]["level"], "app-consistent");
+    // The text form shows the freeze too.
+    let text = j.env.ok(&["show", "latest"]);
+    assert!(
+        text.contains("quiesced: ") && text.contains("(sqlite), frozen"),
+        "{text}"
+    );
     let target = j.env.path("restored");
     j.env.ok(&[
         "restore",

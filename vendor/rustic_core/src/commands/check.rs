@@ -286,9 +286,21 @@ pub(crate) fn check_repository<S: Open>(
         .unwrap_or_default();
 
     if opts.read_data {
-        let packs = index_be
-            .into_index()
-            .into_iter()
+        // umbra patch: the index lists a mixed pack (tree and data blobs) once per type;
+        // its blobs are checked together, as the pack they form.
+        let mut merged: BTreeMap<PackId, IndexPack> = BTreeMap::new();
+        for p in index_be.into_index() {
+            match merged.entry(p.id) {
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    _ = e.insert(p);
+                }
+                std::collections::btree_map::Entry::Occupied(mut e) => {
+                    e.get_mut().blobs.extend(p.blobs);
+                }
+            }
+        }
+        let packs = merged
+            .into_values()
             .filter(|p| !missing_packs.contains_key(&p.id))
             .filter(|p| packs.contains(&p.id));
 
@@ -479,14 +491,9 @@ fn check_packs<S: Open>(
             let mut blobs = p.blobs;
             blobs.sort_unstable();
             for blob in blobs {
-                if blob.tpe != blob_type {
-                    collector.add_error(CheckError::PackBlobTypesMismatch {
-                        id: p.id,
-                        blob_id: blob.id,
-                        blob_type: blob.tpe,
-                        expected: blob_type,
-                    });
-                }
+                // umbra patch: packs holding tree and data blobs together are valid
+                // (restic wrote them before 0.8.0, and restic's check accepts them).
+                let _ = blob_type;
 
                 if blob.location.offset != expected_offset {
                     collector.add_error(CheckError::PackBlobOffsetMismatch {

@@ -576,6 +576,9 @@ enum RepackReason {
     ToCompress,
     /// The pack has a size mismatch
     SizeMismatch,
+    /// umbra patch: the pack holds tree and data blobs together; it is repacked into
+    /// packs of one type, whatever the repack limit.
+    Mixed,
 }
 
 /// A plan what should be repacked or removed by a `prune` run
@@ -591,6 +594,9 @@ pub struct PrunePlan {
     repack_candidates: Vec<(PackInfo, EnumSet<PackStatus>, RepackReason, usize, usize)>,
     /// The index files
     index_files: Vec<PruneIndex>,
+    /// umbra patch: unused packs the index names that the repository has lost already;
+    /// they leave the index, and there is no file to remove.
+    gone_packs: BTreeSet<PackId>,
     /// `prune` statistics
     pub stats: PruneStats,
 }
@@ -664,6 +670,7 @@ impl PrunePlan {
             time: Zoned::now(),
             used_ids,
             existing_packs,
+            gone_packs: BTreeSet::new(),
             repack_candidates: Vec::new(),
             index_files,
             stats: PruneStats::default(),
@@ -856,6 +863,9 @@ impl PrunePlan {
                     let keep_uncacheable = repack_cacheable_only && !pack.blob_type.is_cacheable();
 
                     let to_compress = repack_uncompressed && !pack.is_compressed();
+                    // umbra patch: a used pack holding tree and data blobs together is
+                    // repacked into packs of one type each, as restic does since 0.8.0.
+                    let mixed = pack.blobs.iter().any(|b| b.tpe != pack.blob_type);
                     if to_compress {
                         _ = status.insert(PackStatus::NotCompressed);
                     }
@@ -884,11 +894,15 @@ impl PrunePlan {
                             _ = status.insert(PackStatus::HasUsedBlobs);
                             if too_young || keep_uncacheable {
                                 pack.set_todo(PackToDo::Keep, &pi, status, &mut self.stats);
-                            } else if to_compress || repack_all {
+                            } else if to_compress || repack_all || mixed {
                                 self.repack_candidates.push((
                                     pi,
                                     status,
-                                    RepackReason::ToCompress,
+                                    if mixed {
+                                        RepackReason::Mixed
+                                    } else {
+                                        RepackReason::ToCompress
+                                    },
                                     index_num,
                                     pack_num,
                                 ));
@@ -916,10 +930,15 @@ impl PrunePlan {
                                 pack.set_todo(PackToDo::Keep, &pi, status, &mut self.stats);
                             } else {
                                 // other partly used pack => candidate for repacking
+                                // (umbra patch: a mixed one always)
                                 self.repack_candidates.push((
                                     pi,
                                     status,
-                                    RepackReason::PartlyUsed,
+                                    if mixed {
+                                        RepackReason::Mixed
+                                    } else {
+                                        RepackReason::PartlyUsed
+                                    },
                                     index_num,
                                     pack_num,
                                 ));
@@ -1018,7 +1037,11 @@ impl PrunePlan {
             let blob_type = pi.blob_type;
 
             let total_repack_size: u64 = repack_size.into_values().sum();
-            if total_repack_size + u64::from(pi.used_size) >= max_repack
+            if repack_reason == RepackReason::Mixed {
+                pack.set_todo(PackToDo::Repack, &pi, status, &mut self.stats);
+                repack_size[blob_type] += u64::from(pi.used_size);
+                do_repack[blob_type] = true;
+            } else if total_repack_size + u64::from(pi.used_size) >= max_repack
                 || (self.stats.size_sum().unused_after_prune() < max_unused
                     && repack_reason == RepackReason::PartlyUsed
                     && blob_type == BlobType::Data)
@@ -1101,7 +1124,13 @@ impl PrunePlan {
                 PackToDo::MarkDelete
                 | PackToDo::Delete
                 | PackToDo::KeepMarked
-                | PackToDo::KeepMarkedAndCorrect => {}
+                | PackToDo::KeepMarkedAndCorrect => {
+                    // umbra patch: an unused pack that is gone is forgotten, not removed
+                    // (restic's prune repairs such a repository the same way).
+                    if existing_size.is_none() {
+                        _ = self.gone_packs.insert(pack.id);
+                    }
+                }
             }
         }
 
@@ -1215,7 +1244,7 @@ impl PrunePlan {
 pub(crate) fn prune_repository<S: Open>(
     repo: &Repository<S>,
     opts: &PruneOptions,
-    prune_plan: PrunePlan,
+    mut prune_plan: PrunePlan,
 ) -> RusticResult<()> {
     if repo.config().append_only == Some(true) {
         return Err(RusticError::new(
@@ -1279,7 +1308,11 @@ pub(crate) fn prune_repository<S: Open>(
     let mut tree_packs_remove = Vec::new();
     let mut data_packs_remove = Vec::new();
 
+    let gone_packs = std::mem::take(&mut prune_plan.gone_packs);
     let mut delete_pack = |pack: &PrunePack| {
+        if gone_packs.contains(&pack.id) {
+            return;
+        }
         // delete pack
         match pack.blob_type {
             BlobType::Data => data_packs_remove.push(pack.id),
@@ -1401,27 +1434,30 @@ pub(crate) fn prune_repository<S: Open>(
         repack_packs
             .into_par_iter()
             .try_for_each(|pack| -> RusticResult<_> {
-                let repacker = match pack.blob_type {
-                    BlobType::Data => &data_repacker,
-                    BlobType::Tree => &tree_repacker,
-                };
-                let blob_chunks: Vec<_> = pack
-                    .blobs
-                    .into_iter()
-                    .map(|blob| BlobLocations::from_blob_location(blob.location, blob.id))
-                    .coalesce(BlobLocations::coalesce)
-                    .map(|locations| CopyPackBlobs {
-                        pack_id: pack.id,
-                        locations,
-                    })
-                    .collect();
+                // umbra patch: each blob goes to the repacker of its own type, so that a
+                // mixed pack becomes packs of one type each.
+                for (blob_type, repacker) in
+                    [(BlobType::Tree, &tree_repacker), (BlobType::Data, &data_repacker)]
+                {
+                    let blob_chunks: Vec<_> = pack
+                        .blobs
+                        .iter()
+                        .filter(|blob| blob.tpe == blob_type)
+                        .map(|blob| BlobLocations::from_blob_location(blob.location, blob.id))
+                        .coalesce(BlobLocations::coalesce)
+                        .map(|locations| CopyPackBlobs {
+                            pack_id: pack.id,
+                            locations,
+                        })
+                        .collect();
 
-                // TODO: repack in parallel
-                for blobs in blob_chunks {
-                    if opts.fast_repack {
-                        repacker.copy_fast(blobs, &p)?;
-                    } else {
-                        repacker.copy(blobs, &p)?;
+                    // TODO: repack in parallel
+                    for blobs in blob_chunks {
+                        if opts.fast_repack {
+                            repacker.copy_fast(blobs, &p)?;
+                        } else {
+                            repacker.copy(blobs, &p)?;
+                        }
                     }
                 }
                 Ok(())

@@ -130,32 +130,41 @@ impl Extend<IndexPack> for IndexCollector {
         T: IntoIterator<Item = IndexPack>,
     {
         for p in iter {
-            let len = p.blobs.len();
-            let blob_type = p.blob_type();
             let size = p.pack_size();
+            // umbra patch: a pack may hold tree and data blobs together (restic wrote such
+            // "mixed" packs before 0.8.0). Each blob is indexed under its own type; a mixed
+            // pack is listed under both types, its size counted once (under its first
+            // blob's type). A pack without blobs stays a data pack.
+            let first_type = p.blob_type();
+            for blob_type in [BlobType::Tree, BlobType::Data] {
+                let len = p.blobs.iter().filter(|b| b.tpe == blob_type).count();
+                if len == 0 && !(p.blobs.is_empty() && blob_type == first_type) {
+                    continue;
+                }
+                let idx = u32::try_from(self.0[blob_type].packs.len())
+                    .expect("pack count doesn't fit into u32");
+                self.0[blob_type].packs.push((p.id, size));
+                if blob_type == first_type {
+                    self.0[blob_type].total_size += u64::from(size);
+                }
 
-            let idx = u32::try_from(self.0[blob_type].packs.len())
-                .expect("pack count doesn't fit into u32");
-            self.0[blob_type].packs.push((p.id, size));
-
-            self.0[blob_type].total_size += u64::from(size);
-
-            match &mut self.0[blob_type].entries {
-                EntriesVariants::None => {}
-                EntriesVariants::Ids(idents) => idents.reserve(len),
-                EntriesVariants::FullEntries(entries) => entries.reserve(len),
-            }
-
-            for blob in &p.blobs {
-                let be = SortedEntry {
-                    id: blob.id,
-                    pack_idx: idx,
-                    location: blob.location,
-                };
                 match &mut self.0[blob_type].entries {
                     EntriesVariants::None => {}
-                    EntriesVariants::Ids(idents) => idents.push(blob.id),
-                    EntriesVariants::FullEntries(entries) => entries.push(be),
+                    EntriesVariants::Ids(idents) => idents.reserve(len),
+                    EntriesVariants::FullEntries(entries) => entries.reserve(len),
+                }
+
+                for blob in p.blobs.iter().filter(|b| b.tpe == blob_type) {
+                    let be = SortedEntry {
+                        id: blob.id,
+                        pack_idx: idx,
+                        location: blob.location,
+                    };
+                    match &mut self.0[blob_type].entries {
+                        EntriesVariants::None => {}
+                        EntriesVariants::Ids(idents) => idents.push(blob.id),
+                        EntriesVariants::FullEntries(entries) => entries.push(be),
+                    }
                 }
             }
         }
