@@ -72,13 +72,10 @@ fn with_cause(err: &dyn std::error::Error) -> String {
             text = format!("{}: {cause}", text.trim_end_matches([' ', ':']));
         }
     }
-    text.replace("'rustic repair index'", "`umbra repair index`")
-        .replace("'rustic repair snapshots'", "`umbra repair snapshots`")
-        .replace("'rustic prune'", "`umbra prune`")
-        .replace(
-            " : `rustic_core` experienced an error related to `internal operations`.",
-            "",
-        )
+    crate::error::in_umbras_words(&text).replace(
+        " : `rustic_core` experienced an error related to `internal operations`.",
+        "",
+    )
 }
 
 /// rustic_core's error text without its internal parts: no backtrace, no "kind"/"code"

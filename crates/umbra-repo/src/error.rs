@@ -41,7 +41,14 @@ pub(crate) fn from_rustic(doing: &str, err: Box<RusticError>) -> UmbraError {
     };
     let guidance = log.strip_prefix("Error: ").unwrap_or(&log);
     let guidance = guidance.split(" (kind:").next().unwrap_or(guidance);
-    UmbraError::new(kind, format!("{doing}: {guidance}")).with_source(*err)
+    UmbraError::new(kind, format!("{doing}: {}", in_umbras_words(guidance))).with_source(*err)
+}
+
+/// rustic_core's advice names rustic's commands; umbra has its own.
+pub(crate) fn in_umbras_words(text: &str) -> String {
+    text.replace("'rustic repair index'", "`umbra repair index`")
+        .replace("`rustic check --read-data`", "`umbra check --read-data`")
+        .replace("`rustic check`", "`umbra check`")
 }
 
 /// The OS error code behind a rustic error, if its cause chain holds one.
