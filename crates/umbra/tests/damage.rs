@@ -301,6 +301,7 @@ fn a_poisoned_cache_does_not_hide_a_healthy_repository() {
     );
 
     // The healthy repository, with the same cache: everything works.
+    env.ok(&["check", "--read-data"]);
     env.ok(&["ls", "latest"]);
     let target = env.restore_latest("t");
     common::assert_same_tree(&src, &common::restored_path(&target, &src));

@@ -112,3 +112,43 @@ fn restore_into_a_full_disk_fails_clearly() {
         "{err}"
     );
 }
+
+#[test]
+fn prune_on_a_full_disk_says_it_needs_room_itself() {
+    if !common::require(common::is_root(), "root, to mount a small tmpfs") {
+        return;
+    }
+    let env = Env::new();
+    let small = Tmpfs::mount(env.path("small"), "size=4m");
+    let repo = small.0.join("repo");
+    let src = env.path("src");
+    fs::create_dir_all(&src).expect("mkdir");
+    fs::write(src.join("f"), Rng(3).bytes(200_000)).expect("write");
+    let run = |args: &[&str]| {
+        env.umbra()
+            .env("UMBRA_REPOSITORY", &repo)
+            .args(args)
+            .output()
+            .expect("run")
+    };
+    assert!(run(&["init"]).status.success());
+    assert!(run(&["backup", src.to_str().expect("utf8")])
+        .status
+        .success());
+    // Fill the disk to the last byte.
+    let _ = Command::new("sh")
+        .arg("-c")
+        .arg(format!("cat /dev/zero > {}/filler", small.0.display()))
+        .status();
+    let out = run(&["prune"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("No space left") || err.contains("no space left"),
+        "{err}"
+    );
+    assert!(
+        err.contains("prune itself needs some free space"),
+        "the hint must not promise that prune frees the space: {err}"
+    );
+}

@@ -364,6 +364,47 @@ fn cleanup_right_after_kill_9_reports_only_what_is_really_gone() {
     }
 }
 
+#[test]
+fn reflink_clones_left_by_kill_9_are_really_gone_when_cleanup_says_so() {
+    let env = Env::new();
+    let Some(fs) = LoopFs::new("xfs", env.dir.path(), 1024) else {
+        return;
+    };
+    let src = fs.path("data");
+    fs::create_dir_all(&src).expect("mkdir");
+    fs::write(src.join("big"), Rng(12).bytes(400_000_000)).expect("write");
+    env.init();
+    for trial in 0..3 {
+        let mut child = env
+            .umbra()
+            .args(["backup", src.to_str().expect("utf8")])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn");
+        let started = std::time::Instant::now();
+        while !fs.path(".umbra-staging").exists() {
+            assert!(started.elapsed().as_secs() < 60, "no clone tree appeared");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        child.kill().expect("kill -9");
+        let _ = child.wait();
+        let out = env.run(&["cleanup"]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        if out.status.success() {
+            assert_nothing_left(&fs, &env);
+        } else {
+            assert!(
+                !text.contains("removed clone-tree") || !fs.path(".umbra-staging").exists(),
+                "trial {trial}: {text}"
+            );
+            env.ok(&["cleanup"]);
+            assert_nothing_left(&fs, &env);
+        }
+    }
+}
+
 /// Starts a backup of `src` and kills it (SIGKILL) `after` its snapshot appeared.
 fn kill_backup_after(env: &Env, fs: &LoopFs, src: &Path, after: std::time::Duration) {
     let mut child = env
