@@ -10,15 +10,20 @@
 //!   `backup_label` and WAL). The staged file is umbra's, owned by root; the snapshot
 //!   must hold the owner and mode of what it stands for ([`stand_in_for`]), or a restored
 //!   PostgreSQL refuses to start.
+//! - **Reflink clones** are new inodes: a clone's node takes its live file's identity
+//!   ([`keep_identity`]) so that the next backup still finds its parent.
+//!
+//! It also names the entry behind a walker error ([`walk_error`]): a vanished entry is
+//! told apart from an unreadable one, with its path.
 
 use std::ffi::CStr;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 use rustic_core::repofile::{Metadata, Node, NodeType};
-use rustic_core::ReadSourceEntry;
+use rustic_core::{ReadSourceEntry, RusticError};
 
 use crate::restore::go_mode;
 
@@ -134,6 +139,78 @@ pub(crate) fn stand_in_for(node: &mut Node, live: &Path) {
             return;
         }
         dir = d.parent();
+    }
+}
+
+/// The path and the I/O error behind a walker error, found in its chain of causes (the
+/// `ignore` crate's error, wrapped by rustic_core).
+pub(crate) fn walk_error(err: &RusticError) -> (Option<PathBuf>, Option<std::io::Error>) {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(walk) = e.downcast_ref::<ignore::Error>() {
+            let mut path = None;
+            let mut inner = walk;
+            loop {
+                match inner {
+                    ignore::Error::WithPath { path: p, err } => {
+                        path.get_or_insert_with(|| p.clone());
+                        inner = err;
+                    }
+                    ignore::Error::WithDepth { err, .. }
+                    | ignore::Error::WithLineNumber { err, .. } => {
+                        inner = err;
+                    }
+                    _ => break,
+                }
+            }
+            let io = walk
+                .io_error()
+                .map(|e| std::io::Error::new(e.kind(), e.to_string()));
+            return (path, io);
+        }
+        cur = e.source();
+    }
+    (None, None)
+}
+
+/// Gives a node read from a clone the identity of its live file, if that is still the
+/// same file (same size and mtime; the clone copied both).
+pub(crate) fn keep_identity(node: &mut Node, live: &Path) {
+    let Ok(m) = std::fs::symlink_metadata(live) else {
+        return;
+    };
+    let now = crate::source::Expected::of_metadata(&m);
+    let same_type = node.is_dir() == m.is_dir() && node.is_symlink() == m.file_type().is_symlink();
+    // Directories carry no content; a symlink's content is its target (its clone has a
+    // new mtime); a file is the same when size and mtime are (the clone copied both).
+    let same_content = if node.is_dir() {
+        true
+    } else if node.is_symlink() {
+        std::fs::read_link(live)
+            .ok()
+            .as_deref()
+            .map(Path::as_os_str)
+            == node_link_target(node).as_deref().map(std::ffi::OsStr::new)
+    } else {
+        node.meta.size == now.size && node.meta.mtime == now.mtime
+    };
+    if same_type && same_content {
+        node.meta.inode = m.ino();
+        node.meta.device_id = m.dev();
+        node.meta.ctime = now.ctime;
+        node.meta.links = m.nlink();
+        if !node.is_file() {
+            node.meta.mtime = now.mtime;
+        }
+    }
+}
+
+fn node_link_target(node: &Node) -> Option<String> {
+    match &node.node_type {
+        rustic_core::repofile::NodeType::Symlink { .. } => {
+            Some(node.node_type.to_link().to_string_lossy().into_owned())
+        }
+        _ => None,
     }
 }
 

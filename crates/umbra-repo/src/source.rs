@@ -268,7 +268,7 @@ pub(crate) fn map_entry(
         Err(err) => {
             // The walker could not read a directory entry: it vanished (deleted while we
             // walked), or it cannot be read (permissions, I/O).
-            let (path, io) = walk_error(&err);
+            let (path, io) = crate::nodes::walk_error(&err);
             let path = path.map_or_else(
                 || plan.path.clone(),
                 |p| reroot(&p, &plan.read_from, &plan.path),
@@ -291,7 +291,7 @@ pub(crate) fn map_entry(
             // its identity before a clone's node is given the live file's identity.
             let expected = Expected::of(&entry.node);
             if let Some(live_root) = &plan.identity_from {
-                keep_identity(
+                crate::nodes::keep_identity(
                     &mut entry.node,
                     &reroot(&read_path, &plan.read_from, live_root),
                 );
@@ -315,78 +315,6 @@ pub(crate) fn map_entry(
     }
 }
 
-/// The path and the I/O error behind a walker error, found in its chain of causes (the
-/// `ignore` crate's error, wrapped by rustic_core).
-fn walk_error(err: &RusticError) -> (Option<PathBuf>, Option<std::io::Error>) {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(e) = cur {
-        if let Some(walk) = e.downcast_ref::<ignore::Error>() {
-            let mut path = None;
-            let mut inner = walk;
-            loop {
-                match inner {
-                    ignore::Error::WithPath { path: p, err } => {
-                        path.get_or_insert_with(|| p.clone());
-                        inner = err;
-                    }
-                    ignore::Error::WithDepth { err, .. }
-                    | ignore::Error::WithLineNumber { err, .. } => {
-                        inner = err;
-                    }
-                    _ => break,
-                }
-            }
-            let io = walk
-                .io_error()
-                .map(|e| std::io::Error::new(e.kind(), e.to_string()));
-            return (path, io);
-        }
-        cur = e.source();
-    }
-    (None, None)
-}
-
-/// Gives a node read from a clone the identity of its live file, if that is still the
-/// same file (same size and mtime; the clone copied both).
-fn keep_identity(node: &mut Node, live: &Path) {
-    let Ok(m) = std::fs::symlink_metadata(live) else {
-        return;
-    };
-    let now = Expected::of_metadata(&m);
-    let same_type = node.is_dir() == m.is_dir() && node.is_symlink() == m.file_type().is_symlink();
-    // Directories carry no content; a symlink's content is its target (its clone has a
-    // new mtime); a file is the same when size and mtime are (the clone copied both).
-    let same_content = if node.is_dir() {
-        true
-    } else if node.is_symlink() {
-        std::fs::read_link(live)
-            .ok()
-            .as_deref()
-            .map(Path::as_os_str)
-            == node_link_target(node).as_deref().map(std::ffi::OsStr::new)
-    } else {
-        node.meta.size == now.size && node.meta.mtime == now.mtime
-    };
-    if same_type && same_content {
-        node.meta.inode = m.ino();
-        node.meta.device_id = m.dev();
-        node.meta.ctime = now.ctime;
-        node.meta.links = m.nlink();
-        if !node.is_file() {
-            node.meta.mtime = now.mtime;
-        }
-    }
-}
-
-fn node_link_target(node: &Node) -> Option<String> {
-    match &node.node_type {
-        rustic_core::repofile::NodeType::Symlink { .. } => {
-            Some(node.node_type.to_link().to_string_lossy().into_owned())
-        }
-        _ => None,
-    }
-}
-
 /// Files up to this size are read into memory, so that a change while reading can be
 /// answered by reading again.
 pub(crate) const RETRY_LIMIT: u64 = 8 << 20;
@@ -394,10 +322,10 @@ pub(crate) const RETRY_LIMIT: u64 = 8 << 20;
 /// The identity of a file when it was walked: if any of it differs after the file was
 /// read, the file changed while being read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Expected {
-    size: u64,
-    mtime: Option<Timestamp>,
-    ctime: Option<Timestamp>,
+pub(crate) struct Expected {
+    pub(crate) size: u64,
+    pub(crate) mtime: Option<Timestamp>,
+    pub(crate) ctime: Option<Timestamp>,
     inode: u64,
 }
 
@@ -411,7 +339,7 @@ impl Expected {
         }
     }
 
-    fn of_metadata(m: &std::fs::Metadata) -> Self {
+    pub(crate) fn of_metadata(m: &std::fs::Metadata) -> Self {
         let ts = |s: i64, ns: i64| Timestamp::new(s, i32::try_from(ns).unwrap_or(0)).ok();
         Self {
             size: m.len(),

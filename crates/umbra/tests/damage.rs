@@ -7,23 +7,9 @@ mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-use common::{Env, Rng};
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in fs::read_dir(dir).expect("read_dir") {
-        let p = e.expect("entry").path();
-        if p.is_dir() {
-            out.extend(files_under(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out.sort();
-    out
-}
+use common::{files_under, Env, Rng};
 
 fn flip_byte(path: &Path, at: usize) {
     let mut data = fs::read(path).expect("read");
@@ -116,15 +102,7 @@ fn no_panic(out: &Output) {
 /// The pack that holds blobs of `kind` (`tree` or `data`), as restic's own index says.
 fn pack_holding(env: &Env, kind: &str) -> PathBuf {
     let restic = |args: &[&str]| {
-        let out = Command::new("restic")
-            .arg("-r")
-            .arg(env.repo())
-            .arg("--password-file")
-            .arg(env.path("password"))
-            .arg("--no-cache")
-            .args(args)
-            .output()
-            .expect("restic");
+        let out = common::restic(env, args);
         assert!(out.status.success(), "restic {args:?}: {}", stderr(&out));
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
@@ -349,14 +327,7 @@ fn a_lost_pack_is_stored_again_by_the_next_backup_and_repair_mends_old_snapshots
     common::assert_same_tree(&src, &common::restored_path(&target, &src));
 
     // restic agrees.
-    let out = Command::new("restic")
-        .arg("-r")
-        .arg(env.repo())
-        .arg("--password-file")
-        .arg(env.path("password"))
-        .args(["--no-cache", "check", "--read-data"])
-        .output()
-        .expect("restic");
+    let out = common::restic(&env, &["check", "--read-data"]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
 

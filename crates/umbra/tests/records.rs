@@ -311,15 +311,7 @@ fn snapshots_keys_and_locks_say_who_made_them() {
     env.backup_json(&[&src], &[]);
     let user = common::sh("id -un").trim().to_string();
     let restic = |args: &[&str]| {
-        let out = Command::new("restic")
-            .arg("-r")
-            .arg(env.repo())
-            .arg("--password-file")
-            .arg(env.path("password"))
-            .arg("--no-cache")
-            .args(args)
-            .output()
-            .expect("restic");
+        let out = common::restic(&env, args);
         assert!(out.status.success(), "{}", stderr(&out));
         String::from_utf8_lossy(&out.stdout).into_owned()
     };

@@ -9,21 +9,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Env, Rng};
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in fs::read_dir(dir).expect("read_dir") {
-        let p = e.expect("entry").path();
-        if p.is_dir() {
-            out.extend(files_under(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out.sort();
-    out
-}
+use common::{files_under, Env, Rng};
 
 fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -71,15 +57,15 @@ fn the_source_folder_and_its_parents_keep_their_metadata_for_umbra_and_restic() 
     assert_eq!(meta(&common::restored_path(&target, &a)), want_a);
 
     let by_restic = env.path("by-restic");
-    let out = Command::new("restic")
-        .arg("-r")
-        .arg(env.repo())
-        .arg("--password-file")
-        .arg(env.path("password"))
-        .args(["--no-cache", "restore", "latest", "--target"])
-        .arg(&by_restic)
-        .output()
-        .expect("restic");
+    let out = common::restic(
+        &env,
+        &[
+            "restore",
+            "latest",
+            "--target",
+            by_restic.to_str().expect("utf8"),
+        ],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(meta(&common::restored_path(&by_restic, &src)), want_src);
     assert_eq!(meta(&common::restored_path(&by_restic, &a)), want_a);
@@ -342,15 +328,16 @@ fn a_damaged_data_pack_restores_everything_else_and_names_the_file() {
 
     // restic, on the same damage, restores no more complete files than umbra.
     if common::require(common::have("restic"), "the restic binary") {
-        let out = Command::new("restic")
-            .arg("-r")
-            .arg(env.repo())
-            .arg("--password-file")
-            .arg(env.path("password"))
-            .args(["--no-cache", "restore", "latest", "--target"])
-            .arg(env.path("by-restic"))
-            .output()
-            .expect("restic");
+        let by_restic = env.path("by-restic");
+        let out = common::restic(
+            &env,
+            &[
+                "restore",
+                "latest",
+                "--target",
+                by_restic.to_str().expect("utf8"),
+            ],
+        );
         assert!(!out.status.success(), "restic saw no damage");
         assert!(
             stderr(&out).contains("big"),

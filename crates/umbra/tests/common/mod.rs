@@ -488,6 +488,34 @@ impl Drop for LoopFs {
     }
 }
 
+/// Every file below `dir`, sorted (for finding packs, index and snapshot files).
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).expect("read_dir") {
+        let p = e.expect("entry").path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The real `restic` on this environment's repository and password, without a cache.
+pub fn restic(env: &Env, args: &[&str]) -> Output {
+    Command::new("restic")
+        .arg("-r")
+        .arg(env.repo())
+        .arg("--password-file")
+        .arg(env.path("password"))
+        .arg("--no-cache")
+        .args(args)
+        .output()
+        .expect("restic")
+}
+
 /// Runs a shell command and returns its stdout (for btrfs, mount checks and the like).
 pub fn sh(cmd: &str) -> String {
     let out = Command::new("sh").arg("-c").arg(cmd).output().expect("sh");
