@@ -140,19 +140,42 @@ impl Provider for Btrfs {
         }))
     }
 
+    /// A snapshot is gone when its path is gone *and* the filesystem no longer lists it:
+    /// a deleted subvolume is listed until the kernel has dropped it.
+    fn still_present(&self, artifact: &Artifact) -> bool {
+        let path = PathBuf::from(&artifact.target);
+        if artifact.kind != SNAPSHOT_KIND {
+            return crate::provider::path_present(artifact);
+        }
+        if std::fs::symlink_metadata(&path).is_ok() {
+            return true;
+        }
+        listed_id(&path).is_some()
+    }
+
     fn release(&self, artifact: &Artifact) -> Result<()> {
         let path = PathBuf::from(&artifact.target);
         let in_our_dir = path.components().any(|c| c.as_os_str() == SNAPSHOT_DIR);
         match artifact.kind.as_str() {
             SNAPSHOT_KIND if in_our_dir && named_by_umbra(&path, "umbra-") => {
-                if std::fs::symlink_metadata(&path).is_err() {
-                    return Ok(());
+                let listed = listed_id(&path);
+                if std::fs::symlink_metadata(&path).is_ok() {
+                    // --commit-after: the deletion is on disk before we say it is done.
+                    run(
+                        "btrfs",
+                        &["subvolume", "delete", "--commit-after", &artifact.target],
+                    )?;
                 }
-                // --commit-after: the deletion is on disk before we say it is done.
-                run(
-                    "btrfs",
-                    &["subvolume", "delete", "--commit-after", &artifact.target],
-                )?;
+                // A deleted subvolume lives on until the kernel has dropped it (right after
+                // a kill -9 that can take seconds): wait, boundedly, for this one, also when
+                // an earlier attempt deleted it. Whether it is gone is `still_present`'s.
+                if let (Some((fs_path, id)), true) = (listed, artifact.kind == SNAPSHOT_KIND) {
+                    let fs_path = fs_path.to_string_lossy();
+                    let _ = run(
+                        "timeout",
+                        &["10", "btrfs", "subvolume", "sync", &fs_path, &id],
+                    );
+                }
                 // Leave no empty .umbra-snapshots behind; it stays while others use it.
                 if let Some(dir) = path.parent() {
                     let _ = std::fs::remove_dir(dir);
@@ -166,6 +189,19 @@ impl Provider for Btrfs {
             )),
         }
     }
+}
+
+/// Whether the filesystem still lists the subvolume at `path` (also after its path was
+/// deleted, until the kernel has dropped it): a place on that filesystem to ask, and the
+/// subvolume's id. `None` when it is not listed, or the filesystem cannot be asked.
+fn listed_id(path: &Path) -> Option<(PathBuf, String)> {
+    let name = format!("/{}", path.file_name()?.to_string_lossy());
+    let fs_path = path.ancestors().skip(1).find(|p| p.exists())?;
+    let list = run("btrfs", &["subvolume", "list", &fs_path.to_string_lossy()]).ok()?;
+    // "ID 259 gen 8 top level 5 path .umbra-snapshots/umbra-…"
+    let line = list.lines().find(|l| l.ends_with(&name))?;
+    let id = line.split_whitespace().nth(1)?.to_string();
+    Some((fs_path.to_path_buf(), id))
 }
 
 impl Prepared for Plan {

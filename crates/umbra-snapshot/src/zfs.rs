@@ -126,19 +126,7 @@ impl Provider for Zfs {
 
     fn still_present(&self, artifact: &Artifact) -> bool {
         if artifact.kind == SNAPSHOT_KIND || artifact.kind == RECURSIVE_KIND {
-            return run(
-                "zfs",
-                &[
-                    "list",
-                    "-H",
-                    "-t",
-                    "snapshot",
-                    "-o",
-                    "name",
-                    &artifact.target,
-                ],
-            )
-            .is_ok();
+            return snapshot_exists(&artifact.target);
         }
         crate::provider::path_present(artifact)
     }
@@ -150,20 +138,7 @@ impl Provider for Zfs {
             .is_some_and(|(_, s)| s.starts_with("umbra-"));
         match artifact.kind.as_str() {
             SNAPSHOT_KIND | RECURSIVE_KIND if ours => {
-                if run(
-                    "zfs",
-                    &[
-                        "list",
-                        "-H",
-                        "-t",
-                        "snapshot",
-                        "-o",
-                        "name",
-                        &artifact.target,
-                    ],
-                )
-                .is_err()
-                {
+                if !snapshot_exists(&artifact.target) {
                     return Ok(());
                 }
                 // Its mounts (and its children's: `pool/fs/child@umbra-…`) go first.
@@ -191,6 +166,11 @@ impl Provider for Zfs {
             _ => Err(refuse(artifact)),
         }
     }
+}
+
+/// Whether the ZFS snapshot `name` (`pool/fs@snap`) exists.
+fn snapshot_exists(name: &str) -> bool {
+    run("zfs", &["list", "-H", "-t", "snapshot", "-o", "name", name]).is_ok()
 }
 
 fn refuse(artifact: &Artifact) -> UmbraError {

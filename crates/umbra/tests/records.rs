@@ -142,6 +142,24 @@ fn files_deleted_during_a_backup_are_named_once_as_vanished() {
     assert!(text.contains("vanished while the backup ran"), "{text}");
 }
 
+/// A job file (mode 0600) for job `t` backing up `src`, with `repo` as its repository and
+/// `more` appended.
+fn job_file(env: &Env, repo: &Path, more: &str) -> std::path::PathBuf {
+    let config = env.path("umbra.toml");
+    fs::create_dir_all(env.path("src")).expect("mkdir");
+    fs::write(
+        &config,
+        format!(
+            "[repository]\npath = \"{}\"\npassword_file = \"password\"\n\n[jobs.t]\nsources = [\"{}\"]\n{more}",
+            repo.display(),
+            env.path("src").display(),
+        ),
+    )
+    .expect("config");
+    common::chmod(&config, 0o600);
+    config
+}
+
 fn mode(path: &Path) -> u32 {
     fs::symlink_metadata(path).expect("lstat").mode() & 0o777
 }
@@ -239,16 +257,7 @@ fn as_root_a_job_file_others_can_write_is_refused() {
     }
     let env = Env::new();
     env.init();
-    let config = env.path("umbra.toml");
-    fs::write(
-        &config,
-        format!(
-            "[repository]\npath = \"{}\"\npassword_file = \"password\"\n\n[jobs.t]\nsources = [\"{}\"]\n",
-            env.repo().display(),
-            env.path("password").display()
-        ),
-    )
-    .expect("config");
+    let config = job_file(&env, &env.repo(), "");
     common::chmod(&config, 0o666);
     let out = env
         .umbra_with_config(&config)
@@ -273,18 +282,7 @@ fn as_root_a_job_file_others_can_write_is_refused() {
 #[test]
 fn config_check_names_a_missing_repository() {
     let env = Env::new();
-    let config = env.path("umbra.toml");
-    fs::create_dir_all(env.path("src")).expect("mkdir");
-    fs::write(
-        &config,
-        format!(
-            "[repository]\npath = \"{}\"\npassword_file = \"password\"\n\n[jobs.t]\nsources = [\"{}\"]\n",
-            env.path("no-repo").display(),
-            env.path("src").display()
-        ),
-    )
-    .expect("config");
-    common::chmod(&config, 0o600);
+    let config = job_file(&env, &env.path("no-repo"), "");
     let out = env
         .umbra_with_config(&config)
         .args(["config", "check"])
@@ -339,19 +337,14 @@ fn permissions_of_files_a_hook_creates_follow_the_callers_umask() {
     let env = Env::new();
     env.init();
     let made = env.path("made-by-hook");
-    let config = env.path("umbra.toml");
-    fs::create_dir_all(env.path("src")).expect("mkdir");
-    fs::write(
-        &config,
-        format!(
-            "[repository]\npath = \"{}\"\npassword_file = \"password\"\n\n[jobs.t]\nsources = [\"{}\"]\n\n[jobs.t.hooks]\nbefore = [\"touch {}\"]\n",
-            env.repo().display(),
-            env.path("src").display(),
+    let config = job_file(
+        &env,
+        &env.repo(),
+        &format!(
+            "\n[jobs.t.hooks]\nbefore = [\"touch {}\"]\n",
             made.display()
         ),
-    )
-    .expect("config");
-    common::chmod(&config, 0o600);
+    );
     let out = Command::new("sh")
         .arg("-c")
         .arg(format!(

@@ -263,16 +263,20 @@ fn pack_count(env: &Env) -> usize {
     .unwrap_or(0)
 }
 
-/// Starts a backup of `src` and kills it (SIGKILL) at the given moment.
-fn kill_backup(env: &Env, fs: &LoopFs, src: &Path, at: KillAt) {
-    let packs_before = pack_count(env);
-    let mut child = env
-        .umbra()
+/// Starts `umbra backup SRC` in the background, its output discarded.
+fn spawn_backup(env: &Env, src: &Path) -> std::process::Child {
+    env.umbra()
         .args(["backup", src.to_str().expect("utf8")])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
-        .expect("spawn");
+        .expect("spawn")
+}
+
+/// Starts a backup of `src` and kills it (SIGKILL) at the given moment.
+fn kill_backup(env: &Env, fs: &LoopFs, src: &Path, at: KillAt) {
+    let packs_before = pack_count(env);
+    let mut child = spawn_backup(env, src);
     let started = std::time::Instant::now();
     while btrfs_leftovers(fs).is_empty()
         || (at == KillAt::Reading && pack_count(env) <= packs_before)
@@ -375,13 +379,7 @@ fn reflink_clones_left_by_kill_9_are_really_gone_when_cleanup_says_so() {
     fs::write(src.join("big"), Rng(12).bytes(400_000_000)).expect("write");
     env.init();
     for trial in 0..3 {
-        let mut child = env
-            .umbra()
-            .args(["backup", src.to_str().expect("utf8")])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("spawn");
+        let mut child = spawn_backup(&env, &src);
         let started = std::time::Instant::now();
         while !fs.path(".umbra-staging").exists() {
             assert!(started.elapsed().as_secs() < 60, "no clone tree appeared");
@@ -407,13 +405,7 @@ fn reflink_clones_left_by_kill_9_are_really_gone_when_cleanup_says_so() {
 
 /// Starts a backup of `src` and kills it (SIGKILL) `after` its snapshot appeared.
 fn kill_backup_after(env: &Env, fs: &LoopFs, src: &Path, after: std::time::Duration) {
-    let mut child = env
-        .umbra()
-        .args(["backup", src.to_str().expect("utf8")])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn");
+    let mut child = spawn_backup(env, src);
     let started = std::time::Instant::now();
     while btrfs_leftovers(fs).is_empty() {
         assert!(started.elapsed().as_secs() < 60, "no snapshot appeared");
