@@ -102,7 +102,7 @@ pub struct DamagedFile {
 /// What a restore did (or, with `dry_run`, would do).
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct RestoreOutcome {
-    /// Files whose content was written.
+    /// Files whose content was written completely.
     pub files: u64,
     /// Files that were already right (content kept, metadata set).
     pub unchanged: u64,
@@ -368,6 +368,8 @@ impl Repo {
                     partial,
                 });
                 damaged_entries.insert(i);
+                // Counted as written when planned; it is not restored.
+                outcome.files = outcome.files.saturating_sub(1);
             } else {
                 target
                     .commit(&job.tmp, rel)
