@@ -31,6 +31,8 @@ pub mod restore;
 pub mod snapshots;
 mod source;
 mod substitute;
+#[doc(hidden)]
+pub mod testing;
 
 pub use backup::{BackupOutcome, BackupRequest};
 pub use repo::{OpenOptions, Repo, RepoLocation};
