@@ -117,14 +117,14 @@ pub fn mix_packs(root: &Path, password: &str) -> Result<String> {
     let pack_name = write_named(root, "data", &pack)?;
 
     let mut index = IndexFile::default();
-    let mut index_pack = IndexPack::default();
-    index_pack.id = PackId::from(
-        pack_name
-            .parse::<rustic_core::Id>()
-            .map_err(|e| UmbraError::new(ErrorKind::Internal, e.to_string()))?,
-    );
-    index_pack.blobs = new_blobs;
-    index.packs.push(index_pack);
+    let id = pack_name
+        .parse::<rustic_core::Id>()
+        .map_err(|e| UmbraError::new(ErrorKind::Internal, e.to_string()))?;
+    index.packs.push(IndexPack {
+        id: PackId::from(id),
+        blobs: new_blobs,
+        ..IndexPack::default()
+    });
     let json = serde_json::to_vec(&index)
         .map_err(|e| UmbraError::new(ErrorKind::Internal, e.to_string()))?;
     write_named(root, "index", &crypto.encrypt(&json))?;
