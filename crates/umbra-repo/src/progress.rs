@@ -72,3 +72,15 @@ impl RusticProgress for TaskProgress {
         self.0.finish();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::title;
+
+    #[test]
+    fn rustics_step_labels_read_as_umbras() {
+        assert_eq!(title("removing snapshots..."), "recording the snapshot");
+        assert_eq!(title("reading index..."), "reading the index");
+        assert_eq!(title("warming up packs..."), "warming up packs");
+    }
+}

@@ -37,31 +37,8 @@ pub struct RepairSnapshotsOutcome {
 }
 
 impl Repo {
-    /// Packs the index names that the repository does not have (as hex ids).
-    pub fn lost_packs(&self) -> Result<Vec<String>> {
-        let present: BTreeSet<PackId> = self
-            .inner
-            .list::<PackId>()
-            .map_err(rustic("cannot list the repository's packs"))?
-            .collect();
-        let mut lost = BTreeSet::new();
-        for index in self
-            .inner
-            .stream_files::<IndexFile>()
-            .map_err(rustic("cannot read the index"))?
-        {
-            let (_, index) = index.map_err(rustic("cannot read an index file"))?;
-            for pack in index.packs {
-                if !present.contains(&pack.id) {
-                    lost.insert(pack.id.to_hex().as_str().to_string());
-                }
-            }
-        }
-        Ok(lost.into_iter().collect())
-    }
-
-    /// Packs in the repository that no index names.
-    pub fn unindexed_packs(&self) -> Result<usize> {
+    /// The packs the index files name, and the packs the repository has.
+    fn indexed_and_present(&self) -> Result<(BTreeSet<PackId>, BTreeSet<PackId>)> {
         let mut indexed = BTreeSet::new();
         for index in self
             .inner
@@ -71,12 +48,27 @@ impl Repo {
             let (_, index) = index.map_err(rustic("cannot read an index file"))?;
             indexed.extend(index.packs.into_iter().map(|p| p.id));
         }
-        Ok(self
+        let present = self
             .inner
             .list::<PackId>()
             .map_err(rustic("cannot list the repository's packs"))?
-            .filter(|p| !indexed.contains(p))
-            .count())
+            .collect();
+        Ok((indexed, present))
+    }
+
+    /// Packs the index names that the repository does not have (as hex ids).
+    pub fn lost_packs(&self) -> Result<Vec<String>> {
+        let (indexed, present) = self.indexed_and_present()?;
+        Ok(indexed
+            .difference(&present)
+            .map(|p| p.to_hex().as_str().to_string())
+            .collect())
+    }
+
+    /// Packs in the repository that no index names.
+    pub fn unindexed_packs(&self) -> Result<usize> {
+        let (indexed, present) = self.indexed_and_present()?;
+        Ok(present.difference(&indexed).count())
     }
 
     /// restic's `repair index`; `read_all` reads every pack instead of trusting the

@@ -414,3 +414,38 @@ fn a_closed_pipe_ends_listings_quietly() {
     // The lock was released: an exclusive command runs at once.
     env.ok(&["prune"]);
 }
+
+#[test]
+fn a_restore_that_stops_early_leaves_no_temporary_files() {
+    if !common::require(common::is_root(), "root, to make a directory immutable")
+        || !common::require(common::have("chattr"), "chattr (e2fsprogs)")
+    {
+        return;
+    }
+    let env = Env::new();
+    env.init();
+    let src = env.path("src");
+    fs::create_dir_all(src.join("zzz")).expect("mkdir");
+    fs::write(src.join("a"), "first in path order").expect("write");
+    fs::write(src.join("zzz/x"), "cannot be written").expect("write");
+    env.backup_json(&[&src], &[]);
+    // The target holds `zzz` already, immutable: nothing can be created in it, so the
+    // restore stops after it made the temporary file for `a`.
+    let target = env.path("t");
+    let r = common::restored_path(&target, &src);
+    fs::create_dir_all(r.join("zzz")).expect("mkdir");
+    common::sh(&format!("chattr +i {}", r.join("zzz").display()));
+    let out = restore_with(&env, &target, &[]);
+    common::sh(&format!("chattr -i {}", r.join("zzz").display()));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("zzz"),
+        "names the place: {}",
+        stderr(&out)
+    );
+    let left: Vec<_> = files_under(&target)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".umbra-restore"))
+        .collect();
+    assert!(left.is_empty(), "temporary files left behind: {left:?}");
+}

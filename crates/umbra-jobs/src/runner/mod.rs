@@ -56,16 +56,22 @@ fn choose(job: &Job) -> Result<Vec<SourceChoice>> {
     let planner = planner(job)?;
     let mut choices = Vec::with_capacity(job.sources.len());
     for s in &job.sources {
-        if let Err(e) = std::fs::symlink_metadata(&s.path) {
-            return Err(crate::config::locate::config_error(
-                &s.origin,
-                format!("cannot back up {}: {e}", s.path.display()),
-            )
-            .with_hint("Check the path, or make the `before` commands create or mount it."));
-        }
+        missing_source(s)?;
         choices.push(planner.choose(&s.path, s.open_files, s.snapshot)?);
     }
     Ok(choices)
+}
+
+/// A source that does not exist, as an error naming the job file's line.
+fn missing_source(s: &crate::config::JobSource) -> Result<()> {
+    match std::fs::symlink_metadata(&s.path) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(crate::config::locate::config_error(
+            &s.origin,
+            format!("cannot back up {}: {e}", s.path.display()),
+        )
+        .with_hint("Check the path, or make the `before` commands create or mount it.")),
+    }
 }
 
 /// The outcome of [`run_job`]: the record that was appended to the history.
@@ -260,14 +266,7 @@ impl Flow<'_> {
             if !exists && (job_before || !src.before.is_empty()) {
                 continue;
             }
-            if !exists {
-                return Err(choose(job).err().unwrap_or_else(|| {
-                    umbra_core::UmbraError::new(
-                        umbra_core::ErrorKind::Config,
-                        format!("cannot back up {}", src.path.display()),
-                    )
-                }));
-            }
+            missing_source(src)?;
             planner.choose(&src.path, src.open_files, src.snapshot)?;
         }
         drop((self.ctx.open_repo)(LockKind::Shared)?);

@@ -277,6 +277,7 @@ impl Repo {
         // 1. Structure: directories, symlinks, special files; decide each file.
         let mut actions = Vec::with_capacity(entries.len());
         let mut jobs: Vec<FileJob> = Vec::new();
+        let mut pending = target::PendingTemps::default();
         let mut job_entries: Vec<usize> = Vec::new();
         let mut content = ContentPlan::default();
         let mut canonical: HashMap<(u64, u64), usize> = HashMap::new();
@@ -309,6 +310,9 @@ impl Repo {
                     let tmp = target
                         .create_temp(rel, node.meta.size)
                         .map_err(|e| io_error("cannot create", &target.temp_for(rel), &e))?;
+                    if !request.dry_run {
+                        pending.add(tmp.clone());
+                    }
                     let job = jobs.len();
                     jobs.push(FileJob::new(tmp));
                     job_entries.push(i);
@@ -333,7 +337,6 @@ impl Repo {
         }
         if let Some(free) = free_bytes(&request.target) {
             if free < content.bytes {
-                remove_temps(&jobs);
                 return Err(UmbraError::new(
                     ErrorKind::DiskFull,
                     format!(
@@ -351,7 +354,6 @@ impl Repo {
         let written = contents::write_contents(content, &jobs, &backend, &crypto, task.as_ref());
         task.finish();
         if let Err(e) = written {
-            remove_temps(&jobs);
             return Err(io_error("the restore failed:", &request.target, &e));
         }
 
@@ -361,6 +363,9 @@ impl Repo {
             let rel = &entries[i].0;
             if let Some((missing, reason)) = job.damaged() {
                 let partial = target.keep_damaged(&job.tmp, rel).ok();
+                if partial.is_some() {
+                    pending.done(&job.tmp);
+                }
                 outcome.damaged.push(DamagedFile {
                     path: rel.clone(),
                     missing_bytes: missing,
@@ -374,6 +379,7 @@ impl Repo {
                 target
                     .commit(&job.tmp, rel)
                     .map_err(|e| io_error("cannot move into place", &target.full(rel), &e))?;
+                pending.done(&job.tmp);
             }
         }
         for (i, action) in actions.iter_mut().enumerate() {
@@ -439,12 +445,6 @@ impl Repo {
         }
         drop(lock);
         Ok(outcome)
-    }
-}
-
-fn remove_temps(jobs: &[FileJob]) {
-    for j in jobs {
-        let _ = std::fs::remove_file(&j.tmp);
     }
 }
 

@@ -274,6 +274,30 @@ impl Target {
     }
 }
 
+/// The temporary files of a restore that are not in place yet. Dropping it removes them,
+/// so a restore that stops early (an error, a full disk, a refused rename) leaves no
+/// `.NAME.umbra-restore` behind; a file moved into place is forgotten first.
+#[derive(Default)]
+pub(crate) struct PendingTemps(HashSet<PathBuf>);
+
+impl PendingTemps {
+    pub(crate) fn add(&mut self, tmp: PathBuf) {
+        self.0.insert(tmp);
+    }
+
+    pub(crate) fn done(&mut self, tmp: &Path) {
+        self.0.remove(tmp);
+    }
+}
+
+impl Drop for PendingTemps {
+    fn drop(&mut self) {
+        for tmp in &self.0 {
+            let _ = fs::remove_file(tmp);
+        }
+    }
+}
+
 pub(crate) fn cpath(path: &Path) -> io::Result<CString> {
     CString::new(path.as_os_str().as_bytes())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
