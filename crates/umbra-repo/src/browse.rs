@@ -1,4 +1,4 @@
-//! Looking into snapshots: `ls` and `diff`.
+//! Looking into snapshots: `ls`, `diff`, `find` and `dump`.
 
 use std::cmp::Ordering;
 use std::path::PathBuf;
@@ -120,6 +120,61 @@ impl Repo {
             .into_iter()
             .map(|(p, n)| entry(PathBuf::from(prefix.trim_start_matches('/')).join(p), &n))
             .collect())
+    }
+
+    /// Entries matching any of `patterns` (globs as restore's `--include` takes them: a
+    /// pattern without `/` matches a name at any depth) in the snapshots `specs` names,
+    /// or in every snapshot. Returns each snapshot's short id with its matches.
+    pub fn find_entries(
+        self,
+        patterns: &[String],
+        specs: &[String],
+    ) -> Result<Vec<(String, Vec<Entry>)>> {
+        let snaps = if specs.is_empty() {
+            self.readable_snapshots()?
+        } else {
+            specs.iter().map(|s| self.find(s)).collect::<Result<_>>()?
+        };
+        let Repo { inner, .. } = self;
+        let repo = inner
+            .to_indexed_ids()
+            .map_err(rustic("cannot read the repository's index"))?;
+        let mut opts = LsOptions::default();
+        opts.excludes = crate::restore::globs(patterns, &[]);
+        let mut found = Vec::new();
+        for snap in &snaps {
+            let node = node_at(&repo, snap, "")?;
+            let entries = repo
+                .ls(&node, &opts)
+                .map_err(rustic("cannot read the snapshot's tree"))?
+                .map(|item| item.map(|(p, n)| entry(p, &n)))
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| from_rustic("cannot read the snapshot's tree", e))?;
+            if !entries.is_empty() {
+                found.push((snap.id.to_hex()[..8].to_string(), entries));
+            }
+        }
+        Ok(found)
+    }
+
+    /// Writes the content of the file `spec` (`ID:PATH`) to `out`. Every blob is
+    /// decrypted and authenticated; a damaged one ends the dump with an error naming it.
+    pub fn dump(self, spec: &str, out: &mut impl std::io::Write) -> Result<()> {
+        let snap = self.find(snapshot_part(spec))?;
+        let Repo { inner, .. } = self;
+        let repo = inner
+            .to_indexed()
+            .map_err(rustic("cannot read the repository's index"))?;
+        let node = node_at(&repo, &snap, spec)?;
+        if !node.is_file() {
+            return Err(UmbraError::new(
+                ErrorKind::InvalidInput,
+                format!("`{spec}` is a {}, not a file", kind_of(&node)),
+            )
+            .with_hint("dump writes one file's content; restore a directory with `umbra restore ID --include PATH -t DIR`."));
+        }
+        repo.dump(&node, out)
+            .map_err(|e| from_rustic(&format!("cannot dump `{spec}`"), e))
     }
 
     /// What changed from snapshot `a` to snapshot `b`.

@@ -1,6 +1,9 @@
 //! Verifying a repository.
 
-use rustic_core::CheckOptions;
+use std::collections::{HashMap, HashSet};
+
+use rustic_core::repofile::{IndexFile, SnapshotFile};
+use rustic_core::{BlobId, CheckOptions, OpenStatus, Repository, TreeId};
 use serde::Serialize;
 use umbra_core::Result;
 
@@ -20,7 +23,11 @@ impl Repo {
     /// Checks the repository's structure; with `read_data`, also reads and verifies
     /// every pack file. Open the repository with [`crate::OpenOptions::bypass_cache`], or a
     /// cached copy may hide damage in the repository.
-    pub fn check(&self, read_data: bool) -> Result<Vec<Finding>> {
+    ///
+    /// With `check_unused`, blobs the index holds that no snapshot uses are errors, as in
+    /// restic's own tests (`CheckUnused`), and blobs stored in more than one pack are
+    /// warnings: neither loses data, and `prune` removes both.
+    pub fn check(self, read_data: bool, check_unused: bool) -> Result<Vec<Finding>> {
         let mut opts = CheckOptions::default();
         opts.read_data = read_data;
         // Never trust our cache to stand in for the repository.
@@ -48,8 +55,71 @@ impl Repo {
             },
             message: with_cause(&err),
         }));
+        if check_unused {
+            let Repo { inner, lock, .. } = self;
+            findings.extend(unused_and_duplicate_blobs(inner, &snaps)?);
+            drop(lock);
+        }
         Ok(findings)
     }
+}
+
+/// Blobs the index holds that no snapshot uses, and blobs held in several packs.
+fn unused_and_duplicate_blobs(
+    inner: Repository<OpenStatus>,
+    snaps: &[SnapshotFile],
+) -> Result<Vec<Finding>> {
+    let mut copies: HashMap<BlobId, usize> = HashMap::new();
+    for index in inner
+        .stream_files::<IndexFile>()
+        .map_err(rustic("cannot read the index"))?
+    {
+        let (_, index) = index.map_err(rustic("cannot read an index file"))?;
+        for blob in index.packs.iter().flat_map(|p| &p.blobs) {
+            *copies.entry(blob.id).or_default() += 1;
+        }
+    }
+    let repo = inner
+        .to_indexed_ids()
+        .map_err(rustic("cannot read the repository's index"))?;
+    // Trees that cannot be read are already errors of the structure check above.
+    let mut used: HashSet<BlobId> = HashSet::new();
+    let mut pending: Vec<TreeId> = snaps.iter().map(|s| s.tree).collect();
+    while let Some(id) = pending.pop() {
+        if !used.insert(BlobId::from(*id)) {
+            continue;
+        }
+        let Ok(tree) = repo.get_tree(&id) else {
+            continue;
+        };
+        for node in tree.nodes {
+            pending.extend(node.subtree);
+            used.extend(node.content.iter().flatten().map(|d| BlobId::from(*d)));
+        }
+    }
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut ids: Vec<_> = copies.into_iter().collect();
+    ids.sort_unstable_by_key(|(id, _)| *id);
+    for (id, n) in ids {
+        if !used.contains(&id) {
+            findings.push(Finding {
+                severity: "error",
+                message: format!(
+                    "unused blob {}: no snapshot refers to it (`umbra prune` removes it)",
+                    &id.to_hex()[..8]
+                ),
+            });
+        } else if n > 1 {
+            findings.push(Finding {
+                severity: "warning",
+                message: format!(
+                    "blob {} is stored {n} times (`umbra prune` keeps one copy)",
+                    &id.to_hex()[..8]
+                ),
+            });
+        }
+    }
+    Ok(findings)
 }
 
 /// A finding's text with its first cause, in umbra's terms.

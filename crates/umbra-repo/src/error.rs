@@ -25,6 +25,22 @@ pub(crate) fn from_rustic(doing: &str, err: Box<RusticError>) -> UmbraError {
         )
         .with_source(*err);
     }
+    // A blob the index does not name: the repository's index is damaged or incomplete
+    // (restic's `repo-index-missing`, `repo-index-missing-blob`), not a bug.
+    if log.contains("not found in index") || log.contains("is missing in index") {
+        let guidance = log.strip_prefix("Error: ").unwrap_or(&log);
+        let guidance = guidance.split(" (kind:").next().unwrap_or(guidance);
+        return UmbraError::new(
+            ErrorKind::RepositoryDamaged,
+            format!("{doing}: {}", in_umbras_words(guidance)),
+        )
+        .with_hint(
+            "The repository's index does not name data a snapshot needs. Keep a copy of the \
+             repository, then run `umbra repair index --read-all-packs` (it rebuilds the index \
+             from the packs) and `umbra check`.",
+        )
+        .with_source(*err);
+    }
     // display_log reads "Error: <guidance> (kind: related to <kind>, code: ..): caused by: ..".
     let kind = if log.contains("related to cryptographic operations")
         || log.contains("related to verification")

@@ -18,6 +18,7 @@
 pub mod backup;
 pub mod browse;
 pub mod check;
+pub mod copy;
 mod crypto;
 mod error;
 pub mod forget;

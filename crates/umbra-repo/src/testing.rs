@@ -7,6 +7,10 @@
 //! repository so that all its blobs sit in one mixed pack, exactly as an old restic would
 //! have stored them (each encrypted blob copied as it is, a new encrypted header, a new
 //! index), and removes the packs and index files it replaces.
+//!
+//! restic's edge cases of a damaged index get fixtures of their own too:
+//! [`remove_index`] leaves a repository with no index at all, and [`drop_from_index`]
+//! one whose index lacks a blob a snapshot uses while the pack still holds it.
 
 use std::path::Path;
 
@@ -37,18 +41,85 @@ fn write_named(root: &Path, kind: &str, bytes: &[u8]) -> Result<String> {
     Ok(name)
 }
 
-/// Moves every blob of the repository at `root` (a local directory) into one pack that
-/// holds tree and data blobs together, with one index file naming it. Returns the new
-/// pack's id.
-pub fn mix_packs(root: &Path, password: &str) -> Result<String> {
+/// Opens the local repository at `root` without a cache.
+fn open(root: &Path, password: &str) -> Result<Repository<rustic_core::OpenStatus>> {
     let backends = crate::repo::RepoLocation::local(root.to_path_buf()).backends()?;
-    let repo = Repository::new(
+    Repository::new(
         &rustic_core::RepositoryOptions::default().no_cache(true),
         &backends,
     )
     .map_err(rustic("cannot open the repository's storage"))?
     .open(&Credentials::password(password))
-    .map_err(rustic("cannot open the repository"))?;
+    .map_err(rustic("cannot open the repository"))
+}
+
+/// Removes every index file of the repository at `root` (restic's `repo-index-missing`).
+/// Returns how many there were.
+pub fn remove_index(root: &Path) -> Result<usize> {
+    let dir = root.join("index");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).map_err(io("cannot read", &dir))? {
+        let path = entry.map_err(io("cannot read", &dir))?.path();
+        std::fs::remove_file(&path).map_err(io("cannot remove", &path))?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Which kind of blob [`drop_from_index`] drops.
+#[derive(Debug, Clone, Copy)]
+pub enum BlobKind {
+    Data,
+    Tree,
+}
+
+/// Rewrites the index of the repository at `root` without the first blob of kind `kind`
+/// (the blob stays in its pack): restic's `repo-index-missing-blob`. Returns the blob's id.
+pub fn drop_from_index(root: &Path, password: &str, kind: BlobKind) -> Result<String> {
+    let tpe = match kind {
+        BlobKind::Data => BlobType::Data,
+        BlobKind::Tree => BlobType::Tree,
+    };
+    let repo = open(root, password)?;
+    let crypto = FileCrypto::new(&repo.key())?;
+    let mut dropped = None;
+    let mut rewritten = Vec::new();
+    for item in repo
+        .stream_files::<IndexFile>()
+        .map_err(rustic("cannot read the index"))?
+    {
+        let (id, mut index) = item.map_err(rustic("cannot read an index file"))?;
+        if dropped.is_none() {
+            for pack in &mut index.packs {
+                if let Some(at) = pack.blobs.iter().position(|b| b.tpe == tpe) {
+                    dropped = Some(pack.blobs.remove(at).id.to_hex().as_str().to_string());
+                    rewritten.push((id.to_hex().as_str().to_string(), index));
+                    break;
+                }
+            }
+        }
+    }
+    let Some(dropped) = dropped else {
+        return Err(UmbraError::new(
+            ErrorKind::InvalidInput,
+            format!("the index holds no {tpe:?} blob; back up something first"),
+        ));
+    };
+    for (old, index) in rewritten {
+        let json = serde_json::to_vec(&index)
+            .map_err(|e| UmbraError::new(ErrorKind::Internal, e.to_string()))?;
+        write_named(root, "index", &crypto.encrypt(&json))?;
+        let path = root.join("index").join(old);
+        std::fs::remove_file(&path).map_err(io("cannot remove", &path))?;
+    }
+    Ok(dropped)
+}
+
+/// Moves every blob of the repository at `root` (a local directory) into one pack that
+/// holds tree and data blobs together, with one index file naming it. Returns the new
+/// pack's id.
+pub fn mix_packs(root: &Path, password: &str) -> Result<String> {
+    let repo = open(root, password)?;
     let crypto = FileCrypto::new(&repo.key())?;
     let mut old_indexes = Vec::new();
     let mut old_packs = Vec::new();

@@ -49,7 +49,7 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Do not lock the repository, for a repository on read-only media. Only for the
-    /// commands that only read: snapshots, show, ls, diff, restore, check.
+    /// commands that only read: snapshots, show, ls, find, dump, diff, restore, check.
     #[arg(long, global = true)]
     pub no_lock: bool,
 }
@@ -76,6 +76,22 @@ pub enum Command {
     },
     /// Restore a snapshot into a directory.
     Restore(RestoreArgs),
+    /// Find files and directories by name in snapshots.
+    Find {
+        /// Glob patterns, as `restore --include` takes them (`*.sql`, `etc/**/*.conf`).
+        #[arg(required = true)]
+        patterns: Vec<String>,
+        /// Only in this snapshot (repeatable); every snapshot when not given.
+        #[arg(short, long = "snapshot", value_name = "ID")]
+        snapshots: Vec<String>,
+    },
+    /// Write one file of a snapshot to standard output.
+    Dump {
+        /// Snapshot id, prefix, or `latest`.
+        snapshot: String,
+        /// The file's path in the snapshot (as `ls` shows it).
+        path: String,
+    },
     /// Show what changed between two snapshots.
     Diff { first: String, second: String },
     /// Verify the repository's integrity.
@@ -83,7 +99,13 @@ pub enum Command {
         /// Also read and verify every data pack (slow: reads the whole repository).
         #[arg(long)]
         read_data: bool,
+        /// Also report blobs that no snapshot uses (errors) and blobs stored more than
+        /// once (warnings); `prune` removes both.
+        #[arg(long)]
+        check_unused: bool,
     },
+    /// Copy snapshots from another repository into this one (a second copy).
+    Copy(CopyArgs),
     /// Remove snapshots according to a retention policy.
     Forget(ForgetArgs),
     /// Remove data that no snapshot references.
@@ -352,4 +374,16 @@ pub enum ScheduleCommand {
         #[arg(long, value_name = "DIR")]
         unit_dir: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// The repository to copy from; -r/--repo names the one to copy into, as in restic.
+    #[arg(long, env = "UMBRA_FROM_REPOSITORY", value_name = "REPO")]
+    pub from_repo: String,
+    /// File holding the password of the repository copied from.
+    #[arg(long, env = "UMBRA_FROM_PASSWORD_FILE", value_name = "FILE")]
+    pub from_password_file: Option<PathBuf>,
+    /// Snapshots to copy (id, prefix, `latest`); every snapshot when none is named.
+    pub snapshots: Vec<String>,
 }

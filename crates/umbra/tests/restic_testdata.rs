@@ -95,6 +95,41 @@ impl Copy {
         );
     }
 
+    /// `find '*'` names every entry `ls` lists, and `dump` gives each file of the latest
+    /// snapshot byte for byte as restic's `dump` does.
+    fn finds_and_dumps_like_restic(&self) {
+        let out = self.umbra(&["--json", "ls", "latest"]);
+        assert!(out.status.success(), "umbra ls: {}", stderr(&out));
+        let entries: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        let out = self.umbra(&["--json", "find", "*", "--snapshot", "latest"]);
+        assert!(out.status.success(), "umbra find: {}", stderr(&out));
+        let found: usize = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter_map(|v| v["matches"].as_array().map(Vec::len))
+            .sum();
+        assert_eq!(found, entries.len(), "find '*' against ls");
+        let files = entries.iter().filter(|e| e["kind"] == "file").take(20);
+        for file in files {
+            let path = file["path"].as_str().expect("path");
+            let ours = self.umbra(&["dump", "latest", path]);
+            assert!(
+                ours.status.success(),
+                "umbra dump {path}: {}",
+                stderr(&ours)
+            );
+            let theirs = self.restic(&["dump", "latest", path]);
+            assert!(theirs.status.success(), "restic dump {path}");
+            assert!(
+                ours.stdout == theirs.stdout,
+                "dump {path} differs from restic's"
+            );
+        }
+    }
+
     /// Restores the latest snapshot with umbra and with restic, and compares the trees.
     fn restores_like_restic(&self) {
         let by_umbra = self.path("by-umbra");
@@ -146,6 +181,135 @@ fn old_repositories_with_mixed_packs_check_clean_and_restore_like_restic() {
         let out = copy.umbra(&["ls", "latest"]);
         assert!(out.status.success(), "{name}: {}", stderr(&out));
         copy.restores_like_restic();
+        copy.finds_and_dumps_like_restic();
+        let out = copy.umbra(&["diff", "latest", "latest"]);
+        assert!(out.status.success(), "{name}: diff: {}", stderr(&out));
+    }
+}
+
+/// Copying a repository's snapshots twice copies them once, and restic agrees that the
+/// copies are the snapshots (its own copy skips them all). `copy-unstable-json` holds
+/// snapshots whose JSON restic re-encodes differently; `repo-same-timestamps` three
+/// snapshots of one tree within a second; `repo-mixed` mixed packs.
+#[test]
+fn copy_copies_each_snapshot_once_and_restic_reads_the_copy() {
+    for (name, snapshots) in [
+        ("copy-unstable-json", 1),
+        ("repo-same-timestamps", 3),
+        ("repo-mixed", 1),
+    ] {
+        let Some(copy) = Copy::of(name) else { return };
+        let dest = copy.path("dest");
+        let dest = dest.to_str().expect("utf8");
+        let source = copy.repo();
+        let source = source.to_str().expect("utf8");
+        let password = copy.path("password");
+        let password = password.to_str().expect("utf8");
+        let out = copy.umbra(&["-r", dest, "init"]);
+        assert!(out.status.success(), "{name}: init: {}", stderr(&out));
+        for (round, copied) in [(1, snapshots), (2, 0)] {
+            let out = copy.umbra(&[
+                "-r",
+                dest,
+                "copy",
+                "--from-repo",
+                source,
+                "--from-password-file",
+                password,
+            ]);
+            assert!(
+                out.status.success(),
+                "{name}: copy {round}: {}",
+                stderr(&out)
+            );
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                text.contains(&format!("copied {copied} snapshot(s)")),
+                "{name}: copy {round}: {text}"
+            );
+        }
+        let out = copy.umbra(&["-r", dest, "--json", "snapshots"]);
+        let listed = serde_json::from_slice::<Vec<serde_json::Value>>(&out.stdout)
+            .expect("snapshots --json")
+            .len();
+        assert_eq!(listed, snapshots, "{name}: snapshots in the copy");
+        let out = copy.umbra(&["-r", dest, "check", "--read-data", "--check-unused"]);
+        assert!(
+            out.status.success(),
+            "{name}: check of the copy: {}",
+            stderr(&out)
+        );
+        let restic = |args: &[&str]| {
+            Command::new("restic")
+                .args(["-r", dest, "--no-cache", "--password-file"])
+                .arg(copy.path("password"))
+                .args(args)
+                .output()
+                .expect("restic")
+        };
+        let out = restic(&["check", "--read-data"]);
+        assert!(
+            out.status.success(),
+            "{name}: restic check of the copy: {}",
+            stderr(&out)
+        );
+        let out = restic(&[
+            "copy",
+            "--from-repo",
+            source,
+            "--from-password-file",
+            password,
+        ]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{name}: restic copy: {}",
+            stderr(&out)
+        );
+        assert_eq!(
+            text.matches("was already copied").count(),
+            snapshots,
+            "{name}: restic copies again what umbra copied: {text}"
+        );
+    }
+}
+
+/// Every command on every repository ends with success or an error message, never a
+/// panic (the `umbra` helper asserts it for each call).
+#[test]
+fn no_command_panics_on_any_of_restics_repositories() {
+    let Some(dir) = testdata() else { return };
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("testdata")
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            Some(name.strip_suffix(".tar.gz")?.to_string())
+        })
+        .filter(|n| n.starts_with("repo") || n.contains("repo") || n.starts_with("copy"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 12, "found only {names:?}");
+    for name in names {
+        let Some(copy) = Copy::of(&name) else { return };
+        let target = copy.path("target");
+        let target = target.to_str().expect("utf8");
+        for args in [
+            &["snapshots"][..],
+            &["show", "latest"],
+            &["ls", "latest"],
+            &["find", "*"],
+            &["diff", "latest", "latest"],
+            &["restore", "latest", "--target", target],
+            &["check", "--read-data", "--check-unused"],
+            &["repair", "index", "--dry-run"],
+            &["forget", "--keep-last", "1", "--dry-run"],
+            &["prune"],
+            &["check"],
+            &["repair", "index"],
+            &["repair", "snapshots", "--dry-run"],
+        ] {
+            let _ = copy.umbra(args);
+        }
     }
 }
 
@@ -228,6 +392,23 @@ fn damaged_repositories_fail_check_and_prune_refuses_them() {
     }
 }
 
+/// restic's `duplicates` case: the same blob stored twice, and blobs no snapshot uses.
+/// Checking for unused data (reading it too) reports them; after prune nothing is left to
+/// report (the test above).
+#[test]
+fn check_unused_reports_what_prune_then_removes() {
+    let Some(copy) = Copy::of("repo-duplicates") else {
+        return;
+    };
+    let out = copy.umbra(&["check", "--read-data", "--check-unused"]);
+    let err = stderr(&out);
+    assert!(!out.status.success(), "check --check-unused passed: {err}");
+    assert!(err.contains("error: unused blob "), "{err}");
+    assert!(err.contains("is stored 2 times"), "{err}");
+    assert!(err.contains("`umbra prune` removes them"), "{err}");
+    never_a_panic(&out, &["check", "--check-unused"]);
+}
+
 /// Repositories prune can mend or tidy: check passes after prune, for umbra and restic.
 #[test]
 fn prune_repairs_or_tidies_what_restic_expects_it_to() {
@@ -248,6 +429,12 @@ fn prune_repairs_or_tidies_what_restic_expects_it_to() {
         let out = copy.umbra(&["prune"]);
         assert!(out.status.success(), "{name}: prune: {}", stderr(&out));
         copy.checks_clean();
+        let out = copy.umbra(&["check", "--read-data", "--check-unused"]);
+        assert!(
+            out.status.success(),
+            "{name}: check --check-unused after prune: {}",
+            stderr(&out)
+        );
         let out = copy.restic(&["check", "--read-data"]);
         assert!(
             out.status.success(),

@@ -9,14 +9,24 @@ use crate::output::{human_bytes, Output};
 use crate::settings::Settings;
 use crate::Finished;
 
-pub fn check(read_data: bool, settings: &Settings, out: &Output) -> Result<Finished> {
+pub fn check(
+    read_data: bool,
+    check_unused: bool,
+    settings: &Settings,
+    out: &Output,
+) -> Result<Finished> {
     let options = umbra_repo::OpenOptions {
         lock: super::read_lock(settings),
         bypass_cache: true,
     };
     let repo = super::open_with(settings, options, out)?;
-    let findings = repo.check(read_data)?;
+    let location = repo.location().to_string();
+    let findings = repo.check(read_data, check_unused)?;
     let errors = findings.iter().filter(|f| f.severity == "error").count();
+    let only_unused = findings
+        .iter()
+        .filter(|f| f.severity == "error")
+        .all(|f| f.message.starts_with("unused blob"));
     for f in &findings {
         if out.mode.json {
             out.json(&serde_json::to_value(f).unwrap_or_default());
@@ -27,13 +37,15 @@ pub fn check(read_data: bool, settings: &Settings, out: &Output) -> Result<Finis
     if errors > 0 {
         return Err(UmbraError::new(
             ErrorKind::RepositoryDamaged,
-            format!("check found {errors} error(s) in {}", repo.location()),
+            format!("check found {errors} error(s) in {location}"),
         )
-        .with_hint(
+        .with_hint(if only_unused {
+            "Nothing is lost: no snapshot needs these blobs. `umbra prune` removes them."
+        } else {
             "Keep a copy of the repository before repairing anything. Lost packs: `umbra repair \
              index`, then back up again; data lost for good: `umbra repair snapshots`. \
-             docs/RESTORE.md has the steps.",
-        ));
+             docs/RESTORE.md has the steps."
+        }));
     }
     out.summary(format!(
         "no errors found{}{}",

@@ -2,6 +2,7 @@
 //! the repository adapter, and prints through [`Output`].
 
 mod backup;
+mod copy;
 mod jobs;
 mod keys;
 mod maintenance;
@@ -27,6 +28,8 @@ pub fn run(command: Command, settings: &Settings, out: &Output) -> Result<Finish
             | Command::Ls { .. }
             | Command::Diff { .. }
             | Command::Restore(_)
+            | Command::Find { .. }
+            | Command::Dump { .. }
             | Command::Check { .. }
     );
     if settings.no_lock && !reads_only {
@@ -34,7 +37,7 @@ pub fn run(command: Command, settings: &Settings, out: &Output) -> Result<Finish
             ErrorKind::InvalidInput,
             "--no-lock is only for commands that only read the repository",
         )
-        .with_hint("Use it with snapshots, show, ls, diff, restore or check; leave it out here."));
+        .with_hint("Use it with snapshots, show, ls, diff, find, dump, restore or check; leave it out here."));
     }
     match command {
         Command::Init => init(settings, out),
@@ -44,7 +47,16 @@ pub fn run(command: Command, settings: &Settings, out: &Output) -> Result<Finish
         Command::Ls { snapshot, path } => snapshots::ls(&snapshot, path.as_deref(), settings, out),
         Command::Diff { first, second } => snapshots::diff(&first, &second, settings, out),
         Command::Restore(args) => snapshots::restore(&args, settings, out),
-        Command::Check { read_data } => maintenance::check(read_data, settings, out),
+        Command::Find {
+            patterns,
+            snapshots,
+        } => snapshots::find(&patterns, &snapshots, settings, out),
+        Command::Dump { snapshot, path } => snapshots::dump(&snapshot, &path, settings, out),
+        Command::Check {
+            read_data,
+            check_unused,
+        } => maintenance::check(read_data, check_unused, settings, out),
+        Command::Copy(args) => copy::run(&args, settings, out),
         Command::Forget(args) => maintenance::forget(&args, settings, out),
         Command::Prune => maintenance::prune(settings, out),
         Command::Repair { command } => maintenance::repair(&command, settings, out),

@@ -148,6 +148,47 @@ pub fn ls(spec: &str, path: Option<&str>, settings: &Settings, out: &Output) -> 
     Ok(Finished::Ok)
 }
 
+pub fn find(
+    patterns: &[String],
+    snapshots: &[String],
+    settings: &Settings,
+    out: &Output,
+) -> Result<Finished> {
+    let repo = super::open(settings, super::read_lock(settings), out)?;
+    let found = repo.find_entries(patterns, snapshots)?;
+    let mut matches = 0;
+    for (snapshot, entries) in &found {
+        matches += entries.len();
+        if out.mode.json {
+            out.json(&serde_json::json!({"snapshot": snapshot, "matches": entries}));
+            continue;
+        }
+        out.line(format!("found in snapshot {snapshot}:"));
+        for e in entries {
+            if crate::output::stdout_closed() {
+                return Ok(Finished::Ok);
+            }
+            let slash = if e.kind == "dir" { "/" } else { "" };
+            out.line(format!("  {}{slash}", e.path.display()));
+        }
+    }
+    out.summary(format!(
+        "{matches} match(es) in {} snapshot(s)",
+        found.len()
+    ));
+    Ok(Finished::Ok)
+}
+
+pub fn dump(snapshot: &str, path: &str, settings: &Settings, out: &Output) -> Result<Finished> {
+    let repo = super::open(settings, super::read_lock(settings), out)?;
+    let mut stdout = std::io::stdout().lock();
+    repo.dump(&format!("{snapshot}:{path}"), &mut stdout)?;
+    std::io::Write::flush(&mut stdout).map_err(|e| {
+        UmbraError::new(ErrorKind::Io, "cannot write to standard output").with_source(e)
+    })?;
+    Ok(Finished::Ok)
+}
+
 pub fn diff(a: &str, b: &str, settings: &Settings, out: &Output) -> Result<Finished> {
     let repo = super::open(settings, super::read_lock(settings), out)?;
     let changes = repo.diff(a, b)?;

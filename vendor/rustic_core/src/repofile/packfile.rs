@@ -265,7 +265,19 @@ impl PackHeader {
         // guess the header size from size_hint and pack_size
         // If the guess is too small, we have to re-read. If the guess is too large, we have to have read too much
         // but this should normally not matter too much. So we try to overguess here...
-        let size_guess = size_hint.unwrap_or(0);
+        // umbra patch 5: a damaged pack can be shorter than the guess, or than the
+        // length field itself; that is an error, not an integer overflow (a panic in
+        // debug builds, a read at a wrapped offset in release builds).
+        if pack_size < constants::LENGTH_LEN {
+            return Err(RusticError::new(
+                ErrorKind::Internal,
+                "pack file is only `{pack_size}` bytes long: too short to hold a header",
+            )
+            .attach_context("pack_size", pack_size.to_string()));
+        }
+        let size_guess = size_hint
+            .unwrap_or(0)
+            .min(pack_size - constants::LENGTH_LEN);
 
         // read (guessed) header + length field
         let read_size = size_guess + constants::LENGTH_LEN;
@@ -284,7 +296,7 @@ impl PackHeader {
             .to_u32();
         trace!("header size: {size_real}");
 
-        if size_real + constants::LENGTH_LEN > pack_size {
+        if u64::from(size_real) + u64::from(constants::LENGTH_LEN) > u64::from(pack_size) {
             return Err(RusticError::new(
                 ErrorKind::Internal,
                 "Read header length `{size_real}` + `{length}` is larger than `{pack_size}`!",
