@@ -34,6 +34,7 @@ mod source;
 mod substitute;
 #[doc(hidden)]
 pub mod testing;
+pub mod view;
 
 pub use backup::{BackupOutcome, BackupRequest};
 pub use repo::{OpenOptions, Repo, RepoLocation};

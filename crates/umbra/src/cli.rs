@@ -49,7 +49,8 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Do not lock the repository, for a repository on read-only media. Only for the
-    /// commands that only read: snapshots, show, ls, find, dump, diff, restore, check.
+    /// commands that only read: snapshots, show, ls, find, dump, mount, diff, restore,
+    /// check.
     #[arg(long, global = true)]
     pub no_lock: bool,
 }
@@ -84,6 +85,12 @@ pub enum Command {
         /// Only in this snapshot (repeatable); every snapshot when not given.
         #[arg(short, long = "snapshot", value_name = "ID")]
         snapshots: Vec<String>,
+    },
+    /// Mount the repository's snapshots as a read-only filesystem (restic's layout:
+    /// ids/, snapshots/, hosts/, tags/). Runs until `umount DIR` or Ctrl-C.
+    Mount {
+        /// An existing, empty directory.
+        mountpoint: PathBuf,
     },
     /// Write one file of a snapshot to standard output.
     Dump {

@@ -20,7 +20,7 @@
 mod contents;
 mod decide;
 mod delete;
-mod target;
+pub(crate) mod target;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};

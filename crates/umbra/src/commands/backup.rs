@@ -124,6 +124,13 @@ pub fn cleanup(out: &Output) -> Result<Finished> {
             "pid": s.record.owner.pid, "error": s.error,
         }));
     }
+    #[cfg(target_os = "linux")]
+    for dead in umbra_mount::release_dead_mounts() {
+        out.line(format!(
+            "unmounted {} (an umbra mount whose process is gone)",
+            dead.display()
+        ));
+    }
     let (live, _) = registry.records()?;
     out.summary(format!(
         "removed {} leftover(s); {} held by running umbra processes",

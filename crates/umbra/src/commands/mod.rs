@@ -30,6 +30,7 @@ pub fn run(command: Command, settings: &Settings, out: &Output) -> Result<Finish
             | Command::Restore(_)
             | Command::Find { .. }
             | Command::Dump { .. }
+            | Command::Mount { .. }
             | Command::Check { .. }
     );
     if settings.no_lock && !reads_only {
@@ -37,7 +38,7 @@ pub fn run(command: Command, settings: &Settings, out: &Output) -> Result<Finish
             ErrorKind::InvalidInput,
             "--no-lock is only for commands that only read the repository",
         )
-        .with_hint("Use it with snapshots, show, ls, diff, find, dump, restore or check; leave it out here."));
+        .with_hint("Use it with snapshots, show, ls, diff, find, dump, mount, restore or check; leave it out here."));
     }
     match command {
         Command::Init => init(settings, out),
@@ -51,6 +52,7 @@ pub fn run(command: Command, settings: &Settings, out: &Output) -> Result<Finish
             patterns,
             snapshots,
         } => snapshots::find(&patterns, &snapshots, settings, out),
+        Command::Mount { mountpoint } => snapshots::mount(&mountpoint, settings, out),
         Command::Dump { snapshot, path } => snapshots::dump(&snapshot, &path, settings, out),
         Command::Check {
             read_data,

@@ -179,6 +179,34 @@ pub fn find(
     Ok(Finished::Ok)
 }
 
+/// Serves the snapshots under `mountpoint` until it is unmounted (SIGINT/SIGTERM unmount
+/// through the interrupt registry).
+pub fn mount(mountpoint: &std::path::Path, settings: &Settings, out: &Output) -> Result<Finished> {
+    #[cfg(target_os = "linux")]
+    {
+        let repo = super::open(settings, super::read_lock(settings), out)?;
+        let view = umbra_repo::view::RepoView::open(repo)?;
+        let ready = |n: usize| {
+            out.line(format!(
+                "{n} snapshot(s) mounted at {0}; `umount {0}` or Ctrl-C ends it",
+                mountpoint.display()
+            ));
+        };
+        umbra_mount::serve(view, mountpoint, out.monitor(), ready, || false)?;
+        out.summary(format!("unmounted {}", mountpoint.display()));
+        Ok(Finished::Ok)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (mountpoint, settings, out);
+        Err(
+            UmbraError::new(ErrorKind::InvalidInput, "umbra mount works on Linux only").with_hint(
+                "Restore what you need with `umbra restore SNAPSHOT --include PATH -t DIR`.",
+            ),
+        )
+    }
+}
+
 pub fn dump(snapshot: &str, path: &str, settings: &Settings, out: &Output) -> Result<Finished> {
     let repo = super::open(settings, super::read_lock(settings), out)?;
     let mut stdout = std::io::stdout().lock();
