@@ -193,7 +193,7 @@ impl<'a, BE: DecryptFullBackend, I: ReadGlobalIndex> Archiver<'a, BE, I> {
             )
             // archive files in parallel
             .parallel_map_scoped(s, |item| self.file_archiver.process(item, p))
-            .readahead_scoped(s)
+            .readahead_scoped_custom(s, |o| o.buffer_size(8))
             .filter_map(|item| match item {
                 Ok(item) => Some(item),
                 Err(err) => {
