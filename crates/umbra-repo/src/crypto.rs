@@ -78,6 +78,27 @@ impl std::fmt::Display for BlobDamage {
     }
 }
 
+thread_local! {
+    /// One zstd context per restore worker: creating one per blob (`bulk::decompress`)
+    /// was 7% of a restore's CPU over 100,000 small files.
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Decompresses a blob of known length with this thread's context.
+fn decompress(data: &[u8], len: usize) -> std::io::Result<Vec<u8>> {
+    DECOMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(zstd::bulk::Decompressor::new()?);
+        }
+        match slot.as_mut() {
+            Some(d) => d.decompress(data, len),
+            None => zstd::bulk::decompress(data, len),
+        }
+    })
+}
+
 impl FileCrypto {
     /// Decrypts one blob as stored in a pack, decompresses it when the index gives an
     /// uncompressed length, and checks that its SHA-256 is `id` (32 bytes).
@@ -91,8 +112,7 @@ impl FileCrypto {
         let plain = self.decrypt(stored).ok_or(BlobDamage::Mac)?;
         let data = match uncompressed {
             Some(len) => {
-                let data = zstd::bulk::decompress(&plain, len as usize)
-                    .map_err(|_| BlobDamage::Decompress)?;
+                let data = decompress(&plain, len as usize).map_err(|_| BlobDamage::Decompress)?;
                 if data.len() != len as usize {
                     return Err(BlobDamage::Decompress);
                 }

@@ -108,6 +108,7 @@ pub(super) fn take_frozen(
     quiesce::prepare_all(quiescers, &ctx)?;
     let mut attempt = 0;
     loop {
+        flush_before_the_window(s, &sources);
         match quiesce::while_frozen(quiescers, s.job.freeze_timeout, take) {
             Ok((set, mut records)) => {
                 for (q, r) in quiescers.iter().zip(records.iter_mut()) {
@@ -156,6 +157,44 @@ pub(super) fn take_frozen(
             }
             Err(e) => return Err(e.into_error()),
         }
+    }
+}
+
+/// Writes out the dirty data of every snapshotted source's filesystem (`syncfs`) just
+/// before the window opens. A volume snapshot flushes what is dirty when it is taken:
+/// under a busy database that is about 1.1 ms per dirty MiB on btrfs, all of it inside
+/// the window. Flushed here, the snapshot inside the window has only what the
+/// application wrote in the last moments left to flush. Failures only cost time: the
+/// snapshot flushes anyway.
+fn flush_before_the_window(s: &Shared, sources: &[(PathBuf, Method)]) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let started = std::time::Instant::now();
+    let mut flushed = Vec::new();
+    for (path, method) in sources {
+        if *method == Method::Direct {
+            continue;
+        }
+        let Ok(dir) = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY)
+            .open(path)
+        else {
+            continue;
+        };
+        // SAFETY: `dir` is an open file descriptor for the call's duration.
+        if unsafe { libc::syncfs(std::os::fd::AsRawFd::as_raw_fd(&dir)) } == 0 {
+            flushed.push(path.display().to_string());
+        }
+    }
+    if !flushed.is_empty() {
+        s.runner.log.line(
+            "freeze",
+            &format!(
+                "flushed the filesystems of {} before the window in {:.1} ms",
+                flushed.join(", "),
+                started.elapsed().as_secs_f64() * 1000.0
+            ),
+        );
     }
 }
 
