@@ -26,7 +26,7 @@ mkdir -p "$here/results"
 umbra="$root/target/release/umbra"
 pgbin="$(ls -d /usr/lib/postgresql/*/bin | sort | tail -1)"
 export UMBRA_STATE_DIR="$work/state" UMBRA_CACHE_DIR="$work/cache"
-echo "bench password" > "$work/password"
+echo "bench password" > "$work/password"; chmod 600 "$work/password"
 
 pids=()
 mounts=()

@@ -28,7 +28,7 @@ command -v rustic >/dev/null || cargo install rustic-rs --locked
 umbra="$root/target/release/umbra"
 
 python3 "$here/gen.py" "$work/data" "$scale"
-echo "benchmark password" > "$work/password"
+echo "benchmark password" > "$work/password"; chmod 600 "$work/password"
 
 # --- one measured step -----------------------------------------------------------------
 # measure NAME CMD...: appends "NAME wall cpu rss_kib" to $work/times

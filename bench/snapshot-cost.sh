@@ -4,12 +4,17 @@
 # into a fresh repository, warm cache, BENCH_RUNS times interleaved. Writes throughput and
 # the ratio to the live read to bench/results/snapshot-cost-<date>.md.
 #
+# A snapshot's files are other inodes than the live ones, so the page cache warmed by a
+# live read does not serve them: with BENCH_COLD=1 (the default) every backup starts from
+# a dropped page cache, so that each method reads from the device.
+#
 # Not part of CI. Needs root (loop devices), btrfs-progs, GNU time.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
 work="${BENCH_WORK:-$here/work}/snapshot-cost"
 runs="${BENCH_RUNS:-3}"
+cold="${BENCH_COLD:-1}"
 mkdir -p "$work" "$here/results"
 (cd "$root" && cargo build --release -p umbra --locked)
 umbra="$root/target/release/umbra"
@@ -32,7 +37,7 @@ out="$here/results/snapshot-cost-$(date -u +%Y-%m-%d).md"
 {
   echo "# Reading from a snapshot ($(date -u +%Y-%m-%d))"
   echo
-  echo "$(nproc) cores; btrfs on a loop device; $((bytes >> 20)) MiB (bench/gen.py at scale 0.4); initial backups into fresh repositories, warm cache, $runs runs each, interleaved; umbra $(git -C "$root" rev-parse --short HEAD)."
+  echo "$(nproc) cores; btrfs on a loop device; $((bytes >> 20)) MiB (bench/gen.py at scale 0.4); initial backups into fresh repositories, $([ "$cold" = 1 ] && echo "page cache dropped before each" || echo "warm cache"), $runs runs each, interleaved; umbra $(git -C "$root" rev-parse --short HEAD)."
   echo
   echo "| method | wall (runs) | median MB/s | vs live |"
   echo "|---|---|---|---|"
@@ -42,6 +47,7 @@ for i in $(seq "$runs"); do
   for m in direct btrfs reflink; do
     rm -rf "$work/repo" "$work/cache"
     "$umbra" -r "$work/repo" init -q
+    [ "$cold" = 1 ] && { sync; echo 3 > /proc/sys/vm/drop_caches; }
     /usr/bin/time -f "%e" -o "$work/t" "$umbra" -r "$work/repo" backup -q --snapshot "$m" "$mnt/data" >/dev/null
     walls[$m]="${walls[$m]:-} $(cat "$work/t")"
   done
