@@ -122,9 +122,30 @@ impl OpenOptions {
     }
 }
 
+/// Where the local cache lives, when the command line says (`--cache-dir`,
+/// `--no-cache`); otherwise `UMBRA_CACHE_DIR`, then `$XDG_CACHE_HOME/umbra`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheChoice {
+    Dir(PathBuf),
+    None,
+}
+
+static CACHE_CHOICE: std::sync::OnceLock<CacheChoice> = std::sync::OnceLock::new();
+
+/// Sets the cache for every repository this process opens. Call once, before opening
+/// any; later calls are ignored.
+pub fn set_cache(choice: CacheChoice) {
+    let _ = CACHE_CHOICE.set(choice);
+}
+
 /// Options shared by every repository we open: our own cache directory, so that umbra
 /// never shares (and so never corrupts) a cache with restic or rustic.
 pub(crate) fn repository_options() -> RepositoryOptions {
+    match CACHE_CHOICE.get() {
+        Some(CacheChoice::Dir(dir)) => return RepositoryOptions::default().cache_dir(dir.clone()),
+        Some(CacheChoice::None) => return RepositoryOptions::default().no_cache(true),
+        None => {}
+    }
     let cache = std::env::var_os("UMBRA_CACHE_DIR")
         .map(PathBuf::from)
         .or_else(|| {

@@ -17,7 +17,8 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Repository location (a directory). Default: the per-user default repository.
+    /// Repository location (a directory). Default: the job file's repository, then
+    /// RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository.
     #[arg(
         short = 'r',
         long = "repo",
@@ -39,6 +40,20 @@ pub struct GlobalArgs {
     /// File holding the repository password.
     #[arg(long, env = "UMBRA_PASSWORD_FILE", global = true, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
+    /// Command that prints the repository password (run with `sh -c`).
+    #[arg(
+        long,
+        env = "UMBRA_PASSWORD_COMMAND",
+        global = true,
+        value_name = "COMMAND"
+    )]
+    pub password_command: Option<String>,
+    /// The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra).
+    #[arg(long, global = true, value_name = "DIR", conflicts_with = "no_cache")]
+    pub cache_dir: Option<PathBuf>,
+    /// Use no local cache (every file is read from the repository).
+    #[arg(long, global = true)]
+    pub no_cache: bool,
     /// Print machine-readable JSON lines instead of text.
     #[arg(long, global = true)]
     pub json: bool,

@@ -3,9 +3,12 @@
 //!
 //! The password never comes from a command-line argument (it would show in `ps` and in
 //! shell history). Its sources, first match wins: `--password-file`/`UMBRA_PASSWORD_FILE`,
-//! `UMBRA_PASSWORD_COMMAND`, `UMBRA_PASSWORD`, the job file's `password_file` or
-//! `password_command`, the default repository's password file, and a prompt when stdin
-//! is a terminal.
+//! `--password-command`/`UMBRA_PASSWORD_COMMAND`, `UMBRA_PASSWORD`, the job file's
+//! `password_file` or `password_command`, restic's `RESTIC_PASSWORD_FILE`,
+//! `RESTIC_PASSWORD_COMMAND` and `RESTIC_PASSWORD` (so that an existing restic setup works
+//! unchanged), the default repository's password file, and a prompt when stdin is a
+//! terminal. The repository, likewise: `-r`/`UMBRA_REPOSITORY`, the job file's, restic's
+//! `RESTIC_REPOSITORY`/`RESTIC_REPOSITORY_FILE`, the default repository.
 
 use std::io::{IsTerminal, Write};
 use std::os::unix::fs::OpenOptionsExt;
@@ -120,6 +123,7 @@ pub struct OutputMode {
 pub struct Settings {
     pub repo: RepoChoice,
     password_file: Option<PathBuf>,
+    password_command: Option<String>,
     /// The job file's password source, used after the flags and environment.
     config_password_file: Option<PathBuf>,
     config_password_command: Option<String>,
@@ -155,8 +159,16 @@ impl Settings {
         let repo = match (&args.repo, from_config) {
             (Some(spec), _) => RepoChoice::Explicit(RepoLocation::parse(spec)?),
             (None, Some(choice)) => choice,
-            (None, None) => RepoChoice::Default(DefaultRepo::for_this_user()?),
+            (None, None) => match restic_repository()? {
+                Some(spec) => RepoChoice::Explicit(RepoLocation::parse(&spec)?),
+                None => RepoChoice::Default(DefaultRepo::for_this_user()?),
+            },
         };
+        if args.no_cache {
+            umbra_repo::repo::set_cache(umbra_repo::repo::CacheChoice::None);
+        } else if let Some(dir) = &args.cache_dir {
+            umbra_repo::repo::set_cache(umbra_repo::repo::CacheChoice::Dir(dir.clone()));
+        }
         let verbosity = if args.quiet {
             -1
         } else {
@@ -170,6 +182,7 @@ impl Settings {
         Ok(Self {
             repo,
             password_file: args.password_file.clone(),
+            password_command: args.password_command.clone(),
             config_password_file,
             config_password_command,
             output,
@@ -183,8 +196,8 @@ impl Settings {
         if let Some(file) = &self.password_file {
             return read_password_file(file).map(Some);
         }
-        if let Ok(command) = std::env::var("UMBRA_PASSWORD_COMMAND") {
-            return run_password_command(&command).map(Some);
+        if let Some(command) = &self.password_command {
+            return run_password_command(command).map(Some);
         }
         if let Ok(pw) = std::env::var("UMBRA_PASSWORD") {
             if pw.is_empty() {
@@ -203,6 +216,16 @@ impl Settings {
         }
         if let Some(command) = &self.config_password_command {
             return run_password_command(command).map(Some);
+        }
+        // restic's own variables, for an existing restic setup.
+        if let Some(file) = non_empty_var("RESTIC_PASSWORD_FILE") {
+            return read_password_file(Path::new(&file)).map(Some);
+        }
+        if let Some(command) = non_empty_var("RESTIC_PASSWORD_COMMAND") {
+            return run_password_command(&command).map(Some);
+        }
+        if let Some(pw) = non_empty_var("RESTIC_PASSWORD") {
+            return Ok(Some(pw));
         }
         if let RepoChoice::Default(d) = &self.repo {
             if d.password_file.exists() {
@@ -226,6 +249,29 @@ impl Settings {
         }
         Ok(pw)
     }
+}
+
+fn non_empty_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// restic's repository variables: `RESTIC_REPOSITORY`, else the first line of the file
+/// `RESTIC_REPOSITORY_FILE` names.
+fn restic_repository() -> Result<Option<String>> {
+    if let Some(spec) = non_empty_var("RESTIC_REPOSITORY") {
+        return Ok(Some(spec));
+    }
+    let Some(file) = non_empty_var("RESTIC_REPOSITORY_FILE") else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(&file)
+        .map_err(|e| UmbraError::io("cannot read RESTIC_REPOSITORY_FILE", Path::new(&file), e))?;
+    Ok(text
+        .lines()
+        .next()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from))
 }
 
 /// Reads a password from a terminal; fails clearly when there is none.
@@ -258,6 +304,8 @@ pub fn read_password_file(path: &Path) -> Result<String> {
     Ok(pw)
 }
 
+/// Runs a password command (`--password-command`, `UMBRA_PASSWORD_COMMAND`, the job file's
+/// `password_command` or `RESTIC_PASSWORD_COMMAND`); errors quote the command.
 fn run_password_command(command: &str) -> Result<String> {
     let out = Command::new("sh")
         .arg("-c")
@@ -266,12 +314,16 @@ fn run_password_command(command: &str) -> Result<String> {
         .stderr(Stdio::inherit())
         .output()
         .map_err(|e| {
-            UmbraError::new(ErrorKind::Io, "cannot run UMBRA_PASSWORD_COMMAND").with_source(e)
+            UmbraError::new(
+                ErrorKind::Io,
+                format!("cannot run the password command `{command}`"),
+            )
+            .with_source(e)
         })?;
     if !out.status.success() {
         return Err(UmbraError::new(
             ErrorKind::PasswordMissing,
-            format!("UMBRA_PASSWORD_COMMAND failed ({})", out.status),
+            format!("the password command `{command}` failed ({})", out.status),
         )
         .with_hint("Run the command by hand to see why; it must print the password on stdout."));
     }
@@ -280,7 +332,7 @@ fn run_password_command(command: &str) -> Result<String> {
     if pw.is_empty() {
         return Err(UmbraError::new(
             ErrorKind::PasswordMissing,
-            "UMBRA_PASSWORD_COMMAND printed no password",
+            format!("the password command `{command}` printed no password"),
         ));
     }
     Ok(pw)

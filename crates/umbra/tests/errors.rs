@@ -102,7 +102,7 @@ fn password_sources_are_tried_in_order() {
             "UMBRA_PASSWORD_COMMAND",
             "exit 7",
             false,
-            "UMBRA_PASSWORD_COMMAND failed",
+            "the password command `exit 7` failed",
         ),
     ];
     for (var, value, ok, text) in cases {
