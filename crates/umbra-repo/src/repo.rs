@@ -170,6 +170,28 @@ impl Repo {
         password: &str,
         monitor: Arc<dyn Monitor>,
     ) -> Result<Self> {
+        Self::init_from(location, password, monitor, None)
+    }
+
+    /// Like [`Repo::init`], with the chunker parameters (polynomial, chunk sizes) and the
+    /// compression of `template` (restic's `init --copy-chunker-params`): the same file
+    /// then splits into the same blobs in both repositories, so that `copy` between them
+    /// deduplicates, and backups into either reuse what `copy` brought.
+    pub fn init_like(
+        location: &RepoLocation,
+        password: &str,
+        monitor: Arc<dyn Monitor>,
+        template: &Repo,
+    ) -> Result<Self> {
+        Self::init_from(location, password, monitor, Some(template))
+    }
+
+    fn init_from(
+        location: &RepoLocation,
+        password: &str,
+        monitor: Arc<dyn Monitor>,
+        template: Option<&Repo>,
+    ) -> Result<Self> {
         if location.exists() {
             return Err(UmbraError::new(
                 ErrorKind::RepositoryExists,
@@ -188,7 +210,13 @@ impl Repo {
         // A failed init (full disk, no inodes, no permission) must not leave a half-made
         // repository behind: remove what it created.
         let existed = location.path().exists();
-        let inner = Self::init_inner(location, password, &monitor).inspect_err(|_| {
+        let config = template.map(|t| {
+            let mut config = t.inner.config().clone();
+            config.id = rustic_core::Id::random().into();
+            config.is_hot = None;
+            config
+        });
+        let inner = Self::init_inner(location, password, &monitor, config).inspect_err(|_| {
             if existed {
                 if let Ok(entries) = std::fs::read_dir(location.path()) {
                     for e in entries.filter_map(std::result::Result::ok) {
@@ -216,19 +244,21 @@ impl Repo {
         location: &RepoLocation,
         password: &str,
         monitor: &Arc<dyn Monitor>,
+        config: Option<rustic_core::repofile::ConfigFile>,
     ) -> Result<Repository<OpenStatus>> {
         let backends = location.backends()?;
-        Repository::new_with_progress(
+        let repo = Repository::new_with_progress(
             &repository_options(),
             &backends,
             MonitorBars(Arc::clone(monitor)),
         )
-        .map_err(rustic("cannot open the repository's storage"))?
-        .init(
-            &Credentials::password(password),
-            &crate::nodes::key_options(),
-            &ConfigOptions::default(),
-        )
+        .map_err(rustic("cannot open the repository's storage"))?;
+        let credentials = Credentials::password(password);
+        let key_options = crate::nodes::key_options();
+        match config {
+            Some(config) => repo.init_with_config(&credentials, &key_options, config),
+            None => repo.init(&credentials, &key_options, &ConfigOptions::default()),
+        }
         .map_err(|e| {
             let err = crate::error::from_rustic("cannot create the repository", e);
             if err.kind() == ErrorKind::Io {

@@ -73,7 +73,7 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create a new repository.
-    Init,
+    Init(InitArgs),
     /// Back up files and directories.
     Backup(BackupArgs),
     /// List snapshots.
@@ -408,4 +408,23 @@ pub struct CopyArgs {
     pub from_password_file: Option<PathBuf>,
     /// Snapshots to copy (id, prefix, `latest`); every snapshot when none is named.
     pub snapshots: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Take the chunker parameters (and compression) of this repository, so that `copy`
+    /// between the two deduplicates (restic's `init --copy-chunker-params`).
+    #[arg(long, requires = "from_repo")]
+    pub copy_chunker_params: bool,
+    /// The repository whose parameters to take.
+    #[arg(
+        long,
+        env = "UMBRA_FROM_REPOSITORY",
+        value_name = "REPO",
+        requires = "copy_chunker_params"
+    )]
+    pub from_repo: Option<String>,
+    /// File holding the password of --from-repo.
+    #[arg(long, env = "UMBRA_FROM_PASSWORD_FILE", value_name = "FILE")]
+    pub from_password_file: Option<PathBuf>,
 }

@@ -129,3 +129,76 @@ fn copy_refuses_the_same_repository_and_a_missing_source_with_guidance() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("--from-password-file"), "{err}");
 }
+
+/// `init --from-repo --copy-chunker-params`: the new repository splits files as the old
+/// one does, so after `copy`, a backup of the same data into the new one stores nothing
+/// new. restic agrees on the parameters.
+#[test]
+fn a_repository_with_copied_chunker_parameters_deduplicates_what_copy_brought() {
+    let env = Env::new();
+    env.init();
+    let src = env.path("src");
+    fs::create_dir_all(&src).expect("mkdir");
+    let mut rng = Rng(5);
+    fs::write(src.join("big"), rng.bytes(6 << 20)).expect("write");
+    env.backup_json(&[&src], &[]);
+    let first = env.repo();
+    let first = first.to_str().expect("utf8");
+    let second = env.path("second");
+    let second = second.to_str().expect("utf8");
+    let password = env.path("password");
+    let password = password.to_str().expect("utf8");
+    let from = ["--from-repo", first, "--from-password-file", password];
+    env.ok(&[&["-r", second, "init", "--copy-chunker-params"][..], &from].concat());
+    env.ok(&[&["-r", second, "copy"][..], &from].concat());
+    let (code, summary) = {
+        let out = env
+            .umbra()
+            .env("UMBRA_REPOSITORY", second)
+            .args(["--json", "backup", src.to_str().expect("utf8"), "--force"])
+            .output()
+            .expect("umbra");
+        let last = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_string();
+        (
+            out.status.code(),
+            serde_json::from_str::<serde_json::Value>(&last).unwrap_or_default(),
+        )
+    };
+    assert_eq!(code, Some(0), "{summary}");
+    assert_eq!(
+        summary["data_blobs"]
+            .as_u64()
+            .or(summary["bytes_added"].as_u64().map(|_| 0)),
+        Some(0),
+        "nothing new is stored: {summary}"
+    );
+    assert!(
+        summary["bytes_added"].as_u64().unwrap_or(u64::MAX) < 100_000,
+        "only trees at most: {summary}"
+    );
+    if common::have("restic") {
+        let config = |repo: &str| {
+            let out = std::process::Command::new("restic")
+                .args(["-r", repo, "--no-cache", "--password-file", password])
+                .args(["cat", "config"])
+                .output()
+                .expect("restic");
+            serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("config json")
+        };
+        let (a, b) = (config(first), config(second));
+        assert_eq!(a["chunker_polynomial"], b["chunker_polynomial"]);
+        assert_ne!(a["id"], b["id"], "a new repository id");
+    }
+    // Without --from-repo the flag is a usage error.
+    let out = env.run(&[
+        "-r",
+        env.path("third").to_str().expect("utf8"),
+        "init",
+        "--copy-chunker-params",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -9,8 +9,15 @@ use crate::output::Output;
 use crate::settings::{prompt_password, read_password_file, Settings};
 use crate::Finished;
 
-pub fn run(args: &CopyArgs, settings: &Settings, out: &Output) -> Result<Finished> {
-    let from = RepoLocation::parse(&args.from_repo)?;
+/// Opens the repository `--from-repo` names (shared lock), with the password from
+/// `--from-password-file`, `UMBRA_FROM_PASSWORD` or the terminal.
+pub fn open_from(
+    from_repo: &str,
+    from_password_file: Option<&std::path::Path>,
+    settings: &Settings,
+    out: &Output,
+) -> Result<Repo> {
+    let from = RepoLocation::parse(from_repo)?;
     if &from == settings.repo.location() {
         return Err(UmbraError::new(
             ErrorKind::InvalidInput,
@@ -21,24 +28,21 @@ pub fn run(args: &CopyArgs, settings: &Settings, out: &Output) -> Result<Finishe
     if !from.exists() {
         return Err(UmbraError::new(
             ErrorKind::RepositoryMissing,
-            format!("the repository to copy from, {from}, does not exist"),
+            format!("the repository {from} (--from-repo) does not exist"),
         )
         .with_hint("Check --from-repo (or UMBRA_FROM_REPOSITORY)."));
     }
-    let from_password = match (
-        &args.from_password_file,
-        std::env::var("UMBRA_FROM_PASSWORD"),
-    ) {
+    let from_password = match (from_password_file, std::env::var("UMBRA_FROM_PASSWORD")) {
         (Some(file), _) => read_password_file(file)?,
         (None, Ok(pw)) if !pw.is_empty() => pw,
         _ => prompt_password(&format!("password for {from}: ")).map_err(|e| {
             e.with_hint(
-                "Give the password of the repository copied from with --from-password-file \
-                 or UMBRA_FROM_PASSWORD.",
+                "Give the password of --from-repo with --from-password-file or \
+                 UMBRA_FROM_PASSWORD.",
             )
         })?,
     };
-    let source = Repo::open(
+    Repo::open(
         &from,
         &from_password,
         OpenOptions {
@@ -46,6 +50,15 @@ pub fn run(args: &CopyArgs, settings: &Settings, out: &Output) -> Result<Finishe
             bypass_cache: false,
         },
         out.monitor(),
+    )
+}
+
+pub fn run(args: &CopyArgs, settings: &Settings, out: &Output) -> Result<Finished> {
+    let source = open_from(
+        &args.from_repo,
+        args.from_password_file.as_deref(),
+        settings,
+        out,
     )?;
     let dest = super::open(settings, Some(LockKind::Shared), out)?;
     let into = dest.location().to_string();

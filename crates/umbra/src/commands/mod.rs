@@ -2,7 +2,7 @@
 //! the repository adapter, and prints through [`Output`].
 
 mod backup;
-mod copy;
+pub mod copy;
 mod jobs;
 mod keys;
 mod maintenance;
@@ -41,7 +41,7 @@ pub fn run(command: Command, settings: &Settings, out: &Output) -> Result<Finish
         .with_hint("Use it with snapshots, show, ls, diff, find, dump, mount, restore or check; leave it out here."));
     }
     match command {
-        Command::Init => init(settings, out),
+        Command::Init(args) => init(&args, settings, out),
         Command::Backup(args) => backup::run(&args, settings, out),
         Command::Snapshots => snapshots::list(settings, out),
         Command::Show { snapshot } => snapshots::show(&snapshot, settings, out),
@@ -110,8 +110,30 @@ pub fn open_with(settings: &Settings, options: OpenOptions, out: &Output) -> Res
     Repo::open(location, &password, options, out.monitor())
 }
 
-fn init(settings: &Settings, out: &Output) -> Result<Finished> {
+fn init(args: &crate::cli::InitArgs, settings: &Settings, out: &Output) -> Result<Finished> {
+    let template = match &args.from_repo {
+        Some(from) if args.copy_chunker_params => Some(copy::open_from(
+            from,
+            args.from_password_file.as_deref(),
+            settings,
+            out,
+        )?),
+        _ => None,
+    };
     let repo = match &settings.repo {
+        RepoChoice::Explicit(location) if template.is_some() => {
+            let password = settings.password_or_prompt("new repository password: ")?;
+            let template = template
+                .as_ref()
+                .ok_or_else(|| crate::invalid("no template"))?;
+            Repo::init_like(location, &password, out.monitor(), template)?
+        }
+        RepoChoice::Default(_) if template.is_some() => {
+            return Err(crate::invalid(
+                "--copy-chunker-params needs the new repository named with -r",
+            )
+            .with_hint("Run `umbra -r NEW init --from-repo OLD --copy-chunker-params`."));
+        }
         RepoChoice::Explicit(location) => {
             let password = match settings.password()? {
                 Some(p) => p,
