@@ -3,12 +3,41 @@
 use std::collections::{HashMap, HashSet};
 
 use rustic_core::repofile::{IndexFile, SnapshotFile};
-use rustic_core::{BlobId, CheckOptions, OpenStatus, Repository, TreeId};
+use rustic_core::{BlobId, CheckOptions, OpenStatus, ReadSubsetOption, Repository, TreeId};
 use serde::Serialize;
 use umbra_core::Result;
 
 use crate::error::rustic;
 use crate::repo::Repo;
+
+/// How much of the packs' data `check` reads and verifies.
+#[derive(Debug, Clone, Copy)]
+pub enum ReadData {
+    /// None: the structure only.
+    None,
+    /// Every pack (`--read-data`).
+    All,
+    /// A part (`--read-data-subset`), parsed by [`ReadData::subset`].
+    Subset(ReadSubsetOption),
+}
+
+impl ReadData {
+    /// restic's `--read-data-subset` values: `n/t` (the n-th of t groups of packs, by pack
+    /// id), `x%` (a random x percent of the data), or a size (`500MiB`: random packs of
+    /// about that much).
+    pub fn subset(spec: &str) -> Result<Self> {
+        spec.parse::<ReadSubsetOption>()
+            .map(Self::Subset)
+            .map_err(|e| {
+                umbra_core::UmbraError::new(
+                    umbra_core::ErrorKind::InvalidInput,
+                    format!("`{spec}` is not a valid --read-data-subset"),
+                )
+                .with_hint("Give n/t (for example 2/5), a percentage (10%) or a size (500MiB).")
+                .with_source(*e)
+            })
+    }
+}
 
 /// One finding of `check`.
 #[derive(Debug, Clone, Serialize)]
@@ -27,9 +56,16 @@ impl Repo {
     /// With `check_unused`, blobs the index holds that no snapshot uses are errors, as in
     /// restic's own tests (`CheckUnused`), and blobs stored in more than one pack are
     /// warnings: neither loses data, and `prune` removes both.
-    pub fn check(self, read_data: bool, check_unused: bool) -> Result<Vec<Finding>> {
+    pub fn check(self, read_data: ReadData, check_unused: bool) -> Result<Vec<Finding>> {
         let mut opts = CheckOptions::default();
-        opts.read_data = read_data;
+        match read_data {
+            ReadData::None => {}
+            ReadData::All => opts.read_data = true,
+            ReadData::Subset(subset) => {
+                opts.read_data = true;
+                opts.read_data_subset = subset;
+            }
+        }
         // Never trust our cache to stand in for the repository.
         opts.trust_cache = false;
         // A damaged snapshot file is one finding, not a reason to check nothing.

@@ -119,8 +119,12 @@ pub enum Command {
     /// Verify the repository's integrity.
     Check {
         /// Also read and verify every data pack (slow: reads the whole repository).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "read_data_subset")]
         read_data: bool,
+        /// Read and verify only part of the packs: `n/t` (the n-th of t groups; run 1/t
+        /// to t/t on successive days to cover everything), `x%`, or a size (`500MiB`).
+        #[arg(long, value_name = "SUBSET")]
+        read_data_subset: Option<String>,
         /// Also report blobs that no snapshot uses (errors) and blobs stored more than
         /// once (warnings); `prune` removes both.
         #[arg(long)]

@@ -53,6 +53,37 @@ fn check_read_data_detects_a_damaged_pack() {
     );
 }
 
+/// `--read-data-subset n/t` reads one of t groups of packs: the damaged pack is found by
+/// exactly one of the runs 1/t .. t/t, which together read everything (restic's way of
+/// spreading `--read-data` over several days); `x%` and sizes are accepted, a nonsense
+/// value is refused before anything is read.
+#[test]
+fn read_data_subsets_cover_every_pack_once() {
+    let env = good_repo();
+    let pack = files_under(&env.repo().join("data"))
+        .into_iter()
+        .max_by_key(|p| fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+        .expect("a pack");
+    let len = fs::metadata(&pack).expect("meta").len() as usize;
+    flip_byte(&pack, len / 2);
+    let failed = (1..=3)
+        .filter(|n| {
+            let out = env.run(&["check", "--read-data-subset", &format!("{n}/3")]);
+            no_panic(&out);
+            !out.status.success()
+        })
+        .count();
+    assert_eq!(failed, 1, "exactly one group holds the damaged pack");
+    let out = env.run(&["check", "--read-data-subset", "100%"]);
+    assert_eq!(out.status.code(), Some(1), "100% reads it all");
+    let out = env.run(&["check", "--read-data-subset", "every other"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("not a valid --read-data-subset"), "{err}");
+    let out = env.run(&["check", "--read-data", "--read-data-subset", "1/2"]);
+    assert_eq!(out.status.code(), Some(2), "the two flags conflict");
+}
+
 #[test]
 fn check_detects_a_damaged_index() {
     let env = good_repo();

@@ -10,7 +10,7 @@ use crate::settings::Settings;
 use crate::Finished;
 
 pub fn check(
-    read_data: bool,
+    read_data: umbra_repo::check::ReadData,
     check_unused: bool,
     settings: &Settings,
     out: &Output,
@@ -49,10 +49,11 @@ pub fn check(
     }
     out.summary(format!(
         "no errors found{}{}",
-        if read_data {
-            " (all data read and verified)"
-        } else {
-            ""
+        match read_data {
+            umbra_repo::check::ReadData::All => " (all data read and verified)",
+            umbra_repo::check::ReadData::Subset(_) =>
+                " (the chosen part of the data read and verified)",
+            umbra_repo::check::ReadData::None => "",
         },
         if findings.is_empty() {
             String::new()

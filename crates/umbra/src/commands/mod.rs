@@ -56,8 +56,16 @@ pub fn run(command: Command, settings: &Settings, out: &Output) -> Result<Finish
         Command::Dump { snapshot, path } => snapshots::dump(&snapshot, &path, settings, out),
         Command::Check {
             read_data,
+            read_data_subset,
             check_unused,
-        } => maintenance::check(read_data, check_unused, settings, out),
+        } => {
+            let read = match (read_data, read_data_subset) {
+                (_, Some(subset)) => umbra_repo::check::ReadData::subset(&subset)?,
+                (true, None) => umbra_repo::check::ReadData::All,
+                (false, None) => umbra_repo::check::ReadData::None,
+            };
+            maintenance::check(read, check_unused, settings, out)
+        }
         Command::Copy(args) => copy::run(&args, settings, out),
         Command::Forget(args) => maintenance::forget(&args, settings, out),
         Command::Prune => maintenance::prune(settings, out),

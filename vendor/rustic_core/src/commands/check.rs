@@ -90,7 +90,9 @@ impl ReadSubsetOption {
             packs.shuffle(rng);
             packs.retain(|p| {
                 let p_size = u64::from(p.pack_size());
-                if size > p_size {
+                // umbra patch 10: `>=`, so that the pack that exactly uses up the size is
+                // read; with `>`, `--read-data-subset 100%` left one pack unread.
+                if size >= p_size {
                     size = size.saturating_sub(p_size);
                     true
                 } else {
