@@ -130,7 +130,10 @@ impl Repo {
                 ErrorKind::InvalidInput,
                 "no retention policy given: forget would remove every snapshot",
             )
-            .with_hint("Give at least one --keep-* option, for example --keep-daily 7."));
+            .with_hint(
+                "Give at least one --keep-* option, for example --keep-daily 7, or the ids of \
+                 the snapshots to remove.",
+            ));
         }
         let keep = policy.to_keep_options()?;
         let snaps = self
@@ -167,6 +170,33 @@ impl Repo {
                 .map_err(rustic("cannot remove the forgotten snapshots"))?;
         }
         Ok(verdicts)
+    }
+
+    /// Removes the snapshots `specs` name (ids, prefixes, `latest`), as restic's
+    /// `forget ID...`; every one is found before any is removed, so a typo removes
+    /// nothing. Returns the verdicts (all `keep: false`).
+    pub fn forget_ids(&self, specs: &[String], dry_run: bool) -> Result<Vec<Verdict>> {
+        let mut found: Vec<rustic_core::repofile::SnapshotFile> = Vec::new();
+        for spec in specs {
+            let snap = self.find(spec)?;
+            if !found.iter().any(|f| f.id == snap.id) {
+                found.push(snap);
+            }
+        }
+        if !dry_run {
+            let ids: Vec<SnapshotId> = found.iter().map(|f| f.id).collect();
+            self.inner
+                .delete_snapshots(&ids)
+                .map_err(rustic("cannot remove the snapshots"))?;
+        }
+        Ok(found
+            .iter()
+            .map(|f| Verdict {
+                snapshot: SnapshotInfo::from_file(f),
+                keep: false,
+                reasons: Vec::new(),
+            })
+            .collect())
     }
 
     /// Removes data that no snapshot references any more. Requires the exclusive lock

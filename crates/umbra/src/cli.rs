@@ -324,6 +324,9 @@ pub struct RestoreArgs {
 
 #[derive(Debug, Args)]
 pub struct ForgetArgs {
+    /// Snapshots to remove by id (or prefix, or `latest`), instead of a policy.
+    #[arg(conflicts_with_all = ["keep_last", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly", "keep_within"])]
+    pub snapshots: Vec<String>,
     #[arg(long, value_name = "N")]
     pub keep_last: Option<u32>,
     #[arg(long, value_name = "N")]

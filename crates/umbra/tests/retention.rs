@@ -54,6 +54,41 @@ fn forget_keep_last_keeps_exactly_the_newest_and_prune_frees_their_data() {
     );
 }
 
+/// restic's `forget ID...`: exactly the snapshots named go; a name that matches nothing
+/// removes nothing at all; a policy and ids do not mix.
+#[test]
+fn forget_by_id_removes_exactly_the_snapshots_named() {
+    let env = Env::new();
+    env.init();
+    let src = env.path("src");
+    fs::create_dir_all(&src).expect("mkdir");
+    for i in 0..4 {
+        fs::write(src.join("n"), format!("{i}")).expect("write");
+        env.backup_json(&[&src], &["--force"]);
+    }
+    let all = snapshot_ids(&env);
+    let out = env.run(&["forget", &all[1][..8], "no-such-id"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a missing id fails the whole command"
+    );
+    assert_eq!(snapshot_ids(&env).len(), 4, "and removes nothing");
+    let dry = env.ok(&["forget", &all[1][..8], "--dry-run"]);
+    assert!(dry.contains("would remove 1 snapshot(s)"), "{dry}");
+    assert_eq!(snapshot_ids(&env).len(), 4);
+    let out = env.ok(&["forget", &all[1][..8], "latest"]);
+    assert!(out.contains("removed 2 snapshot(s)"), "{out}");
+    assert_eq!(snapshot_ids(&env), vec![all[0].clone(), all[2].clone()]);
+    let out = env.run(&["forget", &all[0][..8], "--keep-last", "1"]);
+    assert_eq!(out.status.code(), Some(2), "ids and a policy conflict");
+    if common::have("restic") {
+        let out = common::restic(&env, &["snapshots", "--json"]);
+        let listed: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(listed.len(), 2, "restic sees the same two snapshots");
+    }
+}
+
 #[test]
 fn forget_without_a_policy_refuses() {
     let env = Env::new();

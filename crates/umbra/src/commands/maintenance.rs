@@ -80,7 +80,11 @@ pub fn forget(args: &ForgetArgs, settings: &Settings, out: &Output) -> Result<Fi
         LockKind::Exclusive
     };
     let repo = super::open(settings, Some(lock), out)?;
-    let verdicts = repo.forget(&policy, args.dry_run)?;
+    let verdicts = if args.snapshots.is_empty() {
+        repo.forget(&policy, args.dry_run)?
+    } else {
+        repo.forget_ids(&args.snapshots, args.dry_run)?
+    };
     let removed = verdicts.iter().filter(|v| !v.keep).count();
     for v in &verdicts {
         if out.mode.json {
