@@ -32,6 +32,7 @@ pub mod restore;
 pub mod snapshots;
 mod source;
 mod substitute;
+pub mod tags;
 #[doc(hidden)]
 pub mod testing;
 pub mod view;

@@ -132,6 +132,20 @@ pub enum Command {
     },
     /// Copy snapshots from another repository into this one (a second copy).
     Copy(CopyArgs),
+    /// Add, remove or set the tags of snapshots (every snapshot when none is named).
+    Tag {
+        /// Snapshots (id, prefix, `latest`).
+        snapshots: Vec<String>,
+        /// Add this tag (repeatable; `a,b` adds both).
+        #[arg(long, value_name = "TAG")]
+        add: Vec<String>,
+        /// Remove this tag (repeatable).
+        #[arg(long, value_name = "TAG")]
+        remove: Vec<String>,
+        /// Replace all tags with these (repeatable; `--set ''` removes every tag).
+        #[arg(long, value_name = "TAG", conflicts_with_all = ["add", "remove"])]
+        set: Vec<String>,
+    },
     /// Remove snapshots according to a retention policy.
     Forget(ForgetArgs),
     /// Remove data that no snapshot references.

@@ -89,6 +89,68 @@ fn forget_by_id_removes_exactly_the_snapshots_named() {
     }
 }
 
+/// restic's `tag`: --add, --remove and --set rewrite the snapshot (new id, `original`
+/// names the old one); restic reads the tags umbra wrote.
+#[test]
+fn tag_adds_removes_and_sets_tags_as_restic_reads_them() {
+    let env = Env::new();
+    env.init();
+    let src = env.path("src");
+    fs::create_dir_all(&src).expect("mkdir");
+    fs::write(src.join("f"), "x").expect("write");
+    env.backup_json(&[&src], &["--tag", "daily"]);
+    env.backup_json(&[&src], &["--force"]);
+    let before = snapshot_ids(&env);
+    let tags = |env: &Env| -> Vec<Vec<String>> {
+        let json: serde_json::Value =
+            serde_json::from_str(&env.ok(&["--json", "snapshots"])).expect("json");
+        json.as_array()
+            .expect("array")
+            .iter()
+            .map(|s| {
+                let mut t: Vec<String> = s["tags"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|t| t.as_str().map(String::from))
+                    .collect();
+                t.sort();
+                t
+            })
+            .collect()
+    };
+    let out = env.ok(&["tag", "latest", "--add", "a,b", "--add", "c"]);
+    assert!(out.contains("1 snapshot(s) retagged"), "{out}");
+    assert_eq!(tags(&env), vec![vec!["daily"], vec!["a", "b", "c"]]);
+    let after = snapshot_ids(&env);
+    assert_eq!(after[0], before[0], "the other snapshot is untouched");
+    assert_ne!(after[1], before[1], "a retagged snapshot is a new file");
+    env.ok(&["tag", "latest", "--remove", "b"]);
+    assert_eq!(tags(&env), vec![vec!["daily"], vec!["a", "c"]]);
+    env.ok(&["tag", "--set", "x"]);
+    assert_eq!(tags(&env), vec![vec!["x"], vec!["x"]]);
+    let out = env.ok(&["tag", "--set", "x"]);
+    assert!(
+        out.contains("0 snapshot(s) retagged"),
+        "nothing to change: {out}"
+    );
+    env.ok(&["tag", "--set", ""]);
+    assert_eq!(tags(&env), vec![Vec::<String>::new(), Vec::new()]);
+    let out = env.run(&["tag", "latest"]);
+    assert_eq!(out.status.code(), Some(1), "no change given");
+    if common::have("restic") {
+        env.ok(&["tag", "latest", "--add", "seen-by-restic"]);
+        let out = common::restic(&env, &["snapshots", "--json", "--tag", "seen-by-restic"]);
+        let listed: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(listed.len(), 1, "restic finds the tag");
+        assert_eq!(
+            listed[0]["original"].as_str(),
+            Some(before[1].as_str()),
+            "original names the first snapshot file"
+        );
+    }
+}
+
 #[test]
 fn forget_without_a_policy_refuses() {
     let env = Env::new();

@@ -64,6 +64,29 @@ pub fn check(
     Ok(Finished::Ok)
 }
 
+pub fn tag(
+    snapshots: &[String],
+    add: Vec<String>,
+    remove: Vec<String>,
+    set: Vec<String>,
+    settings: &Settings,
+    out: &Output,
+) -> Result<Finished> {
+    let change = umbra_repo::tags::TagChange {
+        add,
+        remove,
+        set: (!set.is_empty()).then(|| set.into_iter().filter(|t| !t.is_empty()).collect()),
+    };
+    let repo = super::open(settings, Some(LockKind::Exclusive), out)?;
+    let changed = repo.tag(snapshots, &change)?;
+    for id in &changed {
+        out.line(format!("retagged {id}"));
+    }
+    out.json(&serde_json::json!({"message_type": "summary", "changed": changed}));
+    out.summary(format!("{} snapshot(s) retagged", changed.len()));
+    Ok(Finished::Ok)
+}
+
 pub fn forget(args: &ForgetArgs, settings: &Settings, out: &Output) -> Result<Finished> {
     let policy = KeepPolicy {
         last: args.keep_last,

@@ -67,6 +67,12 @@ pub fn run(command: Command, settings: &Settings, out: &Output) -> Result<Finish
             maintenance::check(read, check_unused, settings, out)
         }
         Command::Copy(args) => copy::run(&args, settings, out),
+        Command::Tag {
+            snapshots,
+            add,
+            remove,
+            set,
+        } => maintenance::tag(&snapshots, add, remove, set, settings, out),
         Command::Forget(args) => maintenance::forget(&args, settings, out),
         Command::Prune => maintenance::prune(settings, out),
         Command::Repair { command } => maintenance::repair(&command, settings, out),
