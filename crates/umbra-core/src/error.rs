@@ -79,9 +79,9 @@ impl ErrorKind {
                  or killed), remove its stale lock with `umbra unlock`."
             }
             Self::PasswordMissing => {
-                "Give the password with --password-file, UMBRA_PASSWORD_FILE, \
-                 UMBRA_PASSWORD_COMMAND or UMBRA_PASSWORD, or run umbra on a terminal to be \
-                 asked for it."
+                "Give the password with --password-file, --password-command, \
+                 UMBRA_PASSWORD_FILE, UMBRA_PASSWORD_COMMAND or UMBRA_PASSWORD (restic's \
+                 RESTIC_PASSWORD* work too), or run umbra on a terminal to be asked for it."
             }
             Self::SourceUnreadable => {
                 "Check that the path exists and that this user may read it (run as root to \

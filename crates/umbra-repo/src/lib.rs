@@ -31,6 +31,7 @@ pub mod repo;
 pub mod restore;
 pub mod snapshots;
 mod source;
+pub mod stats;
 mod substitute;
 pub mod tags;
 #[doc(hidden)]

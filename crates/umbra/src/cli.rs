@@ -132,6 +132,15 @@ pub enum Command {
     },
     /// Copy snapshots from another repository into this one (a second copy).
     Copy(CopyArgs),
+    /// What the snapshots hold and what the repository stores (restic's `stats`).
+    Stats {
+        /// Snapshots (id, prefix, `latest`); every snapshot when none is named.
+        snapshots: Vec<String>,
+        /// `restore-size` (default): entries and the size a restore writes; `raw-data`:
+        /// the distinct blobs referenced and their stored size.
+        #[arg(long, default_value = "restore-size", value_name = "MODE")]
+        mode: String,
+    },
     /// Add, remove or set the tags of snapshots (every snapshot when none is named).
     Tag {
         /// Snapshots (id, prefix, `latest`).

@@ -274,6 +274,33 @@ fn copy_copies_each_snapshot_once_and_restic_reads_the_copy() {
     }
 }
 
+/// `stats` counts as restic 0.14 counts, in both modes, on restic's repositories
+/// (restic wrote them, mixed packs included) and on one umbra wrote.
+#[test]
+fn stats_agree_with_restic() {
+    for name in ["small-repo", "repo-mixed", "repo-same-timestamps"] {
+        let Some(copy) = Copy::of(name) else { return };
+        for mode in ["restore-size", "raw-data"] {
+            let ours = copy.umbra(&["--json", "stats", "--mode", mode]);
+            assert!(ours.status.success(), "{name} {mode}: {}", stderr(&ours));
+            let theirs = copy.restic(&["stats", "--json", "--mode", mode]);
+            assert!(theirs.status.success(), "{name} {mode}: restic stats");
+            let ours: serde_json::Value = serde_json::from_slice(&ours.stdout).expect("json");
+            let theirs: serde_json::Value =
+                serde_json::from_slice(&theirs.stdout).expect("restic json");
+            for field in ["total_size", "total_file_count", "snapshots_count"] {
+                assert_eq!(ours[field], theirs[field], "{name} {mode} {field}");
+            }
+            if mode == "raw-data" {
+                assert_eq!(
+                    ours["total_blob_count"], theirs["total_blob_count"],
+                    "{name}"
+                );
+            }
+        }
+    }
+}
+
 /// Every command on every repository ends with success or an error message, never a
 /// panic (the `umbra` helper asserts it for each call).
 #[test]

@@ -508,3 +508,38 @@ fn without_root_btrfs_is_refused_by_name_and_reflink_works() {
         "clone tree left behind"
     );
 }
+
+/// `stats` on a repository umbra wrote (hard links included, counted once in the restore
+/// size, as restic counts them): the same figures as restic 0.14's.
+#[test]
+fn stats_of_an_umbra_repository_agree_with_restic() {
+    if !common::require(common::have("restic"), "the restic binary") {
+        return;
+    }
+    let env = common::Env::new();
+    env.init();
+    let src = env.path("src");
+    std::fs::create_dir_all(src.join("d")).expect("mkdir");
+    let mut rng = common::Rng(9);
+    for i in 0..20 {
+        std::fs::write(src.join(format!("d/f{i}")), rng.bytes(10_000 * (i + 1))).expect("write");
+    }
+    std::fs::hard_link(src.join("d/f3"), src.join("hardlink")).expect("link");
+    env.backup_json(&[&src], &[]);
+    std::fs::write(src.join("d/new"), "new").expect("write");
+    env.backup_json(&[&src], &[]);
+    for mode in ["restore-size", "raw-data"] {
+        let ours: serde_json::Value =
+            serde_json::from_str(&env.ok(&["--json", "stats", "--mode", mode])).expect("json");
+        let out = common::restic(&env, &["stats", "--json", "--mode", mode]);
+        let theirs: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        for field in ["total_size", "total_file_count", "snapshots_count"] {
+            assert_eq!(ours[field], theirs[field], "{mode} {field}");
+        }
+        if mode == "raw-data" {
+            assert_eq!(ours["total_blob_count"], theirs["total_blob_count"]);
+        }
+    }
+    let out = env.run(&["stats", "--mode", "blobs-per-file"]);
+    assert_eq!(out.status.code(), Some(1), "an unknown mode is refused");
+}

@@ -30,6 +30,7 @@ pub fn run(command: Command, settings: &Settings, out: &Output) -> Result<Finish
             | Command::Restore(_)
             | Command::Find { .. }
             | Command::Dump { .. }
+            | Command::Stats { .. }
             | Command::Mount { .. }
             | Command::Check { .. }
     );
@@ -38,7 +39,7 @@ pub fn run(command: Command, settings: &Settings, out: &Output) -> Result<Finish
             ErrorKind::InvalidInput,
             "--no-lock is only for commands that only read the repository",
         )
-        .with_hint("Use it with snapshots, show, ls, diff, find, dump, mount, restore or check; leave it out here."));
+        .with_hint("Use it with snapshots, show, ls, diff, find, dump, stats, mount, restore or check; leave it out here."));
     }
     match command {
         Command::Init(args) => init(&args, settings, out),
@@ -67,6 +68,7 @@ pub fn run(command: Command, settings: &Settings, out: &Output) -> Result<Finish
             maintenance::check(read, check_unused, settings, out)
         }
         Command::Copy(args) => copy::run(&args, settings, out),
+        Command::Stats { snapshots, mode } => snapshots::stats(&snapshots, &mode, settings, out),
         Command::Tag {
             snapshots,
             add,

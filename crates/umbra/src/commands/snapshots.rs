@@ -207,6 +207,36 @@ pub fn mount(mountpoint: &std::path::Path, settings: &Settings, out: &Output) ->
     }
 }
 
+pub fn stats(
+    snapshots: &[String],
+    mode: &str,
+    settings: &Settings,
+    out: &Output,
+) -> Result<Finished> {
+    let mode = umbra_repo::stats::StatsMode::parse(mode)?;
+    let repo = super::open(settings, super::read_lock(settings), out)?;
+    let stats = repo.stats(snapshots, mode)?;
+    if out.mode.json {
+        out.json(&serde_json::to_value(&stats).unwrap_or_default());
+        return Ok(Finished::Ok);
+    }
+    out.line(format!("snapshots: {}", stats.snapshots_count));
+    match stats.total_blob_count {
+        Some(blobs) => {
+            out.line(format!("blobs: {blobs}"));
+            out.line(format!("stored size: {}", human_bytes(stats.total_size)));
+            if let Some(plain) = stats.total_uncompressed_size {
+                out.line(format!("uncompressed size: {}", human_bytes(plain)));
+            }
+        }
+        None => {
+            out.line(format!("entries: {}", stats.total_file_count));
+            out.line(format!("restore size: {}", human_bytes(stats.total_size)));
+        }
+    }
+    Ok(Finished::Ok)
+}
+
 pub fn dump(snapshot: &str, path: &str, settings: &Settings, out: &Output) -> Result<Finished> {
     let repo = super::open(settings, super::read_lock(settings), out)?;
     let mut stdout = std::io::stdout().lock();
