@@ -21,6 +21,63 @@ pub struct Entry {
     pub size: u64,
     pub mode: Option<u32>,
     pub mtime: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gid: Option<u32>,
+    /// A symlink's target.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+}
+
+impl Entry {
+    /// restic's `ls -l` line: Go's mode string, uid, gid, size, local time, path.
+    #[must_use]
+    pub fn long_line(&self) -> String {
+        let time = self
+            .mtime
+            .as_deref()
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+            .map(|t| {
+                t.to_zoned(jiff::tz::TimeZone::system())
+                    .strftime("%Y-%m-%d %H:%M:%S")
+                    .to_string()
+            })
+            .unwrap_or_default();
+        let link = self
+            .link
+            .as_deref()
+            .map(|l| format!(" -> {l}"))
+            .unwrap_or_default();
+        format!(
+            "{} {:5} {:5} {:6} {time} {}{link}",
+            go_mode_string(self.mode.unwrap_or(0)),
+            self.uid.unwrap_or(0),
+            self.gid.unwrap_or(0),
+            self.size,
+            self.path.display()
+        )
+    }
+}
+
+/// Go's `os.FileMode.String()`, which restic prints: one letter per type bit set
+/// (`dalTLDpSugct?`, from bit 31 down), `-` when none, then `rwxrwxrwx`.
+#[must_use]
+pub fn go_mode_string(mode: u32) -> String {
+    const TYPES: &[u8] = b"dalTLDpSugct?";
+    let mut out: String = TYPES
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| mode & (1 << (31 - i)) != 0)
+        .map(|(_, c)| char::from(*c))
+        .collect();
+    if out.is_empty() {
+        out.push('-');
+    }
+    for (i, c) in "rwxrwxrwx".chars().enumerate() {
+        out.push(if mode & (1 << (8 - i)) != 0 { c } else { '-' });
+    }
+    out
 }
 
 fn kind_of(node: &Node) -> &'static str {
@@ -42,6 +99,14 @@ fn entry(path: PathBuf, node: &Node) -> Entry {
         size: node.meta.size,
         mode: node.meta.mode,
         mtime: node.meta.mtime.map(|t| t.to_string()),
+        uid: node.meta.uid,
+        gid: node.meta.gid,
+        link: match &node.node_type {
+            NodeType::Symlink { .. } => {
+                Some(node.node_type.to_link().to_string_lossy().into_owned())
+            }
+            _ => None,
+        },
     }
 }
 
@@ -237,4 +302,18 @@ fn diff_sorted(left: &[(PathBuf, Node)], right: &[(PathBuf, Node)]) -> Vec<(Chan
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::go_mode_string;
+
+    #[test]
+    fn modes_print_as_go_prints_them() {
+        assert_eq!(go_mode_string(0o644), "-rw-r--r--");
+        assert_eq!(go_mode_string((1 << 31) | 0o755), "drwxr-xr-x");
+        assert_eq!(go_mode_string((1 << 27) | 0o777), "Lrwxrwxrwx");
+        assert_eq!(go_mode_string((1 << 26) | (1 << 21) | 0o666), "Dcrw-rw-rw-");
+        assert_eq!(go_mode_string((1 << 23) | 0o755), "urwxr-xr-x");
+    }
 }

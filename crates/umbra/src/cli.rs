@@ -89,6 +89,9 @@ pub enum Command {
         snapshot: String,
         /// Only list below this path.
         path: Option<String>,
+        /// Long listing, as restic's `ls -l`: mode, uid, gid, size, time, path.
+        #[arg(short = 'l', long = "long")]
+        long: bool,
     },
     /// Restore a snapshot into a directory.
     Restore(RestoreArgs),

@@ -182,6 +182,13 @@ fn old_repositories_with_mixed_packs_check_clean_and_restore_like_restic() {
         assert!(out.status.success(), "{name}: {}", stderr(&out));
         copy.restores_like_restic();
         copy.finds_and_dumps_like_restic();
+        // `ls -l` prints what restic's prints, line for line (restic adds a header).
+        let ours = copy.umbra(&["ls", "-l", "latest"]);
+        let theirs = copy.restic(&["ls", "-l", "latest"]);
+        let theirs = String::from_utf8_lossy(&theirs.stdout);
+        let theirs: Vec<&str> = theirs.lines().skip(1).collect();
+        let ours = String::from_utf8_lossy(&ours.stdout);
+        assert_eq!(ours.lines().collect::<Vec<_>>(), theirs, "{name}: ls -l");
         let out = copy.umbra(&["diff", "latest", "latest"]);
         assert!(out.status.success(), "{name}: diff: {}", stderr(&out));
     }

@@ -509,10 +509,10 @@ fn without_root_btrfs_is_refused_by_name_and_reflink_works() {
     );
 }
 
-/// `stats` on a repository umbra wrote (hard links included, counted once in the restore
-/// size, as restic counts them): the same figures as restic 0.14's.
+/// `stats` and `ls -l` on a repository umbra wrote (hard links counted once in the restore
+/// size, as restic counts them; a symlink shown with its target): what restic 0.14 says.
 #[test]
-fn stats_of_an_umbra_repository_agree_with_restic() {
+fn stats_and_ls_long_of_an_umbra_repository_agree_with_restic() {
     if !common::require(common::have("restic"), "the restic binary") {
         return;
     }
@@ -525,6 +525,7 @@ fn stats_of_an_umbra_repository_agree_with_restic() {
         std::fs::write(src.join(format!("d/f{i}")), rng.bytes(10_000 * (i + 1))).expect("write");
     }
     std::fs::hard_link(src.join("d/f3"), src.join("hardlink")).expect("link");
+    std::os::unix::fs::symlink("d/f1", src.join("symlink")).expect("symlink");
     env.backup_json(&[&src], &[]);
     std::fs::write(src.join("d/new"), "new").expect("write");
     env.backup_json(&[&src], &[]);
@@ -540,6 +541,15 @@ fn stats_of_an_umbra_repository_agree_with_restic() {
             assert_eq!(ours["total_blob_count"], theirs["total_blob_count"]);
         }
     }
+    // `ls -l` as restic prints it, symlink targets included.
+    let ours = env.ok(&["ls", "-l", "latest"]);
+    let theirs = common::restic(&env, &["ls", "-l", "latest"]);
+    let theirs = String::from_utf8_lossy(&theirs.stdout);
+    assert_eq!(
+        ours.lines().collect::<Vec<_>>(),
+        theirs.lines().skip(1).collect::<Vec<_>>()
+    );
+    assert!(ours.contains(" -> d/f1"), "{ours}");
     let out = env.run(&["stats", "--mode", "blobs-per-file"]);
     assert_eq!(out.status.code(), Some(1), "an unknown mode is refused");
 }

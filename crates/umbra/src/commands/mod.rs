@@ -46,7 +46,11 @@ pub fn run(command: Command, settings: &Settings, out: &Output) -> Result<Finish
         Command::Backup(args) => backup::run(&args, settings, out),
         Command::Snapshots => snapshots::list(settings, out),
         Command::Show { snapshot } => snapshots::show(&snapshot, settings, out),
-        Command::Ls { snapshot, path } => snapshots::ls(&snapshot, path.as_deref(), settings, out),
+        Command::Ls {
+            snapshot,
+            path,
+            long,
+        } => snapshots::ls(&snapshot, path.as_deref(), long, settings, out),
         Command::Diff { first, second } => snapshots::diff(&first, &second, settings, out),
         Command::Restore(args) => snapshots::restore(&args, settings, out),
         Command::Find {

@@ -129,7 +129,13 @@ pub fn show(spec: &str, settings: &Settings, out: &Output) -> Result<Finished> {
     Ok(Finished::Ok)
 }
 
-pub fn ls(spec: &str, path: Option<&str>, settings: &Settings, out: &Output) -> Result<Finished> {
+pub fn ls(
+    spec: &str,
+    path: Option<&str>,
+    long: bool,
+    settings: &Settings,
+    out: &Output,
+) -> Result<Finished> {
     let repo = super::open(settings, super::read_lock(settings), out)?;
     let full = match path {
         Some(p) => format!("{spec}:{p}"),
@@ -141,6 +147,8 @@ pub fn ls(spec: &str, path: Option<&str>, settings: &Settings, out: &Output) -> 
         }
         if out.mode.json {
             out.json(&serde_json::to_value(&e).unwrap_or_default());
+        } else if long {
+            out.line(e.long_line());
         } else {
             out.line(e.path.display().to_string());
         }
