@@ -9,6 +9,36 @@ use umbra_core::{ConsistencyRecord, ErrorKind, Event, Result, UmbraError};
 use crate::error::from_rustic;
 use crate::repo::Repo;
 
+/// restic's snapshot filter (`--host`, `--tag`, `--path`): a snapshot passes when its host
+/// is one of `hosts`, it has every tag of at least one of `tags` (each `a,b`), and it has
+/// every one of `paths`. An empty part lets everything through.
+#[derive(Debug, Clone, Default)]
+pub struct SnapshotFilter {
+    pub hosts: Vec<String>,
+    pub tags: Vec<String>,
+    pub paths: Vec<PathBuf>,
+}
+
+impl SnapshotFilter {
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.hosts.is_empty() && self.tags.is_empty() && self.paths.is_empty()
+    }
+
+    #[must_use]
+    pub fn matches(&self, s: &SnapshotInfo) -> bool {
+        let host = self.hosts.is_empty() || self.hosts.iter().any(|h| *h == s.hostname);
+        let tags = self.tags.is_empty()
+            || self.tags.iter().any(|list| {
+                list.split(',')
+                    .filter(|t| !t.is_empty())
+                    .all(|t| s.tags.iter().any(|have| have == t))
+            });
+        let paths = self.paths.iter().all(|p| s.paths.contains(p));
+        host && tags && paths
+    }
+}
+
 /// One snapshot, as umbra shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct SnapshotInfo {

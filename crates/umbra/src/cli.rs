@@ -77,7 +77,7 @@ pub enum Command {
     /// Back up files and directories.
     Backup(BackupArgs),
     /// List snapshots.
-    Snapshots,
+    Snapshots(FilterArgs),
     /// Show one snapshot in full, with its consistency record.
     Show {
         /// Snapshot id, prefix, or `latest`.
@@ -350,6 +350,8 @@ pub struct RestoreArgs {
 
 #[derive(Debug, Args)]
 pub struct ForgetArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
     /// Snapshots to remove by id (or prefix, or `latest`), instead of a policy.
     #[arg(conflicts_with_all = ["keep_last", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly", "keep_within"])]
     pub snapshots: Vec<String>,
@@ -460,4 +462,29 @@ pub struct InitArgs {
     /// File holding the password of --from-repo.
     #[arg(long, env = "UMBRA_FROM_PASSWORD_FILE", value_name = "FILE")]
     pub from_password_file: Option<PathBuf>,
+}
+
+/// restic's snapshot filter.
+#[derive(Debug, Args, Clone, Default)]
+pub struct FilterArgs {
+    /// Only snapshots of this host (repeatable: any of them).
+    #[arg(long = "host", value_name = "HOST")]
+    pub hosts: Vec<String>,
+    /// Only snapshots with these tags (`a,b`: both; repeatable: any of the lists).
+    #[arg(long = "tag", value_name = "TAGS")]
+    pub tags: Vec<String>,
+    /// Only snapshots that include this path (repeatable: all of them).
+    #[arg(long = "path", value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+impl FilterArgs {
+    #[must_use]
+    pub fn to_filter(&self) -> umbra_repo::snapshots::SnapshotFilter {
+        umbra_repo::snapshots::SnapshotFilter {
+            hosts: self.hosts.clone(),
+            tags: self.tags.clone(),
+            paths: self.paths.clone(),
+        }
+    }
 }

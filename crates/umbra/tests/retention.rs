@@ -151,6 +151,67 @@ fn tag_adds_removes_and_sets_tags_as_restic_reads_them() {
     }
 }
 
+/// restic's filters (`--host`, `--tag`, `--path`) on `snapshots` and `forget` choose the
+/// snapshots restic's same filters choose.
+#[test]
+fn host_tag_and_path_filters_choose_what_restics_choose() {
+    let env = Env::new();
+    env.init();
+    let (a, b) = (env.path("a"), env.path("b"));
+    for d in [&a, &b] {
+        fs::create_dir_all(d).expect("mkdir");
+        fs::write(d.join("f"), "x").expect("write");
+    }
+    env.backup_json(&[&a], &["--host", "alpha", "--tag", "db,daily"]);
+    env.backup_json(&[&a], &["--host", "alpha", "--tag", "db", "--force"]);
+    env.backup_json(&[&b], &["--host", "beta", "--tag", "daily"]);
+    env.backup_json(&[&a, &b], &["--host", "beta"]);
+    let ids = |args: &[&str]| -> Vec<String> {
+        let out = env.ok(&[&["--json", "snapshots"][..], args].concat());
+        let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+        let mut ids: Vec<String> = v
+            .as_array()
+            .expect("array")
+            .iter()
+            .map(|s| s["short_id"].as_str().expect("id").to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let (pa, pb) = (a.to_str().expect("utf8"), b.to_str().expect("utf8"));
+    let cases: Vec<(Vec<&str>, usize)> = vec![
+        (vec!["--host", "alpha"], 2),
+        (vec!["--host", "alpha", "--host", "beta"], 4),
+        (vec!["--tag", "db,daily"], 1),
+        (vec!["--tag", "db"], 2),
+        (vec!["--tag", "db,daily", "--tag", "daily"], 2),
+        (vec!["--path", pa], 3),
+        (vec!["--path", pa, "--path", pb], 1),
+        (vec!["--host", "beta", "--path", pb], 2),
+    ];
+    for (args, n) in &cases {
+        let ours = ids(args);
+        assert_eq!(ours.len(), *n, "{args:?}");
+        if common::have("restic") {
+            let out = common::restic(&env, &[&["snapshots", "--json"][..], args].concat());
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+            let mut theirs: Vec<String> = v
+                .as_array()
+                .expect("array")
+                .iter()
+                .map(|s| s["short_id"].as_str().expect("id").to_string())
+                .collect();
+            theirs.sort();
+            assert_eq!(ours, theirs, "restic chooses the same for {args:?}");
+        }
+    }
+    // forget judges only the chosen snapshots: beta's stay.
+    let out = env.ok(&["forget", "--keep-last", "1", "--host", "alpha"]);
+    assert!(out.contains("removed 1 snapshot(s), kept 1"), "{out}");
+    assert_eq!(ids(&["--host", "beta"]).len(), 2);
+    assert_eq!(ids(&[]).len(), 3);
+}
+
 #[test]
 fn forget_without_a_policy_refuses() {
     let env = Env::new();

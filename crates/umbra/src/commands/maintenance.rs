@@ -103,8 +103,9 @@ pub fn forget(args: &ForgetArgs, settings: &Settings, out: &Output) -> Result<Fi
         LockKind::Exclusive
     };
     let repo = super::open(settings, Some(lock), out)?;
+    let filter = args.filter.to_filter();
     let verdicts = if args.snapshots.is_empty() {
-        repo.forget(&policy, args.dry_run)?
+        repo.forget_where(&policy, args.dry_run, &|s| filter.matches(s))?
     } else {
         repo.forget_ids(&args.snapshots, args.dry_run)?
     };

@@ -23,7 +23,7 @@ use crate::Finished;
 pub fn run(command: Command, settings: &Settings, out: &Output) -> Result<Finished> {
     let reads_only = matches!(
         command,
-        Command::Snapshots
+        Command::Snapshots(_)
             | Command::Show { .. }
             | Command::Ls { .. }
             | Command::Diff { .. }
@@ -44,7 +44,7 @@ pub fn run(command: Command, settings: &Settings, out: &Output) -> Result<Finish
     match command {
         Command::Init(args) => init(&args, settings, out),
         Command::Backup(args) => backup::run(&args, settings, out),
-        Command::Snapshots => snapshots::list(settings, out),
+        Command::Snapshots(filter) => snapshots::list(&filter.to_filter(), settings, out),
         Command::Show { snapshot } => snapshots::show(&snapshot, settings, out),
         Command::Ls {
             snapshot,

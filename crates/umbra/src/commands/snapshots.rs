@@ -20,9 +20,17 @@ fn consistency_short(s: &SnapshotInfo) -> String {
         .map_or_else(|| "-".to_string(), |c| c.short())
 }
 
-pub fn list(settings: &Settings, out: &Output) -> Result<Finished> {
+pub fn list(
+    filter: &umbra_repo::snapshots::SnapshotFilter,
+    settings: &Settings,
+    out: &Output,
+) -> Result<Finished> {
     let repo = super::open(settings, super::read_lock(settings), out)?;
-    let snaps = repo.snapshots()?;
+    let snaps: Vec<_> = repo
+        .snapshots()?
+        .into_iter()
+        .filter(|s| filter.matches(s))
+        .collect();
     if out.mode.json {
         out.json(&serde_json::to_value(&snaps).unwrap_or_default());
         return Ok(Finished::Ok);
