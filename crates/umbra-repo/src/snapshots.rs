@@ -27,7 +27,7 @@ impl SnapshotFilter {
 
     #[must_use]
     pub fn matches(&self, s: &SnapshotInfo) -> bool {
-        let host = self.hosts.is_empty() || self.hosts.iter().any(|h| *h == s.hostname);
+        let host = self.hosts.is_empty() || self.hosts.contains(&s.hostname);
         let tags = self.tags.is_empty()
             || self.tags.iter().any(|list| {
                 list.split(',')
