@@ -5,9 +5,16 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// `umbra --version`: umbra's version, its repository engine and its storage backends.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (engine: rustic_core 0.13.0 with umbra's patches, see vendor/PATCHES.md; \
+     repository format: restic v1 and v2; backends: local)"
+);
+
 /// umbra backs up files that are in use, consistently, into a restic-compatible repository.
 #[derive(Debug, Parser)]
-#[command(name = "umbra", version, about, long_about = None, propagate_version = true)]
+#[command(name = "umbra", version = VERSION, about, long_about = None, propagate_version = true)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -203,6 +210,17 @@ pub enum Command {
         /// Exit after this many runs (for tests and one-shot use).
         #[arg(long, value_name = "N")]
         max_runs: Option<u64>,
+    },
+    /// Write shell completions and man pages, generated from this command line (restic's
+    /// `generate`). `umbra generate --completions-dir contrib/completions --man-dir
+    /// contrib/man` refreshes the copies kept in the source tree.
+    Generate {
+        /// Write `umbra.bash`, `_umbra` (zsh) and `umbra.fish` into this directory.
+        #[arg(long, value_name = "DIR")]
+        completions_dir: Option<PathBuf>,
+        /// Write one man page per command (`umbra.1`, `umbra-backup.1`, ...) here.
+        #[arg(long, value_name = "DIR")]
+        man_dir: Option<PathBuf>,
     },
     /// Remove stale locks left by crashed processes.
     Unlock {

@@ -3,6 +3,7 @@
 
 mod backup;
 pub mod copy;
+mod generate;
 mod jobs;
 mod keys;
 mod maintenance;
@@ -84,6 +85,10 @@ pub fn run(command: Command, settings: &Settings, out: &Output) -> Result<Finish
         Command::Repair { command } => maintenance::repair(&command, settings, out),
         Command::Sources(args) => backup::sources(&args, out),
         Command::Cleanup => backup::cleanup(out),
+        Command::Generate {
+            completions_dir,
+            man_dir,
+        } => generate::run(completions_dir.as_deref(), man_dir.as_deref(), out),
         Command::Unlock { remove_all } => maintenance::unlock(remove_all, settings, out),
         Command::Key { command } => keys::run(command, settings, out),
         Command::Run(args) => jobs::run(&args, settings, out),
