@@ -30,16 +30,21 @@ fn good_repo() -> Env {
     env
 }
 
-#[test]
-fn check_read_data_detects_a_damaged_pack() {
-    let env = good_repo();
-    // Damage the biggest pack (the one holding file data), in the middle.
+/// Flips a byte in the middle of the biggest pack (the one holding file data); returns it.
+fn damage_the_data_pack(env: &Env) -> PathBuf {
     let pack = files_under(&env.repo().join("data"))
         .into_iter()
         .max_by_key(|p| fs::metadata(p).map(|m| m.len()).unwrap_or(0))
         .expect("a pack");
     let len = fs::metadata(&pack).expect("meta").len() as usize;
     flip_byte(&pack, len / 2);
+    pack
+}
+
+#[test]
+fn check_read_data_detects_a_damaged_pack() {
+    let env = good_repo();
+    let pack = damage_the_data_pack(&env);
     let out = env.run(&["check", "--read-data"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
@@ -60,12 +65,7 @@ fn check_read_data_detects_a_damaged_pack() {
 #[test]
 fn read_data_subsets_cover_every_pack_once() {
     let env = good_repo();
-    let pack = files_under(&env.repo().join("data"))
-        .into_iter()
-        .max_by_key(|p| fs::metadata(p).map(|m| m.len()).unwrap_or(0))
-        .expect("a pack");
-    let len = fs::metadata(&pack).expect("meta").len() as usize;
-    flip_byte(&pack, len / 2);
+    damage_the_data_pack(&env);
     let failed = (1..=3)
         .filter(|n| {
             let out = env.run(&["check", "--read-data-subset", &format!("{n}/3")]);
