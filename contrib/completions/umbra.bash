@@ -344,7 +344,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__backup)
-            opts="-n -e -x -r -c -q -v -h -V --open-files --snapshot --lvm-snapshot-size --dry-run --change-retries --exclude --exclude-file --exclude-caches --one-file-system --tag --host --force --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-n -e -x -r -c -q -v -h -V --open-files --snapshot --lvm-snapshot-size --dry-run --change-retries --exclude --exclude-file --iexclude --exclude-if-present --exclude-larger-than --exclude-caches --one-file-system --tag --host --force --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -375,6 +375,18 @@ _umbra() {
                     return 0
                     ;;
                 --exclude-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --iexclude)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude-if-present)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude-larger-than)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -92,6 +92,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand backup" -l lvm-snapshot-size
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l change-retries -d 'How often a file that changed while it was read is read again (files up to 8 MiB)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -s e -l exclude -d 'Leave out paths matching this glob (repeatable)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l exclude-file -d 'Read exclude globs from this file, one per line (repeatable)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand backup" -l iexclude -d 'Like --exclude, ignoring case (repeatable)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand backup" -l exclude-if-present -d 'Leave out directories that hold a file of this name (repeatable)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand backup" -l exclude-larger-than -d 'Leave out files larger than this (`500K`, `2M`, `1G`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l tag -d 'Add a tag to the snapshot (repeatable)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l host -d 'Record this host name instead of the machine\'s' -r
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r

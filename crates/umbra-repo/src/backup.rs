@@ -35,8 +35,15 @@ pub struct BackupRequest {
     pub excludes: Vec<String>,
     /// Files holding such patterns, one per line.
     pub exclude_files: Vec<PathBuf>,
+    /// Glob patterns matched without regard to case (restic's `--iexclude`).
+    pub iexcludes: Vec<String>,
     /// Leave out directories that hold a `CACHEDIR.TAG` file.
     pub exclude_caches: bool,
+    /// Leave out directories that hold a file of one of these names
+    /// (restic's `--exclude-if-present`).
+    pub exclude_if_present: Vec<String>,
+    /// Leave out files larger than this many bytes (restic's `--exclude-larger-than`).
+    pub exclude_larger_than: Option<u64>,
     /// Do not cross filesystem boundaries below a source.
     pub one_file_system: bool,
     pub tags: Vec<String>,
@@ -54,7 +61,10 @@ impl Default for BackupRequest {
             plan: SourcePlan::default(),
             excludes: Vec::new(),
             exclude_files: Vec::new(),
+            iexcludes: Vec::new(),
             exclude_caches: false,
+            exclude_if_present: Vec::new(),
+            exclude_larger_than: None,
             one_file_system: false,
             tags: Vec::new(),
             host: None,
@@ -178,11 +188,14 @@ impl Repo {
 
         let mut excludes = Excludes::default();
         excludes.globs = exclude_globs(request)?;
+        excludes.iglobs = request.iexcludes.iter().map(|g| format!("!{g}")).collect();
         let mut filter = LocalSourceFilterOptions::default();
         filter.one_file_system = request.one_file_system;
+        filter.exclude_if_present = request.exclude_if_present.clone();
         if request.exclude_caches {
-            filter.exclude_if_present = vec!["CACHEDIR.TAG".to_string()];
+            filter.exclude_if_present.push("CACHEDIR.TAG".to_string());
         }
+        filter.exclude_larger_than = request.exclude_larger_than.map(bytesize::ByteSize);
         let (source, log) = PlannedReadSource::new(
             &sources,
             &request.plan.substitutes,
@@ -329,5 +342,56 @@ mod tests {
         let kept = without_nested(&[s("/a/b"), s("/a"), s("/a"), s("/ab")]);
         let paths: Vec<_> = kept.iter().map(|k| k.path.clone()).collect();
         assert_eq!(paths, vec![PathBuf::from("/a"), PathBuf::from("/ab")]);
+    }
+}
+
+/// A size as restic's flags take it: `500`, `10K`, `2.5MiB`, `1G` (K, M, G, T are powers
+/// of 1024, as in restic; a trailing `B` or `iB` is allowed).
+pub fn parse_size(text: &str) -> Result<u64> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let unit = unit.trim().to_ascii_uppercase();
+    let unit = unit.trim_end_matches('B').trim_end_matches('I');
+    let factor: u64 = match unit {
+        "" => 1,
+        "K" => 1 << 10,
+        "M" => 1 << 20,
+        "G" => 1 << 30,
+        "T" => 1 << 40,
+        _ => 0,
+    };
+    match number.parse::<f64>() {
+        Ok(n) if factor > 0 && n >= 0.0 && n.is_finite() =>
+        {
+            #[allow(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                clippy::cast_precision_loss
+            )]
+            Ok((n * factor as f64) as u64)
+        }
+        _ => Err(
+            UmbraError::new(ErrorKind::InvalidInput, format!("`{text}` is not a size"))
+                .with_hint("Write a number with an optional unit: 500, 10K, 2.5M, 1G, 1T."),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_parse_as_restic_reads_them() {
+        assert_eq!(parse_size("500").ok(), Some(500));
+        assert_eq!(parse_size("10K").ok(), Some(10 << 10));
+        assert_eq!(parse_size("2.5MiB").ok(), Some(5 << 19));
+        assert_eq!(parse_size("1G").ok(), Some(1 << 30));
+        assert_eq!(parse_size("1 gb").ok(), Some(1 << 30));
+        assert!(parse_size("ten").is_err());
+        assert!(parse_size("5X").is_err());
     }
 }

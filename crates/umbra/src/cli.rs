@@ -297,6 +297,15 @@ pub struct BackupArgs {
     /// Read exclude globs from this file, one per line (repeatable).
     #[arg(long, value_name = "FILE")]
     pub exclude_file: Vec<PathBuf>,
+    /// Like --exclude, ignoring case (repeatable).
+    #[arg(long, value_name = "PATTERN")]
+    pub iexclude: Vec<String>,
+    /// Leave out directories that hold a file of this name (repeatable).
+    #[arg(long, value_name = "FILENAME")]
+    pub exclude_if_present: Vec<String>,
+    /// Leave out files larger than this (`500K`, `2M`, `1G`).
+    #[arg(long, value_name = "SIZE")]
+    pub exclude_larger_than: Option<String>,
     /// Leave out directories that hold a CACHEDIR.TAG file.
     #[arg(long)]
     pub exclude_caches: bool,

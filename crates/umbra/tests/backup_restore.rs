@@ -226,6 +226,102 @@ fn excludes_leave_out_what_they_name() {
     }
 }
 
+/// restic's `--iexclude`, `--exclude-if-present` and `--exclude-larger-than` leave out
+/// what restic's same flags leave out.
+#[test]
+fn more_excludes_leave_out_what_restics_leave_out() {
+    let env = Env::new();
+    env.init();
+    let src = env.path("src");
+    fs::create_dir_all(src.join("marked")).expect("mkdir");
+    fs::create_dir_all(src.join("plain")).expect("mkdir");
+    fs::write(src.join("marked/.nobackup"), "").expect("write");
+    fs::write(src.join("marked/data"), "data").expect("write");
+    fs::write(src.join("plain/BIG.bin"), vec![7u8; 5000]).expect("write");
+    fs::write(src.join("plain/small.bin"), vec![7u8; 500]).expect("write");
+    fs::write(src.join("plain/Debug.LOG"), "log").expect("write");
+    fs::write(src.join("plain/keep.txt"), "txt").expect("write");
+    let flags = [
+        "--iexclude",
+        "*.log",
+        "--exclude-if-present",
+        ".nobackup",
+        "--exclude-larger-than",
+        "1K",
+    ];
+    let (code, summary) = env.backup_json(&[&src], &flags);
+    assert_eq!(code, Some(0), "{summary}");
+    let listing = env.ok(&["ls", "latest"]);
+    assert!(
+        listing.contains("keep.txt") && listing.contains("small.bin"),
+        "{listing}"
+    );
+    for gone in ["Debug.LOG", "marked/data", "BIG.bin"] {
+        assert!(
+            !listing.contains(gone),
+            "{gone} should be excluded:\n{listing}"
+        );
+    }
+    if common::have("restic") {
+        let theirs = env.path("theirs");
+        let st = std::process::Command::new("restic")
+            .args([
+                "-r",
+                theirs.to_str().expect("utf8"),
+                "--no-cache",
+                "--password-file",
+            ])
+            .arg(env.path("password"))
+            .arg("init")
+            .output()
+            .expect("restic init");
+        assert!(st.status.success());
+        let out = std::process::Command::new("restic")
+            .args([
+                "-r",
+                theirs.to_str().expect("utf8"),
+                "--no-cache",
+                "--password-file",
+            ])
+            .arg(env.path("password"))
+            .arg("backup")
+            .args(flags)
+            .arg(&src)
+            .output()
+            .expect("restic backup");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = std::process::Command::new("restic")
+            .args([
+                "-r",
+                theirs.to_str().expect("utf8"),
+                "--no-cache",
+                "--password-file",
+            ])
+            .arg(env.path("password"))
+            .args(["ls", "latest"])
+            .output()
+            .expect("restic ls");
+        let theirs: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .skip(1)
+            .map(String::from)
+            .collect();
+        let ours: Vec<String> = listing.lines().map(String::from).collect();
+        assert_eq!(ours, theirs, "the same entries as restic's");
+    }
+    let out = env.run(&[
+        "backup",
+        src.to_str().expect("utf8"),
+        "--exclude-larger-than",
+        "big",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "a size that is not one");
+}
+
 #[test]
 fn restore_include_and_exclude_select_paths() {
     let env = Env::new();

@@ -151,6 +151,11 @@ pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finis
     if !args.dry_run {
         umbra_jobs::steps::sweep_leftovers(out.monitor().as_ref())?;
     }
+    let exclude_larger_than = args
+        .exclude_larger_than
+        .as_deref()
+        .map(umbra_repo::backup::parse_size)
+        .transpose()?;
     let choices = choose(&args.paths, &args.snapshot)?;
     if args.dry_run {
         print_choices(&choices, out);
@@ -168,7 +173,10 @@ pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finis
         plan: set.plan(),
         excludes: umbra_jobs::steps::excludes(&args.exclude),
         exclude_files: args.exclude_file.clone(),
+        iexcludes: args.iexclude.clone(),
         exclude_caches: args.exclude_caches,
+        exclude_if_present: args.exclude_if_present.clone(),
+        exclude_larger_than,
         one_file_system: args.one_file_system,
         tags: args.tag.clone(),
         host: args.host.clone(),

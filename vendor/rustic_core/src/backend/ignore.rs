@@ -154,8 +154,11 @@ impl LocalSource {
             .require_git(!filter_opts.no_require_git)
             .sort_by_file_path(Path::cmp)
             .same_file_system(filter_opts.one_file_system)
-            .max_filesize(filter_opts.exclude_larger_than.map(|s| s.as_u64()))
+            // umbra patch 11: the size limit is checked in the entry filter below:
+            // `ignore`'s own `max_filesize` returns before the entry filter is asked, so
+            // with it set, exclude-if-present and exclude-if-xattr let every file through.
             .overrides(overrides);
+        let max_size = filter_opts.exclude_larger_than.map(|s| s.as_u64());
 
         let exclude_if_present = filter_opts.exclude_if_present.clone();
         let exclude_if_xattr: Vec<OsString> = filter_opts
@@ -173,19 +176,50 @@ impl LocalSource {
             }
         }
 
-        let needs_entry_filter = !exclude_if_present.is_empty() || !exclude_if_xattr.is_empty();
+        let needs_entry_filter = !exclude_if_present.is_empty()
+            || !exclude_if_xattr.is_empty()
+            || max_size.is_some();
 
         if needs_entry_filter {
+            // umbra patch 11: restic's meaning of exclude-if-present: a directory holding a
+            // marker file is kept with the marker and nothing else (restic: "exclude
+            // contents of directories containing filename (except filename itself)"), so
+            // that restoring shows the directory was there and why it is empty. The last
+            // directory asked about is remembered: siblings come one after the other.
+            let marked: std::sync::Mutex<Option<(PathBuf, bool)>> =
+                std::sync::Mutex::new(None);
             _ = walk_builder.filter_entry(move |entry| {
-                // exclude-if-present: skip directories containing a marker file
-                if !exclude_if_present.is_empty()
-                    && let Some(tpe) = entry.file_type()
-                    && tpe.is_dir()
-                    && exclude_if_present
-                        .iter()
-                        .any(|file| entry.path().join(file).exists())
+                if let Some(max) = max_size
+                    && entry.depth() > 0
+                    && entry.file_type().is_some_and(|t| t.is_file())
+                    && entry.metadata().is_ok_and(|m| m.len() > max)
                 {
                     return false;
+                }
+                if !exclude_if_present.is_empty()
+                    && entry.depth() > 0
+                    && let Some(parent) = entry.path().parent()
+                {
+                    let in_marked_dir = match marked.lock() {
+                        Ok(mut last) => match &*last {
+                            Some((dir, is_marked)) if dir == parent => *is_marked,
+                            _ => {
+                                let is_marked = exclude_if_present
+                                    .iter()
+                                    .any(|file| parent.join(file).exists());
+                                *last = Some((parent.to_path_buf(), is_marked));
+                                is_marked
+                            }
+                        },
+                        Err(_) => exclude_if_present
+                            .iter()
+                            .any(|file| parent.join(file).exists()),
+                    };
+                    if in_marked_dir {
+                        return exclude_if_present
+                            .iter()
+                            .any(|file| entry.file_name() == std::ffi::OsStr::new(file));
+                    }
                 }
 
                 // exclude-if-xattr: skip entries that have a matching xattr
