@@ -19,6 +19,9 @@ _umbra() {
             umbra,backup)
                 cmd="umbra__subcmd__backup"
                 ;;
+            umbra,cat)
+                cmd="umbra__subcmd__cat"
+                ;;
             umbra,check)
                 cmd="umbra__subcmd__check"
                 ;;
@@ -117,6 +120,9 @@ _umbra() {
                 ;;
             umbra__subcmd__help,backup)
                 cmd="umbra__subcmd__help__subcmd__backup"
+                ;;
+            umbra__subcmd__help,cat)
+                cmd="umbra__subcmd__help__subcmd__cat"
                 ;;
             umbra__subcmd__help,check)
                 cmd="umbra__subcmd__help__subcmd__check"
@@ -302,7 +308,7 @@ _umbra() {
 
     case "${cmd}" in
         umbra)
-            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version init backup snapshots show ls restore find mount dump diff check copy stats tag forget prune repair key sources cleanup run jobs history config schedule daemon generate unlock help"
+            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version init backup snapshots show ls restore find mount cat dump diff check copy stats tag forget prune repair key sources cleanup run jobs history config schedule daemon generate unlock help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -398,6 +404,48 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umbra__subcmd__cat)
+            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --repo)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1010,7 +1058,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__help)
-            opts="init backup snapshots show ls restore find mount dump diff check copy stats tag forget prune repair key sources cleanup run jobs history config schedule daemon generate unlock help"
+            opts="init backup snapshots show ls restore find mount cat dump diff check copy stats tag forget prune repair key sources cleanup run jobs history config schedule daemon generate unlock help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1024,6 +1072,20 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__help__subcmd__backup)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umbra__subcmd__help__subcmd__cat)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -17,6 +17,7 @@
 
 pub mod backup;
 pub mod browse;
+pub mod cat;
 pub mod check;
 pub mod copy;
 mod crypto;

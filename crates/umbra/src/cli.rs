@@ -117,6 +117,14 @@ pub enum Command {
         /// An existing, empty directory.
         mountpoint: PathBuf,
     },
+    /// Print a repository file or blob: config, index ID, snapshot ID, key ID, pack ID,
+    /// blob ID, tree ID (restic's `cat`).
+    Cat {
+        /// config, index, snapshot, key, pack, blob or tree.
+        what: String,
+        /// The id, or a unique prefix of it (not for config).
+        id: Option<String>,
+    },
     /// Write one file of a snapshot to standard output.
     Dump {
         /// Snapshot id, prefix, or `latest`.

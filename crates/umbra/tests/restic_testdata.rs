@@ -308,6 +308,87 @@ fn stats_agree_with_restic() {
     }
 }
 
+/// `cat` prints what restic 0.14's `cat` prints, byte for byte: config, a snapshot, an
+/// index, a key, a pack, a tree blob and a data blob (ids given as short prefixes).
+#[test]
+fn cat_prints_what_restic_prints() {
+    for name in ["small-repo", "repo-mixed"] {
+        let Some(copy) = Copy::of(name) else { return };
+        let first = |dir: &str| -> String {
+            let mut names: Vec<String> = common::files_under(&copy.repo().join(dir))
+                .iter()
+                .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .collect();
+            names.sort();
+            names.into_iter().next().expect("a file")
+        };
+        let snaps = copy.restic(&["snapshots", "--json"]);
+        let snaps: serde_json::Value = serde_json::from_slice(&snaps.stdout).expect("json");
+        let snapshot = snaps[0]["id"].as_str().expect("id").to_string();
+        let tree = snaps[0]["tree"].as_str().expect("tree").to_string();
+        let tree_json = copy.restic(&["cat", "blob", &tree]);
+        let tree_json: serde_json::Value =
+            serde_json::from_slice(&tree_json.stdout).expect("tree json");
+        let data = find_data_blob(&copy, &tree_json).expect("a data blob");
+        let cases: Vec<(&str, String)> = vec![
+            ("config", String::new()),
+            ("snapshot", snapshot),
+            ("index", first("index")),
+            ("key", first("keys")),
+            ("pack", first("data")),
+            ("blob", tree),
+            ("blob", data),
+        ];
+        for (what, id) in cases {
+            let mut theirs_args = vec!["cat", what];
+            let mut ours_args = vec!["cat", what];
+            // Files by a prefix of their id; blobs in full, as restic takes them.
+            let short = if what == "blob" {
+                id.clone()
+            } else {
+                id.get(..10).unwrap_or(&id).to_string()
+            };
+            if !id.is_empty() {
+                theirs_args.push(&id);
+                ours_args.push(&short);
+            }
+            let theirs = copy.restic(&theirs_args);
+            assert!(theirs.status.success(), "{name}: restic cat {what}");
+            let ours = copy.umbra(&ours_args);
+            assert!(
+                ours.status.success(),
+                "{name}: cat {what}: {}",
+                stderr(&ours)
+            );
+            assert!(
+                ours.stdout == theirs.stdout,
+                "{name}: cat {what} {short} differs from restic's"
+            );
+        }
+        let out = copy.umbra(&["cat", "snapshot"]);
+        assert_eq!(out.status.code(), Some(1), "an id is needed");
+        let out = copy.umbra(&["cat", "nonsense", "1"]);
+        assert_eq!(out.status.code(), Some(1));
+    }
+}
+
+/// The first data blob below `tree` (restic's JSON of a tree), by asking restic.
+fn find_data_blob(copy: &Copy, tree: &serde_json::Value) -> Option<String> {
+    for node in tree["nodes"].as_array()? {
+        if let Some(blob) = node["content"].as_array().and_then(|c| c.first()) {
+            return blob.as_str().map(String::from);
+        }
+        if let Some(sub) = node["subtree"].as_str() {
+            let out = copy.restic(&["cat", "blob", sub]);
+            let sub: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+            if let Some(found) = find_data_blob(copy, &sub) {
+                return Some(found);
+            }
+        }
+    }
+    None
+}
+
 /// Every command on every repository ends with success or an error message, never a
 /// panic (the `umbra` helper asserts it for each call).
 #[test]

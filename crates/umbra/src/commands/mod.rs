@@ -32,6 +32,7 @@ pub fn run(command: Command, settings: &Settings, out: &Output) -> Result<Finish
             | Command::Find { .. }
             | Command::Dump { .. }
             | Command::Stats { .. }
+            | Command::Cat { .. }
             | Command::Mount { .. }
             | Command::Check { .. }
     );
@@ -40,7 +41,7 @@ pub fn run(command: Command, settings: &Settings, out: &Output) -> Result<Finish
             ErrorKind::InvalidInput,
             "--no-lock is only for commands that only read the repository",
         )
-        .with_hint("Use it with snapshots, show, ls, diff, find, dump, stats, mount, restore or check; leave it out here."));
+        .with_hint("Use it with snapshots, show, ls, diff, find, dump, cat, stats, mount, restore or check; leave it out here."));
     }
     match command {
         Command::Init(args) => init(&args, settings, out),
@@ -59,6 +60,7 @@ pub fn run(command: Command, settings: &Settings, out: &Output) -> Result<Finish
             snapshots,
         } => snapshots::find(&patterns, &snapshots, settings, out),
         Command::Mount { mountpoint } => snapshots::mount(&mountpoint, settings, out),
+        Command::Cat { what, id } => snapshots::cat(&what, id.as_deref(), settings, out),
         Command::Dump { snapshot, path } => snapshots::dump(&snapshot, &path, settings, out),
         Command::Check {
             read_data,

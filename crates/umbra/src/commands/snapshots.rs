@@ -253,6 +253,19 @@ pub fn stats(
     Ok(Finished::Ok)
 }
 
+pub fn cat(what: &str, id: Option<&str>, settings: &Settings, out: &Output) -> Result<Finished> {
+    let what = umbra_repo::cat::CatWhat::parse(what)?;
+    let repo = super::open(settings, super::read_lock(settings), out)?;
+    let bytes = repo.cat(what, id)?;
+    let mut stdout = std::io::stdout().lock();
+    std::io::Write::write_all(&mut stdout, &bytes)
+        .and_then(|()| std::io::Write::flush(&mut stdout))
+        .map_err(|e| {
+            UmbraError::new(ErrorKind::Io, "cannot write to standard output").with_source(e)
+        })?;
+    Ok(Finished::Ok)
+}
+
 pub fn dump(snapshot: &str, path: &str, settings: &Settings, out: &Output) -> Result<Finished> {
     let repo = super::open(settings, super::read_lock(settings), out)?;
     let mut stdout = std::io::stdout().lock();
