@@ -487,3 +487,37 @@ finally = [TRACE(finally)]
     }
     assert!(!alive(sleeper), "the interrupted command still runs");
 }
+
+/// A job takes restic's exclude flags as keys (`iexclude`, `exclude_if_present`,
+/// `exclude_larger_than`), with the meanings `umbra backup` gives them.
+#[test]
+fn a_job_applies_restics_exclude_keys() {
+    let j = Jobs::new(
+        r#"
+[jobs.t]
+sources = ["SRC"]
+iexclude = ["*.log"]
+exclude_if_present = [".nobackup"]
+exclude_larger_than = "1K"
+"#,
+    );
+    fs::create_dir_all(j.src.join("marked")).expect("mkdir");
+    fs::write(j.src.join("marked/.nobackup"), "").expect("write");
+    fs::write(j.src.join("marked/inside"), "x").expect("write");
+    fs::write(j.src.join("Big.bin"), vec![1u8; 5000]).expect("write");
+    fs::write(j.src.join("Trace.LOG"), "log").expect("write");
+    let out = j.run(&["run", "t"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ls = j.umbra().args(["ls", "latest"]).output().expect("ls");
+    let listing = String::from_utf8_lossy(&ls.stdout);
+    assert!(
+        listing.contains("/data") && listing.contains("marked/.nobackup"),
+        "{listing}"
+    );
+    for gone in ["marked/inside", "Big.bin", "Trace.LOG"] {
+        assert!(
+            !listing.contains(gone),
+            "{gone} should be left out:\n{listing}"
+        );
+    }
+}

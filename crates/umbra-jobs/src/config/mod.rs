@@ -62,6 +62,10 @@ pub struct Job {
     pub sources: Vec<JobSource>,
     pub exclude: Vec<String>,
     pub exclude_caches: bool,
+    /// restic's `--iexclude`, `--exclude-if-present`, `--exclude-larger-than` (bytes).
+    pub iexclude: Vec<String>,
+    pub exclude_if_present: Vec<String>,
+    pub exclude_larger_than: Option<u64>,
     pub one_file_system: bool,
     pub tags: Vec<String>,
     pub host: Option<String>,
@@ -450,6 +454,13 @@ fn resolve_job(
             "prune is set but there is no `keep` policy to decide what goes",
         ));
     }
+    let exclude_larger_than = match &job.exclude_larger_than {
+        None => None,
+        Some(s) => Some(
+            umbra_repo::backup::parse_size(s)
+                .map_err(|e| loc.error(&at.key("exclude_larger_than"), e.message()))?,
+        ),
+    };
     let lvm_snapshot_size = match job.lvm_snapshot_size {
         None => "20%ORIGIN".to_string(),
         Some(s) => umbra_snapshot::lvm::parse_cow_size(&s)
@@ -548,6 +559,9 @@ fn resolve_job(
         sources,
         exclude: job.exclude,
         exclude_caches: job.exclude_caches,
+        iexclude: job.iexclude,
+        exclude_if_present: job.exclude_if_present,
+        exclude_larger_than,
         one_file_system: job.one_file_system,
         tags: job.tags,
         host: job.host,

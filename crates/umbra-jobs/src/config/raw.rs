@@ -50,6 +50,11 @@ pub struct RawJob {
     #[serde(default)]
     pub exclude_caches: bool,
     #[serde(default)]
+    pub iexclude: Vec<String>,
+    #[serde(default)]
+    pub exclude_if_present: Vec<String>,
+    pub exclude_larger_than: Option<String>,
+    #[serde(default)]
     pub one_file_system: bool,
     #[serde(default)]
     pub tags: Vec<String>,

@@ -86,6 +86,27 @@ fn bad_duration() {
 }
 
 #[test]
+fn exclude_flags_of_restic_in_a_job() {
+    let text = GOOD.replace(
+        "exclude = [\"*.tmp\"]",
+        "exclude = [\"*.tmp\"]\niexclude = [\"*.LOG\"]\nexclude_if_present = [\".nobackup\"]\nexclude_larger_than = \"2G\"",
+    );
+    let c = Config::parse(Path::new("/etc/umbra/umbra.toml"), &text).expect("valid");
+    let db = c.job("db").expect("job db");
+    assert_eq!(db.iexclude, vec!["*.LOG".to_string()]);
+    assert_eq!(db.exclude_if_present, vec![".nobackup".to_string()]);
+    assert_eq!(db.exclude_larger_than, Some(2 << 30));
+    let text = text.replace("\"2G\"", "\"big\"");
+    assert!(
+        err(&text).starts_with(
+            "/etc/umbra/umbra.toml:11: jobs.db.exclude_larger_than: `big` is not a size"
+        ),
+        "{}",
+        err(&text)
+    );
+}
+
+#[test]
 fn missing_sources() {
     let text = GOOD.replace(
         "sources = [{ path = \"/srv/pgdata\", open_files = \"required\" }, \"/etc\"]",
