@@ -473,7 +473,6 @@ impl Flow<'_> {
                 host: job.host.clone(),
                 force_full_read: false,
                 change_retries: job.change_retries,
-                ..BackupRequest::default()
             };
             repo.backup(&request, &|| set.verify())
         });
