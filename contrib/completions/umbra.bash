@@ -834,12 +834,24 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__dump)
-            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -q -v -h -V --host --tag --path --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --repo)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -876,7 +888,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__find)
-            opts="-s -r -c -q -v -h -V --snapshot --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-s -r -c -q -v -h -V --snapshot --host --tag --path --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -887,6 +899,18 @@ _umbra() {
                     return 0
                     ;;
                 -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --path)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2002,12 +2026,24 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__ls)
-            opts="-l -r -c -q -v -h -V --long --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-l -r -c -q -v -h -V --long --host --tag --path --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --repo)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2044,12 +2080,24 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__mount)
-            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -q -v -h -V --host --tag --path --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --repo)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2310,12 +2358,24 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__restore)
-            opts="-t -i -e -n -r -c -q -v -h -V --target --include --exclude --overwrite --delete --dry-run --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-t -i -e -n -r -c -q -v -h -V --host --tag --path --target --include --exclude --overwrite --delete --dry-run --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --target)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2822,13 +2882,25 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__stats)
-            opts="-r -c -q -v -h -V --mode --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -q -v -h -V --mode --host --tag --path --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --mode)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --path)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -141,6 +141,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand show" -s v -l verbose -d 'Pr
 complete -c umbra -n "__fish_umbra_using_subcommand show" -l no-lock -d 'Do not lock the repository, for a repository on read-only media. Only for the commands that only read: snapshots, show, ls, find, dump, mount, diff, restore, check'
 complete -c umbra -n "__fish_umbra_using_subcommand show" -s h -l help -d 'Print help'
 complete -c umbra -n "__fish_umbra_using_subcommand show" -s V -l version -d 'Print version'
+complete -c umbra -n "__fish_umbra_using_subcommand ls" -l host -d 'Only snapshots of this host (repeatable: any of them)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand ls" -l tag -d 'Only snapshots with these tags (`a,b`: both; repeatable: any of the lists)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand ls" -l path -d 'Only snapshots that include this path (repeatable: all of them)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand ls" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand ls" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand ls" -l password-file -d 'File holding the repository password' -r -F
@@ -154,6 +157,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand ls" -s v -l verbose -d 'Prin
 complete -c umbra -n "__fish_umbra_using_subcommand ls" -l no-lock -d 'Do not lock the repository, for a repository on read-only media. Only for the commands that only read: snapshots, show, ls, find, dump, mount, diff, restore, check'
 complete -c umbra -n "__fish_umbra_using_subcommand ls" -s h -l help -d 'Print help'
 complete -c umbra -n "__fish_umbra_using_subcommand ls" -s V -l version -d 'Print version'
+complete -c umbra -n "__fish_umbra_using_subcommand restore" -l host -d 'Only snapshots of this host (repeatable: any of them)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand restore" -l tag -d 'Only snapshots with these tags (`a,b`: both; repeatable: any of the lists)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand restore" -l path -d 'Only snapshots that include this path (repeatable: all of them)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand restore" -s t -l target -d 'Directory to restore into' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand restore" -s i -l include -d 'Restore only paths matching this glob (repeatable)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand restore" -s e -l exclude -d 'Do not restore paths matching this glob (repeatable)' -r
@@ -173,6 +179,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand restore" -l no-lock -d 'Do n
 complete -c umbra -n "__fish_umbra_using_subcommand restore" -s h -l help -d 'Print help'
 complete -c umbra -n "__fish_umbra_using_subcommand restore" -s V -l version -d 'Print version'
 complete -c umbra -n "__fish_umbra_using_subcommand find" -s s -l snapshot -d 'Only in this snapshot (repeatable); every snapshot when not given' -r
+complete -c umbra -n "__fish_umbra_using_subcommand find" -l host -d 'Only snapshots of this host (repeatable: any of them)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand find" -l tag -d 'Only snapshots with these tags (`a,b`: both; repeatable: any of the lists)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand find" -l path -d 'Only snapshots that include this path (repeatable: all of them)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand find" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand find" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand find" -l password-file -d 'File holding the repository password' -r -F
@@ -185,6 +194,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand find" -s v -l verbose -d 'Pr
 complete -c umbra -n "__fish_umbra_using_subcommand find" -l no-lock -d 'Do not lock the repository, for a repository on read-only media. Only for the commands that only read: snapshots, show, ls, find, dump, mount, diff, restore, check'
 complete -c umbra -n "__fish_umbra_using_subcommand find" -s h -l help -d 'Print help'
 complete -c umbra -n "__fish_umbra_using_subcommand find" -s V -l version -d 'Print version'
+complete -c umbra -n "__fish_umbra_using_subcommand mount" -l host -d 'Only snapshots of this host (repeatable: any of them)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand mount" -l tag -d 'Only snapshots with these tags (`a,b`: both; repeatable: any of the lists)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand mount" -l path -d 'Only snapshots that include this path (repeatable: all of them)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand mount" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand mount" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand mount" -l password-file -d 'File holding the repository password' -r -F
@@ -209,6 +221,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand cat" -s v -l verbose -d 'Pri
 complete -c umbra -n "__fish_umbra_using_subcommand cat" -l no-lock -d 'Do not lock the repository, for a repository on read-only media. Only for the commands that only read: snapshots, show, ls, find, dump, mount, diff, restore, check'
 complete -c umbra -n "__fish_umbra_using_subcommand cat" -s h -l help -d 'Print help'
 complete -c umbra -n "__fish_umbra_using_subcommand cat" -s V -l version -d 'Print version'
+complete -c umbra -n "__fish_umbra_using_subcommand dump" -l host -d 'Only snapshots of this host (repeatable: any of them)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand dump" -l tag -d 'Only snapshots with these tags (`a,b`: both; repeatable: any of the lists)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand dump" -l path -d 'Only snapshots that include this path (repeatable: all of them)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand dump" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand dump" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand dump" -l password-file -d 'File holding the repository password' -r -F
@@ -263,6 +278,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand copy" -l no-lock -d 'Do not 
 complete -c umbra -n "__fish_umbra_using_subcommand copy" -s h -l help -d 'Print help'
 complete -c umbra -n "__fish_umbra_using_subcommand copy" -s V -l version -d 'Print version'
 complete -c umbra -n "__fish_umbra_using_subcommand stats" -l mode -d '`restore-size` (default): entries and the size a restore writes; `raw-data`: the distinct blobs referenced and their stored size' -r
+complete -c umbra -n "__fish_umbra_using_subcommand stats" -l host -d 'Only snapshots of this host (repeatable: any of them)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand stats" -l tag -d 'Only snapshots with these tags (`a,b`: both; repeatable: any of the lists)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand stats" -l path -d 'Only snapshots that include this path (repeatable: all of them)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand stats" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand stats" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand stats" -l password-file -d 'File holding the repository password' -r -F

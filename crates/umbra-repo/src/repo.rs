@@ -99,6 +99,8 @@ pub struct Repo {
     pub(crate) monitor: Arc<dyn Monitor>,
     /// Held for the life of the value; released (the lock file removed) on drop.
     pub(crate) lock: Option<LockGuard>,
+    /// restic's `--host/--tag/--path`: which snapshots `latest` and the lists consider.
+    pub(crate) filter: crate::snapshots::SnapshotFilter,
 }
 
 /// How to open a repository.
@@ -237,6 +239,7 @@ impl Repo {
             location: location.clone(),
             monitor,
             lock: None,
+            filter: crate::snapshots::SnapshotFilter::default(),
         })
     }
 
@@ -316,7 +319,17 @@ impl Repo {
             location: location.clone(),
             monitor,
             lock,
+            filter: crate::snapshots::SnapshotFilter::default(),
         })
+    }
+
+    /// Makes `latest` and every list of snapshots consider only the snapshots `filter`
+    /// lets through (restic's `--host`, `--tag`, `--path`). Snapshots named by id are
+    /// found whatever the filter.
+    #[must_use]
+    pub fn with_filter(mut self, filter: crate::snapshots::SnapshotFilter) -> Self {
+        self.filter = filter;
+        self
     }
 
     #[must_use]

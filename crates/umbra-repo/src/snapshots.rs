@@ -120,9 +120,13 @@ impl Repo {
         Ok(snap)
     }
 
-    /// Every snapshot file that can be read, oldest first; the others are named.
+    /// Every snapshot file that can be read and passes the repository's filter, oldest
+    /// first; the unreadable ones are named.
     pub(crate) fn readable_snapshots(&self) -> Result<Vec<SnapshotFile>> {
-        let (snaps, damaged) = self.snapshots_and_damage()?;
+        let (mut snaps, damaged) = self.snapshots_and_damage()?;
+        if !self.filter.is_empty() {
+            snaps.retain(|s| self.filter.matches(&SnapshotInfo::from_file(s)));
+        }
         for e in damaged {
             self.monitor.event(Event::Damage {
                 message: format!("{}; it is left out. {}", e.message(), e.hint()),
@@ -173,9 +177,13 @@ impl Repo {
             return snaps.into_iter().rev().nth(n).ok_or_else(|| {
                 UmbraError::new(
                     ErrorKind::NotFound,
-                    format!(
-                        "no snapshot matches `{spec}`: the repository has fewer readable snapshots"
-                    ),
+                    if self.filter.is_empty() {
+                        format!(
+                            "no snapshot matches `{spec}`: the repository has fewer readable snapshots"
+                        )
+                    } else {
+                        format!("no snapshot matches `{spec}` among those --host/--tag/--path choose")
+                    },
                 )
             });
         }

@@ -99,6 +99,8 @@ pub enum Command {
         /// Long listing, as restic's `ls -l`: mode, uid, gid, size, time, path.
         #[arg(short = 'l', long = "long")]
         long: bool,
+        #[command(flatten)]
+        filter: FilterArgs,
     },
     /// Restore a snapshot into a directory.
     Restore(RestoreArgs),
@@ -110,12 +112,16 @@ pub enum Command {
         /// Only in this snapshot (repeatable); every snapshot when not given.
         #[arg(short, long = "snapshot", value_name = "ID")]
         snapshots: Vec<String>,
+        #[command(flatten)]
+        filter: FilterArgs,
     },
     /// Mount the repository's snapshots as a read-only filesystem (restic's layout:
     /// ids/, snapshots/, hosts/, tags/). Runs until `umount DIR` or Ctrl-C.
     Mount {
         /// An existing, empty directory.
         mountpoint: PathBuf,
+        #[command(flatten)]
+        filter: FilterArgs,
     },
     /// Print a repository file or blob: config, index ID, snapshot ID, key ID, pack ID,
     /// blob ID, tree ID (restic's `cat`).
@@ -131,6 +137,8 @@ pub enum Command {
         snapshot: String,
         /// The file's path in the snapshot (as `ls` shows it).
         path: String,
+        #[command(flatten)]
+        filter: FilterArgs,
     },
     /// Show what changed between two snapshots.
     Diff { first: String, second: String },
@@ -158,6 +166,8 @@ pub enum Command {
         /// the distinct blobs referenced and their stored size.
         #[arg(long, default_value = "restore-size", value_name = "MODE")]
         mode: String,
+        #[command(flatten)]
+        filter: FilterArgs,
     },
     /// Add, remove or set the tags of snapshots (every snapshot when none is named).
     Tag {
@@ -358,6 +368,8 @@ pub enum RepairCommand {
 
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
     /// Snapshot id, prefix or `latest`; `ID:PATH` restores only PATH.
     pub snapshot: String,
     /// Directory to restore into.

@@ -132,6 +132,8 @@ pub struct Settings {
     pub config_file: PathBuf,
     /// Read without taking a lock (`--no-lock`; read-only media).
     pub no_lock: bool,
+    /// restic's `--host/--tag/--path` of the command, for `latest` and lists.
+    pub filter: umbra_repo::snapshots::SnapshotFilter,
 }
 
 impl Settings {
@@ -188,7 +190,15 @@ impl Settings {
             output,
             config_file,
             no_lock: args.no_lock,
+            filter: umbra_repo::snapshots::SnapshotFilter::default(),
         })
+    }
+
+    /// These settings, for a command with restic's `--host/--tag/--path`.
+    #[must_use]
+    pub fn with_filter(mut self, filter: umbra_repo::snapshots::SnapshotFilter) -> Self {
+        self.filter = filter;
+        self
     }
 
     /// The password, from the first source that has one. `None` when no source is set.

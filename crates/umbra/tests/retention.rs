@@ -205,6 +205,39 @@ fn host_tag_and_path_filters_choose_what_restics_choose() {
             assert_eq!(ours, theirs, "restic chooses the same for {args:?}");
         }
     }
+    // `latest` among the chosen: ls, find, stats, dump and restore take the filter too.
+    let ours = env.ok(&["ls", "latest", "--host", "alpha"]);
+    assert!(ours.contains(pa) && !ours.contains(pb), "{ours}");
+    if common::have("restic") {
+        let out = common::restic(&env, &["ls", "latest", "--host", "alpha"]);
+        let theirs = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            ours.lines().collect::<Vec<_>>(),
+            theirs.lines().skip(1).collect::<Vec<_>>()
+        );
+    }
+    let found = env.ok(&["--json", "find", "f", "--host", "beta"]);
+    assert_eq!(found.lines().count(), 2, "beta's two snapshots: {found}");
+    let stats: serde_json::Value =
+        serde_json::from_str(&env.ok(&["--json", "stats", "--tag", "db"])).expect("json");
+    assert_eq!(stats["snapshots_count"], 2);
+    let dumped = env.ok(&["dump", "latest", &format!("{pb}/f"), "--path", pb]);
+    assert_eq!(dumped, "x");
+    let target = env.path("restored");
+    env.ok(&[
+        "restore",
+        "latest",
+        "--host",
+        "alpha",
+        "--target",
+        target.to_str().expect("utf8"),
+    ]);
+    assert!(common::restored_path(&target, &a).join("f").is_file());
+    assert!(!common::restored_path(&target, &b).exists());
+    let out = env.run(&["ls", "latest", "--host", "gamma"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(err.contains("--host/--tag/--path"), "{err}");
     // forget judges only the chosen snapshots: beta's stay.
     let out = env.ok(&["forget", "--keep-last", "1", "--host", "alpha"]);
     assert!(out.contains("removed 1 snapshot(s), kept 1"), "{out}");

@@ -43,6 +43,24 @@ pub fn run(command: Command, settings: &Settings, out: &Output) -> Result<Finish
         )
         .with_hint("Use it with snapshots, show, ls, diff, find, dump, cat, stats, mount, restore or check; leave it out here."));
     }
+    // The snapshot filter of commands that take one (restic's --host/--tag/--path).
+    let filter = match &command {
+        Command::Ls { filter, .. }
+        | Command::Find { filter, .. }
+        | Command::Mount { filter, .. }
+        | Command::Dump { filter, .. }
+        | Command::Stats { filter, .. } => Some(filter.to_filter()),
+        Command::Restore(args) => Some(args.filter.to_filter()),
+        _ => None,
+    };
+    let with_filter;
+    let settings = match filter {
+        Some(f) => {
+            with_filter = settings.clone().with_filter(f);
+            &with_filter
+        }
+        None => settings,
+    };
     match command {
         Command::Init(args) => init(&args, settings, out),
         Command::Backup(args) => backup::run(&args, settings, out),
@@ -52,16 +70,18 @@ pub fn run(command: Command, settings: &Settings, out: &Output) -> Result<Finish
             snapshot,
             path,
             long,
+            ..
         } => snapshots::ls(&snapshot, path.as_deref(), long, settings, out),
         Command::Diff { first, second } => snapshots::diff(&first, &second, settings, out),
         Command::Restore(args) => snapshots::restore(&args, settings, out),
         Command::Find {
             patterns,
             snapshots,
+            ..
         } => snapshots::find(&patterns, &snapshots, settings, out),
-        Command::Mount { mountpoint } => snapshots::mount(&mountpoint, settings, out),
+        Command::Mount { mountpoint, .. } => snapshots::mount(&mountpoint, settings, out),
         Command::Cat { what, id } => snapshots::cat(&what, id.as_deref(), settings, out),
-        Command::Dump { snapshot, path } => snapshots::dump(&snapshot, &path, settings, out),
+        Command::Dump { snapshot, path, .. } => snapshots::dump(&snapshot, &path, settings, out),
         Command::Check {
             read_data,
             read_data_subset,
@@ -75,7 +95,9 @@ pub fn run(command: Command, settings: &Settings, out: &Output) -> Result<Finish
             maintenance::check(read, check_unused, settings, out)
         }
         Command::Copy(args) => copy::run(&args, settings, out),
-        Command::Stats { snapshots, mode } => snapshots::stats(&snapshots, &mode, settings, out),
+        Command::Stats {
+            snapshots, mode, ..
+        } => snapshots::stats(&snapshots, &mode, settings, out),
         Command::Tag {
             snapshots,
             add,
@@ -134,7 +156,8 @@ pub fn open_with(settings: &Settings, options: OpenOptions, out: &Output) -> Res
         }
     }
     let password = settings.password_or_prompt(&format!("password for {location}: "))?;
-    Repo::open(location, &password, options, out.monitor())
+    Ok(Repo::open(location, &password, options, out.monitor())?
+        .with_filter(settings.filter.clone()))
 }
 
 fn init(args: &crate::cli::InitArgs, settings: &Settings, out: &Output) -> Result<Finished> {
