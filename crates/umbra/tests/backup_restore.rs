@@ -264,47 +264,26 @@ fn more_excludes_leave_out_what_restics_leave_out() {
     }
     if common::have("restic") {
         let theirs = env.path("theirs");
-        let st = std::process::Command::new("restic")
-            .args([
-                "-r",
-                theirs.to_str().expect("utf8"),
-                "--no-cache",
-                "--password-file",
-            ])
-            .arg(env.path("password"))
-            .arg("init")
-            .output()
-            .expect("restic init");
-        assert!(st.status.success());
-        let out = std::process::Command::new("restic")
-            .args([
-                "-r",
-                theirs.to_str().expect("utf8"),
-                "--no-cache",
-                "--password-file",
-            ])
-            .arg(env.path("password"))
-            .arg("backup")
-            .args(flags)
-            .arg(&src)
-            .output()
-            .expect("restic backup");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let out = std::process::Command::new("restic")
-            .args([
-                "-r",
-                theirs.to_str().expect("utf8"),
-                "--no-cache",
-                "--password-file",
-            ])
-            .arg(env.path("password"))
-            .args(["ls", "latest"])
-            .output()
-            .expect("restic ls");
+        let restic = |args: &[&str]| {
+            let out = std::process::Command::new("restic")
+                .arg("-r")
+                .arg(&theirs)
+                .args(["--no-cache", "--password-file"])
+                .arg(env.path("password"))
+                .args(args)
+                .output()
+                .expect("restic");
+            assert!(
+                out.status.success(),
+                "restic {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            out
+        };
+        restic(&["init"]);
+        let src_arg = src.to_str().expect("utf8");
+        restic(&[&["backup"][..], &flags, &[src_arg]].concat());
+        let out = restic(&["ls", "latest"]);
         let theirs: Vec<String> = String::from_utf8_lossy(&out.stdout)
             .lines()
             .skip(1)
