@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use rustic_core::repofile::{IndexFile, SnapshotFile};
-use rustic_core::{BlobId, CheckOptions, OpenStatus, ReadSubsetOption, Repository, TreeId};
+use rustic_core::{BlobId, CheckOptions, OpenStatus, ReadSubsetOption, Repository};
 use serde::Serialize;
 use umbra_core::Result;
 
@@ -119,20 +119,13 @@ fn unused_and_duplicate_blobs(
         .to_indexed_ids()
         .map_err(rustic("cannot read the repository's index"))?;
     // Trees that cannot be read are already errors of the structure check above.
-    let mut used: HashSet<BlobId> = HashSet::new();
-    let mut pending: Vec<TreeId> = snaps.iter().map(|s| s.tree).collect();
-    while let Some(id) = pending.pop() {
-        if !used.insert(BlobId::from(*id)) {
-            continue;
-        }
-        let Ok(tree) = repo.get_tree(&id) else {
-            continue;
-        };
-        for node in tree.nodes {
-            pending.extend(node.subtree);
-            used.extend(node.content.iter().flatten().map(|d| BlobId::from(*d)));
-        }
-    }
+    let referenced = crate::referenced::referenced_blobs(&repo, snaps);
+    let used: HashSet<BlobId> = referenced
+        .trees
+        .iter()
+        .map(|t| BlobId::from(*t))
+        .chain(referenced.data.iter().map(|d| BlobId::from(*d)))
+        .collect();
     let mut findings: Vec<Finding> = Vec::new();
     let mut ids: Vec<_> = copies.into_iter().collect();
     ids.sort_unstable_by_key(|(id, _)| *id);

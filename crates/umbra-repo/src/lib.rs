@@ -27,6 +27,7 @@ pub mod keys;
 pub mod lock;
 pub mod nodes;
 mod progress;
+mod referenced;
 pub mod repair;
 pub mod repo;
 pub mod restore;

@@ -9,8 +9,8 @@
 
 use std::collections::HashSet;
 
-use rustic_core::repofile::{NodeType, SnapshotFile};
-use rustic_core::{DataId, LsOptions, TreeId};
+use rustic_core::repofile::SnapshotFile;
+use rustic_core::LsOptions;
 use serde::Serialize;
 use umbra_core::{ErrorKind, Result, UmbraError};
 
@@ -87,24 +87,11 @@ impl Repo {
                 }
             }
             StatsMode::RawData => {
-                let mut trees: HashSet<TreeId> = HashSet::new();
-                let mut data: HashSet<DataId> = HashSet::new();
-                let mut pending: Vec<TreeId> = snaps.iter().map(|s| s.tree).collect();
-                while let Some(id) = pending.pop() {
-                    if !trees.insert(id) {
-                        continue;
-                    }
-                    let tree = repo
-                        .get_tree(&id)
-                        .map_err(rustic("cannot read the snapshot's tree"))?;
-                    for node in tree.nodes {
-                        match node.node_type {
-                            NodeType::Dir => pending.extend(node.subtree),
-                            NodeType::File => data.extend(node.content.into_iter().flatten()),
-                            _ => {}
-                        }
-                    }
+                let referenced = crate::referenced::referenced_blobs(&repo, &snaps);
+                if let Some(e) = referenced.unreadable {
+                    return Err(from_rustic("cannot read the snapshot's tree", e));
                 }
+                let (trees, data) = (referenced.trees, referenced.data);
                 let (mut stored, mut plain) = (0u64, 0u64);
                 for entry in trees
                     .iter()

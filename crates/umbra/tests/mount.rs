@@ -184,12 +184,7 @@ fn a_mount_left_by_a_killed_umbra_is_released_by_cleanup_and_by_the_next_mount()
     if !can_mount() {
         return;
     }
-    let env = Env::new();
-    env.init();
-    let src = env.path("src");
-    fs::create_dir_all(&src).expect("mkdir");
-    fs::write(src.join("f"), b"data").expect("write");
-    env.backup_json(&[&src], &[]);
+    let (env, _src) = Env::with_one_snapshot();
     let mnt = env.path("mnt");
     for ender in ["cleanup", "mount"] {
         let m = Mounted::start(env.umbra(), &mnt);

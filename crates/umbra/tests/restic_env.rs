@@ -33,12 +33,7 @@ fn run(mut c: Command, args: &[&str]) -> (bool, String, String) {
 
 #[test]
 fn restics_variables_name_the_repository_and_the_password() {
-    let env = Env::new();
-    env.init();
-    let src = env.path("src");
-    fs::create_dir_all(&src).expect("mkdir");
-    fs::write(src.join("f"), "data").expect("write");
-    env.backup_json(&[&src], &[]);
+    let (env, _src) = Env::with_one_snapshot();
     let repo = env.repo();
     let password = env.path("password");
     fs::write(env.path("repo-file"), format!("{}\n", repo.display())).expect("write");
@@ -87,12 +82,7 @@ fn restics_variables_name_the_repository_and_the_password() {
 
 #[test]
 fn cache_dir_and_no_cache_decide_where_the_cache_goes() {
-    let env = Env::new();
-    env.init();
-    let src = env.path("src");
-    fs::create_dir_all(&src).expect("mkdir");
-    fs::write(src.join("f"), "data").expect("write");
-    env.backup_json(&[&src], &[]);
+    let (env, _src) = Env::with_one_snapshot();
     let chosen = env.path("chosen-cache");
     env.ok(&[
         "--cache-dir",

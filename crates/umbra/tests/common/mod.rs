@@ -113,6 +113,18 @@ impl Env {
         self.ok(&["init"]);
     }
 
+    /// A repository holding one snapshot of `src/` with one file, `f` ("data"); returns
+    /// `src`. For tests about everything but the data.
+    pub fn with_one_snapshot() -> (Self, PathBuf) {
+        let env = Self::new();
+        env.init();
+        let src = env.path("src");
+        fs::create_dir_all(&src).expect("mkdir");
+        fs::write(src.join("f"), "data").expect("write");
+        env.backup_json(&[&src], &[]);
+        (env, src)
+    }
+
     /// Restores the latest snapshot into `self.path(dir)` (asserting success) and returns
     /// that directory.
     pub fn restore_latest(&self, dir: &str) -> PathBuf {
