@@ -96,6 +96,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand backup" -l exclude-file -d '
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l iexclude -d 'Like --exclude, ignoring case (repeatable)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l exclude-if-present -d 'Leave out directories that hold a file of this name (repeatable)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l exclude-larger-than -d 'Leave out files larger than this (`500K`, `2M`, `1G`)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand backup" -l chunking -d 'How files are cut into chunks: `auto` (fixed-size chunks for large databases and VM images, restic\'s content-defined chunks otherwise), `content`, `fixed`, `fixed:SIZE`' -r
+complete -c umbra -n "__fish_umbra_using_subcommand backup" -l keep-base -d 'Keep a btrfs or reflink snapshot as the base of the next backup, which then reads only the changed extents of large files: `auto` (where large databases or VM images are), `always`, `never` (and release an existing base)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l tag -d 'Add a tag to the snapshot (repeatable)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l host -d 'Record this host name instead of the machine\'s' -r
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
@@ -171,6 +173,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand restore" -l password-command
 complete -c umbra -n "__fish_umbra_using_subcommand restore" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand restore" -l delete -d 'Remove files and directories the snapshot does not have from the restored directories of the target'
 complete -c umbra -n "__fish_umbra_using_subcommand restore" -s n -l dry-run -d 'Say what would be restored, replaced and deleted; change nothing'
+complete -c umbra -n "__fish_umbra_using_subcommand restore" -l skip-space-check -d 'Restore even if the target\'s free space looks too small (the check counts runs of zeros as holes, but cannot know what the target\'s filesystem compresses or shares)'
 complete -c umbra -n "__fish_umbra_using_subcommand restore" -l no-cache -d 'Use no local cache (every file is read from the repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand restore" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand restore" -s q -l quiet -d 'Print only errors'

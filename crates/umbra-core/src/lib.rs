@@ -17,4 +17,4 @@ pub mod umask;
 pub use consistency::{ConsistencyLevel, ConsistencyRecord, QuiesceRecord, SourceConsistency};
 pub use error::{ErrorKind, Result, UmbraError};
 pub use monitor::{Event, Monitor, NullMonitor, ProgressKind, Task};
-pub use plan::{Method, PlannedSource, SourcePlan, Substitute};
+pub use plan::{BaseSnapshot, Method, PlannedSource, SourcePlan, Substitute};

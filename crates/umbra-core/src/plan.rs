@@ -72,6 +72,21 @@ pub struct PlannedSource {
     pub identity_from: Option<PathBuf>,
     /// How long creating this source's snapshot took, in milliseconds.
     pub snapshot_ms: Option<u64>,
+    /// The snapshot kept from this source's last successful backup, if any.
+    pub base: Option<BaseSnapshot>,
+}
+
+/// A volume snapshot or clone tree of a source, kept after a successful backup as the base
+/// of the next one (issue #22). For a large file cut in fixed-size chunks, the extents it
+/// still shares with the new snapshot are unchanged: their chunks are taken from the
+/// parent snapshot's content list instead of being read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseSnapshot {
+    /// Where the base presents the source, as `read_from` did for that backup.
+    pub read_from: PathBuf,
+    /// The repository snapshot that backup saved: the parent whose content lists describe
+    /// the base's files.
+    pub snapshot_id: String,
 }
 
 impl PlannedSource {
@@ -85,6 +100,7 @@ impl PlannedSource {
             expected: ConsistencyLevel::DirectUnchanged,
             identity_from: None,
             snapshot_ms: None,
+            base: None,
         }
     }
 }

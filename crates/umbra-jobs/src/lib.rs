@@ -6,12 +6,13 @@
 //! their fixed order ([`runner`]), runs each command in its own process group with a
 //! timeout ([`command`]), keeps each job's lock, logs and history ([`state`]), evaluates
 //! systemd calendar expressions ([`calendar`]), writes systemd units or runs due jobs
-//! itself ([`schedule`]), and holds applications still around the snapshot set
-//! ([`quiesce`]).
+//! itself ([`schedule`]), holds applications still around the snapshot set
+//! ([`quiesce`]), and keeps snapshots as the base of the next backup ([`bases`]).
 //!
 //! Like the other domain crates it never prints: it reports to a `Monitor` and returns
 //! records; the CLI renders them.
 
+pub mod bases;
 pub mod calendar;
 pub mod command;
 pub mod config;

@@ -22,6 +22,7 @@ use umbra_core::{
     SourcePlan, UmbraError,
 };
 
+use crate::chunking::Chunking;
 use crate::error::{from_rustic, rustic};
 use crate::repo::Repo;
 use crate::snapshots::SnapshotInfo;
@@ -53,6 +54,10 @@ pub struct BackupRequest {
     pub force_full_read: bool,
     /// How often a file that changed while it was read is read again (small files only).
     pub change_retries: u32,
+    /// How files are cut into chunks, unless a source has its own policy.
+    pub chunking: Chunking,
+    /// Sources with their own chunking policy, by the path the user named.
+    pub source_chunking: Vec<(PathBuf, Chunking)>,
 }
 
 impl Default for BackupRequest {
@@ -70,6 +75,8 @@ impl Default for BackupRequest {
             host: None,
             force_full_read: false,
             change_retries: 3,
+            chunking: Chunking::Auto,
+            source_chunking: Vec::new(),
         }
     }
 }
@@ -90,6 +97,12 @@ pub struct BackupOutcome {
     /// Bytes added to the repository, before and after compression.
     pub bytes_added: u64,
     pub bytes_added_packed: u64,
+    /// Bytes of changed files taken from the parent snapshot without reading them: the
+    /// filesystem vouched, against a kept base snapshot, that they did not change.
+    pub bytes_reused: u64,
+    /// Sources holding a large file cut in fixed-size chunks: those whose snapshot is worth
+    /// keeping as the base of the next backup.
+    pub worth_a_base: Vec<PathBuf>,
     pub seconds: f64,
 }
 
@@ -173,7 +186,8 @@ impl Repo {
                     .with_hint("Name at least one file or directory: `umbra backup DIR`."),
             );
         }
-        let sources = without_nested(&request.plan.sources);
+        let mut sources = without_nested(&request.plan.sources);
+        let parent_from_base = self.parent_from_bases(&mut sources, request.force_full_read)?;
         for s in &sources {
             if let Err(err) = std::fs::symlink_metadata(&s.read_from) {
                 return Err(UmbraError::new(
@@ -205,6 +219,13 @@ impl Repo {
                 filter: &filter,
             },
             request.change_retries,
+            &|path: &std::path::Path| {
+                request
+                    .source_chunking
+                    .iter()
+                    .find(|(p, _)| p == path)
+                    .map_or(request.chunking, |(_, c)| *c)
+            },
             Arc::clone(&self.monitor),
         )?;
 
@@ -225,7 +246,12 @@ impl Repo {
         }
 
         let mut opts = BackupOptions::default();
-        opts.parent_opts.force = request.force_full_read;
+        // A full read still keeps the parent: each file's parent node keeps its chunking
+        // stable (only the reading is forced).
+        opts.parent_opts.reread_all = request.force_full_read;
+        if let Some(id) = parent_from_base {
+            opts.parent_opts.parents = vec![id];
+        }
         let named: Vec<PathBuf> = sources.iter().map(|s| s.path.clone()).collect();
         // Interrupted (SIGINT, SIGTERM), the backup's finished packs get an index before
         // the lock goes, so the next backup reuses them.
@@ -296,8 +322,52 @@ impl Repo {
             bytes_read: log.bytes_read(),
             bytes_added: summary.data_added,
             bytes_added_packed: summary.data_added_packed,
+            bytes_reused: log.bytes_reused(),
+            worth_a_base: sources
+                .iter()
+                .zip(log.sources_with_large_fixed())
+                .filter(|(_, large)| *large)
+                .map(|(s, _)| s.path.clone())
+                .collect(),
             seconds: started.elapsed().as_secs_f64(),
         })
+    }
+}
+
+impl Repo {
+    /// The parent snapshot the sources' kept bases were backed up into, when it still
+    /// exists; bases that cannot be used (another parent, a forgotten snapshot, a full
+    /// read) are dropped from `sources`, whose files are then read whole.
+    fn parent_from_bases(
+        &self,
+        sources: &mut [PlannedSource],
+        full_read: bool,
+    ) -> Result<Option<String>> {
+        if full_read || sources.iter().all(|s| s.base.is_none()) {
+            for s in sources.iter_mut() {
+                s.base = None;
+            }
+            return Ok(None);
+        }
+        let existing: BTreeSet<String> = self
+            .inner
+            .list::<SnapshotId>()
+            .map_err(rustic("cannot list snapshots"))?
+            .map(|id| id.to_hex().to_string())
+            .collect();
+        let parent = sources
+            .iter()
+            .filter_map(|s| s.base.as_ref())
+            .map(|b| b.snapshot_id.clone())
+            .find(|id| existing.contains(id));
+        for s in sources.iter_mut() {
+            if s.base.as_ref().map(|b| &b.snapshot_id) != parent.as_ref()
+                || s.base.as_ref().is_some_and(|b| !b.read_from.exists())
+            {
+                s.base = None;
+            }
+        }
+        Ok(parent)
     }
 }
 

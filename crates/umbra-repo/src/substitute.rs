@@ -48,6 +48,7 @@ pub(crate) fn entries_for(
             path: sub.named.clone(),
             read_from: sub.staged.clone(),
             identity_from: None,
+            base: None,
             ..plan.clone()
         };
         extras.extend(

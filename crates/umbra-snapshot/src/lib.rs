@@ -8,8 +8,11 @@
 //! - [`set`]: the snapshot set, a guard that takes all snapshots back to back and
 //!   releases them on drop, on a signal, or (through the [`registry`]) at the next run
 //!   after a crash.
+//! - [`base`]: snapshots kept after a successful backup as the base of the next one, so
+//!   that only the changed extents of large files are read.
 //! - [`mounts`]: the mount table.
 
+pub mod base;
 pub mod btrfs;
 pub mod direct;
 pub mod lvm;

@@ -13,20 +13,23 @@
 //! - [`sweep`], at the next run, for what a `kill -9` or power loss left (the registry
 //!   has it on record).
 
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use umbra_core::interrupt::{on_interrupt, Registration};
-use umbra_core::{Event, Method, Monitor, PlannedSource, Result};
+use umbra_core::{ErrorKind, Event, Method, Monitor, PlannedSource, Result, UmbraError};
 
+use crate::base::{Bases, KeptBase};
 use crate::planner::{Planner, SourceChoice};
 use crate::provider::{Provider, Recorder};
 use crate::registry::{Record, Registry};
 
 struct Held {
     registry: Registry,
-    /// What was created, in creation order, with the provider that releases it.
-    records: Vec<(Arc<dyn Provider>, Record)>,
+    /// What was created, in creation order, with the provider that releases it and the
+    /// source it was created for.
+    records: Vec<(Arc<dyn Provider>, Record, PathBuf)>,
     monitor: Arc<dyn Monitor>,
 }
 
@@ -34,7 +37,7 @@ impl Held {
     /// Releases everything, newest first; returns the failures (records are kept for those).
     fn release_all(&mut self) -> Vec<String> {
         let mut failures = Vec::new();
-        while let Some((provider, record)) = self.records.pop() {
+        while let Some((provider, record, _)) = self.records.pop() {
             match crate::provider::release_verified(provider.as_ref(), &record.artifact) {
                 Ok(()) => {
                     let _ = self.registry.forget(&record);
@@ -50,6 +53,32 @@ impl Held {
         }
         failures
     }
+}
+
+/// What [`SnapshotSet::keep_as_base`] did.
+#[derive(Debug)]
+pub enum Kept {
+    /// The snapshot is kept; `previous` is the base it replaced (now released with the set).
+    Yes {
+        kept: Box<KeptBase>,
+        previous: Option<Box<KeptBase>>,
+    },
+    /// This source's snapshot cannot serve as a base.
+    No,
+}
+
+/// Releases a kept base now and forgets it. Idempotent.
+pub fn release_base(base: &KeptBase, bases: &Bases, planner: &Planner) -> Result<()> {
+    let provider = planner.provider(base.method).ok_or_else(|| {
+        UmbraError::new(
+            ErrorKind::Internal,
+            format!("no provider for method {}", base.method),
+        )
+    })?;
+    for artifact in &base.artifacts {
+        crate::provider::release_verified(provider.as_ref(), artifact)?;
+    }
+    bases.forget(base)
 }
 
 /// A taken snapshot set. Dropping it releases every snapshot.
@@ -109,7 +138,7 @@ impl SnapshotSet {
                 h.records.extend(
                     rec.records
                         .into_iter()
-                        .map(|r| (Arc::clone(&c.provider), r)),
+                        .map(|r| (Arc::clone(&c.provider), r, c.info.path.clone())),
                 );
             }
             let presented = taken?;
@@ -126,6 +155,7 @@ impl SnapshotSet {
                 expected: presented.level,
                 identity_from: presented.identity_from,
                 snapshot_ms,
+                base: None,
             });
         }
         self.spread_ms = first
@@ -152,10 +182,80 @@ impl SnapshotSet {
             Ok(h) => h,
             Err(_) => return Ok(()),
         };
-        for (provider, record) in &held.records {
+        for (provider, record, _) in &held.records {
             provider.verify(&record.artifact)?;
         }
         Ok(())
+    }
+
+    /// Keeps the snapshot of `source` as the base of its next backup into `repository`
+    /// (see [`crate::base`]), instead of releasing it with the set. The base this replaces
+    /// is handed to the set, which releases it with everything else; it is returned so
+    /// that its cost can be reported first.
+    ///
+    /// Only a snapshot that is one artifact, from a method whose extents the next backup
+    /// can compare (btrfs, reflink), is kept; otherwise this returns `Ok(Kept::No)`.
+    pub fn keep_as_base(
+        &self,
+        source: &Path,
+        bases: &Bases,
+        scope: &str,
+        repository: &str,
+        snapshot_id: &str,
+    ) -> Result<Kept> {
+        let Some(planned) = self.sources.iter().find(|s| s.path == source) else {
+            return Ok(Kept::No);
+        };
+        let mut held = self
+            .held
+            .lock()
+            .map_err(|_| UmbraError::new(ErrorKind::Internal, "the snapshot set is poisoned"))?;
+        let mine: Vec<usize> = (0..held.records.len())
+            .filter(|i| held.records[*i].2 == source)
+            .collect();
+        let [at] = mine[..] else {
+            return Ok(Kept::No);
+        };
+        if !matches!(planned.method, Method::Btrfs | Method::Reflink) {
+            return Ok(Kept::No);
+        }
+        let previous = bases.find(scope, repository, source);
+        let record = held.records[at].1.clone();
+        // 1. The previous base's artifacts go back on record, held by this set.
+        if let Some(old) = &previous {
+            let provider = Arc::clone(&held.records[at].0);
+            for artifact in &old.artifacts {
+                let record = held.registry.record(old.method, artifact.clone())?;
+                if old.method == planned.method {
+                    held.records
+                        .insert(0, (Arc::clone(&provider), record, source.to_path_buf()));
+                }
+            }
+        }
+        // 2. The new base, durable.
+        let created = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let kept = KeptBase {
+            scope: scope.to_string(),
+            repository: repository.to_string(),
+            source: source.to_path_buf(),
+            method: planned.method,
+            artifacts: vec![record.artifact.clone()],
+            read_from: planned.read_from.clone(),
+            snapshot_id: snapshot_id.to_string(),
+            created,
+        };
+        bases.write(&kept)?;
+        // 3. Its snapshot leaves the set and the registry.
+        if let Some(i) = held.records.iter().position(|(_, r, _)| r.id == record.id) {
+            held.records.remove(i);
+        }
+        held.registry.forget(&record)?;
+        Ok(Kept::Yes {
+            kept: Box::new(kept),
+            previous: previous.map(Box::new),
+        })
     }
 
     /// Releases every snapshot now; returns an error naming what could not be released

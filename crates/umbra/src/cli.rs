@@ -327,6 +327,15 @@ pub struct BackupArgs {
     /// Leave out directories that hold a CACHEDIR.TAG file.
     #[arg(long)]
     pub exclude_caches: bool,
+    /// How files are cut into chunks: `auto` (fixed-size chunks for large databases and VM
+    /// images, restic's content-defined chunks otherwise), `content`, `fixed`, `fixed:SIZE`.
+    #[arg(long, value_name = "POLICY", default_value = "auto")]
+    pub chunking: String,
+    /// Keep a btrfs or reflink snapshot as the base of the next backup, which then reads
+    /// only the changed extents of large files: `auto` (where large databases or VM images
+    /// are), `always`, `never` (and release an existing base).
+    #[arg(long, value_name = "WHEN", default_value = "auto")]
+    pub keep_base: String,
     /// Do not cross filesystem boundaries.
     #[arg(short = 'x', long)]
     pub one_file_system: bool,
@@ -393,6 +402,10 @@ pub struct RestoreArgs {
     /// Say what would be restored, replaced and deleted; change nothing.
     #[arg(short = 'n', long)]
     pub dry_run: bool,
+    /// Restore even if the target's free space looks too small (the check counts runs of
+    /// zeros as holes, but cannot know what the target's filesystem compresses or shares).
+    #[arg(long)]
+    pub skip_space_check: bool,
 }
 
 #[derive(Debug, Args)]

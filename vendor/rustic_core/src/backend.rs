@@ -23,6 +23,7 @@ use serde_derive::{Deserialize, Serialize};
 
 use crate::{
     backend::node::{Metadata, Node, NodeType},
+    blob::DataId,
     error::RusticResult,
     id::Id,
 };
@@ -533,6 +534,44 @@ pub trait ReadSourceOpen {
     ///
     /// The reader used to read from the source.
     fn open(self) -> RusticResult<Self::Reader>;
+
+    /// umbra patch 12: opens the source and says how to chunk it.
+    ///
+    /// `prior` is the file's node in the parent snapshot when the file changed since;
+    /// `data_length` gives the length of a data blob the index has. The default keeps the
+    /// repository's chunker. A [`ChunkPlan::Fixed`] with `reuse` entries promises that the
+    /// reader yields the file's bytes with the reused chunks left out.
+    ///
+    /// # Errors
+    ///
+    /// * If the source could not be opened.
+    fn open_planned(
+        self,
+        prior: Option<&Node>,
+        data_length: &dyn Fn(&DataId) -> Option<u32>,
+    ) -> RusticResult<(Self::Reader, ChunkPlan)>
+    where
+        Self: Sized,
+    {
+        let _ = (prior, data_length);
+        Ok((self.open()?, ChunkPlan::Repository))
+    }
+}
+
+/// umbra patch 12: how the archiver cuts one file into chunks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ChunkPlan {
+    /// The repository's chunker (restic's content-defined chunking).
+    #[default]
+    Repository,
+    /// Chunks of `size` bytes (the last one shorter). `reuse[i]`, when `Some`, is the
+    /// content of chunk `i`, known unchanged: it is not read, and the reader leaves it out.
+    Fixed {
+        /// The chunk size in bytes.
+        size: usize,
+        /// Known chunks, by chunk index; empty when every chunk is read.
+        reuse: Vec<Option<DataId>>,
+    },
 }
 
 /// blanket implementation for readers

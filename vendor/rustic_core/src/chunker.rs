@@ -67,6 +67,13 @@ impl<R: Read + Send> ChunkIter<R> {
     }
 }
 
+impl<R: Read + Send> ChunkIter<R> {
+    /// umbra patch 12: fixed-size chunks whatever the repository's chunker.
+    pub(crate) fn fixed(size: usize, reader: R, size_hint: usize) -> Self {
+        Self::FixedSize(FixedSizeChunkIter::new(size, reader, size_hint))
+    }
+}
+
 impl<R: Read + Send> Iterator for ChunkIter<R> {
     type Item = RusticResult<Vec<u8>>;
 

@@ -129,6 +129,11 @@ pub trait ReadIndex {
         self.get_id(BlobType::Data, &BlobId::from(**id))
     }
 
+    /// umbra patch 12: the data length of a data blob, also from an index of ids only.
+    fn data_length(&self, id: &DataId) -> Option<u32> {
+        self.get_data(id).map(|e| e.data_length())
+    }
+
     /// Check if the index contains the given tree
     ///
     /// # Arguments
@@ -231,6 +236,10 @@ impl ReadIndex for GlobalIndex {
     /// `true` if the index contains the blob otherwise `false`
     fn has(&self, tpe: BlobType, id: &BlobId) -> bool {
         self.index.has(tpe, id)
+    }
+
+    fn data_length(&self, id: &DataId) -> Option<u32> {
+        self.index.data_length(id)
     }
 }
 

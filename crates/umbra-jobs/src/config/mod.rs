@@ -13,6 +13,7 @@
 //! (`~/.config/umbra/umbra.toml`) for others. Relative paths in a job file are relative to
 //! the file's directory.
 
+mod commands;
 pub mod locate;
 mod ownership;
 mod quiesce;
@@ -23,14 +24,17 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use umbra_core::{ErrorKind, Method, Result, UmbraError};
+use umbra_repo::chunking::Chunking;
 use umbra_repo::forget::{parse_within, KeepPolicy};
 use umbra_snapshot::OpenFiles;
 
+use crate::bases::KeepBase;
 use crate::calendar::Calendar;
-use crate::command::{CommandLine, HookCommand, OnError};
+use crate::command::{HookCommand, OnError};
+use commands::{commands, CommandDefaults};
 pub use locate::Origin;
 use locate::{config_error, plain_words, KeyPath, Locator};
-use raw::{RawCommand, RawFile, RawJob, RawOpenFiles, RawRun};
+use raw::{RawFile, RawJob, RawOpenFiles};
 
 /// The default timeout of one command.
 pub const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(300);
@@ -74,6 +78,8 @@ pub struct Job {
     pub prune: bool,
     pub lvm_snapshot_size: String,
     pub change_retries: u32,
+    /// When a source's snapshot is kept as the base of its next backup (`keep_base`).
+    pub keep_base: KeepBase,
     pub hooks: Hooks,
     /// The applications to hold still while the snapshot set is taken, in freeze order.
     pub quiesce: Vec<QuiesceSpec>,
@@ -128,6 +134,8 @@ pub struct JobSource {
     pub path: PathBuf,
     pub open_files: OpenFiles,
     pub snapshot: Option<Method>,
+    /// How its files are cut into chunks (`chunking`, the source's or the job's).
+    pub chunking: Chunking,
     pub before: Vec<HookCommand>,
     pub after: Vec<HookCommand>,
     pub origin: Origin,
@@ -336,47 +344,6 @@ fn open_files(v: Option<RawOpenFiles>) -> OpenFiles {
     }
 }
 
-struct CommandDefaults<'a> {
-    timeout: Duration,
-    on_error: OnError,
-    working_dir: Option<&'a Path>,
-    base: &'a Path,
-}
-
-fn commands(
-    raw: Vec<RawCommand>,
-    at: &KeyPath,
-    d: &CommandDefaults<'_>,
-    loc: &Locator<'_>,
-) -> Result<Vec<HookCommand>> {
-    let mut out = Vec::with_capacity(raw.len());
-    for (i, c) in raw.into_iter().enumerate() {
-        let line = match c.run {
-            RawRun::String(s) if s.trim().is_empty() => {
-                return Err(loc.error(&at.index(i), "the command is empty"))
-            }
-            RawRun::Argv(a) if a.is_empty() || a[0].is_empty() => {
-                return Err(loc.error(
-                    &at.index(i),
-                    "the argument array is empty; expected at least the program",
-                ))
-            }
-            RawRun::String(s) => CommandLine::from_string(&s),
-            RawRun::Argv(a) => CommandLine::Argv(a),
-        };
-        out.push(HookCommand {
-            line,
-            timeout: c.timeout.map_or(d.timeout, |t| t.0),
-            on_error: c.on_error.unwrap_or(d.on_error),
-            working_dir: c
-                .working_dir
-                .map(|w| absolute(d.base, &w))
-                .or_else(|| d.working_dir.map(Path::to_path_buf)),
-        });
-    }
-    Ok(out)
-}
-
 fn valid_job_name(name: &str) -> bool {
     !name.is_empty()
         && name
@@ -526,6 +493,20 @@ fn resolve_job(
         quiesce.push(spec);
     }
     let job_open_files = job.open_files;
+    let chunking = |text: Option<&String>, key: &KeyPath| -> Result<Option<Chunking>> {
+        text.map(|t| {
+            t.parse()
+                .map_err(|e: UmbraError| loc.error(key, e.message()))
+        })
+        .transpose()
+    };
+    let job_chunking = chunking(job.chunking.as_ref(), &at.key("chunking"))?;
+    let keep_base = match &job.keep_base {
+        None => KeepBase::Auto,
+        Some(k) => k
+            .parse()
+            .map_err(|e: UmbraError| loc.error(&at.key("keep_base"), e.message()))?,
+    };
     let mut sources: Vec<JobSource> = Vec::new();
     for (i, s) in job.sources.into_iter().enumerate() {
         let s = s.0;
@@ -545,7 +526,9 @@ fn resolve_job(
                 format!("the source {} is listed twice", s.path.display()),
             ));
         }
+        let source_chunking = chunking(s.chunking.as_ref(), &sat.key("chunking"))?;
         sources.push(JobSource {
+            chunking: source_chunking.or(job_chunking).unwrap_or_default(),
             before: commands(s.before, &sat.key("before"), &defaults(OnError::Fail), loc)?,
             after: commands(s.after, &sat.key("after"), &defaults(OnError::Warn), loc)?,
             path: s.path,
@@ -570,6 +553,7 @@ fn resolve_job(
         prune: job.prune,
         lvm_snapshot_size,
         change_retries: job.change_retries.unwrap_or(3),
+        keep_base,
         hooks,
         quiesce,
         freeze_timeout: job.freeze_timeout.map_or(DEFAULT_FREEZE_TIMEOUT, |t| t.0),

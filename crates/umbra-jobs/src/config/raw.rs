@@ -67,6 +67,8 @@ pub struct RawJob {
     pub snapshot: Option<Method>,
     pub lvm_snapshot_size: Option<String>,
     pub change_retries: Option<u32>,
+    pub chunking: Option<String>,
+    pub keep_base: Option<String>,
     pub hook_timeout: Option<RawDuration>,
     pub working_dir: Option<PathBuf>,
     #[serde(default)]
@@ -135,6 +137,7 @@ pub struct RawSource {
     pub path: PathBuf,
     pub open_files: Option<RawOpenFiles>,
     pub snapshot: Option<Method>,
+    pub chunking: Option<String>,
     #[serde(default)]
     pub before: Vec<RawCommand>,
     #[serde(default)]
@@ -147,13 +150,14 @@ impl<'de> Deserialize<'de> for RawSourceOrPath {
         impl<'de> Visitor<'de> for V {
             type Value = RawSourceOrPath;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a path, or a table with `path` and optionally `open_files`, `snapshot`, `before`, `after`")
+                f.write_str("a path, or a table with `path` and optionally `open_files`, `snapshot`, `chunking`, `before`, `after`")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
                 Ok(RawSourceOrPath(RawSource {
                     path: PathBuf::from(v),
                     open_files: None,
                     snapshot: None,
+                    chunking: None,
                     before: Vec::new(),
                     after: Vec::new(),
                 }))

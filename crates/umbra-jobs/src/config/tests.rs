@@ -1,4 +1,5 @@
 use super::*;
+use crate::command::CommandLine;
 
 fn err(text: &str) -> String {
     match Config::parse(Path::new("/etc/umbra/umbra.toml"), text) {
@@ -203,5 +204,49 @@ fn quiescer_tables() {
     assert_eq!(
         err(&format!("{base}type = \"oracle\"\n")),
         "/etc/umbra/umbra.toml:5: jobs.db.quiesce[0].type: unknown variant `oracle`, expected one of `command`, `sqlite`, `postgres`, `mysql`"
+    );
+}
+
+#[test]
+fn chunking_and_keep_base_per_job_and_per_source() {
+    let text = GOOD.replace(
+        "exclude = [\"*.tmp\"]",
+        "exclude = [\"*.tmp\"]\nchunking = \"fixed:128KiB\"\nkeep_base = \"never\"",
+    );
+    let text = text.replace(
+        "{ path = \"/srv/pgdata\", open_files = \"required\" }",
+        "{ path = \"/srv/pgdata\", open_files = \"required\", chunking = \"content\" }",
+    );
+    let c = Config::parse(Path::new("/etc/umbra/umbra.toml"), &text).expect("valid");
+    let db = c.job("db").expect("job db");
+    assert_eq!(db.sources[0].chunking, Chunking::Content);
+    assert_eq!(db.sources[1].chunking, Chunking::Fixed(128 << 10));
+    assert_eq!(db.keep_base, KeepBase::Never);
+    let defaults = Config::parse(Path::new("/etc/umbra/umbra.toml"), GOOD).expect("valid");
+    let db = defaults.job("db").expect("job db");
+    assert_eq!(db.sources[0].chunking, Chunking::Auto);
+    assert_eq!(db.keep_base, KeepBase::Auto);
+
+    let bad = text.replace("\"fixed:128KiB\"", "\"fixed:100\"");
+    assert!(
+        err(&bad).starts_with(
+            "/etc/umbra/umbra.toml:9: jobs.db.chunking: `fixed:100` is not a chunking policy"
+        ),
+        "{}",
+        err(&bad)
+    );
+    let bad = text.replace("chunking = \"content\"", "chunking = \"rabin\"");
+    assert!(
+        err(&bad).contains("jobs.db.sources[0].chunking: `rabin` is not a chunking policy"),
+        "{}",
+        err(&bad)
+    );
+    let bad = text.replace("\"never\"", "\"sometimes\"");
+    assert!(
+        err(&bad).starts_with(
+            "/etc/umbra/umbra.toml:10: jobs.db.keep_base: `sometimes` is not a keep_base policy"
+        ),
+        "{}",
+        err(&bad)
     );
 }

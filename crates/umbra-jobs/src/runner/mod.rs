@@ -30,6 +30,8 @@ use umbra_repo::{BackupRequest, Repo};
 use umbra_snapshot::registry::Registry;
 use umbra_snapshot::{Planner, SnapshotSet, SourceChoice};
 
+use crate::bases::BaseScope;
+
 use crate::config::Job;
 use crate::phase::{Phase, PhaseRunner, Step};
 use crate::state::{JobState, PhaseRecord, RunRecord};
@@ -459,6 +461,14 @@ impl Flow<'_> {
         let t = Instant::now();
         let mut plan = set.plan();
         freeze::apply(&s, &mut plan, &self.quiesced, &self.quiescers);
+        let bases = umbra_snapshot::base::Bases::default_location().map(|bases| BaseScope {
+            bases,
+            scope: &job.name,
+            repository: &self.ctx.repository,
+        });
+        if let Ok(b) = &bases {
+            b.attach(&mut plan);
+        }
         let result = (self.ctx.open_repo)(LockKind::Shared).and_then(|repo| {
             let request = BackupRequest {
                 plan,
@@ -473,6 +483,12 @@ impl Flow<'_> {
                 host: job.host.clone(),
                 force_full_read: false,
                 change_retries: job.change_retries,
+                chunking: umbra_repo::chunking::Chunking::Auto,
+                source_chunking: job
+                    .sources
+                    .iter()
+                    .map(|s| (s.path.clone(), s.chunking))
+                    .collect(),
             };
             repo.backup(&request, &|| set.verify())
         });
@@ -506,6 +522,12 @@ impl Flow<'_> {
                 s.runner.monitor.event(Event::Info {
                     message: format!("{}: snapshot {} saved", job.name, outcome.snapshot.short_id),
                 });
+                if let Ok(b) = &bases {
+                    let monitor = s.runner.monitor.as_ref();
+                    for line in b.keep(set, &outcome, job.keep_base, monitor) {
+                        s.runner.log.line("backup", &line);
+                    }
+                }
                 self.timed(Phase::Backup, t, None);
                 true
             }

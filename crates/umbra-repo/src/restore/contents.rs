@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 
 use rustic_core::repofile::PackId;
 use rustic_core::{FileType, ReadBackend, WriteBackend};
+use sha2::Digest;
 use umbra_core::Task;
 
 use crate::crypto::FileCrypto;
@@ -78,7 +79,16 @@ impl BlobUse {
 pub(crate) struct ContentPlan {
     packs: HashMap<PackId, HashMap<u32, BlobUse>>,
     pub(crate) bytes: u64,
+    /// Of `bytes`, those in blobs of zeros: they are not written (the files stay sparse).
+    pub(crate) hole_bytes: u64,
+    /// The id of an all-zero blob, by length (computed for the lengths that compress like
+    /// zeros only).
+    zero_ids: HashMap<u64, [u8; 32]>,
 }
+
+/// A stored blob at least this many times smaller than its data may be all zeros; only
+/// such blobs are hashed against the zero blob of their length.
+const ZERO_RATIO: u64 = 64;
 
 impl ContentPlan {
     /// Adds one blob of file `job`, at `file_offset`.
@@ -105,8 +115,21 @@ impl ContentPlan {
                 id,
                 dests: Vec::new(),
             });
-        self.bytes += blob.data_length();
+        let data_length = blob.data_length();
+        let maybe_zeros = blob.uncompressed.is_some()
+            && u64::from(blob.length).saturating_mul(ZERO_RATIO) < data_length;
+        let zeros = maybe_zeros && {
+            let zero_id = self.zero_ids.entry(data_length).or_insert_with(|| {
+                let len = usize::try_from(data_length).unwrap_or(0);
+                sha2::Sha256::digest(vec![0u8; len]).into()
+            });
+            *zero_id == blob.id
+        };
         blob.dests.push((job, file_offset));
+        self.bytes += data_length;
+        if zeros {
+            self.hole_bytes += data_length;
+        }
     }
 }
 

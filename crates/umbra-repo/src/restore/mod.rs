@@ -84,6 +84,8 @@ pub struct RestoreRequest {
     pub delete: bool,
     /// Decide everything, change nothing.
     pub dry_run: bool,
+    /// Do not compare what will be written with the target's free space.
+    pub skip_space_check: bool,
 }
 
 /// A file that could not be restored completely.
@@ -177,7 +179,7 @@ fn free_bytes(path: &Path) -> Option<u64> {
 }
 
 fn io_error(doing: &str, path: &Path, e: &std::io::Error) -> UmbraError {
-    if e.raw_os_error() == Some(libc::ENOSPC) {
+    if e.raw_os_error() == Some(libc::ENOSPC) || e.kind() == std::io::ErrorKind::StorageFull {
         return UmbraError::new(
             ErrorKind::DiskFull,
             format!(
@@ -335,17 +337,26 @@ impl Repo {
             drop(lock);
             return Ok(outcome);
         }
-        if let Some(free) = free_bytes(&request.target) {
-            if free < content.bytes {
+        // What will be written: runs of zeros stay holes in the target and take no space.
+        let needed = content.bytes.saturating_sub(content.hole_bytes);
+        if let Some(free) = free_bytes(&request.target).filter(|_| !request.skip_space_check) {
+            if free < needed {
                 return Err(UmbraError::new(
                     ErrorKind::DiskFull,
                     format!(
-                        "the restore needs {} bytes but {} has only {free} bytes free",
+                        "the restore needs {needed} bytes ({} of content, {} of it zeros \
+                         written as holes) but {} has only {free} bytes free",
                         content.bytes,
+                        content.hole_bytes,
                         request.target.display()
                     ),
                 )
-                .with_hint("Free space on the target's disk, or restore somewhere else."));
+                .with_hint(
+                    "Free space on the target's disk, or restore somewhere else. If the \
+                     target's filesystem compresses or deduplicates, `--skip-space-check` \
+                     restores anyway (a full disk then stops the restore, and files \
+                     already restored stay complete).",
+                ));
             }
         }
 

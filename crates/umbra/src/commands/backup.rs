@@ -10,8 +10,10 @@
 use std::path::PathBuf;
 
 use umbra_core::{ErrorKind, Event, Method, Result, UmbraError};
+use umbra_jobs::bases::{BaseScope, KeepBase};
 use umbra_repo::lock::LockKind;
 use umbra_repo::{BackupRequest, Repo};
+use umbra_snapshot::base::Bases;
 use umbra_snapshot::registry::Registry;
 use umbra_snapshot::set::sweep;
 use umbra_snapshot::{OpenFiles, Planner, SnapshotSet, SourceChoice};
@@ -131,12 +133,20 @@ pub fn cleanup(out: &Output) -> Result<Finished> {
             dead.display()
         ));
     }
+    // Kept base snapshots go too: the next backup of each source reads its files whole.
+    let (released_bases, base_failures) =
+        umbra_jobs::bases::release_all_bases(out.monitor().as_ref())?;
+    for line in &released_bases {
+        out.line(line.clone());
+    }
     let (live, _) = registry.records()?;
     out.summary(format!(
-        "removed {} leftover(s); {} held by running umbra processes",
+        "removed {} leftover(s) and {} kept base snapshot(s); {} held by running umbra processes",
         swept.len() - failures.len(),
+        released_bases.len(),
         live.len() - failures.len()
     ));
+    failures.extend(base_failures);
     if failures.is_empty() {
         Ok(Finished::Ok)
     } else {
@@ -156,6 +166,8 @@ pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finis
         .as_deref()
         .map(umbra_repo::backup::parse_size)
         .transpose()?;
+    let chunking: umbra_repo::chunking::Chunking = args.chunking.parse()?;
+    let keep_base: KeepBase = args.keep_base.parse()?;
     let choices = choose(&args.paths, &args.snapshot)?;
     if args.dry_run {
         print_choices(&choices, out);
@@ -169,8 +181,15 @@ pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finis
     let repo = super::open(settings, Some(LockKind::Shared), out)?;
     let location = repo.location().to_string();
     let set = SnapshotSet::take(&choices, Registry::default_location()?, out.monitor())?;
+    let bases = BaseScope {
+        bases: Bases::default_location()?,
+        scope: umbra_jobs::bases::CLI_SCOPE,
+        repository: &location,
+    };
+    let mut plan = set.plan();
+    bases.attach(&mut plan);
     let request = BackupRequest {
-        plan: set.plan(),
+        plan,
         excludes: umbra_jobs::steps::excludes(&args.exclude),
         exclude_files: args.exclude_file.clone(),
         iexcludes: args.iexclude.clone(),
@@ -182,8 +201,14 @@ pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finis
         host: args.host.clone(),
         force_full_read: args.force,
         change_retries: args.change_retries,
+        chunking,
+        source_chunking: Vec::new(),
     };
     let backed_up = repo.backup(&request, &|| set.verify());
+    let kept = match &backed_up {
+        Ok(outcome) => bases.keep(&set, outcome, keep_base, out.monitor().as_ref()),
+        Err(_) => Vec::new(),
+    };
     let released = set.release();
     let outcome = backed_up?;
     let snap = &outcome.snapshot;
@@ -204,6 +229,15 @@ pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finis
         outcome.seconds,
         outcome.record.short(),
     ));
+    if outcome.bytes_reused > 0 {
+        out.summary(format!(
+            "not read: {} of changed files, which the filesystem vouched were unchanged since the base snapshot",
+            human_bytes(outcome.bytes_reused)
+        ));
+    }
+    for line in &kept {
+        out.summary(line.clone());
+    }
     let unreadable = outcome.unreadable_count();
     let vanished = outcome.vanished_count();
     let changed = outcome.changed_count() - vanished;
@@ -239,6 +273,8 @@ pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finis
         "bytes_read": outcome.bytes_read,
         "bytes_added": outcome.bytes_added,
         "bytes_added_packed": outcome.bytes_added_packed,
+        "bytes_reused": outcome.bytes_reused,
+        "bases": kept,
         "seconds": outcome.seconds,
         "unreadable": unreadable,
         "changed_while_read": changed,

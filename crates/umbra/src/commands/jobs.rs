@@ -49,6 +49,10 @@ pub fn run(args: &RunArgs, settings: &Settings, out: &Output) -> Result<Finished
         repository: settings.repo.location().to_string(),
         monitor: out.monitor(),
     };
+    let names: Vec<&str> = config.jobs.keys().map(String::as_str).collect();
+    for line in umbra_jobs::bases::release_bases_of_removed_jobs(&names, out.monitor().as_ref()) {
+        out.line(line);
+    }
     let mut failed = Vec::new();
     let mut incomplete = false;
     for job in jobs {

@@ -315,6 +315,7 @@ pub fn restore(args: &RestoreArgs, settings: &Settings, out: &Output) -> Result<
         overwrite,
         delete: args.delete,
         dry_run: args.dry_run,
+        skip_space_check: args.skip_space_check,
     })?;
     for d in &outcome.damaged {
         let kept = d.partial.as_ref().map_or_else(String::new, |p| {

@@ -7,7 +7,7 @@ use crate::{
         tree_archiver::TreeItem,
     },
     backend::{
-        ReadSourceOpen,
+        ChunkPlan, ReadSourceOpen,
         decrypt::DecryptWriteBackend,
         node::{Node, NodeType},
     },
@@ -99,13 +99,14 @@ impl<'a, BE: DecryptWriteBackend, I: ReadGlobalIndex> FileArchiver<'a, BE, I> {
         Ok(match item {
             TreeType::NewTree(item) => TreeType::NewTree(item),
             TreeType::EndTree => TreeType::EndTree,
-            TreeType::Other((path, node, (open, parent))) => {
+            TreeType::Other((path, node, (open, parent, prior))) => {
                 let (node, filesize) = if matches!(parent, ParentResult::Matched(())) {
                     let size = node.meta.size;
                     p.inc(size);
                     (node, size)
                 } else if node.node_type == NodeType::File {
-                    let r = open
+                    let data_length = |id: &DataId| self.index.data_length(id);
+                    let (r, plan) = open
                         .ok_or_else(
                             || RusticError::new(
                                 ErrorKind::Internal,
@@ -114,7 +115,7 @@ impl<'a, BE: DecryptWriteBackend, I: ReadGlobalIndex> FileArchiver<'a, BE, I> {
                             .attach_context("path", path.display().to_string())
                             .ask_report(),
                         )?
-                        .open()
+                        .open_planned(prior.as_deref(), &data_length)
                         .map_err(|err| {
                             err
                             .overwrite_kind(ErrorKind::InputOutput)
@@ -122,7 +123,7 @@ impl<'a, BE: DecryptWriteBackend, I: ReadGlobalIndex> FileArchiver<'a, BE, I> {
                             .attach_context("path", path.display().to_string())
                         })?;
 
-                    self.backup_reader(r, node, p).map_err(|err| {
+                    self.backup_reader(r, node, plan, p).map_err(|err| {
                         err.prepend_guidance_line("Error while backing up `{path}`")
                             .attach_context("path", path.display().to_string())
                     })?
@@ -134,30 +135,41 @@ impl<'a, BE: DecryptWriteBackend, I: ReadGlobalIndex> FileArchiver<'a, BE, I> {
         })
     }
 
-    // TODO: add documentation!
+    /// Reads one file and stores its chunks.
+    ///
+    /// umbra patch 12: `plan` chooses the chunking. [`ChunkPlan::Fixed`] cuts fixed-size
+    /// chunks; its `reuse` entries name chunks known to be unchanged, which the reader
+    /// leaves out of what it yields and which are taken from the index without reading.
     fn backup_reader(
         &self,
         r: impl Read + Send + 'static,
         node: Node,
+        plan: ChunkPlan,
         p: &Progress,
     ) -> RusticResult<(Node, u64)> {
-        let chunks: Vec<_> = ChunkIter::from_config(
-            &self.config,
-            r,
-            usize::try_from(node.meta.size).unwrap_or(usize::MAX),
-        )?
-        .map(|chunk| {
-            let chunk = chunk?;
+        let size_hint = usize::try_from(node.meta.size).unwrap_or(usize::MAX);
+        let store = |chunk: Vec<u8>| -> RusticResult<(DataId, u64)> {
             let id = hash(&chunk);
             let size = chunk.len() as u64;
-
             if !self.index.has_data(&DataId::from(id)) {
                 self.data_packer.add(chunk.into(), BlobId::from(id))?;
             }
             p.inc(size);
             Ok((DataId::from(id), size))
-        })
-        .collect::<RusticResult<_>>()?;
+        };
+        let chunks: Vec<(DataId, u64)> = match plan {
+            ChunkPlan::Repository => ChunkIter::from_config(&self.config, r, size_hint)?
+                .map(|chunk| store(chunk?))
+                .collect::<RusticResult<_>>()?,
+            ChunkPlan::Fixed { size, reuse } if reuse.is_empty() => {
+                ChunkIter::fixed(size, r, size_hint)
+                    .map(|chunk| store(chunk?))
+                    .collect::<RusticResult<_>>()?
+            }
+            ChunkPlan::Fixed { size, reuse } => {
+                self.fixed_with_reuse(r, node.meta.size, size, &reuse, &store, p)?
+            }
+        };
 
         let filesize = chunks.iter().map(|x| x.1).sum();
         let content = chunks.into_iter().map(|x| x.0).collect();
@@ -165,6 +177,65 @@ impl<'a, BE: DecryptWriteBackend, I: ReadGlobalIndex> FileArchiver<'a, BE, I> {
         let mut node = node;
         node.content = Some(content);
         Ok((node, filesize))
+    }
+
+    /// umbra patch 12: fixed-size chunks of a file of `file_size` bytes, taking chunk `i`
+    /// from `reuse[i]` when it names a blob the index has, reading it otherwise.
+    fn fixed_with_reuse(
+        &self,
+        mut r: impl Read,
+        file_size: u64,
+        size: usize,
+        reuse: &[Option<DataId>],
+        store: &dyn Fn(Vec<u8>) -> RusticResult<(DataId, u64)>,
+        p: &Progress,
+    ) -> RusticResult<Vec<(DataId, u64)>> {
+        let step = size as u64;
+        let mut chunks = Vec::new();
+        let mut index = 0usize;
+        loop {
+            let start = index as u64 * step;
+            if let Some(Some(id)) = reuse.get(index) {
+                let len = step.min(file_size.saturating_sub(start));
+                if len == 0 || !self.index.has_data(id) {
+                    return Err(RusticError::new(
+                        ErrorKind::Internal,
+                        "A chunk planned for reuse (chunk {index}) is not in the index.",
+                    )
+                    .attach_context("index", index.to_string()));
+                }
+                p.inc(len);
+                chunks.push((*id, len));
+                index += 1;
+                continue;
+            }
+            let mut buf = Vec::with_capacity(size);
+            let read = (&mut r)
+                .take(step)
+                .read_to_end(&mut buf)
+                .map_err(|err| {
+                    RusticError::with_source(
+                        ErrorKind::InputOutput,
+                        "Failed to read from reader in iterator",
+                        err,
+                    )
+                })?;
+            if read == 0 {
+                break;
+            }
+            chunks.push(store(buf)?);
+            index += 1;
+            if read < size {
+                if reuse.iter().skip(index).any(Option::is_some) {
+                    return Err(RusticError::new(
+                        ErrorKind::InputOutput,
+                        "The file ended before a chunk planned for reuse: it changed while it was read.",
+                    ));
+                }
+                break;
+            }
+        }
+        Ok(chunks)
     }
 
     /// Finalizes the archiver.

@@ -17,7 +17,15 @@ use crate::{
 /// # Type Parameters
 ///
 /// * `O` - The type of the `TreeType`.
-pub(crate) type ItemWithParent<O> = TreeType<(O, ParentResult<()>), ParentResult<TreeId>>;
+///
+/// umbra patch 12: a file whose parent node exists under its name but no longer matches
+/// carries that node (`Prior`), so that the file's reader can keep the file's chunking
+/// stable and reuse the unchanged chunks a filesystem vouches for.
+pub(crate) type ItemWithParent<O> =
+    TreeType<(O, ParentResult<()>, Prior), ParentResult<TreeId>>;
+
+/// umbra patch 12: the parent node of a changed file, if there is one.
+pub(crate) type Prior = Option<Box<Node>>;
 
 /// The `Parent` is responsible for finding the parent tree of a given tree.
 #[derive(Debug)]
@@ -32,6 +40,8 @@ pub struct Parent {
     ignore_ctime: bool,
     /// Ignore inode number when comparing nodes.
     ignore_inode: bool,
+    /// umbra patch 12: no file matches its parent; its parent node is still its prior.
+    reread_all: bool,
 }
 
 /// The result of a parent search.
@@ -113,7 +123,14 @@ impl Parent {
             stack: Vec::new(),
             ignore_ctime,
             ignore_inode,
+            reread_all: false,
         }
+    }
+
+    /// umbra patch 12: read every file again while keeping each file's parent node.
+    pub(crate) fn reread_all(mut self, reread_all: bool) -> Self {
+        self.reread_all = reread_all;
+        self
     }
 
     /// Returns the parent node with the given name.
@@ -288,8 +305,10 @@ impl Parent {
                 TreeType::EndTree
             }
             TreeType::Other((path, mut node, open)) => {
+                let reread_all = self.reread_all;
                 let parent = self.is_parent(&node, &node.name());
                 let parent = match parent {
+                    ParentResult::Matched(_) if reread_all => ParentResult::NotMatched,
                     ParentResult::Matched(p_node) => {
                         if p_node.content.iter().flatten().all(|id| index.has_data(id)) {
                             node.content.clone_from(&p_node.content);
@@ -304,7 +323,15 @@ impl Parent {
                     }
                     parent_result => parent_result.map(|_| ()),
                 };
-                TreeType::Other((path, node, (open, parent)))
+                // umbra patch 12: the changed file's parent node, for its reader's plan.
+                let prior = if matches!(parent, ParentResult::NotMatched) {
+                    self.p_node(&node.name())
+                        .find(|p| p.node_type == node.node_type && p.content.is_some())
+                        .map(|p| Box::new(p.clone()))
+                } else {
+                    None
+                };
+                TreeType::Other((path, node, (open, parent, prior)))
             }
         };
         Ok(result)

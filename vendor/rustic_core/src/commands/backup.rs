@@ -76,6 +76,12 @@ pub struct ParentOptions {
     #[cfg_attr(feature = "clap", clap(long, conflicts_with = "force"))]
     #[cfg_attr(feature = "merge", merge(strategy = conflate::bool::overwrite_false))]
     pub ignore_inode: bool,
+
+    /// umbra patch 12: read every file again, but keep the parent: each file's parent node
+    /// still guides its chunking (so a re-read stores what an ordinary backup would).
+    #[cfg_attr(feature = "clap", clap(skip))]
+    #[cfg_attr(feature = "merge", merge(strategy = conflate::bool::overwrite_false))]
+    pub reread_all: bool,
 }
 
 impl ParentOptions {
@@ -135,7 +141,8 @@ impl ParentOptions {
                 parent_trees,
                 self.ignore_ctime,
                 self.ignore_inode,
-            ),
+            )
+            .reread_all(self.reread_all),
         )
     }
 }

@@ -1,3 +1,4 @@
+use crate::DataId;
 use rayon::prelude::*;
 
 use crate::{
@@ -36,7 +37,9 @@ pub enum IndexType {
 pub(crate) enum EntriesVariants {
     #[default]
     None,
-    Ids(Vec<BlobId>),
+    /// umbra patch 12: each id with its blob's data length (4 bytes more per blob), so that
+    /// a backup can tell how a file's stored content was cut.
+    Ids(Vec<(BlobId, u32)>),
     FullEntries(Vec<SortedEntry>),
 }
 
@@ -110,7 +113,7 @@ impl IndexCollector {
         Index(self.0.map(|_, mut tc| {
             match &mut tc.entries {
                 EntriesVariants::None => {}
-                EntriesVariants::Ids(ids) => ids.par_sort_unstable(),
+                EntriesVariants::Ids(ids) => ids.par_sort_unstable_by_key(|e| e.0),
                 EntriesVariants::FullEntries(entries) => entries.par_sort_unstable_by_key(|e| e.id),
             }
 
@@ -162,7 +165,9 @@ impl Extend<IndexPack> for IndexCollector {
                     };
                     match &mut self.0[blob_type].entries {
                         EntriesVariants::None => {}
-                        EntriesVariants::Ids(idents) => idents.push(blob.id),
+                        EntriesVariants::Ids(idents) => {
+                            idents.push((blob.id, blob.location.data_length()));
+                        }
                         EntriesVariants::FullEntries(entries) => entries.push(be),
                     }
                 }
@@ -237,6 +242,21 @@ impl IntoIterator for Index {
 }
 
 impl ReadIndex for Index {
+    fn data_length(&self, id: &DataId) -> Option<u32> {
+        let id = BlobId::from(**id);
+        match &self.0[BlobType::Data].entries {
+            EntriesVariants::FullEntries(entries) => entries
+                .binary_search_by_key(&id, |e| e.id)
+                .ok()
+                .map(|i| entries[i].location.data_length()),
+            EntriesVariants::Ids(ids) => ids
+                .binary_search_by_key(&id, |e| e.0)
+                .ok()
+                .map(|i| ids[i].1),
+            EntriesVariants::None => None,
+        }
+    }
+
     fn get_id(&self, blob_type: BlobType, id: &BlobId) -> Option<IndexEntry> {
         let EntriesVariants::FullEntries(vec) = &self.0[blob_type].entries else {
             // get_id() only gives results if index contains full entries
@@ -262,7 +282,7 @@ impl ReadIndex for Index {
             EntriesVariants::FullEntries(entries) => {
                 entries.binary_search_by_key(id, |e| e.id).is_ok()
             }
-            EntriesVariants::Ids(ids) => ids.binary_search(id).is_ok(),
+            EntriesVariants::Ids(ids) => ids.binary_search_by_key(id, |e| e.0).is_ok(),
             // has() only gives results if index contains full entries or ids
             EntriesVariants::None => false,
         }

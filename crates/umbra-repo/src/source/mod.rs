@@ -14,7 +14,7 @@
 //! reaches its end.
 //!
 //! A changed file is read again, up to `retries` times, when it is small enough to hold
-//! in memory ([`RETRY_LIMIT`]): a read counts as clean when the file's identity is the
+//! in memory ([`open::RETRY_LIMIT`]): a read counts as clean when the file's identity is the
 //! same before and after it and its size is still the walked size. Larger files are read
 //! once, streaming; a change is reported, not retried. rustic_core restores a file to the
 //! size recorded at the walk, so the reader never yields more than that size, and a file
@@ -25,21 +25,17 @@
 //! the node takes the live file's inode, device, ctime and link count. That keeps the
 //! next backup's parent matching (and hardlink detection on restore) working.
 
-use std::fs::File;
-use std::io::{Cursor, Read};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use jiff::Timestamp;
-use rustic_core::repofile::Node;
 use rustic_core::{
-    ErrorKind as RKind, Excludes, LocalSource, LocalSourceFilterOptions, LocalSourceSaveOptions,
-    ReadSource, ReadSourceEntry, ReadSourceOpen, RusticError, RusticResult,
+    Excludes, LocalSource, LocalSourceFilterOptions, LocalSourceSaveOptions, ReadSource,
+    ReadSourceEntry, RusticResult,
 };
 use umbra_core::{Event, Monitor, PlannedSource, ProgressKind, Task};
 
+use crate::chunking::Chunking;
 use crate::error::rustic;
 
 /// What went wrong, per source, while reading.
@@ -58,6 +54,14 @@ pub(crate) struct ReadLog {
     bytes_read: AtomicU64,
     monitor: Arc<dyn Monitor>,
     files: Box<dyn Task>,
+    /// Each source's chunking policy, by report index.
+    chunking: Vec<Chunking>,
+    /// Per source: whether a large file was cut in fixed-size chunks (reading from a kept
+    /// base can pay off there).
+    large_fixed: Vec<std::sync::atomic::AtomicBool>,
+    /// Content bytes taken from the parent snapshot because the filesystem vouched that
+    /// they did not change.
+    bytes_reused: AtomicU64,
 }
 
 impl ReadLog {
@@ -101,6 +105,25 @@ impl ReadLog {
     pub(crate) fn bytes_read(&self) -> u64 {
         self.bytes_read.load(Ordering::Relaxed)
     }
+
+    /// Bytes of changed files taken from the parent without reading (a kept base vouched).
+    pub(crate) fn bytes_reused(&self) -> u64 {
+        self.bytes_reused.load(Ordering::Relaxed)
+    }
+
+    fn large_fixed(&self, source: usize) {
+        if let Some(flag) = self.large_fixed.get(source) {
+            flag.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Per source, in the caller's order: whether a large file was cut in fixed-size chunks.
+    pub(crate) fn sources_with_large_fixed(&self) -> Vec<bool> {
+        self.large_fixed
+            .iter()
+            .map(|f| f.load(Ordering::Relaxed))
+            .collect()
+    }
 }
 
 struct Walked {
@@ -133,6 +156,7 @@ impl PlannedReadSource {
         omit: &[PathBuf],
         filters: &Filters<'_>,
         retries: u32,
+        chunking: &dyn Fn(&Path) -> Chunking,
         monitor: Arc<dyn Monitor>,
     ) -> umbra_core::Result<(Self, Arc<ReadLog>)> {
         let mut walked = Vec::with_capacity(sources.len());
@@ -158,6 +182,9 @@ impl PlannedReadSource {
             bytes_read: AtomicU64::new(0),
             monitor,
             files,
+            chunking: sources.iter().map(|s| chunking(&s.path)).collect(),
+            large_fixed: sources.iter().map(|_| Default::default()).collect(),
+            bytes_reused: AtomicU64::new(0),
         });
         Ok((
             Self {
@@ -299,8 +326,19 @@ pub(crate) fn map_entry(
             if !entry.node.is_dir() {
                 log.files.increment(1);
             }
+            let live_path = plan
+                .identity_from
+                .as_ref()
+                .map(|live_root| reroot(&read_path, &plan.read_from, live_root));
+            let base_path = plan
+                .base
+                .as_ref()
+                .map(|base| reroot(&read_path, &plan.read_from, &base.read_from));
             let open = entry.open.map(|_| PlannedOpen {
                 expected,
+                live_path,
+                base_path,
+                mtime: entry.node.meta.mtime,
                 read_path,
                 named_path: named.clone(),
                 source: idx,
@@ -315,216 +353,8 @@ pub(crate) fn map_entry(
     }
 }
 
-/// Files up to this size are read into memory, so that a change while reading can be
-/// answered by reading again.
-pub(crate) const RETRY_LIMIT: u64 = 8 << 20;
-
-/// The identity of a file when it was walked: if any of it differs after the file was
-/// read, the file changed while being read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Expected {
-    pub(crate) size: u64,
-    pub(crate) mtime: Option<Timestamp>,
-    pub(crate) ctime: Option<Timestamp>,
-    inode: u64,
-}
-
-impl Expected {
-    fn of(node: &Node) -> Self {
-        Self {
-            size: node.meta.size,
-            mtime: node.meta.mtime,
-            ctime: node.meta.ctime,
-            inode: node.meta.inode,
-        }
-    }
-
-    pub(crate) fn of_metadata(m: &std::fs::Metadata) -> Self {
-        let ts = |s: i64, ns: i64| Timestamp::new(s, i32::try_from(ns).unwrap_or(0)).ok();
-        Self {
-            size: m.len(),
-            mtime: ts(m.mtime(), m.mtime_nsec()),
-            ctime: ts(m.ctime(), m.ctime_nsec()),
-            inode: m.ino(),
-        }
-    }
-
-    /// Compares only what both sides know (a walk may not record ctime or inode).
-    fn differs_from(&self, now: &Self) -> bool {
-        self.size != now.size
-            || (self.mtime.is_some() && self.mtime != now.mtime)
-            || (self.ctime.is_some() && self.ctime != now.ctime)
-            || (self.inode != 0 && self.inode != now.inode)
-    }
-}
-
-/// How to open one file of the plan.
-#[derive(Debug)]
-pub(crate) struct PlannedOpen {
-    read_path: PathBuf,
-    named_path: PathBuf,
-    expected: Expected,
-    source: usize,
-    log: Arc<ReadLog>,
-}
-
-impl std::fmt::Debug for ReadLog {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ReadLog")
-    }
-}
-
-impl PlannedOpen {
-    fn open_file(&self) -> std::io::Result<File> {
-        File::open(&self.read_path)
-    }
-
-    fn unreadable(&self, err: &std::io::Error) -> Box<RusticError> {
-        if err.kind() == std::io::ErrorKind::NotFound {
-            self.log.vanished(self.source, self.named_path.clone());
-        } else {
-            self.log
-                .unreadable(self.source, self.named_path.clone(), err.to_string());
-        }
-        RusticError::with_source(
-            RKind::InputOutput,
-            "cannot read `{path}`",
-            std::io::Error::new(err.kind(), err.to_string()),
-        )
-        .attach_context("path", self.named_path.display().to_string())
-    }
-
-    /// Reads a small file whole, again and again while it changes under us; returns the
-    /// last content read, and whether it is clean.
-    fn read_small(&self) -> std::io::Result<(Vec<u8>, bool)> {
-        let limit = usize::try_from(self.expected.size).unwrap_or(usize::MAX);
-        let mut attempt = 0;
-        loop {
-            let mut file = self.open_file()?;
-            let before = Expected::of_metadata(&file.metadata()?);
-            let mut buf = Vec::with_capacity(limit);
-            (&mut file)
-                .take(self.expected.size + 1)
-                .read_to_end(&mut buf)?;
-            let after = Expected::of_metadata(&file.metadata()?);
-            self.log
-                .bytes_read
-                .fetch_add(buf.len() as u64, Ordering::Relaxed);
-            let clean = before == after && after.size == self.expected.size && buf.len() == limit;
-            if clean || attempt >= self.log.retries {
-                buf.truncate(limit);
-                return Ok((buf, clean));
-            }
-            attempt += 1;
-        }
-    }
-}
-
-impl ReadSourceOpen for PlannedOpen {
-    type Reader = FileReader;
-
-    fn open(self) -> RusticResult<Self::Reader> {
-        if self.expected.size <= RETRY_LIMIT {
-            return match self.read_small() {
-                Ok((data, clean)) => {
-                    if !clean {
-                        self.log.changed(self.source, self.named_path.clone());
-                    }
-                    Ok(FileReader::Memory(Cursor::new(data)))
-                }
-                Err(err) => Err(self.unreadable(&err)),
-            };
-        }
-        match self.open_file() {
-            Ok(file) => Ok(FileReader::Stream(CheckedReader {
-                file,
-                remaining: self.expected.size,
-                open: self,
-                checked: false,
-            })),
-            Err(err) => Err(self.unreadable(&err)),
-        }
-    }
-}
-
-/// A file's content for the archiver: read whole (small files), or streamed.
-pub(crate) enum FileReader {
-    Memory(Cursor<Vec<u8>>),
-    Stream(CheckedReader),
-}
-
-impl Read for FileReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        match self {
-            Self::Memory(c) => c.read(buf),
-            Self::Stream(r) => r.read(buf),
-        }
-    }
-}
-
-/// Streams a large file, never past its walked size, and at its end checks that it did
-/// not change meanwhile.
-pub(crate) struct CheckedReader {
-    file: File,
-    open: PlannedOpen,
-    /// Bytes still to deliver before the walked size is reached.
-    remaining: u64,
-    checked: bool,
-}
-
-impl CheckedReader {
-    fn check(&mut self, shrank: bool) {
-        if self.checked {
-            return;
-        }
-        self.checked = true;
-        let changed = shrank
-            || match self.file.metadata() {
-                Ok(m) => self.open.expected.differs_from(&Expected::of_metadata(&m)),
-                Err(_) => true,
-            };
-        if changed {
-            self.open
-                .log
-                .changed(self.open.source, self.open.named_path.clone());
-        }
-    }
-}
-
-impl Read for CheckedReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.remaining == 0 {
-            self.check(false);
-            return Ok(0);
-        }
-        let want = buf
-            .len()
-            .min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
-        match self.file.read(&mut buf[..want]) {
-            Ok(0) => {
-                // The file ended before its walked size: it shrank while we read it.
-                self.check(true);
-                Ok(0)
-            }
-            Ok(n) => {
-                self.remaining -= n as u64;
-                self.open
-                    .log
-                    .bytes_read
-                    .fetch_add(n as u64, Ordering::Relaxed);
-                Ok(n)
-            }
-            Err(err) => {
-                self.open.log.unreadable(
-                    self.open.source,
-                    self.open.named_path.clone(),
-                    err.to_string(),
-                );
-                Err(err)
-            }
-        }
-    }
-}
+mod open;
+pub(crate) use open::{Expected, PlannedOpen};
 
 #[cfg(test)]
 mod tests {
@@ -543,24 +373,5 @@ mod tests {
             reroot(Path::new("/elsewhere"), from, to),
             Path::new("/elsewhere")
         );
-    }
-
-    #[test]
-    fn a_missing_ctime_is_not_a_change() {
-        let a = Expected {
-            size: 1,
-            mtime: None,
-            ctime: None,
-            inode: 0,
-        };
-        let b = Expected {
-            size: 1,
-            mtime: Timestamp::new(5, 0).ok(),
-            ctime: None,
-            inode: 7,
-        };
-        assert!(!a.differs_from(&b));
-        let c = Expected { size: 2, ..b };
-        assert!(b.differs_from(&c));
     }
 }

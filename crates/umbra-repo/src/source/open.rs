@@ -1,0 +1,429 @@
+//! Opening one file of a backup: how to cut it, what to read of it, and whether it changed
+//! while it was read.
+//!
+//! Small files are read whole, again while they change ([`RETRY_LIMIT`]); large ones are
+//! streamed and checked once at their end. A large file cut in fixed-size chunks from a
+//! volume snapshot with a kept base is read in part: the chunks whose bytes the filesystem
+//! vouches are the base's (see `extents`) are taken from the parent snapshot instead.
+
+use std::fs::File;
+use std::io::{Cursor, Read};
+use std::ops::Range;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use rustic_core::repofile::Node;
+use rustic_core::{
+    ChunkPlan, DataId, ErrorKind as RKind, ReadSourceOpen, RusticError, RusticResult,
+};
+
+use super::ReadLog;
+use crate::chunking::{stored_cut, FileFacts, Stored};
+
+/// Files up to this size are read into memory, so that a change while reading can be
+/// answered by reading again.
+pub(crate) const RETRY_LIMIT: u64 = 8 << 20;
+
+/// The identity of a file when it was walked: if any of it differs after the file was
+/// read, the file changed while being read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Expected {
+    pub(crate) size: u64,
+    pub(crate) mtime: Option<Timestamp>,
+    pub(crate) ctime: Option<Timestamp>,
+    inode: u64,
+}
+
+impl Expected {
+    pub(super) fn of(node: &Node) -> Self {
+        Self {
+            size: node.meta.size,
+            mtime: node.meta.mtime,
+            ctime: node.meta.ctime,
+            inode: node.meta.inode,
+        }
+    }
+
+    pub(crate) fn of_metadata(m: &std::fs::Metadata) -> Self {
+        let ts = |s: i64, ns: i64| Timestamp::new(s, i32::try_from(ns).unwrap_or(0)).ok();
+        Self {
+            size: m.len(),
+            mtime: ts(m.mtime(), m.mtime_nsec()),
+            ctime: ts(m.ctime(), m.ctime_nsec()),
+            inode: m.ino(),
+        }
+    }
+
+    /// Compares only what both sides know (a walk may not record ctime or inode).
+    fn differs_from(&self, now: &Self) -> bool {
+        self.size != now.size
+            || (self.mtime.is_some() && self.mtime != now.mtime)
+            || (self.ctime.is_some() && self.ctime != now.ctime)
+            || (self.inode != 0 && self.inode != now.inode)
+    }
+}
+
+/// How to open one file of the plan.
+#[derive(Debug)]
+pub(crate) struct PlannedOpen {
+    pub(super) read_path: PathBuf,
+    /// The live file, for sources read from clones (whose inodes are new).
+    pub(super) live_path: Option<PathBuf>,
+    /// The same file in the source's kept base snapshot, if the source has one.
+    pub(super) base_path: Option<PathBuf>,
+    /// The modification time the node records.
+    pub(super) mtime: Option<Timestamp>,
+    pub(super) named_path: PathBuf,
+    pub(super) expected: Expected,
+    pub(super) source: usize,
+    pub(super) log: Arc<ReadLog>,
+}
+
+impl std::fmt::Debug for ReadLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReadLog")
+    }
+}
+
+impl PlannedOpen {
+    /// The chunks of this file that are the prior node's, by chunk index: where the prior
+    /// node was cut at `size`, describes the base's copy (same length), and the filesystem
+    /// vouches that the chunk's bytes are the base's.
+    fn reusable_chunks(
+        &self,
+        base: &std::path::Path,
+        prior: &Node,
+        size: usize,
+        data_length: &dyn Fn(&DataId) -> Option<u32>,
+    ) -> Vec<Option<DataId>> {
+        let Some(content) = prior.content.as_deref() else {
+            return Vec::new();
+        };
+        let base_len = std::fs::metadata(base).map_or(u64::MAX, |m| m.len());
+        if base_len != prior.meta.size || stored_cut(content, data_length) != Stored::Fixed(size) {
+            return Vec::new();
+        }
+        let Ok(file) = self.open_file() else {
+            return Vec::new();
+        };
+        let same = crate::extents::unchanged_ranges(base, &file, self.expected.size);
+        let new_len = self.expected.size;
+        (0..chunk_count(size, new_len))
+            .map(|i| {
+                let chunk = chunk_range(i, size, new_len);
+                let in_base = chunk_range(i, size, base_len);
+                let id = content.get(i)?;
+                // The same extent of bytes in both, and a chunk the index knows.
+                (chunk == in_base
+                    && covered(&same, &chunk)
+                    && data_length(id).map(u64::from) == Some(chunk.end - chunk.start))
+                .then_some(*id)
+            })
+            .collect()
+    }
+
+    fn open_file(&self) -> std::io::Result<File> {
+        File::open(&self.read_path)
+    }
+
+    fn unreadable(&self, err: &std::io::Error) -> Box<RusticError> {
+        if err.kind() == std::io::ErrorKind::NotFound {
+            self.log.vanished(self.source, self.named_path.clone());
+        } else {
+            self.log
+                .unreadable(self.source, self.named_path.clone(), err.to_string());
+        }
+        RusticError::with_source(
+            RKind::InputOutput,
+            "cannot read `{path}`",
+            std::io::Error::new(err.kind(), err.to_string()),
+        )
+        .attach_context("path", self.named_path.display().to_string())
+    }
+
+    /// Reads a small file whole, again and again while it changes under us; returns the
+    /// last content read, and whether it is clean.
+    fn read_small(&self) -> std::io::Result<(Vec<u8>, bool)> {
+        let limit = usize::try_from(self.expected.size).unwrap_or(usize::MAX);
+        let mut attempt = 0;
+        loop {
+            let mut file = self.open_file()?;
+            let before = Expected::of_metadata(&file.metadata()?);
+            let mut buf = Vec::with_capacity(limit);
+            (&mut file)
+                .take(self.expected.size + 1)
+                .read_to_end(&mut buf)?;
+            let after = Expected::of_metadata(&file.metadata()?);
+            self.log
+                .bytes_read
+                .fetch_add(buf.len() as u64, Ordering::Relaxed);
+            let clean = before == after && after.size == self.expected.size && buf.len() == limit;
+            if clean || attempt >= self.log.retries {
+                buf.truncate(limit);
+                return Ok((buf, clean));
+            }
+            attempt += 1;
+        }
+    }
+}
+
+impl ReadSourceOpen for PlannedOpen {
+    type Reader = FileReader;
+
+    fn open_planned(
+        self,
+        prior: Option<&Node>,
+        data_length: &dyn Fn(&DataId) -> Option<u32>,
+    ) -> RusticResult<(Self::Reader, ChunkPlan)> {
+        let policy = self
+            .log
+            .chunking
+            .get(self.source)
+            .copied()
+            .unwrap_or_default();
+        let inode = self
+            .live_path
+            .as_ref()
+            .and_then(|p| std::fs::symlink_metadata(p).ok())
+            .map_or(self.expected.inode, |m| m.ino());
+        let facts = FileFacts {
+            read_path: &self.read_path,
+            named_path: &self.named_path,
+            size: self.expected.size,
+            inode,
+            mtime: self.mtime,
+        };
+        let Some(size) = crate::chunking::decide(policy, &facts, prior, data_length) else {
+            return Ok((self.open()?, ChunkPlan::Repository));
+        };
+        if self.expected.size >= crate::chunking::LARGE_FILE {
+            self.log.large_fixed(self.source);
+        }
+        let reuse = match (&self.base_path, prior) {
+            (Some(base), Some(prior)) if self.expected.size > RETRY_LIMIT => {
+                self.reusable_chunks(base, prior, size, data_length)
+            }
+            _ => Vec::new(),
+        };
+        if reuse.iter().all(Option::is_none) {
+            return Ok((
+                self.open()?,
+                ChunkPlan::Fixed {
+                    size,
+                    reuse: Vec::new(),
+                },
+            ));
+        }
+        let file = self.open_file().map_err(|e| self.unreadable(&e))?;
+        let reused: u64 = reuse
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.is_some())
+            .map(|(i, _)| chunk_range(i, size, self.expected.size))
+            .map(|r| r.end - r.start)
+            .sum();
+        self.log.bytes_reused.fetch_add(reused, Ordering::Relaxed);
+        let to_read = (0..chunk_count(size, self.expected.size))
+            .filter(|i| reuse.get(*i).is_none_or(Option::is_none))
+            .map(|i| chunk_range(i, size, self.expected.size))
+            .collect();
+        let reader = GappedReader {
+            file,
+            ranges: to_read,
+            at: 0,
+            open: self,
+        };
+        Ok((FileReader::Gapped(reader), ChunkPlan::Fixed { size, reuse }))
+    }
+
+    fn open(self) -> RusticResult<Self::Reader> {
+        if self.expected.size <= RETRY_LIMIT {
+            return match self.read_small() {
+                Ok((data, clean)) => {
+                    if !clean {
+                        self.log.changed(self.source, self.named_path.clone());
+                    }
+                    Ok(FileReader::Memory(Cursor::new(data)))
+                }
+                Err(err) => Err(self.unreadable(&err)),
+            };
+        }
+        match self.open_file() {
+            Ok(file) => Ok(FileReader::Stream(CheckedReader {
+                file,
+                remaining: self.expected.size,
+                open: self,
+                checked: false,
+            })),
+            Err(err) => Err(self.unreadable(&err)),
+        }
+    }
+}
+
+/// A file's content for the archiver: read whole (small files), streamed, or streamed
+/// with the reused chunks left out.
+pub(crate) enum FileReader {
+    Memory(Cursor<Vec<u8>>),
+    Stream(CheckedReader),
+    Gapped(GappedReader),
+}
+
+impl Read for FileReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Memory(c) => c.read(buf),
+            Self::Stream(r) => r.read(buf),
+            Self::Gapped(r) => r.read(buf),
+        }
+    }
+}
+
+/// The number of chunks of `size` bytes in a file of `len` bytes.
+fn chunk_count(size: usize, len: u64) -> usize {
+    usize::try_from(len.div_ceil(size as u64)).unwrap_or(usize::MAX)
+}
+
+/// The byte range of chunk `i` of a file of `len` bytes.
+fn chunk_range(i: usize, size: usize, len: u64) -> Range<u64> {
+    let start = (i as u64).saturating_mul(size as u64).min(len);
+    start..start.saturating_add(size as u64).min(len)
+}
+
+/// Whether `ranges` (sorted, merged) cover `r` whole.
+fn covered(ranges: &[Range<u64>], r: &Range<u64>) -> bool {
+    let i = ranges.partition_point(|x| x.end <= r.start);
+    ranges
+        .get(i)
+        .is_some_and(|x| x.start <= r.start && x.end >= r.end)
+}
+
+/// Reads only the given byte ranges of a file (from a read-only snapshot), one after the
+/// other: the chunks to read of a file whose other chunks are reused.
+pub(crate) struct GappedReader {
+    file: File,
+    /// Left to read, in order.
+    ranges: std::collections::VecDeque<Range<u64>>,
+    /// Bytes of the front range already read.
+    at: u64,
+    open: PlannedOpen,
+}
+
+impl Read for GappedReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let Some(range) = self.ranges.front().cloned() else {
+            return Ok(0);
+        };
+        let left = range.end - range.start - self.at;
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = self.file.read_at(&mut buf[..want], range.start + self.at)?;
+        if n == 0 {
+            // The snapshot's file is shorter than walked: nothing more to give.
+            self.open
+                .log
+                .changed(self.open.source, self.open.named_path.clone());
+            self.ranges.clear();
+            return Ok(0);
+        }
+        self.at += n as u64;
+        self.open
+            .log
+            .bytes_read
+            .fetch_add(n as u64, Ordering::Relaxed);
+        if self.at == range.end - range.start {
+            self.ranges.pop_front();
+            self.at = 0;
+        }
+        Ok(n)
+    }
+}
+
+/// Streams a large file, never past its walked size, and at its end checks that it did
+/// not change meanwhile.
+pub(crate) struct CheckedReader {
+    file: File,
+    open: PlannedOpen,
+    /// Bytes still to deliver before the walked size is reached.
+    remaining: u64,
+    checked: bool,
+}
+
+impl CheckedReader {
+    fn check(&mut self, shrank: bool) {
+        if self.checked {
+            return;
+        }
+        self.checked = true;
+        let changed = shrank
+            || match self.file.metadata() {
+                Ok(m) => self.open.expected.differs_from(&Expected::of_metadata(&m)),
+                Err(_) => true,
+            };
+        if changed {
+            self.open
+                .log
+                .changed(self.open.source, self.open.named_path.clone());
+        }
+    }
+}
+
+impl Read for CheckedReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.remaining == 0 {
+            self.check(false);
+            return Ok(0);
+        }
+        let want = buf
+            .len()
+            .min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
+        match self.file.read(&mut buf[..want]) {
+            Ok(0) => {
+                // The file ended before its walked size: it shrank while we read it.
+                self.check(true);
+                Ok(0)
+            }
+            Ok(n) => {
+                self.remaining -= n as u64;
+                self.open
+                    .log
+                    .bytes_read
+                    .fetch_add(n as u64, Ordering::Relaxed);
+                Ok(n)
+            }
+            Err(err) => {
+                self.open.log.unreadable(
+                    self.open.source,
+                    self.open.named_path.clone(),
+                    err.to_string(),
+                );
+                Err(err)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_ctime_is_not_a_change() {
+        let a = Expected {
+            size: 1,
+            mtime: None,
+            ctime: None,
+            inode: 0,
+        };
+        let b = Expected {
+            size: 1,
+            mtime: Timestamp::new(5, 0).ok(),
+            ctime: None,
+            inode: 7,
+        };
+        assert!(!a.differs_from(&b));
+        let c = Expected { size: 2, ..b };
+        assert!(b.differs_from(&c));
+    }
+}
