@@ -333,7 +333,11 @@ after_snapshot = [
         "{}",
         common::sh(&format!("btrfs subvolume list {}", fs_.mount.display()))
     );
-    let cleanup = env.umbra_with_config(&config).arg("cleanup").output().expect("cleanup");
+    let cleanup = env
+        .umbra_with_config(&config)
+        .arg("cleanup")
+        .output()
+        .expect("cleanup");
     assert!(cleanup.status.success());
     assert_eq!((umbra_subvolumes(), bases()), (0, 0));
 

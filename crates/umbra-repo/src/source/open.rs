@@ -230,12 +230,7 @@ impl ReadSourceOpen for PlannedOpen {
             .filter(|i| reuse.get(*i).is_none_or(Option::is_none))
             .map(|i| chunk_range(i, size, self.expected.size))
             .collect();
-        let reader = GappedReader {
-            file,
-            ranges: to_read,
-            at: 0,
-            open: self,
-        };
+        let reader = GappedReader::new(file, to_read, self);
         Ok((FileReader::Gapped(reader), ChunkPlan::Fixed { size, reuse }))
     }
 
@@ -311,6 +306,42 @@ pub(crate) struct GappedReader {
     open: PlannedOpen,
 }
 
+/// Ranges asked of the kernel ahead of the one being read: scattered reads one at a time
+/// leave the device idle between them (measured on XFS: 2.4 s for 150 MiB in 64 KiB
+/// pieces); asking ahead keeps a queue of them in flight.
+const READ_AHEAD_RANGES: usize = 32;
+
+impl GappedReader {
+    fn new(file: File, ranges: std::collections::VecDeque<Range<u64>>, open: PlannedOpen) -> Self {
+        // The chunks to read are scattered: the kernel's own readahead would read much of
+        // what is skipped (measured: 64% of a 1 GiB file for 15% wanted).
+        advise(&file, &(0..0), libc::POSIX_FADV_RANDOM);
+        for r in ranges.iter().take(READ_AHEAD_RANGES) {
+            advise(&file, r, libc::POSIX_FADV_WILLNEED);
+        }
+        Self {
+            file,
+            ranges,
+            at: 0,
+            open,
+        }
+    }
+}
+
+/// `posix_fadvise` for `range` (`0..0`: the whole file). Advice only: errors are ignored.
+fn advise(file: &File, range: &Range<u64>, advice: libc::c_int) {
+    let (Ok(start), Ok(len)) = (
+        libc::off_t::try_from(range.start),
+        libc::off_t::try_from(range.end - range.start),
+    ) else {
+        return;
+    };
+    // SAFETY: a valid descriptor; the call only gives the kernel advice.
+    unsafe {
+        libc::posix_fadvise(std::os::fd::AsRawFd::as_raw_fd(file), start, len, advice);
+    }
+}
+
 impl Read for GappedReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let Some(range) = self.ranges.front().cloned() else {
@@ -335,6 +366,9 @@ impl Read for GappedReader {
         if self.at == range.end - range.start {
             self.ranges.pop_front();
             self.at = 0;
+            if let Some(next) = self.ranges.get(READ_AHEAD_RANGES - 1) {
+                advise(&self.file, next, libc::POSIX_FADV_WILLNEED);
+            }
         }
         Ok(n)
     }
