@@ -12,14 +12,16 @@
 # Not part of CI. Needs root (loop devices), btrfs-progs, xfsprogs, restic, PostgreSQL.
 #   BENCH_SIZE_MB   the file's size      default 1024
 #   BENCH_PG_SCALE  pgbench scale        default 10 (0 skips PostgreSQL)
+#   BENCH_PARTS     "file pg", or one of them    default both
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
 size_mb="${BENCH_SIZE_MB:-1024}"
 scale="${BENCH_PG_SCALE:-10}"
+parts="${BENCH_PARTS:-file pg}"
 work="$(mktemp -d /tmp/umbra-bench-inplace.XXXXXX)"
 chmod 755 "$work"
-out="$here/results/in-place-$(date -u +%Y-%m-%d).md"
+out="$here/results/in-place-$(date -u +%Y-%m-%d)${BENCH_PARTS:+-${parts// /-}}${BENCH_PG_SCALE:+-scale$scale}.md"
 mkdir -p "$here/results"
 (cd "$root" && cargo build --release -p umbra --locked)
 umbra="$root/target/release/umbra"
@@ -112,19 +114,20 @@ bench_file() { # bench_file FS METHOD
   umount "$mnt"
 }
 
+if [[ " $parts " == *" file "* ]]; then
 bench_file btrfs btrfs
 bench_file xfs reflink
 bench_file ext4 direct
-
 {
   echo
   echo "| filesystem | umbra's second backup, time vs restic's | read, % of the file | growth, % of the file |"
   echo "|---|---|---|---|"
   printf '%s\n' "${summary[@]}"
 } >> "$out"
+fi
 
 # --- PostgreSQL under pgbench -------------------------------------------------------------
-if [ "$scale" != 0 ] && [ -n "$pgbin" ]; then
+if [[ " $parts " == *" pg "* ]] && [ "$scale" != 0 ] && [ -n "$pgbin" ]; then
   loopfs btrfs "$work/pg" 4000
   mkdir -p "$work/pg/data" "$work/run"; chown postgres "$work/pg/data" "$work/run"
   runuser -u postgres -- "$pgbin/initdb" -A trust -U postgres -D "$work/pg/data" >/dev/null
