@@ -144,6 +144,11 @@ if [[ " $parts " == *" pg "* ]] && [ "$scale" != 0 ] && [ -n "$pgbin" ]; then
   "$umbra" -r "$work/umbra-pg" init -q
   run_measured "$work/o" restic -r "$work/restic-pg" backup -q "$work/pg/data" >/dev/null
   run_measured "$work/o" "$umbra" -r "$work/umbra-pg" backup -q --snapshot btrfs "$work/pg/data" >/dev/null
+  # The table file alone, too.
+  restic -r "$work/restic-tbl" init -q >/dev/null
+  "$umbra" -r "$work/umbra-tbl" init -q
+  run_measured "$work/o" restic -r "$work/restic-tbl" backup -q "$work/pg/data/$table" >/dev/null
+  run_measured "$work/o" "$umbra" -r "$work/umbra-tbl" backup -q --snapshot btrfs "$work/pg/data/$table" >/dev/null
   # About 1% of the table's pages get an update: one per transaction, 4 clients.
   pages=$((table_bytes / 8192)); per_client=$((pages / 400))
   runuser -u postgres -- "$pgbin/pgbench" -n -c 4 -t "$per_client" -h "$work/run" -p 25433 postgres > "$work/pgbench.out" 2>&1
@@ -152,6 +157,10 @@ if [[ " $parts " == *" pg "* ]] && [ "$scale" != 0 ] && [ -n "$pgbin" ]; then
   rs=$(run_measured "$work/ro" restic -r "$work/restic-pg" --json backup "$work/pg/data")
   us=$(run_measured "$work/uo" "$umbra" -r "$work/umbra-pg" --json backup --snapshot btrfs "$work/pg/data")
   ra=$(du -sb "$work/restic-pg" | cut -f1); ua=$(du -sb "$work/umbra-pg" | cut -f1)
+  tb_r=$(run_measured "$work/tro" restic -r "$work/restic-tbl" --json backup "$work/pg/data/$table")
+  tb_u=$(run_measured "$work/tuo" "$umbra" -r "$work/umbra-tbl" --json backup --snapshot btrfs "$work/pg/data/$table")
+  tb_radd=$(grep '"message_type":"summary"' "$work/tro" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data_added"])')
+  tb_uadd=$(grep '"message_type":"summary"' "$work/tuo" | python3 -c 'import json,sys; print(json.load(sys.stdin)["bytes_added"])')
   radd=$(grep '"message_type":"summary"' "$work/ro" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data_added"])')
   uadd=$(grep '"message_type":"summary"' "$work/uo" | python3 -c 'import json,sys; print(json.load(sys.stdin)["bytes_added"])')
   {
@@ -162,6 +171,13 @@ if [[ " $parts " == *" pg "* ]] && [ "$scale" != 0 ] && [ -n "$pgbin" ]; then
     echo "|---|---|---|---|---|---|"
     echo "| restic | ${rs% *} s | ${rs#* } MiB | $((radd >> 20)) MiB | $(pct "$radd" "$table_bytes")% | $(((ra - rb) >> 20)) MiB |"
     echo "| umbra | ${us% *} s ($(ratio "${us% *}" "${rs% *}")x) | ${us#* } MiB | $((uadd >> 20)) MiB | $(pct "$uadd" "$table_bytes")% | $(((ua - ub) >> 20)) MiB |"
+    echo
+    echo "The table file (pgbench_accounts) alone, backed up the same way into repositories of its own, same run:"
+    echo
+    echo "| tool | second backup | read, % of the table | added (uncompressed), % of the table |"
+    echo "|---|---|---|---|"
+    echo "| restic | ${tb_r% *} s | ${tb_r#* } MiB, $(pct $((${tb_r#* } << 20)) "$table_bytes")% | $((tb_radd >> 20)) MiB, $(pct "$tb_radd" "$table_bytes")% |"
+    echo "| umbra | ${tb_u% *} s ($(ratio "${tb_u% *}" "${tb_r% *}")x) | ${tb_u#* } MiB, $(pct $((${tb_u#* } << 20)) "$table_bytes")% | $((tb_uadd >> 20)) MiB, $(pct "$tb_uadd" "$table_bytes")% |"
   } >> "$out"
 fi
 echo "wrote $out"

@@ -7,13 +7,22 @@
 //! covered here: that is what the persistent records and the sweep at start-up are for.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 type Action = Box<dyn FnOnce() + Send>;
 
 static NEXT: AtomicU64 = AtomicU64::new(1);
 static ACTIONS: Mutex<BTreeMap<u64, (String, Action)>> = Mutex::new(BTreeMap::new());
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether [`release_all`] has started: umbra is being interrupted. Actions run newest
+/// first, so a command killed by its own action is seen failing before older actions
+/// (a job's) have run; code that judges such a failure asks this first.
+#[must_use]
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
 
 /// A registration; dropping it unregisters the action without running it.
 #[derive(Debug)]
@@ -42,6 +51,7 @@ impl Drop for Registration {
 /// Runs every registered action, newest first (the reverse of how they were set up), and
 /// returns their descriptions.
 pub fn release_all() -> Vec<String> {
+    INTERRUPTED.store(true, Ordering::SeqCst);
     let actions = match ACTIONS.lock() {
         Ok(mut map) => std::mem::take(&mut *map),
         Err(_) => return Vec::new(),
@@ -70,6 +80,7 @@ mod tests {
         let done = release_all();
         assert!(done.contains(&"kept".to_string()));
         assert!(ran.load(Ordering::SeqCst));
+        assert!(interrupted());
         assert!(release_all().is_empty());
     }
 }

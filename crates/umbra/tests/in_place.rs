@@ -450,3 +450,72 @@ fn a_sparse_image_restores_sparse_onto_a_filesystem_smaller_than_it() {
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }
+
+#[test]
+fn a_jobs_base_goes_with_the_job() {
+    let env = Env::new();
+    let Some(lfs) = LoopFs::new("btrfs", env.dir.path(), 300) else {
+        return;
+    };
+    env.init();
+    let src = lfs.path("data");
+    fs::create_dir_all(&src).expect("mkdir");
+    fs::write(src.join("vm.qcow2"), Rng(11).bytes(10 << 20)).expect("write");
+    let config = env.path("umbra.toml");
+    let job_file = |name: &str| {
+        let text = format!(
+            "[repository]\npath = \"{}\"\npassword_file = \"{}\"\n\n[jobs.{name}]\nsources = [\"{}\"]\nsnapshot = \"btrfs\"\n",
+            env.repo().display(),
+            env.path("password").display(),
+            src.display()
+        );
+        fs::write(&config, text).expect("config");
+    };
+    let run = |name: &str| {
+        let out = env
+            .umbra_with_config(&config)
+            .args(["run", name])
+            .output()
+            .expect("run");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    job_file("images");
+    let first = run("images");
+    let bases = || {
+        fs::read_dir(env.path("state/bases"))
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .map(|e| e.file_name())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(bases().len(), 1, "the image's snapshot is kept: {first}");
+    // The job is renamed: the old job's base is released before the new job runs.
+    job_file("vms");
+    let out = run("vms");
+    assert!(
+        out.contains("released the base snapshot of") && out.contains("job images"),
+        "{out}"
+    );
+    // Nothing changed, nothing was read: no base yet for the new job (auto keeps one
+    // where a large fixed-chunked file was read).
+    assert!(bases().is_empty(), "{:?}", bases());
+    assert!(!lfs.mount.join(".umbra-snapshots").exists());
+    rewrite_one_percent(&src.join("vm.qcow2"), &mut Rng(12));
+    run("vms");
+    let left = bases();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(left[0].to_string_lossy().starts_with("vms-"), "{left:?}");
+    assert_eq!(
+        fs::read_dir(lfs.mount.join(".umbra-snapshots"))
+            .map(Iterator::count)
+            .ok(),
+        Some(1)
+    );
+}

@@ -160,7 +160,12 @@ pub fn run_job(job: &Job, ctx: &RunContext<'_>) -> Result<RunReport> {
         quiescers: Vec::new(),
     };
     flow.run();
+    // A hook killed by the interrupt fails the flow before the interrupt action has marked
+    // the run (actions run newest first): the interrupt decides the status.
+    let interrupted =
+        || shared.interrupted.load(Ordering::SeqCst) || umbra_core::interrupt::interrupted();
     let (status, error) = match (&flow.failure, flow.incomplete) {
+        _ if interrupted() => ("interrupted", Some("interrupted by a signal".to_string())),
         (Some(e), _) => ("failed", Some(e.clone())),
         (None, true) => ("incomplete", None),
         (None, false) => ("success", None),
@@ -186,7 +191,7 @@ pub fn run_job(job: &Job, ctx: &RunContext<'_>) -> Result<RunReport> {
                 "the run record is poisoned",
             )
         })?;
-        if shared.interrupted.load(Ordering::SeqCst) {
+        if interrupted() {
             r.status = "interrupted".into();
             r.error = Some("interrupted by a signal".into());
         } else {

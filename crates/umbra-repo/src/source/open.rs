@@ -102,8 +102,16 @@ impl PlannedOpen {
         let Some(content) = prior.content.as_deref() else {
             return Vec::new();
         };
-        let base_len = std::fs::metadata(base).map_or(u64::MAX, |m| m.len());
-        if base_len != prior.meta.size || stored_cut(content, data_length) != Stored::Fixed(size) {
+        // The prior node must describe the base's file: the same size and modification
+        // time (a file that a quiescer's staged copy stood in for, last time, does not).
+        let Ok(base_meta) = std::fs::metadata(base) else {
+            return Vec::new();
+        };
+        let base_len = base_meta.len();
+        if base_len != prior.meta.size
+            || Expected::of_metadata(&base_meta).mtime != prior.meta.mtime
+            || stored_cut(content, data_length) != Stored::Fixed(size)
+        {
             return Vec::new();
         }
         let Ok(file) = self.open_file() else {
