@@ -98,6 +98,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand backup" -l exclude-if-presen
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l exclude-larger-than -d 'Leave out files larger than this (`500K`, `2M`, `1G`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l chunking -d 'How files are cut into chunks: `auto` (fixed-size chunks for large databases and VM images, restic\'s content-defined chunks otherwise), `content`, `fixed`, `fixed:SIZE`' -r
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l keep-base -d 'Keep a btrfs or reflink snapshot as the base of the next backup, which then reads only the changed extents of large files: `auto` (where large databases or VM images are), `always`, `never` (and release an existing base)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand backup" -l parent -d 'Compare with this snapshot instead of the newest of the same host and paths' -r
+complete -c umbra -n "__fish_umbra_using_subcommand backup" -l time -d 'The snapshot\'s time instead of now: `YYYY-MM-DD HH:MM:SS`, local time' -r
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l tag -d 'Add a tag to the snapshot (repeatable)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l host -d 'Record this host name instead of the machine\'s' -r
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
@@ -107,6 +109,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand backup" -l password-command 
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -s n -l dry-run -d 'Only show what would be done for each source, and why'
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l exclude-caches -d 'Leave out directories that hold a CACHEDIR.TAG file'
+complete -c umbra -n "__fish_umbra_using_subcommand backup" -l with-atime -d 'Store each file\'s access time (otherwise its modification time stands in)'
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -s x -l one-file-system -d 'Do not cross filesystem boundaries'
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l force -d 'Read every file, ignoring the previous snapshot'
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l no-cache -d 'Use no local cache (every file is read from the repository)'

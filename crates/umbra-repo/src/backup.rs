@@ -16,7 +16,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use rustic_core::repofile::SnapshotId;
-use rustic_core::{BackupOptions, Excludes, LocalSourceFilterOptions, SnapshotOptions};
+use rustic_core::{
+    BackupOptions, Excludes, LocalSourceFilterOptions, LocalSourceSaveOptions, SnapshotOptions,
+    TimeOption,
+};
 use umbra_core::{
     ConsistencyLevel, ConsistencyRecord, ErrorKind, PlannedSource, Result, SourceConsistency,
     SourcePlan, UmbraError,
@@ -58,6 +61,13 @@ pub struct BackupRequest {
     pub chunking: Chunking,
     /// Sources with their own chunking policy, by the path the user named.
     pub source_chunking: Vec<(PathBuf, Chunking)>,
+    /// The parent snapshot (its full id), instead of the newest of the same host and
+    /// paths (restic's `--parent`).
+    pub parent: Option<String>,
+    /// The snapshot's time, instead of now (restic's `--time`).
+    pub time: Option<jiff::Zoned>,
+    /// Record each entry's access time (restic's `--with-atime`); otherwise its mtime.
+    pub with_atime: bool,
 }
 
 impl Default for BackupRequest {
@@ -77,6 +87,9 @@ impl Default for BackupRequest {
             change_retries: 3,
             chunking: Chunking::Auto,
             source_chunking: Vec::new(),
+            parent: None,
+            time: None,
+            with_atime: false,
         }
     }
 }
@@ -187,7 +200,10 @@ impl Repo {
             );
         }
         let mut sources = without_nested(&request.plan.sources);
-        let parent_from_base = self.parent_from_bases(&mut sources, request.force_full_read)?;
+        let parent_from_base = self.parent_from_bases(
+            &mut sources,
+            request.force_full_read || request.parent.is_some(),
+        )?;
         for s in &sources {
             if let Err(err) = std::fs::symlink_metadata(&s.read_from) {
                 return Err(UmbraError::new(
@@ -210,6 +226,10 @@ impl Repo {
             filter.exclude_if_present.push("CACHEDIR.TAG".to_string());
         }
         filter.exclude_larger_than = request.exclude_larger_than.map(bytesize::ByteSize);
+        let mut save = LocalSourceSaveOptions::default();
+        if request.with_atime {
+            save.set_atime = Some(TimeOption::Yes);
+        }
         let (source, log) = PlannedReadSource::new(
             &sources,
             &request.plan.substitutes,
@@ -217,6 +237,7 @@ impl Repo {
             &Filters {
                 excludes: &excludes,
                 filter: &filter,
+                save: &save,
             },
             request.change_retries,
             &|path: &std::path::Path| {
@@ -236,6 +257,7 @@ impl Repo {
         if let Some(host) = &request.host {
             snap_opts.host = Some(host.clone());
         }
+        snap_opts.time.clone_from(&request.time);
         snap_opts.command = Some(std::env::args().collect::<Vec<_>>().join(" "));
         let mut snap = snap_opts
             .to_snapshot()
@@ -249,7 +271,7 @@ impl Repo {
         // A full read still keeps the parent: each file's parent node keeps its chunking
         // stable (only the reading is forced).
         opts.parent_opts.reread_all = request.force_full_read;
-        if let Some(id) = parent_from_base {
+        if let Some(id) = request.parent.clone().or(parent_from_base) {
             opts.parent_opts.parents = vec![id];
         }
         let named: Vec<PathBuf> = sources.iter().map(|s| s.path.clone()).collect();

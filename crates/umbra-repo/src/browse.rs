@@ -21,6 +21,11 @@ pub struct Entry {
     pub size: u64,
     pub mode: Option<u32>,
     pub mtime: Option<String>,
+    /// Access and change times, as restic's `ls --json` gives them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub atime: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ctime: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uid: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -99,6 +104,8 @@ fn entry(path: PathBuf, node: &Node) -> Entry {
         size: node.meta.size,
         mode: node.meta.mode,
         mtime: node.meta.mtime.map(|t| t.to_string()),
+        atime: node.meta.atime.map(|t| t.to_string()),
+        ctime: node.meta.ctime.map(|t| t.to_string()),
         uid: node.meta.uid,
         gid: node.meta.gid,
         link: match &node.node_type {

@@ -336,6 +336,15 @@ pub struct BackupArgs {
     /// are), `always`, `never` (and release an existing base).
     #[arg(long, value_name = "WHEN", default_value = "auto")]
     pub keep_base: String,
+    /// Compare with this snapshot instead of the newest of the same host and paths.
+    #[arg(long, value_name = "SNAPSHOT", conflicts_with = "force")]
+    pub parent: Option<String>,
+    /// The snapshot's time instead of now: `YYYY-MM-DD HH:MM:SS`, local time.
+    #[arg(long, value_name = "TIME")]
+    pub time: Option<String>,
+    /// Store each file's access time (otherwise its modification time stands in).
+    #[arg(long)]
+    pub with_atime: bool,
     /// Do not cross filesystem boundaries.
     #[arg(short = 'x', long)]
     pub one_file_system: bool,

@@ -494,6 +494,7 @@ impl Flow<'_> {
                     .iter()
                     .map(|s| (s.path.clone(), s.chunking))
                     .collect(),
+                ..BackupRequest::default()
             };
             repo.backup(&request, &|| set.verify())
         });

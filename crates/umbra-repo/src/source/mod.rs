@@ -145,6 +145,8 @@ pub(crate) struct PlannedReadSource {
 pub(crate) struct Filters<'a> {
     pub excludes: &'a Excludes,
     pub filter: &'a LocalSourceFilterOptions,
+    /// What each node records (restic's `--with-atime`).
+    pub save: &'a LocalSourceSaveOptions,
 }
 
 impl PlannedReadSource {
@@ -162,7 +164,7 @@ impl PlannedReadSource {
         let mut walked = Vec::with_capacity(sources.len());
         for (report_index, plan) in sources.iter().enumerate() {
             let local = LocalSource::new(
-                LocalSourceSaveOptions::default(),
+                *filters.save,
                 filters.excludes,
                 filters.filter,
                 &[&plan.read_from],

@@ -168,6 +168,7 @@ pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finis
         .transpose()?;
     let chunking: umbra_repo::chunking::Chunking = args.chunking.parse()?;
     let keep_base: KeepBase = args.keep_base.parse()?;
+    let time = args.time.as_deref().map(parse_time).transpose()?;
     let choices = choose(&args.paths, &args.snapshot)?;
     if args.dry_run {
         print_choices(&choices, out);
@@ -180,6 +181,11 @@ pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finis
     }
     let repo = super::open(settings, Some(LockKind::Shared), out)?;
     let location = repo.location().to_string();
+    // A parent that does not exist fails before any snapshot is taken.
+    let parent = match &args.parent {
+        Some(spec) => Some(repo.snapshot(spec)?.id),
+        None => None,
+    };
     let set = SnapshotSet::take(&choices, Registry::default_location()?, out.monitor())?;
     let bases = BaseScope {
         bases: Bases::default_location()?,
@@ -203,6 +209,9 @@ pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finis
         change_retries: args.change_retries,
         chunking,
         source_chunking: Vec::new(),
+        parent,
+        time,
+        with_atime: args.with_atime,
     };
     let backed_up = repo.backup(&request, &|| set.verify());
     let kept = match &backed_up {
@@ -288,6 +297,19 @@ pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finis
     } else {
         Finished::Ok
     })
+}
+
+/// restic's `--time` format, `2006-01-02 15:04:05`, in the local time zone.
+fn parse_time(text: &str) -> Result<jiff::Zoned> {
+    jiff::civil::DateTime::strptime("%Y-%m-%d %H:%M:%S", text.trim())
+        .and_then(|t| t.to_zoned(jiff::tz::TimeZone::system()))
+        .map_err(|e| {
+            UmbraError::new(
+                ErrorKind::InvalidInput,
+                format!("`{text}` is not a time for --time: {e}"),
+            )
+            .with_hint("Write it as restic does: --time \"2024-05-06 07:08:09\" (local time).")
+        })
 }
 
 /// `1 file`, `2 files`.

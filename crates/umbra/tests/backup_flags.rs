@@ -1,0 +1,163 @@
+//! restic's `backup --parent`, `--time` and `--with-atime` (issue #14), checked against
+//! what restic 0.14 records with the same flags.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::Env;
+
+fn snapshots(env: &Env) -> Vec<serde_json::Value> {
+    serde_json::from_str::<serde_json::Value>(&env.ok(&["--json", "snapshots"]))
+        .expect("json")
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[test]
+fn time_sets_the_snapshots_time_and_a_bad_one_is_refused_before_anything_is_done() {
+    let (env, src) = Env::with_one_snapshot();
+    let (_, summary) = env.backup_json(&[&src], &["--time", "2021-05-06 07:08:09"]);
+    let id = summary["snapshot_id"].as_str().expect("id");
+    let ours = snapshots(&env)
+        .into_iter()
+        .find(|s| s["id"] == id)
+        .expect("the snapshot");
+    assert!(
+        ours["time"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("2021-05-06T07:08:09")),
+        "{ours}"
+    );
+    if common::require(common::have("restic"), "the restic binary (see .ci/run)") {
+        let out = common::restic(&env, &["snapshots", "--json", id]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("\"time\":\"2021-05-06T07:08:09"), "{text}");
+    }
+    let out = env.run(&["backup", "--time", "yesterday", src.to_str().expect("utf8")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("`yesterday` is not a time for --time"),
+        "{err}"
+    );
+    assert!(err.contains("2024-05-06 07:08:09"), "{err}");
+    assert_eq!(snapshots(&env).len(), 2);
+}
+
+#[test]
+fn parent_chooses_what_a_backup_compares_with() {
+    let (env, src) = Env::with_one_snapshot();
+    let first = snapshots(&env)[0]["id"].as_str().expect("id").to_string();
+    fs::write(src.join("f"), "changed data").expect("write");
+    env.backup_json(&[&src], &[]);
+    // Against the newest snapshot nothing changed; against the first, `f` did.
+    let (_, newest) = env.backup_json(&[&src], &[]);
+    assert_eq!(newest["files_changed"], 0, "{newest}");
+    let (_, against_first) = env.backup_json(&[&src], &["--parent", &first[..8]]);
+    assert_eq!(against_first["files_changed"], 1, "{against_first}");
+    let id = against_first["snapshot_id"].as_str().expect("id");
+    let snap = snapshots(&env)
+        .into_iter()
+        .find(|s| s["id"] == id)
+        .expect("the snapshot");
+    assert_eq!(snap["parent"], first.as_str(), "{snap}");
+
+    let before = snapshots(&env).len();
+    let out = env.run(&[
+        "backup",
+        "--parent",
+        "deadbeef",
+        src.to_str().expect("utf8"),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("deadbeef"), "{err}");
+    assert_eq!(snapshots(&env).len(), before, "nothing saved");
+}
+
+/// Sets `path`'s access time to 2001-01-01 00:00:00 UTC, keeping its mtime.
+fn set_old_atime(path: &Path) {
+    let c = std::ffi::CString::new(path.to_str().expect("utf8")).expect("cstring");
+    let times = [
+        libc::timespec {
+            tv_sec: 978_307_200,
+            tv_nsec: 0,
+        },
+        libc::timespec {
+            tv_sec: 0,
+            tv_nsec: libc::UTIME_OMIT,
+        },
+    ];
+    // SAFETY: a valid path and two timespecs, as utimensat takes them.
+    let rc = unsafe { libc::utimensat(libc::AT_FDCWD, c.as_ptr(), times.as_ptr(), 0) };
+    assert_eq!(rc, 0, "utimensat");
+}
+
+/// The atime and mtime `ls --json` gives for `file`.
+fn times_in(ls: &str, file: &Path) -> (String, String) {
+    let node = ls
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["path"] == file.to_str().expect("utf8"))
+        .unwrap_or_else(|| panic!("no {} in {ls}", file.display()));
+    let get = |k: &str| node[k].as_str().unwrap_or_default().to_string();
+    (get("atime"), get("mtime"))
+}
+
+#[test]
+fn with_atime_stores_access_times_as_restic_does() {
+    let env = Env::new();
+    env.init();
+    let src = env.path("src");
+    fs::create_dir_all(&src).expect("mkdir");
+    let file = src.join("old");
+    fs::write(&file, "read long ago").expect("write");
+    set_old_atime(&file);
+    env.backup_json(&[&src], &[]);
+    let (without, mtime) = times_in(&env.ok(&["--json", "ls", "latest"]), &file);
+    assert_eq!(
+        without, mtime,
+        "without the flag the mtime stands in, as in restic"
+    );
+    set_old_atime(&file);
+    env.backup_json(&[&src], &["--with-atime", "--force"]);
+    let (with, _) = times_in(&env.ok(&["--json", "ls", "latest"]), &file);
+    assert!(with.starts_with("2001-01-01T00:00:00"), "{with}");
+    if common::require(common::have("restic"), "the restic binary (see .ci/run)") {
+        // restic reads the same value from umbra's snapshot.
+        let out = common::restic(&env, &["ls", "--json", "latest"]);
+        let (by_restic, _) = times_in(&String::from_utf8_lossy(&out.stdout), &file);
+        assert!(by_restic.starts_with("2001-01-01T00:00:00"), "{by_restic}");
+        // And restic's own backup with the same flag records the same.
+        let theirs = env.path("restic-repo");
+        let restic = |args: &[&str]| {
+            std::process::Command::new("restic")
+                .arg("-r")
+                .arg(&theirs)
+                .arg("--password-file")
+                .arg(env.path("password"))
+                .arg("--no-cache")
+                .args(args)
+                .output()
+                .expect("restic")
+        };
+        assert!(restic(&["init"]).status.success());
+        set_old_atime(&file);
+        assert!(
+            restic(&["backup", "--with-atime", src.to_str().expect("utf8")])
+                .status
+                .success()
+        );
+        let (theirs_atime, _) = times_in(
+            &String::from_utf8_lossy(&restic(&["ls", "--json", "latest"]).stdout),
+            &file,
+        );
+        assert!(
+            theirs_atime.starts_with("2001-01-01T00:00:00"),
+            "{theirs_atime}"
+        );
+    }
+}
