@@ -18,13 +18,12 @@
 //! The scope is a job's name, or `cli` for `umbra backup`: two jobs backing up the same
 //! source keep a base each.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use umbra_core::{ErrorKind, Method, Result, UmbraError};
 
-use crate::registry::{state_dir, Artifact};
+use crate::registry::{state_dir, write_durably, Artifact};
 
 /// One kept base.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,22 +120,11 @@ impl Bases {
     pub fn write(&self, base: &KeptBase) -> Result<()> {
         std::fs::create_dir_all(&self.dir)
             .map_err(|e| UmbraError::io("cannot create the state directory", &self.dir, e))?;
-        let path = self.dir.join(base.file_name());
-        let tmp = self.dir.join(format!(".{}.tmp", base.file_name()));
         let data = serde_json::to_vec_pretty(base).map_err(|e| {
             UmbraError::new(ErrorKind::Internal, "cannot serialise a kept base").with_source(e)
         })?;
-        let write = || -> std::io::Result<()> {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&data)?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &path)?;
-            std::fs::File::open(&self.dir)?.sync_all()
-        };
-        write().map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            UmbraError::io("cannot write the kept base's record into", &self.dir, e)
-        })
+        write_durably(&self.dir, &base.file_name(), &data)
+            .map_err(|e| UmbraError::io("cannot write the kept base's record into", &self.dir, e))
     }
 
     /// Forgets `base` (after its artifacts were released or handed back to the registry),

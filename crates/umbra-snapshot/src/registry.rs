@@ -124,6 +124,24 @@ pub fn state_dir() -> Result<PathBuf> {
     Ok(base)
 }
 
+/// Writes `data` to `dir/name` so that a crash leaves the whole file or none: to a
+/// temporary `.name.tmp` (which the sweep removes if abandoned), synced, renamed into
+/// place, and the directory synced. Durable when this returns.
+pub(crate) fn write_durably(dir: &Path, name: &str, data: &[u8]) -> std::io::Result<()> {
+    let path = dir.join(name);
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &path)?;
+        std::fs::File::open(dir)?.sync_all()
+    };
+    write().inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
 /// The registry directory.
 #[derive(Debug, Clone)]
 pub struct Registry {
@@ -171,23 +189,12 @@ impl Registry {
             owner,
             created,
         };
-        let path = self.dir.join(format!("{}.json", record.id));
-        let tmp = self.dir.join(format!(".{}.tmp", record.id));
         let data = serde_json::to_vec_pretty(&record).map_err(|e| {
             UmbraError::new(ErrorKind::Internal, "cannot serialise a registry record")
                 .with_source(e)
         })?;
-        let write = || -> std::io::Result<()> {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&data)?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &path)?;
-            std::fs::File::open(&self.dir)?.sync_all()
-        };
-        write().map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            UmbraError::io("cannot write a registry record into", &self.dir, e)
-        })?;
+        write_durably(&self.dir, &format!("{}.json", record.id), &data)
+            .map_err(|e| UmbraError::io("cannot write a registry record into", &self.dir, e))?;
         Ok(record)
     }
 

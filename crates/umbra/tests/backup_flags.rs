@@ -133,17 +133,7 @@ fn with_atime_stores_access_times_as_restic_does() {
         assert!(by_restic.starts_with("2001-01-01T00:00:00"), "{by_restic}");
         // And restic's own backup with the same flag records the same.
         let theirs = env.path("restic-repo");
-        let restic = |args: &[&str]| {
-            std::process::Command::new("restic")
-                .arg("-r")
-                .arg(&theirs)
-                .arg("--password-file")
-                .arg(env.path("password"))
-                .arg("--no-cache")
-                .args(args)
-                .output()
-                .expect("restic")
-        };
+        let restic = |args: &[&str]| common::restic_at(&env, &theirs, args);
         assert!(restic(&["init"]).status.success());
         set_old_atime(&file);
         assert!(

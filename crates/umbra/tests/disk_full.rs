@@ -7,29 +7,7 @@ mod common;
 use std::fs;
 use std::process::Command;
 
-use common::{Env, Rng};
-
-struct Tmpfs(std::path::PathBuf);
-
-impl Tmpfs {
-    /// A tmpfs at `path`; `options` like `size=3m` or `size=1m,nr_inodes=64`.
-    fn mount(path: std::path::PathBuf, options: &str) -> Self {
-        fs::create_dir_all(&path).expect("mkdir");
-        let st = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
-            .arg(&path)
-            .status()
-            .expect("mount");
-        assert!(st.success(), "mount tmpfs");
-        Self(path)
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
-}
+use common::{Env, Rng, Tmpfs};
 
 #[test]
 fn backup_into_a_full_disk_fails_clearly_and_writes_no_snapshot() {

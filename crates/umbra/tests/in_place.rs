@@ -9,9 +9,8 @@ mod common;
 use std::fs;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use common::{Env, LoopFs, Rng};
+use common::{Env, LoopFs, Rng, Tmpfs};
 
 const MIB: u64 = 1 << 20;
 
@@ -361,28 +360,6 @@ fn keep_base_never_releases_the_base_and_reads_whole() {
     assert!(fs::read_dir(env.path("state/bases")).map_or(0, Iterator::count) == 0);
 }
 
-/// A tmpfs of `size` at `path`, unmounted on drop.
-struct Tmpfs(PathBuf);
-
-impl Tmpfs {
-    fn mount(path: PathBuf, size: &str) -> Self {
-        fs::create_dir_all(&path).expect("mkdir");
-        let st = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(&path)
-            .status()
-            .expect("mount");
-        assert!(st.success(), "mount tmpfs");
-        Self(path)
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
-}
-
 #[test]
 fn a_sparse_image_restores_sparse_onto_a_filesystem_smaller_than_it() {
     if !common::require(common::is_root(), "root, to mount a small tmpfs") {
@@ -401,7 +378,7 @@ fn a_sparse_image_restores_sparse_onto_a_filesystem_smaller_than_it() {
     drop(f);
     env.backup_json(&[&src], &[]);
 
-    let small = Tmpfs::mount(env.path("small"), "64m");
+    let small = Tmpfs::mount(env.path("small"), "size=64m");
     let target = small.0.join("t");
     env.ok(&[
         "restore",

@@ -500,6 +500,29 @@ impl Drop for LoopFs {
     }
 }
 
+/// A tmpfs mounted for a test (root only), unmounted on drop.
+pub struct Tmpfs(pub PathBuf);
+
+impl Tmpfs {
+    /// A tmpfs at `path`; `options` like `size=3m` or `size=1m,nr_inodes=64`.
+    pub fn mount(path: PathBuf, options: &str) -> Self {
+        fs::create_dir_all(&path).expect("mkdir");
+        let st = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
+            .arg(&path)
+            .status()
+            .expect("mount");
+        assert!(st.success(), "mount tmpfs");
+        Self(path)
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
 /// Every file below `dir`, sorted (for finding packs, index and snapshot files).
 pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -517,9 +540,14 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
 
 /// The real `restic` on this environment's repository and password, without a cache.
 pub fn restic(env: &Env, args: &[&str]) -> Output {
+    restic_at(env, &env.repo(), args)
+}
+
+/// The real `restic` on the repository at `repo`, with this environment's password.
+pub fn restic_at(env: &Env, repo: &Path, args: &[&str]) -> Output {
     Command::new("restic")
         .arg("-r")
-        .arg(env.repo())
+        .arg(repo)
         .arg("--password-file")
         .arg(env.path("password"))
         .arg("--no-cache")
