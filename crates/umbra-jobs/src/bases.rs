@@ -97,7 +97,7 @@ impl BaseScope<'_> {
                 Ok(Kept::No)
             };
             match kept {
-                Ok(Kept::Yes { previous, .. }) => {
+                Ok(Kept::Yes { previous }) => {
                     let cost = previous
                         .map(|p| umbra_repo::extents::kept_base_cost(&p.read_from, &s.read_from))
                         .map(|c| format!("; the base it replaces held {} of its own", mib(c)))

@@ -59,10 +59,7 @@ impl Held {
 #[derive(Debug)]
 pub enum Kept {
     /// The snapshot is kept; `previous` is the base it replaced (now released with the set).
-    Yes {
-        kept: Box<KeptBase>,
-        previous: Option<Box<KeptBase>>,
-    },
+    Yes { previous: Option<Box<KeptBase>> },
     /// This source's snapshot cannot serve as a base.
     No,
 }
@@ -253,7 +250,6 @@ impl SnapshotSet {
         }
         held.registry.forget(&record)?;
         Ok(Kept::Yes {
-            kept: Box::new(kept),
             previous: previous.map(Box::new),
         })
     }

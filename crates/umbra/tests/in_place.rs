@@ -329,24 +329,38 @@ fn a_kept_xfs_reflink_base_reads_only_what_changed_and_stores_what_a_full_read_s
     base_reads_only_what_changed("xfs", "reflink", 4, 100);
 }
 
-#[test]
-fn keep_base_never_releases_the_base_and_reads_whole() {
+/// A btrfs loop filesystem with a source directory `data` holding `file` of `mib` MiB of
+/// random data, and an initialised repository; `None` when the test cannot run here.
+fn btrfs_source(file: &str, mib: usize, seed: u64) -> Option<(Env, LoopFs, PathBuf)> {
     let env = Env::new();
-    let Some(lfs) = LoopFs::new("btrfs", env.dir.path(), 300) else {
-        return;
-    };
+    let lfs = LoopFs::new("btrfs", env.dir.path(), 300)?;
     env.init();
     let src = lfs.path("data");
     fs::create_dir_all(&src).expect("mkdir");
-    fs::write(src.join("db.sqlite"), Rng(5).bytes(12 << 20)).expect("write");
+    fs::write(src.join(file), Rng(seed).bytes(mib << 20)).expect("write");
+    Some((env, lfs, src))
+}
+
+/// The snapshots umbra keeps on `lfs` (kept bases, once a backup is over).
+fn kept_snapshots(lfs: &LoopFs) -> usize {
+    fs::read_dir(lfs.mount.join(".umbra-snapshots")).map_or(0, Iterator::count)
+}
+
+/// The kept bases' records in `env`'s state directory.
+fn base_records(env: &Env) -> Vec<std::ffi::OsString> {
+    fs::read_dir(env.path("state/bases"))
+        .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn keep_base_never_releases_the_base_and_reads_whole() {
+    let Some((env, lfs, src)) = btrfs_source("db.sqlite", 12, 5) else {
+        return;
+    };
     let args = ["--snapshot", "btrfs"];
     env.backup_json(&[&src], &args);
-    assert_eq!(
-        fs::read_dir(lfs.mount.join(".umbra-snapshots"))
-            .map(Iterator::count)
-            .ok(),
-        Some(1)
-    );
+    assert_eq!(kept_snapshots(&lfs), 1);
     rewrite_one_percent(&src.join("db.sqlite"), &mut Rng(6));
     let (_, s) = env.backup_json(&[&src], &["--snapshot", "btrfs", "--keep-base", "never"]);
     assert!(
@@ -357,7 +371,7 @@ fn keep_base_never_releases_the_base_and_reads_whole() {
         !lfs.mount.join(".umbra-snapshots").exists(),
         "--keep-base never releases the base"
     );
-    assert!(fs::read_dir(env.path("state/bases")).map_or(0, Iterator::count) == 0);
+    assert!(base_records(&env).is_empty());
 }
 
 #[test]
@@ -430,14 +444,9 @@ fn a_sparse_image_restores_sparse_onto_a_filesystem_smaller_than_it() {
 
 #[test]
 fn a_jobs_base_goes_with_the_job() {
-    let env = Env::new();
-    let Some(lfs) = LoopFs::new("btrfs", env.dir.path(), 300) else {
+    let Some((env, lfs, src)) = btrfs_source("vm.qcow2", 10, 11) else {
         return;
     };
-    env.init();
-    let src = lfs.path("data");
-    fs::create_dir_all(&src).expect("mkdir");
-    fs::write(src.join("vm.qcow2"), Rng(11).bytes(10 << 20)).expect("write");
     let config = env.path("umbra.toml");
     let job_file = |name: &str| {
         let text = format!(
@@ -463,15 +472,7 @@ fn a_jobs_base_goes_with_the_job() {
     };
     job_file("images");
     let first = run("images");
-    let bases = || {
-        fs::read_dir(env.path("state/bases"))
-            .map(|d| {
-                d.filter_map(Result::ok)
-                    .map(|e| e.file_name())
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default()
-    };
+    let bases = || base_records(&env);
     assert_eq!(bases().len(), 1, "the image's snapshot is kept: {first}");
     // The job is renamed: the old job's base is released before the new job runs.
     job_file("vms");
@@ -489,10 +490,5 @@ fn a_jobs_base_goes_with_the_job() {
     let left = bases();
     assert_eq!(left.len(), 1, "{left:?}");
     assert!(left[0].to_string_lossy().starts_with("vms-"), "{left:?}");
-    assert_eq!(
-        fs::read_dir(lfs.mount.join(".umbra-snapshots"))
-            .map(Iterator::count)
-            .ok(),
-        Some(1)
-    );
+    assert_eq!(kept_snapshots(&lfs), 1);
 }
