@@ -99,7 +99,13 @@ impl BaseScope<'_> {
             match kept {
                 Ok(Kept::Yes { previous }) => {
                     let cost = previous
-                        .map(|p| umbra_repo::extents::kept_base_cost(&p.read_from, &s.read_from))
+                        .map(|p| {
+                        umbra_repo::extents::kept_base_cost(
+                            &p.read_from,
+                            &s.read_from,
+                            &outcome.base_costs,
+                        )
+                    })
                         .map(|c| format!("; the base it replaces held {} of its own", mib(c)))
                         .unwrap_or_default();
                     lines.push(format!(

@@ -116,6 +116,9 @@ pub struct BackupOutcome {
     /// Sources holding a large file cut in fixed-size chunks: those whose snapshot is worth
     /// keeping as the base of the next backup.
     pub worth_a_base: Vec<PathBuf>,
+    /// What the kept bases' copies of the compared files hold of their own, by path in
+    /// the base: given to `extents::kept_base_cost` so it need not ask again.
+    pub base_costs: std::collections::HashMap<PathBuf, u64>,
     pub seconds: f64,
 }
 
@@ -351,6 +354,7 @@ impl Repo {
                 .filter(|(_, large)| *large)
                 .map(|(s, _)| s.path.clone())
                 .collect(),
+            base_costs: log.take_base_costs(),
             seconds: started.elapsed().as_secs_f64(),
         })
     }

@@ -62,13 +62,77 @@ pub(crate) struct Extent {
 
 /// The extents of `file` (sorted by logical offset), or `None` when the filesystem does
 /// not answer `FIEMAP`.
+///
+/// A large file is mapped in [`PARTS`] parts at once: on a cold cache, mapping a
+/// fragmented file is a chain of small metadata reads, one after the other (a 1 GiB table
+/// with 43,000 extents: 90 ms), which parts asked for side by side overlap.
 pub(crate) fn extents(file: &File) -> Option<Vec<Extent>> {
+    let len = file.metadata().ok()?.len();
+    if len < PART_MIN * PARTS as u64 {
+        return extents_in(file, 0..u64::MAX);
+    }
+    let part = len.div_ceil(PARTS as u64);
+    let parts: Vec<Option<Vec<Extent>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..PARTS as u64)
+            .map(|k| {
+                let end = if k + 1 == PARTS as u64 {
+                    u64::MAX
+                } else {
+                    (k + 1) * part
+                };
+                s.spawn(move || extents_in(file, k * part..end))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().ok().flatten())
+            .collect()
+    });
+    let mut out: Vec<Extent> = Vec::new();
+    for map in parts {
+        for (i, e) in map?.into_iter().enumerate() {
+            let Some(last) = out.last_mut() else {
+                out.push(e);
+                continue;
+            };
+            if end_of(last) > e.logical {
+                // An extent across a boundary, in both parts' answers (btrfs, XFS): the
+                // same extent, or the answers cannot be trusted.
+                let offset = e.logical.checked_sub(last.logical)?;
+                if last.physical.checked_add(offset)? != e.physical
+                    || (last.unwritten, last.vouched) != (e.unwritten, e.vouched)
+                {
+                    return None;
+                }
+                last.length = last.length.max(end_of(&e) - last.logical);
+            } else if i == 0
+                && end_of(last) == e.logical
+                && last.physical.checked_add(last.length) == Some(e.physical)
+                && (last.unwritten, last.vouched) == (e.unwritten, e.vouched)
+            {
+                // An extent cut at the boundary (ext4 answers only inside the range).
+                last.length += e.length;
+            } else {
+                out.push(e);
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Parts a large file is mapped in at once.
+const PARTS: usize = 4;
+/// Smallest part worth a thread of its own.
+const PART_MIN: u64 = 4 << 20;
+
+/// The extents of `file` that overlap `range`, sorted by logical offset.
+fn extents_in(file: &File, range: Range<u64>) -> Option<Vec<Extent>> {
     let mut out = Vec::new();
-    let mut start = 0u64;
+    let mut start = range.start;
     loop {
         let mut map = Box::new(Fiemap {
             start,
-            length: u64::MAX - start,
+            length: range.end - start,
             flags: FIEMAP_FLAG_SYNC,
             mapped_extents: 0,
             extent_count: BATCH as u32,
@@ -103,7 +167,7 @@ pub(crate) fn extents(file: &File) -> Option<Vec<Extent>> {
             last |= e.flags & EXTENT_LAST != 0;
         }
         let end = map.extents[n - 1].logical + map.extents[n - 1].length;
-        if last || end <= start {
+        if last || end <= start || end >= range.end {
             return Some(out);
         }
         start = end;
@@ -119,75 +183,108 @@ enum Backing {
     Unvouched,
 }
 
-/// The ranges of `[0, len)` that `a` and `b` (two files' extents) provably hold the same
-/// bytes in, sorted and merged.
+/// The ranges of `[0, len)` that `a` and `b` (two files' extents, each sorted by logical
+/// offset and not overlapping) provably hold the same bytes in, sorted and merged.
+///
+/// One sweep over both maps, piece by piece between the points where either changes: a
+/// fragmented file has tens of thousands of extents (sorting their cut points cost 40 ms
+/// for a 1 GiB table).
 pub(crate) fn same_ranges(a: &[Extent], b: &[Extent], len: u64) -> Vec<Range<u64>> {
-    // Every point where either map changes, then one comparison per piece between them.
-    let mut cuts: Vec<u64> = vec![0, len];
-    for e in a.iter().chain(b) {
-        for x in [e.logical, e.logical.saturating_add(e.length)] {
-            if x < len {
-                cuts.push(x);
-            }
-        }
-    }
-    cuts.sort_unstable();
-    cuts.dedup();
     let mut out: Vec<Range<u64>> = Vec::new();
-    for piece in cuts.windows(2) {
-        let (start, end) = (piece[0], piece[1]);
-        let same = match (backing(a, start), backing(b, start)) {
+    let (mut i, mut j, mut at) = (0, 0, 0);
+    while at < len {
+        while a.get(i).is_some_and(|e| end_of(e) <= at) {
+            i += 1;
+        }
+        while b.get(j).is_some_and(|e| end_of(e) <= at) {
+            j += 1;
+        }
+        let (in_a, a_next) = backing(a.get(i), at);
+        let (in_b, b_next) = backing(b.get(j), at);
+        let end = a_next.min(b_next).min(len);
+        let same = match (in_a, in_b) {
             (Backing::Hole, Backing::Hole) => true,
             (Backing::At(p, u), Backing::At(q, v)) => p == q && u == v,
             _ => false,
         };
-        if !same {
-            continue;
+        if same {
+            match out.last_mut() {
+                Some(last) if last.end == at => last.end = end,
+                _ => out.push(at..end),
+            }
         }
-        match out.last_mut() {
-            Some(last) if last.end == start => last.end = end,
-            _ => out.push(start..end),
-        }
+        at = end;
     }
     out
 }
 
-fn backing(extents: &[Extent], at: u64) -> Backing {
-    // Extents are sorted by logical offset and do not overlap.
-    let i = extents.partition_point(|e| e.logical.saturating_add(e.length) <= at);
-    match extents.get(i) {
+fn end_of(e: &Extent) -> u64 {
+    e.logical.saturating_add(e.length)
+}
+
+/// What backs byte `at` of a file, given the first extent not ending at or before it,
+/// and the offset where that changes.
+fn backing(next: Option<&Extent>, at: u64) -> (Backing, u64) {
+    match next {
         Some(e) if e.logical <= at => {
-            if e.vouched {
+            let backing = if e.vouched {
                 Backing::At(e.physical + (at - e.logical), e.unwritten)
             } else {
                 Backing::Unvouched
-            }
+            };
+            (backing, end_of(e))
         }
-        _ => Backing::Hole,
+        Some(e) => (Backing::Hole, e.logical),
+        None => (Backing::Hole, u64::MAX),
     }
 }
 
-/// The ranges of `[0, len)` in which the file at `new` holds the same bytes as the file at
-/// `base`; empty when the filesystem cannot tell.
-pub(crate) fn unchanged_ranges(base: &Path, new: &File, len: u64) -> Vec<Range<u64>> {
-    let (Ok(base), Some(new_map)) = (File::open(base), extents(new)) else {
-        return Vec::new();
-    };
-    let Some(base_map) = extents(&base) else {
-        return Vec::new();
-    };
+/// What the filesystem says about a large file and its copy in a kept base.
+pub(crate) struct Compared {
+    /// The ranges of `[0, len)` in which the new file holds the base's bytes.
+    pub same: Vec<Range<u64>>,
+    /// What the base's copy holds of its own (see [`kept_base_cost`]), known here so that
+    /// the cost report after the backup need not ask the filesystem again.
+    pub base_cost: u64,
+}
+
+/// Compares the file at `new` with the file at `base`, the first `len` bytes; `None`
+/// when the filesystem cannot tell. Both maps are asked for at once: on a fragmented file
+/// (a database table: 43,000 extents for 1 GiB) each takes a tenth of a second of reading
+/// metadata.
+pub(crate) fn compare(base: &Path, new: &File, len: u64) -> Option<Compared> {
+    let base = File::open(base).ok()?;
+    let (base_map, new_map) = std::thread::scope(|s| {
+        let base_map = s.spawn(|| extents(&base));
+        let new_map = extents(new);
+        (base_map.join().ok().flatten(), new_map)
+    });
+    let (base_map, new_map) = (base_map?, new_map?);
     // Beyond the shorter file, the two cannot be compared.
     let len = len.min(base.metadata().map_or(0, |m| m.len()));
-    same_ranges(&base_map, &new_map, len)
+    let same = same_ranges(&base_map, &new_map, len);
+    let base_cost = cost(&base_map, &new_map);
+    Some(Compared { same, base_cost })
 }
 
 /// Bytes that the files under `base` (a kept base) hold and the files under `now` (the
 /// same tree, taken later) no longer share: at least what keeping the base costs. (On
 /// btrfs a partly rewritten extent stays allocated whole while any part of it is used, so
 /// the real cost can be higher.) Symlinks are not followed and mount points below `base`
-/// are not entered.
+/// are not entered. `known` holds the cost of files the backup already compared (by their
+/// path under `base`), which are not asked of the filesystem again.
 #[must_use]
-pub fn kept_base_cost(base: &Path, now: &Path) -> u64 {
+pub fn kept_base_cost<S: std::hash::BuildHasher>(
+    base: &Path,
+    now: &Path,
+    known: &std::collections::HashMap<std::path::PathBuf, u64, S>,
+) -> u64 {
+    let file_cost = |base: &Path, now: &Path| {
+        known
+            .get(base)
+            .copied()
+            .unwrap_or_else(|| file_cost(base, now))
+    };
     use std::os::unix::fs::MetadataExt;
     let Ok(top) = std::fs::symlink_metadata(base) else {
         return 0;
@@ -222,18 +319,28 @@ fn file_cost(base: &Path, now: &Path) -> u64 {
     let Some(map) = File::open(base).ok().and_then(|f| extents(&f)) else {
         return 0;
     };
-    let len = map.iter().map(|e| e.logical + e.length).max().unwrap_or(0);
-    let same = File::open(now)
+    let now_map = File::open(now)
         .ok()
         .and_then(|f| extents(&f))
-        .map(|now_map| same_ranges(&map, &now_map, len))
         .unwrap_or_default();
-    map.iter()
+    cost(&map, &now_map)
+}
+
+/// Allocated bytes of the file mapped by `base` outside the ranges it provably shares
+/// with the file mapped by `now`.
+fn cost(base: &[Extent], now: &[Extent]) -> u64 {
+    let len = base.iter().map(|e| e.logical + e.length).max().unwrap_or(0);
+    let same = same_ranges(base, now, len);
+    base.iter()
         .filter(|e| !e.unwritten)
         .map(|e| {
             let (start, end) = (e.logical, e.logical + e.length);
-            let shared: u64 = same
+            // `same` is sorted and merged: only the ranges from the first one ending after
+            // `start` up to the first one starting at or after `end` overlap.
+            let first = same.partition_point(|r| r.end <= start);
+            let shared: u64 = same[first..]
                 .iter()
+                .take_while(|r| r.start < end)
                 .map(|r| r.end.min(end).saturating_sub(r.start.max(start)))
                 .sum();
             e.length - shared.min(e.length)
@@ -290,5 +397,96 @@ mod tests {
         let base = [ext(0, 1 << 20, 4096), ext(4096, 2 << 20, 4096)];
         let new = [ext(0, 2 << 20, 4096), ext(4096, 1 << 20, 4096)];
         assert!(same_ranges(&base, &new, 8192).is_empty());
+    }
+
+    /// A random extent map over `[0, 64)`: extents of 1-8 bytes with gaps, from a few
+    /// physical places, some unwritten or unvouched.
+    fn random_map(seed: &mut u64) -> Vec<Extent> {
+        let mut next = || {
+            *seed ^= *seed << 13;
+            *seed ^= *seed >> 7;
+            *seed ^= *seed << 17;
+            *seed
+        };
+        let mut map = Vec::new();
+        let mut at = 0;
+        while at < 64 {
+            at += next() % 3;
+            let length = 1 + next() % 8;
+            let mut e = ext(at, 1000 * (next() % 3) + at + next() % 2, length);
+            e.unwritten = next() % 5 == 0;
+            e.vouched = next() % 7 != 0;
+            map.push(e);
+            at += length;
+        }
+        map
+    }
+
+    #[test]
+    fn the_sweep_agrees_with_a_byte_by_byte_comparison() {
+        fn at(map: &[Extent], x: u64) -> Option<(Option<(u64, bool)>,)> {
+            match map
+                .iter()
+                .find(|e| e.logical <= x && x < e.logical + e.length)
+            {
+                None => Some((None,)),
+                Some(e) if e.vouched => Some((Some((e.physical + x - e.logical, e.unwritten)),)),
+                Some(_) => None,
+            }
+        }
+        let mut seed = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..2000 {
+            let (a, b) = (random_map(&mut seed), random_map(&mut seed));
+            let len = 40 + seed % 40;
+            let mut want: Vec<Range<u64>> = Vec::new();
+            for x in 0..len {
+                if at(&a, x).is_some() && at(&a, x) == at(&b, x) {
+                    match want.last_mut() {
+                        Some(r) if r.end == x => r.end = x + 1,
+                        _ => want.push(x..x + 1),
+                    }
+                }
+            }
+            assert_eq!(same_ranges(&a, &b, len), want, "{a:?}\n{b:?}");
+        }
+    }
+
+    #[test]
+    fn a_file_mapped_in_parts_has_the_map_it_has_whole() {
+        use std::os::unix::fs::FileExt;
+        // 32 MiB with data every other 64 KiB and a hole between: 256 extents at least,
+        // some of them across the parts' boundaries once merged by the filesystem.
+        let dir = std::env::temp_dir().join(format!("umbra-extents-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("f");
+        let file = File::create(&path).expect("create");
+        file.set_len(32 << 20).expect("len");
+        for k in 0..256u64 {
+            let len = if k % 7 == 0 { 192 << 10 } else { 64 << 10 };
+            file.write_all_at(&vec![k as u8 | 1; len], k * (128 << 10))
+                .expect("write");
+        }
+        file.sync_all().expect("sync");
+        let file = File::open(&path).expect("open");
+        let whole = extents_in(&file, 0..u64::MAX);
+        let _ = std::fs::remove_dir_all(&dir);
+        let Some(whole) = whole else {
+            eprintln!("SKIPPED: {} does not answer FIEMAP", dir.display());
+            return;
+        };
+        assert!(whole.len() > 8, "{} extents", whole.len());
+        let parts = extents(&file).expect("map in parts");
+        let differ: Vec<_> = whole
+            .iter()
+            .zip(&parts)
+            .filter(|(a, b)| a != b)
+            .take(3)
+            .collect();
+        assert!(
+            differ.is_empty() && whole.len() == parts.len(),
+            "{} extents whole, {} in parts; first differences: {differ:?}",
+            whole.len(),
+            parts.len()
+        );
     }
 }

@@ -25,6 +25,7 @@
 //! the node takes the live file's inode, device, ctime and link count. That keeps the
 //! next backup's parent matching (and hardlink detection on restore) working.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -62,6 +63,9 @@ pub(crate) struct ReadLog {
     /// Content bytes taken from the parent snapshot because the filesystem vouched that
     /// they did not change.
     bytes_reused: AtomicU64,
+    /// What each compared file's copy in the kept base holds of its own, by its path in
+    /// the base: the cost report after the backup takes it from here.
+    base_costs: Mutex<HashMap<PathBuf, u64>>,
 }
 
 impl ReadLog {
@@ -107,6 +111,19 @@ impl ReadLog {
     }
 
     /// Bytes of changed files taken from the parent without reading (a kept base vouched).
+    fn base_cost(&self, base: &Path, cost: u64) {
+        if let Ok(mut costs) = self.base_costs.lock() {
+            costs.insert(base.to_path_buf(), cost);
+        }
+    }
+
+    pub(crate) fn take_base_costs(&self) -> HashMap<PathBuf, u64> {
+        self.base_costs
+            .lock()
+            .map(|mut c| std::mem::take(&mut *c))
+            .unwrap_or_default()
+    }
+
     pub(crate) fn bytes_reused(&self) -> u64 {
         self.bytes_reused.load(Ordering::Relaxed)
     }
@@ -187,6 +204,7 @@ impl PlannedReadSource {
             chunking: sources.iter().map(|s| chunking(&s.path)).collect(),
             large_fixed: sources.iter().map(|_| Default::default()).collect(),
             bytes_reused: AtomicU64::new(0),
+            base_costs: Mutex::new(HashMap::new()),
         });
         Ok((
             Self {
@@ -355,6 +373,7 @@ pub(crate) fn map_entry(
     }
 }
 
+mod gapped;
 mod open;
 pub(crate) use open::{Expected, PlannedOpen};
 

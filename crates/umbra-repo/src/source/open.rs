@@ -9,7 +9,7 @@
 use std::fs::File;
 use std::io::{Cursor, Read};
 use std::ops::Range;
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -20,6 +20,7 @@ use rustic_core::{
     ChunkPlan, DataId, ErrorKind as RKind, ReadSourceOpen, RusticError, RusticResult,
 };
 
+use super::gapped::GappedReader;
 use super::ReadLog;
 use crate::chunking::{stored_cut, FileFacts, Stored};
 
@@ -117,7 +118,11 @@ impl PlannedOpen {
         let Ok(file) = self.open_file() else {
             return Vec::new();
         };
-        let same = crate::extents::unchanged_ranges(base, &file, self.expected.size);
+        let Some(compared) = crate::extents::compare(base, &file, self.expected.size) else {
+            return Vec::new();
+        };
+        self.log.base_cost(base, compared.base_cost);
+        let same = compared.same;
         let new_len = self.expected.size;
         (0..chunk_count(size, new_len))
             .map(|i| {
@@ -301,85 +306,6 @@ fn covered(ranges: &[Range<u64>], r: &Range<u64>) -> bool {
     ranges
         .get(i)
         .is_some_and(|x| x.start <= r.start && x.end >= r.end)
-}
-
-/// Reads only the given byte ranges of a file (from a read-only snapshot), one after the
-/// other: the chunks to read of a file whose other chunks are reused.
-pub(crate) struct GappedReader {
-    file: File,
-    /// Left to read, in order.
-    ranges: std::collections::VecDeque<Range<u64>>,
-    /// Bytes of the front range already read.
-    at: u64,
-    open: PlannedOpen,
-}
-
-/// Ranges asked of the kernel ahead of the one being read: scattered reads one at a time
-/// leave the device idle between them (measured on XFS: 2.4 s for 150 MiB in 64 KiB
-/// pieces); asking ahead keeps a queue of them in flight.
-const READ_AHEAD_RANGES: usize = 32;
-
-impl GappedReader {
-    fn new(file: File, ranges: std::collections::VecDeque<Range<u64>>, open: PlannedOpen) -> Self {
-        // The chunks to read are scattered: the kernel's own readahead would read much of
-        // what is skipped (measured: 64% of a 1 GiB file for 15% wanted).
-        advise(&file, &(0..0), libc::POSIX_FADV_RANDOM);
-        for r in ranges.iter().take(READ_AHEAD_RANGES) {
-            advise(&file, r, libc::POSIX_FADV_WILLNEED);
-        }
-        Self {
-            file,
-            ranges,
-            at: 0,
-            open,
-        }
-    }
-}
-
-/// `posix_fadvise` for `range` (`0..0`: the whole file). Advice only: errors are ignored.
-fn advise(file: &File, range: &Range<u64>, advice: libc::c_int) {
-    let (Ok(start), Ok(len)) = (
-        libc::off_t::try_from(range.start),
-        libc::off_t::try_from(range.end - range.start),
-    ) else {
-        return;
-    };
-    // SAFETY: a valid descriptor; the call only gives the kernel advice.
-    unsafe {
-        libc::posix_fadvise(std::os::fd::AsRawFd::as_raw_fd(file), start, len, advice);
-    }
-}
-
-impl Read for GappedReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let Some(range) = self.ranges.front().cloned() else {
-            return Ok(0);
-        };
-        let left = range.end - range.start - self.at;
-        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-        let n = self.file.read_at(&mut buf[..want], range.start + self.at)?;
-        if n == 0 {
-            // The snapshot's file is shorter than walked: nothing more to give.
-            self.open
-                .log
-                .changed(self.open.source, self.open.named_path.clone());
-            self.ranges.clear();
-            return Ok(0);
-        }
-        self.at += n as u64;
-        self.open
-            .log
-            .bytes_read
-            .fetch_add(n as u64, Ordering::Relaxed);
-        if self.at == range.end - range.start {
-            self.ranges.pop_front();
-            self.at = 0;
-            if let Some(next) = self.ranges.get(READ_AHEAD_RANGES - 1) {
-                advise(&self.file, next, libc::POSIX_FADV_WILLNEED);
-            }
-        }
-        Ok(n)
-    }
 }
 
 /// Streams a large file, never past its walked size, and at its end checks that it did
