@@ -308,7 +308,7 @@ _umbra() {
 
     case "${cmd}" in
         umbra)
-            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version init backup snapshots show ls restore find mount cat dump diff check copy stats tag forget prune repair key sources cleanup run jobs history config schedule daemon generate unlock help"
+            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version init backup snapshots show ls restore find mount cat dump diff check copy stats tag forget prune repair key sources cleanup run jobs history config schedule daemon generate unlock help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -350,7 +350,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__backup)
-            opts="-n -e -x -r -c -q -v -h -V --open-files --snapshot --lvm-snapshot-size --dry-run --change-retries --exclude --exclude-file --iexclude --exclude-if-present --exclude-larger-than --exclude-caches --chunking --keep-base --parent --time --with-atime --one-file-system --tag --host --force --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-n -e -x -r -c -q -v -h -V --open-files --snapshot --lvm-snapshot-size --dry-run --change-retries --exclude --exclude-file --iexclude --exclude-if-present --exclude-larger-than --exclude-caches --chunking --keep-base --parent --time --with-atime --one-file-system --tag --host --force --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -456,7 +456,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__cat)
-            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -498,7 +498,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__check)
-            opts="-r -c -q -v -h -V --read-data --read-data-subset --check-unused --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -q -v -h -V --read-data --read-data-subset --check-unused --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -544,7 +544,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__cleanup)
-            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -586,7 +586,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__config)
-            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version check help"
+            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version check help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -628,7 +628,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__config__subcmd__check)
-            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -712,7 +712,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__copy)
-            opts="-r -c -q -v -h -V --from-repo --from-password-file --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -q -v -h -V --from-repo --from-password-file --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -762,7 +762,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__daemon)
-            opts="-r -c -q -v -h -V --max-runs --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -q -v -h -V --max-runs --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -808,7 +808,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__diff)
-            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -q -v -h -V --metadata --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -850,12 +850,16 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__dump)
-            opts="-r -c -q -v -h -V --host --tag --path --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -q -v -h -V --archive --host --tag --path --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --archive)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -904,7 +908,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__find)
-            opts="-s -r -c -q -v -h -V --snapshot --host --tag --path --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-s -O -N -i -l -r -c -q -v -h -V --snapshot --oldest --newest --ignore-case --long --host --tag --path --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -915,6 +919,22 @@ _umbra() {
                     return 0
                     ;;
                 -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --oldest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -O)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --newest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -N)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -966,7 +986,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__forget)
-            opts="-n -r -c -q -v -h -V --host --tag --path --keep-last --keep-hourly --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --prune --dry-run --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-n -r -c -q -v -h -V --host --tag --path --keep-last --keep-hourly --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --prune --dry-run --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1048,7 +1068,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__generate)
-            opts="-r -c -q -v -h -V --completions-dir --man-dir --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -q -v -h -V --completions-dir --man-dir --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1658,7 +1678,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__history)
-            opts="-n -r -c -q -v -h -V --last --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-n -r -c -q -v -h -V --last --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1708,7 +1728,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__init)
-            opts="-r -c -q -v -h -V --copy-chunker-params --from-repo --from-password-file --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -q -v -h -V --copy-chunker-params --from-repo --from-password-file --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1758,7 +1778,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__jobs)
-            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1800,7 +1820,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__key)
-            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version add list remove help"
+            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version add list remove help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1842,7 +1862,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__key__subcmd__add)
-            opts="-r -c -q -v -h -V --new-password-file --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -q -v -h -V --new-password-file --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1958,7 +1978,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__key__subcmd__list)
-            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2000,7 +2020,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__key__subcmd__remove)
-            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2042,7 +2062,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__ls)
-            opts="-l -r -c -q -v -h -V --long --host --tag --path --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-l -r -c -q -v -h -V --long --host --tag --path --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2096,7 +2116,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__mount)
-            opts="-r -c -q -v -h -V --host --tag --path --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -q -v -h -V --host --tag --path --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2150,7 +2170,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__prune)
-            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2192,7 +2212,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__repair)
-            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version index snapshots help"
+            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version index snapshots help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2290,7 +2310,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__repair__subcmd__index)
-            opts="-n -r -c -q -v -h -V --read-all-packs --dry-run --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-n -r -c -q -v -h -V --read-all-packs --dry-run --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2332,7 +2352,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__repair__subcmd__snapshots)
-            opts="-n -r -c -q -v -h -V --forget --dry-run --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-n -r -c -q -v -h -V --forget --dry-run --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2374,7 +2394,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__restore)
-            opts="-t -i -e -n -r -c -q -v -h -V --host --tag --path --target --include --exclude --overwrite --delete --dry-run --skip-space-check --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-t -i -e -n -r -c -q -v -h -V --host --tag --path --target --include --exclude --overwrite --delete --dry-run --skip-space-check --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2456,7 +2476,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__run)
-            opts="-r -c -q -v -h -V --all --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -q -v -h -V --all --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2498,7 +2518,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__schedule)
-            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version install remove list help"
+            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version install remove list help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2610,7 +2630,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__schedule__subcmd__install)
-            opts="-r -c -q -v -h -V --unit-dir --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -q -v -h -V --unit-dir --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2656,7 +2676,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__schedule__subcmd__list)
-            opts="-r -c -q -v -h -V --unit-dir --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -q -v -h -V --unit-dir --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2702,7 +2722,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__schedule__subcmd__remove)
-            opts="-r -c -q -v -h -V --unit-dir --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -q -v -h -V --unit-dir --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2748,7 +2768,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__show)
-            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2790,7 +2810,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__snapshots)
-            opts="-r -c -q -v -h -V --host --tag --path --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -q -v -h -V --host --tag --path --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2844,7 +2864,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__sources)
-            opts="-r -c -q -v -h -V --open-files --snapshot --lvm-snapshot-size --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -q -v -h -V --open-files --snapshot --lvm-snapshot-size --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2898,7 +2918,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__stats)
-            opts="-r -c -q -v -h -V --mode --host --tag --path --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -q -v -h -V --mode --host --tag --path --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2956,7 +2976,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__tag)
-            opts="-r -c -q -v -h -V --add --remove --set --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -q -v -h -V --add --remove --set --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3010,7 +3030,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__unlock)
-            opts="-r -c -q -v -h -V --remove-all --repo --config --password-file --password-command --cache-dir --no-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -q -v -h -V --remove-all --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

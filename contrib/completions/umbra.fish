@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_umbra_global_optspecs
-    string join \n r/repo= c/config= password-file= password-command= cache-dir= no-cache json q/quiet v/verbose no-lock h/help V/version
+    string join \n r/repo= c/config= password-file= password-command= cache-dir= no-cache cleanup-cache json q/quiet v/verbose no-lock h/help V/version
 end
 
 function __fish_umbra_needs_command
@@ -30,6 +30,7 @@ complete -c umbra -n "__fish_umbra_needs_command" -l password-file -d 'File hold
 complete -c umbra -n "__fish_umbra_needs_command" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_needs_command" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
 complete -c umbra -n "__fish_umbra_needs_command" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_needs_command" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_needs_command" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_needs_command" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_needs_command" -s v -l verbose -d 'Print more detail (repeat for even more)'
@@ -45,8 +46,8 @@ complete -c umbra -n "__fish_umbra_needs_command" -f -a "restore" -d 'Restore a 
 complete -c umbra -n "__fish_umbra_needs_command" -f -a "find" -d 'Find files and directories by name in snapshots'
 complete -c umbra -n "__fish_umbra_needs_command" -f -a "mount" -d 'Mount the repository\'s snapshots as a read-only filesystem (restic\'s layout: ids/, snapshots/, hosts/, tags/). Runs until `umount DIR` or Ctrl-C'
 complete -c umbra -n "__fish_umbra_needs_command" -f -a "cat" -d 'Print a repository file or blob: config, index ID, snapshot ID, key ID, pack ID, blob ID, tree ID (restic\'s `cat`)'
-complete -c umbra -n "__fish_umbra_needs_command" -f -a "dump" -d 'Write one file of a snapshot to standard output'
-complete -c umbra -n "__fish_umbra_needs_command" -f -a "diff" -d 'Show what changed between two snapshots'
+complete -c umbra -n "__fish_umbra_needs_command" -f -a "dump" -d 'Write one file of a snapshot to standard output, or a directory as a tar archive (restic\'s `dump`)'
+complete -c umbra -n "__fish_umbra_needs_command" -f -a "diff" -d 'Show what changed between two snapshots (`ID` or `ID:PATH` each), in restic\'s letters: + added, - removed, M content modified (M? when nothing else changed: probably bitrot), T type changed, U metadata only (with --metadata)'
 complete -c umbra -n "__fish_umbra_needs_command" -f -a "check" -d 'Verify the repository\'s integrity'
 complete -c umbra -n "__fish_umbra_needs_command" -f -a "copy" -d 'Copy snapshots from another repository into this one (a second copy)'
 complete -c umbra -n "__fish_umbra_needs_command" -f -a "stats" -d 'What the snapshots hold and what the repository stores (restic\'s `stats`)'
@@ -75,6 +76,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand init" -l password-command -d
 complete -c umbra -n "__fish_umbra_using_subcommand init" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand init" -l copy-chunker-params -d 'Take the chunker parameters (and compression) of this repository, so that `copy` between the two deduplicates (restic\'s `init --copy-chunker-params`)'
 complete -c umbra -n "__fish_umbra_using_subcommand init" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_using_subcommand init" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand init" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand init" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_using_subcommand init" -s v -l verbose -d 'Print more detail (repeat for even more)'
@@ -113,6 +115,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand backup" -l with-atime -d 'St
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -s x -l one-file-system -d 'Do not cross filesystem boundaries'
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l force -d 'Read every file, ignoring the previous snapshot'
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_using_subcommand backup" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -s v -l verbose -d 'Print more detail (repeat for even more)'
@@ -128,6 +131,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -l password-file 
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -s v -l verbose -d 'Print more detail (repeat for even more)'
@@ -140,6 +144,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand show" -l password-file -d 'F
 complete -c umbra -n "__fish_umbra_using_subcommand show" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand show" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand show" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_using_subcommand show" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand show" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand show" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_using_subcommand show" -s v -l verbose -d 'Print more detail (repeat for even more)'
@@ -156,6 +161,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand ls" -l password-command -d '
 complete -c umbra -n "__fish_umbra_using_subcommand ls" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand ls" -s l -l long -d 'Long listing, as restic\'s `ls -l`: mode, uid, gid, size, time, path'
 complete -c umbra -n "__fish_umbra_using_subcommand ls" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_using_subcommand ls" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand ls" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand ls" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_using_subcommand ls" -s v -l verbose -d 'Print more detail (repeat for even more)'
@@ -178,6 +184,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand restore" -l delete -d 'Remov
 complete -c umbra -n "__fish_umbra_using_subcommand restore" -s n -l dry-run -d 'Say what would be restored, replaced and deleted; change nothing'
 complete -c umbra -n "__fish_umbra_using_subcommand restore" -l skip-space-check -d 'Restore even if the target\'s free space looks too small (the check counts runs of zeros as holes, but cannot know what the target\'s filesystem compresses or shares)'
 complete -c umbra -n "__fish_umbra_using_subcommand restore" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_using_subcommand restore" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand restore" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand restore" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_using_subcommand restore" -s v -l verbose -d 'Print more detail (repeat for even more)'
@@ -185,6 +192,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand restore" -l no-lock -d 'Do n
 complete -c umbra -n "__fish_umbra_using_subcommand restore" -s h -l help -d 'Print help'
 complete -c umbra -n "__fish_umbra_using_subcommand restore" -s V -l version -d 'Print version'
 complete -c umbra -n "__fish_umbra_using_subcommand find" -s s -l snapshot -d 'Only in this snapshot (repeatable); every snapshot when not given' -r
+complete -c umbra -n "__fish_umbra_using_subcommand find" -s O -l oldest -d 'Only entries modified at or after this local time (`2024-05-06`, `2024-05-06 07:08[:09]`, `06.05.2024 ...`, as restic takes it)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand find" -s N -l newest -d 'Only entries modified at or before this local time (formats as --oldest)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand find" -l host -d 'Only snapshots of this host (repeatable: any of them)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand find" -l tag -d 'Only snapshots with these tags (`a,b`: both; repeatable: any of the lists)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand find" -l path -d 'Only snapshots that include this path (repeatable: all of them)' -r -F
@@ -193,7 +202,10 @@ complete -c umbra -n "__fish_umbra_using_subcommand find" -s c -l config -d 'The
 complete -c umbra -n "__fish_umbra_using_subcommand find" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand find" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand find" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand find" -s i -l ignore-case -d 'Match the patterns regardless of case'
+complete -c umbra -n "__fish_umbra_using_subcommand find" -s l -l long -d 'Long listing: mode, owner, size and time, as `ls -l`'
 complete -c umbra -n "__fish_umbra_using_subcommand find" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_using_subcommand find" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand find" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand find" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_using_subcommand find" -s v -l verbose -d 'Print more detail (repeat for even more)'
@@ -209,6 +221,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand mount" -l password-file -d '
 complete -c umbra -n "__fish_umbra_using_subcommand mount" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand mount" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand mount" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_using_subcommand mount" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand mount" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand mount" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_using_subcommand mount" -s v -l verbose -d 'Print more detail (repeat for even more)'
@@ -221,12 +234,14 @@ complete -c umbra -n "__fish_umbra_using_subcommand cat" -l password-file -d 'Fi
 complete -c umbra -n "__fish_umbra_using_subcommand cat" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand cat" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand cat" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_using_subcommand cat" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand cat" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand cat" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_using_subcommand cat" -s v -l verbose -d 'Print more detail (repeat for even more)'
 complete -c umbra -n "__fish_umbra_using_subcommand cat" -l no-lock -d 'Do not lock the repository, for a repository on read-only media. Only for the commands that only read: snapshots, show, ls, find, dump, mount, diff, restore, check'
 complete -c umbra -n "__fish_umbra_using_subcommand cat" -s h -l help -d 'Print help'
 complete -c umbra -n "__fish_umbra_using_subcommand cat" -s V -l version -d 'Print version'
+complete -c umbra -n "__fish_umbra_using_subcommand dump" -l archive -d 'The archive format for a directory: `tar` (restic\'s default)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand dump" -l host -d 'Only snapshots of this host (repeatable: any of them)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand dump" -l tag -d 'Only snapshots with these tags (`a,b`: both; repeatable: any of the lists)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand dump" -l path -d 'Only snapshots that include this path (repeatable: all of them)' -r -F
@@ -236,6 +251,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand dump" -l password-file -d 'F
 complete -c umbra -n "__fish_umbra_using_subcommand dump" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand dump" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand dump" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_using_subcommand dump" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand dump" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand dump" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_using_subcommand dump" -s v -l verbose -d 'Print more detail (repeat for even more)'
@@ -247,7 +263,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand diff" -s c -l config -d 'The
 complete -c umbra -n "__fish_umbra_using_subcommand diff" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand diff" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand diff" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand diff" -l metadata -d 'Also list entries whose metadata alone changed (mode, owner, times, inode)'
 complete -c umbra -n "__fish_umbra_using_subcommand diff" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_using_subcommand diff" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand diff" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand diff" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_using_subcommand diff" -s v -l verbose -d 'Print more detail (repeat for even more)'
@@ -263,6 +281,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand check" -l cache-dir -d 'The 
 complete -c umbra -n "__fish_umbra_using_subcommand check" -l read-data -d 'Also read and verify every data pack (slow: reads the whole repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand check" -l check-unused -d 'Also report blobs that no snapshot uses (errors) and blobs stored more than once (warnings); `prune` removes both'
 complete -c umbra -n "__fish_umbra_using_subcommand check" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_using_subcommand check" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand check" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand check" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_using_subcommand check" -s v -l verbose -d 'Print more detail (repeat for even more)'
@@ -277,13 +296,14 @@ complete -c umbra -n "__fish_umbra_using_subcommand copy" -l password-file -d 'F
 complete -c umbra -n "__fish_umbra_using_subcommand copy" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand copy" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand copy" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_using_subcommand copy" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand copy" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand copy" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_using_subcommand copy" -s v -l verbose -d 'Print more detail (repeat for even more)'
 complete -c umbra -n "__fish_umbra_using_subcommand copy" -l no-lock -d 'Do not lock the repository, for a repository on read-only media. Only for the commands that only read: snapshots, show, ls, find, dump, mount, diff, restore, check'
 complete -c umbra -n "__fish_umbra_using_subcommand copy" -s h -l help -d 'Print help'
 complete -c umbra -n "__fish_umbra_using_subcommand copy" -s V -l version -d 'Print version'
-complete -c umbra -n "__fish_umbra_using_subcommand stats" -l mode -d '`restore-size` (default): entries and the size a restore writes; `raw-data`: the distinct blobs referenced and their stored size' -r
+complete -c umbra -n "__fish_umbra_using_subcommand stats" -l mode -d '`restore-size` (default): entries and the size a restore writes; `files-by-contents`: entries counted once per distinct content; `blobs-per-file`: each path\'s distinct blobs and their size; `raw-data`: the distinct blobs referenced and their stored size' -r
 complete -c umbra -n "__fish_umbra_using_subcommand stats" -l host -d 'Only snapshots of this host (repeatable: any of them)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand stats" -l tag -d 'Only snapshots with these tags (`a,b`: both; repeatable: any of the lists)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand stats" -l path -d 'Only snapshots that include this path (repeatable: all of them)' -r -F
@@ -293,6 +313,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand stats" -l password-file -d '
 complete -c umbra -n "__fish_umbra_using_subcommand stats" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand stats" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand stats" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_using_subcommand stats" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand stats" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand stats" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_using_subcommand stats" -s v -l verbose -d 'Print more detail (repeat for even more)'
@@ -308,6 +329,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand tag" -l password-file -d 'Fi
 complete -c umbra -n "__fish_umbra_using_subcommand tag" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand tag" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand tag" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_using_subcommand tag" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand tag" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand tag" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_using_subcommand tag" -s v -l verbose -d 'Print more detail (repeat for even more)'
@@ -332,6 +354,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand forget" -l cache-dir -d 'The
 complete -c umbra -n "__fish_umbra_using_subcommand forget" -l prune -d 'Also prune: remove the data only the forgotten snapshots used'
 complete -c umbra -n "__fish_umbra_using_subcommand forget" -s n -l dry-run -d 'Only show what would be removed'
 complete -c umbra -n "__fish_umbra_using_subcommand forget" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_using_subcommand forget" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand forget" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand forget" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_using_subcommand forget" -s v -l verbose -d 'Print more detail (repeat for even more)'
@@ -344,6 +367,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand prune" -l password-file -d '
 complete -c umbra -n "__fish_umbra_using_subcommand prune" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand prune" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand prune" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_using_subcommand prune" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand prune" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand prune" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_using_subcommand prune" -s v -l verbose -d 'Print more detail (repeat for even more)'
@@ -356,6 +380,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand repair; and not __fish_seen_
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and not __fish_seen_subcommand_from index snapshots help" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and not __fish_seen_subcommand_from index snapshots help" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and not __fish_seen_subcommand_from index snapshots help" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_using_subcommand repair; and not __fish_seen_subcommand_from index snapshots help" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and not __fish_seen_subcommand_from index snapshots help" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and not __fish_seen_subcommand_from index snapshots help" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and not __fish_seen_subcommand_from index snapshots help" -s v -l verbose -d 'Print more detail (repeat for even more)'
@@ -373,6 +398,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subc
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from index" -l read-all-packs -d 'Read every pack\'s header, not only those the index does not name'
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from index" -s n -l dry-run -d 'Say what would change; change nothing'
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from index" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from index" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from index" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from index" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from index" -s v -l verbose -d 'Print more detail (repeat for even more)'
@@ -387,6 +413,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subc
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from snapshots" -l forget -d 'Remove the original snapshots once repaired copies are written'
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from snapshots" -s n -l dry-run -d 'Say what would change; change nothing'
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from snapshots" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from snapshots" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from snapshots" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from snapshots" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from snapshots" -s v -l verbose -d 'Print more detail (repeat for even more)'
@@ -402,6 +429,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand key; and not __fish_seen_sub
 complete -c umbra -n "__fish_umbra_using_subcommand key; and not __fish_seen_subcommand_from add list remove help" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand key; and not __fish_seen_subcommand_from add list remove help" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand key; and not __fish_seen_subcommand_from add list remove help" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_using_subcommand key; and not __fish_seen_subcommand_from add list remove help" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand key; and not __fish_seen_subcommand_from add list remove help" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand key; and not __fish_seen_subcommand_from add list remove help" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_using_subcommand key; and not __fish_seen_subcommand_from add list remove help" -s v -l verbose -d 'Print more detail (repeat for even more)'
@@ -419,6 +447,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcomm
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from add" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from add" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from add" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from add" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from add" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from add" -s v -l verbose -d 'Print more detail (repeat for even more)'
@@ -431,6 +460,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcomm
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from list" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from list" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from list" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from list" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from list" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Print more detail (repeat for even more)'
@@ -443,6 +473,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcomm
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from remove" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from remove" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from remove" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from remove" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from remove" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'Print more detail (repeat for even more)'
@@ -468,6 +499,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand sources" -l password-file -d
 complete -c umbra -n "__fish_umbra_using_subcommand sources" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand sources" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand sources" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_using_subcommand sources" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand sources" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand sources" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_using_subcommand sources" -s v -l verbose -d 'Print more detail (repeat for even more)'
@@ -480,6 +512,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand cleanup" -l password-file -d
 complete -c umbra -n "__fish_umbra_using_subcommand cleanup" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand cleanup" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand cleanup" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_using_subcommand cleanup" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand cleanup" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand cleanup" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_using_subcommand cleanup" -s v -l verbose -d 'Print more detail (repeat for even more)'
@@ -493,6 +526,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand run" -l password-command -d 
 complete -c umbra -n "__fish_umbra_using_subcommand run" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand run" -l all -d 'Run every job of the job file, in name order'
 complete -c umbra -n "__fish_umbra_using_subcommand run" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_using_subcommand run" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand run" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand run" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_using_subcommand run" -s v -l verbose -d 'Print more detail (repeat for even more)'
@@ -505,6 +539,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand jobs" -l password-file -d 'F
 complete -c umbra -n "__fish_umbra_using_subcommand jobs" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand jobs" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand jobs" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_using_subcommand jobs" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand jobs" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand jobs" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_using_subcommand jobs" -s v -l verbose -d 'Print more detail (repeat for even more)'
@@ -518,6 +553,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand history" -l password-file -d
 complete -c umbra -n "__fish_umbra_using_subcommand history" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand history" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand history" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_using_subcommand history" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand history" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand history" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_using_subcommand history" -s v -l verbose -d 'Print more detail (repeat for even more)'
@@ -530,6 +566,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand config; and not __fish_seen_
 complete -c umbra -n "__fish_umbra_using_subcommand config; and not __fish_seen_subcommand_from check help" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand config; and not __fish_seen_subcommand_from check help" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand config; and not __fish_seen_subcommand_from check help" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_using_subcommand config; and not __fish_seen_subcommand_from check help" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand config; and not __fish_seen_subcommand_from check help" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand config; and not __fish_seen_subcommand_from check help" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_using_subcommand config; and not __fish_seen_subcommand_from check help" -s v -l verbose -d 'Print more detail (repeat for even more)'
@@ -544,6 +581,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand config; and __fish_seen_subc
 complete -c umbra -n "__fish_umbra_using_subcommand config; and __fish_seen_subcommand_from check" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand config; and __fish_seen_subcommand_from check" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand config; and __fish_seen_subcommand_from check" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_using_subcommand config; and __fish_seen_subcommand_from check" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand config; and __fish_seen_subcommand_from check" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand config; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_using_subcommand config; and __fish_seen_subcommand_from check" -s v -l verbose -d 'Print more detail (repeat for even more)'
@@ -558,6 +596,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand schedule; and not __fish_see
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and not __fish_seen_subcommand_from install remove list help" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and not __fish_seen_subcommand_from install remove list help" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and not __fish_seen_subcommand_from install remove list help" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_using_subcommand schedule; and not __fish_seen_subcommand_from install remove list help" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and not __fish_seen_subcommand_from install remove list help" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and not __fish_seen_subcommand_from install remove list help" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and not __fish_seen_subcommand_from install remove list help" -s v -l verbose -d 'Print more detail (repeat for even more)'
@@ -575,6 +614,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_su
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from install" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from install" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from install" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from install" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from install" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from install" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from install" -s v -l verbose -d 'Print more detail (repeat for even more)'
@@ -588,6 +628,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_su
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from remove" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from remove" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from remove" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from remove" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from remove" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'Print more detail (repeat for even more)'
@@ -601,6 +642,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_su
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from list" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from list" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from list" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from list" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from list" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Print more detail (repeat for even more)'
@@ -618,6 +660,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand daemon" -l password-file -d 
 complete -c umbra -n "__fish_umbra_using_subcommand daemon" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand daemon" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand daemon" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_using_subcommand daemon" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand daemon" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand daemon" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_using_subcommand daemon" -s v -l verbose -d 'Print more detail (repeat for even more)'
@@ -632,6 +675,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand generate" -l password-file -
 complete -c umbra -n "__fish_umbra_using_subcommand generate" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand generate" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand generate" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_using_subcommand generate" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand generate" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand generate" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_using_subcommand generate" -s v -l verbose -d 'Print more detail (repeat for even more)'
@@ -645,6 +689,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand unlock" -l password-command 
 complete -c umbra -n "__fish_umbra_using_subcommand unlock" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand unlock" -l remove-all -d 'Remove every lock, also those of running processes'
 complete -c umbra -n "__fish_umbra_using_subcommand unlock" -l no-cache -d 'Use no local cache (every file is read from the repository)'
+complete -c umbra -n "__fish_umbra_using_subcommand unlock" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand unlock" -l json -d 'Print machine-readable JSON lines instead of text'
 complete -c umbra -n "__fish_umbra_using_subcommand unlock" -s q -l quiet -d 'Print only errors'
 complete -c umbra -n "__fish_umbra_using_subcommand unlock" -s v -l verbose -d 'Print more detail (repeat for even more)'
@@ -660,8 +705,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand help; and not __fish_seen_su
 complete -c umbra -n "__fish_umbra_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots show ls restore find mount cat dump diff check copy stats tag forget prune repair key sources cleanup run jobs history config schedule daemon generate unlock help" -f -a "find" -d 'Find files and directories by name in snapshots'
 complete -c umbra -n "__fish_umbra_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots show ls restore find mount cat dump diff check copy stats tag forget prune repair key sources cleanup run jobs history config schedule daemon generate unlock help" -f -a "mount" -d 'Mount the repository\'s snapshots as a read-only filesystem (restic\'s layout: ids/, snapshots/, hosts/, tags/). Runs until `umount DIR` or Ctrl-C'
 complete -c umbra -n "__fish_umbra_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots show ls restore find mount cat dump diff check copy stats tag forget prune repair key sources cleanup run jobs history config schedule daemon generate unlock help" -f -a "cat" -d 'Print a repository file or blob: config, index ID, snapshot ID, key ID, pack ID, blob ID, tree ID (restic\'s `cat`)'
-complete -c umbra -n "__fish_umbra_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots show ls restore find mount cat dump diff check copy stats tag forget prune repair key sources cleanup run jobs history config schedule daemon generate unlock help" -f -a "dump" -d 'Write one file of a snapshot to standard output'
-complete -c umbra -n "__fish_umbra_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots show ls restore find mount cat dump diff check copy stats tag forget prune repair key sources cleanup run jobs history config schedule daemon generate unlock help" -f -a "diff" -d 'Show what changed between two snapshots'
+complete -c umbra -n "__fish_umbra_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots show ls restore find mount cat dump diff check copy stats tag forget prune repair key sources cleanup run jobs history config schedule daemon generate unlock help" -f -a "dump" -d 'Write one file of a snapshot to standard output, or a directory as a tar archive (restic\'s `dump`)'
+complete -c umbra -n "__fish_umbra_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots show ls restore find mount cat dump diff check copy stats tag forget prune repair key sources cleanup run jobs history config schedule daemon generate unlock help" -f -a "diff" -d 'Show what changed between two snapshots (`ID` or `ID:PATH` each), in restic\'s letters: + added, - removed, M content modified (M? when nothing else changed: probably bitrot), T type changed, U metadata only (with --metadata)'
 complete -c umbra -n "__fish_umbra_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots show ls restore find mount cat dump diff check copy stats tag forget prune repair key sources cleanup run jobs history config schedule daemon generate unlock help" -f -a "check" -d 'Verify the repository\'s integrity'
 complete -c umbra -n "__fish_umbra_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots show ls restore find mount cat dump diff check copy stats tag forget prune repair key sources cleanup run jobs history config schedule daemon generate unlock help" -f -a "copy" -d 'Copy snapshots from another repository into this one (a second copy)'
 complete -c umbra -n "__fish_umbra_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots show ls restore find mount cat dump diff check copy stats tag forget prune repair key sources cleanup run jobs history config schedule daemon generate unlock help" -f -a "stats" -d 'What the snapshots hold and what the repository stores (restic\'s `stats`)'

@@ -56,6 +56,9 @@ pub enum Event {
     /// cannot be read and was left out, lost packs the index was repaired for). Always
     /// shown: the user must learn of it without asking for more detail.
     Damage { message: String },
+    /// Worth knowing, and shown by default: housekeeping the user can act on (old caches
+    /// of other repositories), nothing wrong.
+    Notice { message: String },
     /// Informational detail, shown with `-v`.
     Info { message: String },
 }

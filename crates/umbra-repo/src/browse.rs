@@ -1,10 +1,9 @@
-//! Looking into snapshots: `ls`, `diff`, `find` and `dump`.
+//! Looking into snapshots: `ls`, `find` and `dump` (`diff` is in `diff.rs`).
 
-use std::cmp::Ordering;
 use std::path::PathBuf;
 
 use rustic_core::repofile::{Node, NodeType, SnapshotFile};
-use rustic_core::{IndexedTree, LsOptions, Repository};
+use rustic_core::{IndexedFull, IndexedTree, LsOptions, Repository};
 use serde::Serialize;
 use umbra_core::{ErrorKind, Result, UmbraError};
 
@@ -85,7 +84,7 @@ pub fn go_mode_string(mode: u32) -> String {
     out
 }
 
-fn kind_of(node: &Node) -> &'static str {
+pub(crate) fn kind_of(node: &Node) -> &'static str {
     match node.node_type {
         NodeType::File => "file",
         NodeType::Dir => "dir",
@@ -97,7 +96,7 @@ fn kind_of(node: &Node) -> &'static str {
     }
 }
 
-fn entry(path: PathBuf, node: &Node) -> Entry {
+pub(crate) fn entry(path: PathBuf, node: &Node) -> Entry {
     Entry {
         path: PathBuf::from("/").join(path),
         kind: kind_of(node),
@@ -117,46 +116,38 @@ fn entry(path: PathBuf, node: &Node) -> Entry {
     }
 }
 
-/// How an entry differs between two snapshots (restic's letters).
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
-pub enum Change {
-    /// `+`: only in the second snapshot.
-    Added,
-    /// `-`: only in the first snapshot.
-    Removed,
-    /// `M`: the content differs.
-    Modified,
-    /// `T`: the type differs (file became a directory, ...).
-    TypeChanged,
-    /// `U`: only metadata (mode, owner, times) differs.
-    Metadata,
-}
-
-impl Change {
-    #[must_use]
-    pub fn letter(self) -> char {
-        match self {
-            Self::Added => '+',
-            Self::Removed => '-',
-            Self::Modified => 'M',
-            Self::TypeChanged => 'T',
-            Self::Metadata => 'U',
-        }
-    }
-}
-
-fn all_nodes<S: IndexedTree>(
+/// Every entry below `node` (a snapshot's root or a directory in it), in path order,
+/// with paths relative to it.
+pub(crate) fn all_nodes<S: IndexedTree>(
     repo: &Repository<S>,
-    snap: &SnapshotFile,
-    spec: &str,
+    node: &Node,
 ) -> Result<Vec<(PathBuf, Node)>> {
-    let node = node_at(repo, snap, spec)?;
     let streamer = repo
-        .ls(&node, &LsOptions::default())
+        .ls(node, &LsOptions::default())
         .map_err(rustic("cannot read the snapshot's tree"))?;
     streamer
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| from_rustic("cannot read the snapshot's tree", e))
+}
+
+/// What `find` asks of an entry besides matching a pattern (restic's `find` flags).
+#[derive(Debug, Clone, Default)]
+pub struct FindFilter {
+    /// Match the patterns regardless of case.
+    pub ignore_case: bool,
+    /// Only entries modified at or after this time; an entry without a modification
+    /// time is older than any.
+    pub oldest: Option<jiff::Timestamp>,
+    /// Only entries modified at or before this time.
+    pub newest: Option<jiff::Timestamp>,
+}
+
+impl FindFilter {
+    fn admits(&self, node: &Node) -> bool {
+        let mtime = node.meta.mtime;
+        self.oldest.is_none_or(|o| mtime.is_some_and(|m| m >= o))
+            && self.newest.is_none_or(|n| mtime.is_none_or(|m| m <= n))
+    }
 }
 
 /// The node at the path part of `spec` (`ID:PATH`; the root without one).
@@ -188,19 +179,22 @@ impl Repo {
             .to_indexed_ids()
             .map_err(rustic("cannot read the repository's index"))?;
         let prefix = spec.split_once(':').map(|(_, p)| p).unwrap_or("");
-        Ok(all_nodes(&repo, &snap, spec)?
+        let root = node_at(&repo, &snap, spec)?;
+        Ok(all_nodes(&repo, &root)?
             .into_iter()
             .map(|(p, n)| entry(PathBuf::from(prefix.trim_start_matches('/')).join(p), &n))
             .collect())
     }
 
     /// Entries matching any of `patterns` (globs as restore's `--include` takes them: a
-    /// pattern without `/` matches a name at any depth) in the snapshots `specs` names,
-    /// or in every snapshot. Returns each snapshot's short id with its matches.
+    /// pattern without `/` matches a name at any depth) and `filter`, in the snapshots
+    /// `specs` names, or in every snapshot. Returns each snapshot's short id with its
+    /// matches.
     pub fn find_entries(
         self,
         patterns: &[String],
         specs: &[String],
+        filter: &FindFilter,
     ) -> Result<Vec<(String, Vec<Entry>)>> {
         let snaps = if specs.is_empty() {
             self.readable_snapshots()?
@@ -213,12 +207,16 @@ impl Repo {
             .map_err(rustic("cannot read the repository's index"))?;
         let mut opts = LsOptions::default();
         opts.excludes = crate::restore::globs(patterns, &[]);
+        if filter.ignore_case {
+            opts.excludes.iglobs = std::mem::take(&mut opts.excludes.globs);
+        }
         let mut found = Vec::new();
         for snap in &snaps {
             let node = node_at(&repo, snap, "")?;
             let entries = repo
                 .ls(&node, &opts)
                 .map_err(rustic("cannot read the snapshot's tree"))?
+                .filter(|item| item.as_ref().map_or(true, |(_, n)| filter.admits(n)))
                 .map(|item| item.map(|(p, n)| entry(p, &n)))
                 .collect::<std::result::Result<Vec<_>, _>>()
                 .map_err(|e| from_rustic("cannot read the snapshot's tree", e))?;
@@ -238,77 +236,60 @@ impl Repo {
             .to_indexed()
             .map_err(rustic("cannot read the repository's index"))?;
         let node = node_at(&repo, &snap, spec)?;
+        if node.is_dir() {
+            return dump_tar(&repo, &node, spec, out);
+        }
         if !node.is_file() {
             return Err(UmbraError::new(
                 ErrorKind::InvalidInput,
-                format!("`{spec}` is a {}, not a file", kind_of(&node)),
+                format!("`{spec}` is a {}, not a file or directory", kind_of(&node)),
             )
-            .with_hint("dump writes one file's content; restore a directory with `umbra restore ID --include PATH -t DIR`."));
+            .with_hint("dump writes a file's content, or a directory as a tar archive."));
         }
         repo.dump(&node, out)
             .map_err(|e| from_rustic(&format!("cannot dump `{spec}`"), e))
     }
-
-    /// What changed from snapshot `a` to snapshot `b`.
-    pub fn diff(self, a: &str, b: &str) -> Result<Vec<(Change, Entry)>> {
-        let snap_a = self.find(snapshot_part(a))?;
-        let snap_b = self.find(snapshot_part(b))?;
-        let Repo { inner, .. } = self;
-        let repo = inner
-            .to_indexed_ids()
-            .map_err(rustic("cannot read the repository's index"))?;
-        let left = all_nodes(&repo, &snap_a, a)?;
-        let right = all_nodes(&repo, &snap_b, b)?;
-        Ok(diff_sorted(&left, &right))
-    }
 }
 
-/// Merges two path-sorted node lists into the differences between them.
-fn diff_sorted(left: &[(PathBuf, Node)], right: &[(PathBuf, Node)]) -> Vec<(Change, Entry)> {
-    let (mut i, mut j) = (0, 0);
-    let mut out = Vec::new();
-    while i < left.len() || j < right.len() {
-        let order = match (left.get(i), right.get(j)) {
-            (Some(l), Some(r)) => l.0.cmp(&r.0),
-            (Some(_), None) => Ordering::Less,
-            _ => Ordering::Greater,
+/// Writes what the directory `dir` holds as a tar archive, as restic 0.14's `dump` does:
+/// each entry named by its path in the snapshot without the leading `/`.
+fn dump_tar<S: IndexedFull>(
+    repo: &Repository<S>,
+    dir: &Node,
+    spec: &str,
+    out: &mut impl std::io::Write,
+) -> Result<()> {
+    let base = spec
+        .split_once(':')
+        .map_or("", |(_, p)| p)
+        .trim_matches('/');
+    let failed = |e: std::io::Error| {
+        UmbraError::new(
+            ErrorKind::Io,
+            format!("cannot dump `{spec}` as a tar archive: {e}"),
+        )
+        .with_source(e)
+    };
+    let mut tar = crate::tar::TarWriter::new(out);
+    for (path, node) in all_nodes(repo, dir)? {
+        let rel = path.to_string_lossy();
+        let name = if base.is_empty() {
+            rel.into_owned()
+        } else {
+            format!("{base}/{rel}")
         };
-        match order {
-            Ordering::Less => {
-                out.push((Change::Removed, entry(left[i].0.clone(), &left[i].1)));
-                i += 1;
-            }
-            Ordering::Greater => {
-                out.push((Change::Added, entry(right[j].0.clone(), &right[j].1)));
-                j += 1;
-            }
-            Ordering::Equal => {
-                let (l, r) = (&left[i].1, &right[j].1);
-                let change = if kind_of(l) != kind_of(r) {
-                    Some(Change::TypeChanged)
-                } else if l.content != r.content || l.node_type != r.node_type {
-                    Some(Change::Modified)
-                } else if l.meta.mode != r.meta.mode
-                    || l.meta.mtime != r.meta.mtime
-                    || l.meta.uid != r.meta.uid
-                    || l.meta.gid != r.meta.gid
-                {
-                    // Directories' times change whenever an entry does; report them only
-                    // when their mode or owner changed.
-                    (!l.is_dir() || l.meta.mode != r.meta.mode || l.meta.uid != r.meta.uid)
-                        .then_some(Change::Metadata)
-                } else {
-                    None
-                };
-                if let Some(c) = change {
-                    out.push((c, entry(right[j].0.clone(), r)));
-                }
-                i += 1;
-                j += 1;
-            }
-        }
+        tar.entry(&name, &node, |w| {
+            repo.dump(&node, w).map_err(|e| {
+                std::io::Error::other(format!(
+                    "cannot read `{name}`: {}",
+                    from_rustic("", e).message()
+                ))
+            })
+        })
+        .map_err(failed)?;
     }
-    out
+    tar.finish().map_err(failed)?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -17,11 +17,13 @@
 
 pub mod backup;
 pub mod browse;
+pub mod cache;
 pub mod cat;
 pub mod check;
 pub mod chunking;
 pub mod copy;
 mod crypto;
+pub mod diff;
 mod error;
 pub mod extents;
 pub mod forget;
@@ -38,6 +40,7 @@ mod source;
 pub mod stats;
 mod substitute;
 pub mod tags;
+mod tar;
 #[doc(hidden)]
 pub mod testing;
 pub mod view;

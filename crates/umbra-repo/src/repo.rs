@@ -140,23 +140,15 @@ pub fn set_cache(choice: CacheChoice) {
     let _ = CACHE_CHOICE.set(choice);
 }
 
+/// The cache choice made with [`set_cache`], if any.
+pub(crate) fn cache_choice() -> Option<&'static CacheChoice> {
+    CACHE_CHOICE.get()
+}
+
 /// Options shared by every repository we open: our own cache directory, so that umbra
 /// never shares (and so never corrupts) a cache with restic or rustic.
 pub(crate) fn repository_options() -> RepositoryOptions {
-    match CACHE_CHOICE.get() {
-        Some(CacheChoice::Dir(dir)) => return RepositoryOptions::default().cache_dir(dir.clone()),
-        Some(CacheChoice::None) => return RepositoryOptions::default().no_cache(true),
-        None => {}
-    }
-    let cache = std::env::var_os("UMBRA_CACHE_DIR")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("XDG_CACHE_HOME")
-                .map(PathBuf::from)
-                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-                .map(|c| c.join("umbra"))
-        });
-    match cache {
+    match crate::cache::base() {
         Some(dir) => RepositoryOptions::default().cache_dir(dir),
         None => RepositoryOptions::default().no_cache(true),
     }
@@ -314,6 +306,9 @@ impl Repo {
             )?),
             None => None,
         };
+        if !options.bypass_cache {
+            crate::cache::mark_used(&inner.config().id.to_hex());
+        }
         Ok(Self {
             inner,
             location: location.clone(),

@@ -6,8 +6,13 @@
 //! - `raw-data`: the distinct blobs (trees and data) the chosen snapshots refer to, and
 //!   their stored size (compressed and encrypted, as in the packs), plus their size
 //!   before compression.
+//! - `files-by-contents`: entries counted once per distinct content (restic counts every
+//!   entry by its list of data blobs, so directories, symlinks and empty files are one
+//!   entry together), with the size of the first one met.
+//! - `blobs-per-file`: for each entry with a distinct content, the distinct data blobs of
+//!   each path, with their size before compression; files counted once per path.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use rustic_core::repofile::SnapshotFile;
 use rustic_core::LsOptions;
@@ -22,6 +27,8 @@ use crate::repo::Repo;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatsMode {
     RestoreSize,
+    FilesByContents,
+    BlobsPerFile,
     RawData,
 }
 
@@ -30,12 +37,14 @@ impl StatsMode {
     pub fn parse(text: &str) -> Result<Self> {
         match text {
             "restore-size" => Ok(Self::RestoreSize),
+            "files-by-contents" => Ok(Self::FilesByContents),
+            "blobs-per-file" => Ok(Self::BlobsPerFile),
             "raw-data" => Ok(Self::RawData),
             other => Err(UmbraError::new(
                 ErrorKind::InvalidInput,
                 format!("`{other}` is not a stats mode"),
             )
-            .with_hint("Use --mode restore-size (the default) or --mode raw-data.")),
+            .with_hint("Use --mode restore-size (the default), files-by-contents, blobs-per-file or raw-data.")),
         }
     }
 }
@@ -84,6 +93,47 @@ impl Repo {
                             stats.total_size += node.meta.size;
                         }
                     }
+                }
+            }
+            StatsMode::FilesByContents | StatsMode::BlobsPerFile => {
+                let mut contents: HashSet<Vec<rustic_core::DataId>> = HashSet::new();
+                let mut per_path: HashMap<std::path::PathBuf, HashSet<rustic_core::DataId>> =
+                    HashMap::new();
+                let mut blobs = 0u64;
+                for snap in &snaps {
+                    let root = node_at(&repo, snap, "")?;
+                    for item in repo
+                        .ls(&root, &LsOptions::default())
+                        .map_err(rustic("cannot read the snapshot's tree"))?
+                    {
+                        let (path, node) =
+                            item.map_err(|e| from_rustic("cannot read the snapshot's tree", e))?;
+                        let content = node.content.clone().unwrap_or_default();
+                        if !contents.insert(content.clone()) {
+                            continue;
+                        }
+                        if mode == StatsMode::FilesByContents {
+                            stats.total_file_count += 1;
+                            stats.total_size += node.meta.size;
+                            continue;
+                        }
+                        for id in content {
+                            if !per_path.contains_key(&path) {
+                                stats.total_file_count += 1;
+                            }
+                            if per_path.entry(path.clone()).or_default().insert(id) {
+                                let entry = repo
+                                    .get_index_entry(&id)
+                                    .map_err(|e| from_rustic("cannot find a blob", e))?;
+                                stats.total_size += u64::from(entry.location.data_length());
+                                blobs += 1;
+                            }
+                        }
+                    }
+                }
+                if mode == StatsMode::BlobsPerFile {
+                    // restic leaves the field out when it is 0.
+                    stats.total_blob_count = (blobs > 0).then_some(blobs);
                 }
             }
             StatsMode::RawData => {

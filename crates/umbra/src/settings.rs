@@ -134,6 +134,8 @@ pub struct Settings {
     pub no_lock: bool,
     /// restic's `--host/--tag/--path` of the command, for `latest` and lists.
     pub filter: umbra_repo::snapshots::SnapshotFilter,
+    /// Remove old caches of other repositories when a repository is opened.
+    pub cleanup_cache: bool,
 }
 
 impl Settings {
@@ -191,6 +193,7 @@ impl Settings {
             config_file,
             no_lock: args.no_lock,
             filter: umbra_repo::snapshots::SnapshotFilter::default(),
+            cleanup_cache: args.cleanup_cache,
         })
     }
 

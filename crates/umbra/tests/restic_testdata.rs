@@ -287,7 +287,12 @@ fn copy_copies_each_snapshot_once_and_restic_reads_the_copy() {
 fn stats_agree_with_restic() {
     for name in ["small-repo", "repo-mixed", "repo-same-timestamps"] {
         let Some(copy) = Copy::of(name) else { return };
-        for mode in ["restore-size", "raw-data"] {
+        for mode in [
+            "restore-size",
+            "files-by-contents",
+            "blobs-per-file",
+            "raw-data",
+        ] {
             let ours = copy.umbra(&["--json", "stats", "--mode", mode]);
             assert!(ours.status.success(), "{name} {mode}: {}", stderr(&ours));
             let theirs = copy.restic(&["stats", "--json", "--mode", mode]);
@@ -298,10 +303,10 @@ fn stats_agree_with_restic() {
             for field in ["total_size", "total_file_count", "snapshots_count"] {
                 assert_eq!(ours[field], theirs[field], "{name} {mode} {field}");
             }
-            if mode == "raw-data" {
+            if mode == "raw-data" || mode == "blobs-per-file" {
                 assert_eq!(
                     ours["total_blob_count"], theirs["total_blob_count"],
-                    "{name}"
+                    "{name} {mode}"
                 );
             }
         }

@@ -529,7 +529,12 @@ fn stats_and_ls_long_of_an_umbra_repository_agree_with_restic() {
     env.backup_json(&[&src], &[]);
     std::fs::write(src.join("d/new"), "new").expect("write");
     env.backup_json(&[&src], &[]);
-    for mode in ["restore-size", "raw-data"] {
+    for mode in [
+        "restore-size",
+        "files-by-contents",
+        "blobs-per-file",
+        "raw-data",
+    ] {
         let ours: serde_json::Value =
             serde_json::from_str(&env.ok(&["--json", "stats", "--mode", mode])).expect("json");
         let out = common::restic(&env, &["stats", "--json", "--mode", mode]);
@@ -537,8 +542,11 @@ fn stats_and_ls_long_of_an_umbra_repository_agree_with_restic() {
         for field in ["total_size", "total_file_count", "snapshots_count"] {
             assert_eq!(ours[field], theirs[field], "{mode} {field}");
         }
-        if mode == "raw-data" {
-            assert_eq!(ours["total_blob_count"], theirs["total_blob_count"]);
+        if mode == "raw-data" || mode == "blobs-per-file" {
+            assert_eq!(
+                ours["total_blob_count"], theirs["total_blob_count"],
+                "{mode}"
+            );
         }
     }
     // `ls -l` as restic prints it, symlink targets included.
@@ -550,6 +558,6 @@ fn stats_and_ls_long_of_an_umbra_repository_agree_with_restic() {
         theirs.lines().skip(1).collect::<Vec<_>>()
     );
     assert!(ours.contains(" -> d/f1"), "{ours}");
-    let out = env.run(&["stats", "--mode", "blobs-per-file"]);
+    let out = env.run(&["stats", "--mode", "debug"]);
     assert_eq!(out.status.code(), Some(1), "an unknown mode is refused");
 }

@@ -12,7 +12,7 @@ mod snapshots;
 
 use std::path::{Component, Path, PathBuf};
 
-use umbra_core::{ErrorKind, Result, UmbraError};
+use umbra_core::{ErrorKind, Event, Result, UmbraError};
 use umbra_repo::lock::LockKind;
 use umbra_repo::{OpenOptions, Repo};
 
@@ -29,7 +29,7 @@ pub fn run(command: Command, settings: &Settings, out: &Output) -> Result<Finish
             | Command::Ls { .. }
             | Command::Diff { .. }
             | Command::Restore(_)
-            | Command::Find { .. }
+            | Command::Find(_)
             | Command::Dump { .. }
             | Command::Stats { .. }
             | Command::Cat { .. }
@@ -46,11 +46,11 @@ pub fn run(command: Command, settings: &Settings, out: &Output) -> Result<Finish
     // The snapshot filter of commands that take one (restic's --host/--tag/--path).
     let filter = match &command {
         Command::Ls { filter, .. }
-        | Command::Find { filter, .. }
         | Command::Mount { filter, .. }
         | Command::Dump { filter, .. }
         | Command::Stats { filter, .. } => Some(filter.to_filter()),
         Command::Restore(args) => Some(args.filter.to_filter()),
+        Command::Find(args) => Some(args.filter.to_filter()),
         _ => None,
     };
     let with_filter;
@@ -72,16 +72,21 @@ pub fn run(command: Command, settings: &Settings, out: &Output) -> Result<Finish
             long,
             ..
         } => snapshots::ls(&snapshot, path.as_deref(), long, settings, out),
-        Command::Diff { first, second } => snapshots::diff(&first, &second, settings, out),
+        Command::Diff {
+            first,
+            second,
+            metadata,
+        } => snapshots::diff(&first, &second, metadata, settings, out),
         Command::Restore(args) => snapshots::restore(&args, settings, out),
-        Command::Find {
-            patterns,
-            snapshots,
-            ..
-        } => snapshots::find(&patterns, &snapshots, settings, out),
+        Command::Find(args) => snapshots::find(&args, settings, out),
         Command::Mount { mountpoint, .. } => snapshots::mount(&mountpoint, settings, out),
         Command::Cat { what, id } => snapshots::cat(&what, id.as_deref(), settings, out),
-        Command::Dump { snapshot, path, .. } => snapshots::dump(&snapshot, &path, settings, out),
+        Command::Dump {
+            snapshot,
+            path,
+            archive,
+            ..
+        } => snapshots::dump(&snapshot, &path, &archive, settings, out),
         Command::Check {
             read_data,
             read_data_subset,
@@ -156,8 +161,49 @@ pub fn open_with(settings: &Settings, options: OpenOptions, out: &Output) -> Res
         }
     }
     let password = settings.password_or_prompt(&format!("password for {location}: "))?;
-    Ok(Repo::open(location, &password, options, out.monitor())?
-        .with_filter(settings.filter.clone()))
+    let repo = Repo::open(location, &password, options, out.monitor())?
+        .with_filter(settings.filter.clone());
+    tend_cache(&repo, settings.cleanup_cache, out);
+    Ok(repo)
+}
+
+/// restic's cache housekeeping: the caches of repositories not opened for 30 days are
+/// named, or removed with `--cleanup-cache`.
+fn tend_cache(repo: &Repo, cleanup: bool, out: &Output) {
+    use umbra_repo::cache;
+    let old = cache::old(&repo.id());
+    if old.is_empty() {
+        return;
+    }
+    let base = cache::base()
+        .map(|b| b.display().to_string())
+        .unwrap_or_default();
+    let monitor = out.monitor();
+    let dirs = |n: usize| if n == 1 { "directory" } else { "directories" };
+    if !cleanup {
+        monitor.event(Event::Notice {
+            message: format!(
+                "found {} old cache {} in {base} (not used for {} days); run with --cleanup-cache to remove them",
+                old.len(),
+                dirs(old.len()),
+                cache::MAX_AGE_DAYS
+            ),
+        });
+        return;
+    }
+    let failed = cache::remove(&old);
+    for (dir, e) in &failed {
+        monitor.event(Event::Warning {
+            message: format!(
+                "cannot remove the old cache directory {}: {e}",
+                dir.display()
+            ),
+        });
+    }
+    let removed = old.len() - failed.len();
+    monitor.event(Event::Info {
+        message: format!("removed {removed} old cache {} from {base}", dirs(removed)),
+    });
 }
 
 fn init(args: &crate::cli::InitArgs, settings: &Settings, out: &Output) -> Result<Finished> {

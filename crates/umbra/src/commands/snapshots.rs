@@ -4,10 +4,11 @@ use umbra_core::{ErrorKind, Result, UmbraError};
 use umbra_repo::restore::{Overwrite, RestoreRequest};
 use umbra_repo::SnapshotInfo;
 
-use crate::cli::RestoreArgs;
+use crate::cli::{FindArgs, RestoreArgs};
 use crate::output::{human_bytes, Output};
 use crate::settings::Settings;
 use crate::Finished;
+use umbra_repo::stats::StatsMode;
 
 fn short_time(rfc3339: &str) -> String {
     // 2026-11-22T04:50:01.123Z -> 2026-11-22 04:50:01
@@ -164,14 +165,22 @@ pub fn ls(
     Ok(Finished::Ok)
 }
 
-pub fn find(
-    patterns: &[String],
-    snapshots: &[String],
-    settings: &Settings,
-    out: &Output,
-) -> Result<Finished> {
+pub fn find(args: &FindArgs, settings: &Settings, out: &Output) -> Result<Finished> {
+    let filter = umbra_repo::browse::FindFilter {
+        ignore_case: args.ignore_case,
+        oldest: args
+            .oldest
+            .as_deref()
+            .map(|t| find_time(t, "--oldest"))
+            .transpose()?,
+        newest: args
+            .newest
+            .as_deref()
+            .map(|t| find_time(t, "--newest"))
+            .transpose()?,
+    };
     let repo = super::open(settings, super::read_lock(settings), out)?;
-    let found = repo.find_entries(patterns, snapshots)?;
+    let found = repo.find_entries(&args.patterns, &args.snapshots, &filter)?;
     let mut matches = 0;
     for (snapshot, entries) in &found {
         matches += entries.len();
@@ -183,6 +192,10 @@ pub fn find(
         for e in entries {
             if crate::output::stdout_closed() {
                 return Ok(Finished::Ok);
+            }
+            if args.long {
+                out.line(format!("  {}", e.long_line()));
+                continue;
             }
             let slash = if e.kind == "dir" { "/" } else { "" };
             out.line(format!("  {}{slash}", e.path.display()));
@@ -223,13 +236,48 @@ pub fn mount(mountpoint: &std::path::Path, settings: &Settings, out: &Output) ->
     }
 }
 
+/// A time for `find --oldest/--newest`, in the forms restic's `find` takes (local time
+/// unless a zone is given).
+fn find_time(text: &str, flag: &str) -> Result<jiff::Timestamp> {
+    const FORMS: [&str; 10] = [
+        "%Y-%m-%d",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M:%S %z",
+        "%Y-%m-%d %H:%M:%S %Z",
+        "%d.%m.%Y",
+        "%d.%m.%Y %H:%M",
+        "%d.%m.%Y %H:%M:%S",
+        "%d.%m.%Y %H:%M:%S %z",
+        "%d.%m.%Y %H:%M:%S %Z",
+    ];
+    let text = text.trim();
+    for form in FORMS {
+        if let Ok(t) = jiff::Timestamp::strptime(form, text) {
+            return Ok(t);
+        }
+        let civil = jiff::civil::DateTime::strptime(form, text).or_else(|_| {
+            jiff::civil::Date::strptime(form, text)
+                .map(|d| d.to_datetime(jiff::civil::Time::midnight()))
+        });
+        if let Ok(t) = civil.and_then(|t| t.to_zoned(jiff::tz::TimeZone::system())) {
+            return Ok(t.timestamp());
+        }
+    }
+    Err(UmbraError::new(
+        ErrorKind::InvalidInput,
+        format!("`{text}` is not a time for {flag}"),
+    )
+    .with_hint("Write it as restic does: 2024-05-06, \"2024-05-06 07:08\", \"2024-05-06 07:08:09\" or 06.05.2024 (local time)."))
+}
+
 pub fn stats(
     snapshots: &[String],
     mode: &str,
     settings: &Settings,
     out: &Output,
 ) -> Result<Finished> {
-    let mode = umbra_repo::stats::StatsMode::parse(mode)?;
+    let mode = StatsMode::parse(mode)?;
     let repo = super::open(settings, super::read_lock(settings), out)?;
     let stats = repo.stats(snapshots, mode)?;
     if out.mode.json {
@@ -237,17 +285,27 @@ pub fn stats(
         return Ok(Finished::Ok);
     }
     out.line(format!("snapshots: {}", stats.snapshots_count));
-    match stats.total_blob_count {
-        Some(blobs) => {
+    let blobs = stats.total_blob_count.unwrap_or(0);
+    match mode {
+        StatsMode::RestoreSize => {
+            out.line(format!("entries: {}", stats.total_file_count));
+            out.line(format!("restore size: {}", human_bytes(stats.total_size)));
+        }
+        StatsMode::FilesByContents => {
+            out.line(format!("distinct contents: {}", stats.total_file_count));
+            out.line(format!("their size: {}", human_bytes(stats.total_size)));
+        }
+        StatsMode::BlobsPerFile => {
+            out.line(format!("files: {}", stats.total_file_count));
+            out.line(format!("blobs (per file): {blobs}"));
+            out.line(format!("their size: {}", human_bytes(stats.total_size)));
+        }
+        StatsMode::RawData => {
             out.line(format!("blobs: {blobs}"));
             out.line(format!("stored size: {}", human_bytes(stats.total_size)));
             if let Some(plain) = stats.total_uncompressed_size {
                 out.line(format!("uncompressed size: {}", human_bytes(plain)));
             }
-        }
-        None => {
-            out.line(format!("entries: {}", stats.total_file_count));
-            out.line(format!("restore size: {}", human_bytes(stats.total_size)));
         }
     }
     Ok(Finished::Ok)
@@ -266,7 +324,20 @@ pub fn cat(what: &str, id: Option<&str>, settings: &Settings, out: &Output) -> R
     Ok(Finished::Ok)
 }
 
-pub fn dump(snapshot: &str, path: &str, settings: &Settings, out: &Output) -> Result<Finished> {
+pub fn dump(
+    snapshot: &str,
+    path: &str,
+    archive: &str,
+    settings: &Settings,
+    out: &Output,
+) -> Result<Finished> {
+    if archive != "tar" {
+        return Err(UmbraError::new(
+            ErrorKind::InvalidInput,
+            format!("`{archive}` is not an archive format umbra writes"),
+        )
+        .with_hint("Use --archive tar (the default); zip archives are not written yet."));
+    }
     let repo = super::open(settings, super::read_lock(settings), out)?;
     let mut stdout = std::io::stdout().lock();
     repo.dump(&format!("{snapshot}:{path}"), &mut stdout)?;
@@ -276,30 +347,74 @@ pub fn dump(snapshot: &str, path: &str, settings: &Settings, out: &Output) -> Re
     Ok(Finished::Ok)
 }
 
-pub fn diff(a: &str, b: &str, settings: &Settings, out: &Output) -> Result<Finished> {
+pub fn diff(
+    a: &str,
+    b: &str,
+    metadata: bool,
+    settings: &Settings,
+    out: &Output,
+) -> Result<Finished> {
     let repo = super::open(settings, super::read_lock(settings), out)?;
-    let changes = repo.diff(a, b)?;
-    let (mut added, mut removed, mut modified) = (0, 0, 0);
-    for (change, e) in &changes {
-        match change.letter() {
-            '+' => added += 1,
-            '-' => removed += 1,
-            _ => modified += 1,
+    let diff = repo.diff(a, b, metadata)?;
+    if out.mode.json {
+        // restic's `diff --json`: one "change" per entry, then the "statistics".
+        for c in &diff.changes {
+            let slash = if c.entry.kind == "dir" { "/" } else { "" };
+            out.json(&serde_json::json!({
+                "message_type": "change",
+                "path": format!("{}{slash}", c.entry.path.display()),
+                "modifier": c.modifier,
+            }));
         }
-        if out.mode.json {
-            out.json(&serde_json::json!({"change": change.letter().to_string(), "path": e.path, "kind": e.kind}));
-        } else {
-            let slash = if e.kind == "dir" { "/" } else { "" };
-            out.line(format!(
-                "{}    {}{slash}",
-                change.letter(),
-                e.path.display()
-            ));
-        }
+        out.json(&serde_json::json!({
+            "message_type": "statistics",
+            "source_snapshot": a,
+            "target_snapshot": b,
+            "changed_files": diff.changed_files,
+            "added": diff.added,
+            "removed": diff.removed,
+        }));
+        return Ok(Finished::Ok);
     }
-    out.summary(format!(
-        "{added} added, {removed} removed, {modified} changed"
+    out.line(format!(
+        "comparing snapshot {} to {}:\n",
+        diff.first, diff.second
     ));
+    for c in &diff.changes {
+        if crate::output::stdout_closed() {
+            return Ok(Finished::Ok);
+        }
+        let slash = if c.entry.kind == "dir" { "/" } else { "" };
+        out.line(format!(
+            "{:<5}{}{slash}",
+            c.modifier,
+            c.entry.path.display()
+        ));
+    }
+    let (add, rm) = (&diff.added, &diff.removed);
+    out.line(String::new());
+    out.line(format!(
+        "Files:       {:5} new, {:5} removed, {:5} changed",
+        add.files, rm.files, diff.changed_files
+    ));
+    out.line(format!(
+        "Dirs:        {:5} new, {:5} removed",
+        add.dirs, rm.dirs
+    ));
+    out.line(format!(
+        "Others:      {:5} new, {:5} removed",
+        add.others, rm.others
+    ));
+    out.line(format!(
+        "Data Blobs:  {:5} new, {:5} removed",
+        add.data_blobs, rm.data_blobs
+    ));
+    out.line(format!(
+        "Tree Blobs:  {:5} new, {:5} removed",
+        add.tree_blobs, rm.tree_blobs
+    ));
+    out.line(format!("  Added:   {}", human_bytes(add.bytes)));
+    out.line(format!("  Removed: {}", human_bytes(rm.bytes)));
     Ok(Finished::Ok)
 }
 

@@ -90,6 +90,12 @@ impl Monitor for JsonMonitor {
         if matches!(event, Event::Info { .. }) && self.verbosity < 1 {
             return;
         }
+        // A notice is about the machine, not the command's result: standard output stays
+        // the result alone (`--json snapshots` is one JSON document), as restic does.
+        if matches!(event, Event::Notice { .. }) {
+            eprintln!("{}", super::event_json(&event));
+            return;
+        }
         super::print_line(&super::event_json(&event).to_string());
     }
 }

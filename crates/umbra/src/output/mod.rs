@@ -174,6 +174,7 @@ pub(crate) fn describe(event: &Event) -> (i8, String) {
         Event::StaleLockRemoved { owner, .. } => (0, format!("removed stale lock: {owner}")),
         Event::Warning { message } => (1, format!("warning: {message}")),
         Event::Damage { message } => (0, format!("warning: {message}")),
+        Event::Notice { message } => (0, message.clone()),
         Event::Info { message } => (1, message.clone()),
     }
 }
@@ -200,6 +201,7 @@ pub(crate) fn event_json(event: &Event) -> Value {
         }
         Event::Warning { message } => json!({"message_type": "warning", "message": message}),
         Event::Damage { message } => json!({"message_type": "damage", "message": message}),
+        Event::Notice { message } => json!({"message_type": "notice", "message": message}),
         Event::Info { message } => json!({"message_type": "info", "message": message}),
     }
 }
