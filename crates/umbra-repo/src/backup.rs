@@ -103,6 +103,8 @@ pub struct BackupOutcome {
     pub files_changed: u64,
     pub files_unmodified: u64,
     pub dirs: u64,
+    /// restic's other counts of the same backup, for its JSON summary.
+    pub restic_counts: ResticCounts,
     /// Bytes of all files in the snapshot.
     pub bytes_total: u64,
     /// Bytes of file content actually read from the sources (unchanged files are not read).
@@ -120,6 +122,18 @@ pub struct BackupOutcome {
     /// the base: given to `extents::kept_base_cost` so it need not ask again.
     pub base_costs: std::collections::HashMap<PathBuf, u64>,
     pub seconds: f64,
+}
+
+/// The counts restic 0.14's `backup --json` summary has that [`BackupOutcome`] does not
+/// name otherwise, with restic's names.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ResticCounts {
+    pub dirs_new: u64,
+    pub dirs_changed: u64,
+    pub dirs_unmodified: u64,
+    pub data_blobs: u64,
+    pub tree_blobs: u64,
+    pub total_files_processed: u64,
 }
 
 impl BackupOutcome {
@@ -334,6 +348,13 @@ impl Repo {
             quiesced: request.plan.quiesced.clone(),
         };
         let final_snap = attach_record(&indexed, saved, &record)?;
+        // rustic counts the snapshot's root directory among the directories, restic does
+        // not: new without a parent, unmodified when the whole tree is the parent's.
+        let root_unchanged = final_snap.parent.as_ref().map(|p| {
+            indexed
+                .get_snapshot_from_str(&p.to_hex(), |_| true)
+                .is_ok_and(|parent| parent.tree == final_snap.tree)
+        });
         drop(lock);
         let summary = final_snap.summary.clone().unwrap_or_default();
         Ok(BackupOutcome {
@@ -343,6 +364,17 @@ impl Repo {
             files_changed: summary.files_changed,
             files_unmodified: summary.files_unmodified,
             dirs: summary.total_dirs_processed,
+            restic_counts: ResticCounts {
+                dirs_new: summary.dirs_new
+                    - u64::from(root_unchanged.is_none()).min(summary.dirs_new),
+                dirs_changed: summary.dirs_changed
+                    - u64::from(root_unchanged == Some(false)).min(summary.dirs_changed),
+                dirs_unmodified: summary.dirs_unmodified
+                    - u64::from(root_unchanged == Some(true)).min(summary.dirs_unmodified),
+                data_blobs: summary.data_blobs,
+                tree_blobs: summary.tree_blobs,
+                total_files_processed: summary.total_files_processed,
+            },
             bytes_total: summary.total_bytes_processed,
             bytes_read: log.bytes_read(),
             bytes_added: summary.data_added,

@@ -151,3 +151,65 @@ fn with_atime_stores_access_times_as_restic_does() {
         );
     }
 }
+
+/// `backup --json`'s summary carries every field of restic 0.14's, and for the same data
+/// the same counts (a first backup, then one with a file changed, one added, one removed).
+#[test]
+fn the_json_summary_has_restics_fields_and_counts() {
+    let env = Env::new();
+    env.init();
+    let src = env.path("src");
+    fs::create_dir_all(src.join("d/e")).expect("mkdir");
+    for (name, data) in [
+        ("a", "alpha"),
+        ("d/b", "beta"),
+        ("d/e/c", "gamma"),
+        ("gone", "x"),
+    ] {
+        fs::write(src.join(name), data).expect("write");
+    }
+    let restic_repo = env.path("restic-repo");
+    let have_restic = common::require(common::have("restic"), "the restic binary (see .ci/run)");
+    if have_restic {
+        let out = common::restic_at(&env, &restic_repo, &["init"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let restic_summary = || -> serde_json::Value {
+        let out = common::restic_at(
+            &env,
+            &restic_repo,
+            &["backup", "--json", src.to_str().expect("utf8")],
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v["message_type"] == "summary")
+            .expect("restic's summary")
+    };
+    for round in 0..2 {
+        if round == 1 {
+            fs::write(src.join("a"), "alpha, longer").expect("write");
+            fs::write(src.join("d/new"), "new").expect("write");
+            fs::remove_file(src.join("gone")).expect("rm");
+        }
+        let (_, ours) = env.backup_json(&[&src], &[]);
+        assert_eq!(ours["total_duration"], ours["seconds"]);
+        if !have_restic {
+            continue;
+        }
+        let theirs = restic_summary();
+        for (key, value) in theirs.as_object().expect("object") {
+            assert!(
+                ours.get(key).is_some(),
+                "round {round}: no `{key}` in {ours}"
+            );
+            if !["total_duration", "snapshot_id", "data_added"].contains(&key.as_str()) {
+                assert_eq!(&ours[key], value, "round {round}: {key}");
+            }
+        }
+    }
+}

@@ -221,6 +221,7 @@ pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finis
     let released = set.release();
     let outcome = backed_up?;
     let snap = &outcome.snapshot;
+    let counts = &outcome.restic_counts;
     out.summary(format!(
         "snapshot {} saved to {location}\n\
          files: {} new, {} changed, {} unmodified; {} directories\n\
@@ -277,6 +278,16 @@ pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finis
         "files_new": outcome.files_new,
         "files_changed": outcome.files_changed,
         "files_unmodified": outcome.files_unmodified,
+        // restic 0.14's summary fields, under its names (its snapshot_id is the short id).
+        "dirs_new": counts.dirs_new,
+        "dirs_changed": counts.dirs_changed,
+        "dirs_unmodified": counts.dirs_unmodified,
+        "data_blobs": counts.data_blobs,
+        "tree_blobs": counts.tree_blobs,
+        "data_added": outcome.bytes_added,
+        "total_files_processed": counts.total_files_processed,
+        "total_bytes_processed": outcome.bytes_total,
+        "total_duration": outcome.seconds,
         "dirs": outcome.dirs,
         "bytes_total": outcome.bytes_total,
         "bytes_read": outcome.bytes_read,
