@@ -350,12 +350,16 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__backup)
-            opts="-n -e -x -r -c -q -v -h -V --open-files --snapshot --lvm-snapshot-size --dry-run --change-retries --exclude --exclude-file --iexclude --exclude-if-present --exclude-larger-than --exclude-caches --chunking --keep-base --parent --time --with-atime --one-file-system --tag --host --force --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-n -e -x -r -c -q -v -h -V --stdin --stdin-from-command --stdin-filename --open-files --snapshot --lvm-snapshot-size --dry-run --change-retries --exclude --exclude-file --iexclude --exclude-if-present --exclude-larger-than --exclude-caches --chunking --keep-base --parent --time --with-atime --one-file-system --tag --host --force --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --stdin-filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --open-files)
                     COMPREPLY=($(compgen -W "auto required off" -- "${cur}"))
                     return 0

@@ -83,6 +83,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand init" -s v -l verbose -d 'Pr
 complete -c umbra -n "__fish_umbra_using_subcommand init" -l no-lock -d 'Do not lock the repository, for a repository on read-only media. Only for the commands that only read: snapshots, show, ls, find, dump, mount, diff, restore, check'
 complete -c umbra -n "__fish_umbra_using_subcommand init" -s h -l help -d 'Print help'
 complete -c umbra -n "__fish_umbra_using_subcommand init" -s V -l version -d 'Print version'
+complete -c umbra -n "__fish_umbra_using_subcommand backup" -l stdin-filename -d 'The file name for --stdin and --stdin-from-command' -r
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l open-files -d 'What to do about files in use' -r -f -a "auto\t'The best snapshot method available; read directly (with change detection) if none'
 required\t'Fail before reading anything if a source cannot be snapshotted'
 off\t'Read directly, with change detection'"
@@ -109,6 +110,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand backup" -s c -l config -d 'T
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand backup" -l stdin -d 'Back up standard input as one file, `/NAME` (see --stdin-filename)'
+complete -c umbra -n "__fish_umbra_using_subcommand backup" -l stdin-from-command -d 'Back up the output of the command given as the arguments (after `--`); the backup fails, and saves no snapshot, if the command does not end with 0'
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -s n -l dry-run -d 'Only show what would be done for each source, and why'
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l exclude-caches -d 'Leave out directories that hold a CACHEDIR.TAG file'
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l with-atime -d 'Store each file\'s access time (otherwise its modification time stands in)'

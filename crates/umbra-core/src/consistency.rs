@@ -23,6 +23,10 @@ pub enum ConsistencyLevel {
     FileAtomic,
     /// Read live; no file changed while it was read. Files may still disagree with each other.
     DirectUnchanged,
+    /// A stream (standard input, a command's output), stored exactly as its writer wrote
+    /// it, in one pass: as consistent as that writer made it, which umbra cannot see
+    /// (`pg_dump` writes a consistent dump; `cat` of a live file does not).
+    Stream,
     /// Read live, and at least one file changed while it was read.
     ChangedWhileRead,
 }
@@ -35,6 +39,7 @@ impl ConsistencyLevel {
             Self::VolumeSnapshot => "volume-snapshot",
             Self::FileAtomic => "file-atomic",
             Self::DirectUnchanged => "direct-unchanged",
+            Self::Stream => "stream",
             Self::ChangedWhileRead => "changed-while-read",
         }
     }

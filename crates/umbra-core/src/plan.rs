@@ -26,6 +26,10 @@ pub enum Method {
     Zfs,
     /// Per-file FICLONE copies on a reflink-capable filesystem.
     Reflink,
+    /// Not a file at all: a stream read once from standard input or a command's output
+    /// (`backup --stdin`, `--stdin-from-command`). No snapshot is taken; there is nothing
+    /// to take one of.
+    Stream,
 }
 
 impl Method {
@@ -37,6 +41,7 @@ impl Method {
             Self::Lvm => "lvm",
             Self::Zfs => "zfs",
             Self::Reflink => "reflink",
+            Self::Stream => "stream",
         }
     }
 

@@ -267,22 +267,7 @@ impl Repo {
             Arc::clone(&self.monitor),
         )?;
 
-        let mut snap_opts = SnapshotOptions::default();
-        for tag in &request.tags {
-            snap_opts = snap_opts.add_tags(tag).map_err(rustic("invalid tag"))?;
-        }
-        if let Some(host) = &request.host {
-            snap_opts.host = Some(host.clone());
-        }
-        snap_opts.time.clone_from(&request.time);
-        snap_opts.command = Some(std::env::args().collect::<Vec<_>>().join(" "));
-        let mut snap = snap_opts
-            .to_snapshot()
-            .map_err(rustic("cannot prepare the snapshot"))?;
-        snap.program_version = format!("umbra {}", env!("CARGO_PKG_VERSION"));
-        if snap.username.is_empty() {
-            snap.username = crate::nodes::current_user();
-        }
+        let snap = new_snapshot(&request.tags, request.host.as_ref(), request.time.as_ref())?;
 
         let mut opts = BackupOptions::default();
         // A full read still keeps the parent: each file's parent node keeps its chunking
@@ -429,8 +414,34 @@ impl Repo {
     }
 }
 
+/// A new snapshot's header: tags, host and time as given, the command line, umbra's
+/// version and the user.
+pub(crate) fn new_snapshot(
+    tags: &[String],
+    host: Option<&String>,
+    time: Option<&jiff::Zoned>,
+) -> Result<rustic_core::repofile::SnapshotFile> {
+    let mut snap_opts = SnapshotOptions::default();
+    for tag in tags {
+        snap_opts = snap_opts.add_tags(tag).map_err(rustic("invalid tag"))?;
+    }
+    if let Some(host) = host {
+        snap_opts.host = Some(host.clone());
+    }
+    snap_opts.time = time.cloned();
+    snap_opts.command = Some(std::env::args().collect::<Vec<_>>().join(" "));
+    let mut snap = snap_opts
+        .to_snapshot()
+        .map_err(rustic("cannot prepare the snapshot"))?;
+    snap.program_version = format!("umbra {}", env!("CARGO_PKG_VERSION"));
+    if snap.username.is_empty() {
+        snap.username = crate::nodes::current_user();
+    }
+    Ok(snap)
+}
+
 /// Replaces `saved` by the same snapshot carrying `record`; returns the new snapshot.
-fn attach_record<S: rustic_core::IndexedIds>(
+pub(crate) fn attach_record<S: rustic_core::IndexedIds>(
     repo: &rustic_core::Repository<S>,
     saved: rustic_core::repofile::SnapshotFile,
     record: &ConsistencyRecord,

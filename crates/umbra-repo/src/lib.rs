@@ -38,6 +38,7 @@ pub mod restore;
 pub mod snapshots;
 mod source;
 pub mod stats;
+pub mod stream;
 mod substitute;
 pub mod tags;
 mod tar;

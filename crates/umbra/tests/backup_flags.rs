@@ -213,3 +213,93 @@ fn the_json_summary_has_restics_fields_and_counts() {
         }
     }
 }
+
+/// `backup --stdin` stores standard input as restic 0.14 stores it (`/NAME`, mode 0644,
+/// its size), and `--stdin-from-command` a command's output; a command that fails saves
+/// no snapshot. Both are recorded as `stream`.
+#[test]
+fn a_stream_is_stored_as_restic_stores_stdin_and_a_failed_command_saves_nothing() {
+    use std::io::Write;
+    let env = Env::new();
+    env.init();
+    let dump = "CREATE TABLE t (x int);\nINSERT INTO t VALUES (1);\n";
+    let mut child = env
+        .umbra()
+        .args(["--json", "backup", "--stdin", "--stdin-filename", "db.sql"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("umbra");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(dump.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("umbra");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .find(|v: &serde_json::Value| v["message_type"] == "summary")
+        .expect("summary");
+    assert_eq!(summary["consistency"]["sources"][0]["level"], "stream");
+    assert_eq!(summary["total_bytes_processed"], dump.len());
+
+    let (_, from_command) = env.backup_json(
+        &[],
+        &[
+            "--stdin-from-command",
+            "--stdin-filename",
+            "out.txt",
+            "--",
+            "sh",
+            "-c",
+            "echo dumped",
+        ],
+    );
+    assert_eq!(from_command["total_bytes_processed"], 7, "{from_command}");
+
+    let out = env.run(&[
+        "backup",
+        "--stdin-from-command",
+        "--",
+        "sh",
+        "-c",
+        "echo partial; exit 3",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("failed (exit status: 3); no snapshot was saved"),
+        "{err}"
+    );
+    assert_eq!(snapshots(&env).len(), 2);
+
+    let out = env.run(&["backup", "--stdin", "--exclude", "x"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--exclude does not apply to a backup of a stream"),
+        "{err}"
+    );
+
+    assert_eq!(env.ok(&["dump", "latest~1", "/db.sql"]), dump);
+    if common::require(common::have("restic"), "the restic binary (see .ci/run)") {
+        let out = common::restic(&env, &["dump", "latest", "/out.txt"]);
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "dumped\n");
+        // The node as restic would have written it for `restic backup --stdin`.
+        let out = common::restic(&env, &["ls", "--json", "latest"]);
+        let node: serde_json::Value = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .find(|v: &serde_json::Value| v["path"] == "/out.txt")
+            .expect("the node");
+        assert_eq!(node["size"], 7, "{node}");
+        assert_eq!(node["mode"], 420, "{node}");
+        assert_eq!(node["type"], "file", "{node}");
+    }
+}

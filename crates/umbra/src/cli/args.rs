@@ -54,9 +54,24 @@ pub struct SourcesArgs {
 
 #[derive(Debug, Args)]
 pub struct BackupArgs {
-    /// Files and directories to back up.
-    #[arg(required = true, value_name = "PATH")]
+    /// Files and directories to back up (with --stdin-from-command: the command and its
+    /// arguments).
+    #[arg(
+        value_name = "PATH",
+        required_unless_present = "stdin",
+        conflicts_with = "stdin"
+    )]
     pub paths: Vec<PathBuf>,
+    /// Back up standard input as one file, `/NAME` (see --stdin-filename).
+    #[arg(long, conflicts_with = "stdin_from_command")]
+    pub stdin: bool,
+    /// Back up the output of the command given as the arguments (after `--`); the backup
+    /// fails, and saves no snapshot, if the command does not end with 0.
+    #[arg(long)]
+    pub stdin_from_command: bool,
+    /// The file name for --stdin and --stdin-from-command.
+    #[arg(long, value_name = "NAME", default_value = "stdin")]
+    pub stdin_filename: String,
     #[command(flatten)]
     pub snapshot: SnapshotArgs,
     /// Only show what would be done for each source, and why.

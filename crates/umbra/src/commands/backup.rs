@@ -158,6 +158,9 @@ pub fn cleanup(out: &Output) -> Result<Finished> {
 }
 
 pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finished> {
+    if args.stdin || args.stdin_from_command {
+        return stream(args, settings, out);
+    }
     if !args.dry_run {
         umbra_jobs::steps::sweep_leftovers(out.monitor().as_ref())?;
     }
@@ -308,6 +311,88 @@ pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finis
     } else {
         Finished::Ok
     })
+}
+
+/// `--stdin` and `--stdin-from-command`: one stream, stored as one file. No snapshot
+/// method applies, so the flags about sources are refused rather than ignored.
+fn stream(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finished> {
+    let source_flags = [
+        ("--exclude", !args.exclude.is_empty()),
+        ("--exclude-file", !args.exclude_file.is_empty()),
+        ("--iexclude", !args.iexclude.is_empty()),
+        ("--exclude-if-present", !args.exclude_if_present.is_empty()),
+        ("--exclude-larger-than", args.exclude_larger_than.is_some()),
+        ("--exclude-caches", args.exclude_caches),
+        ("--parent", args.parent.is_some()),
+        ("--with-atime", args.with_atime),
+        ("--one-file-system", args.one_file_system),
+        ("--dry-run", args.dry_run),
+        ("--snapshot", args.snapshot.snapshot.is_some()),
+    ];
+    if let Some((flag, _)) = source_flags.iter().find(|(_, set)| *set) {
+        return Err(UmbraError::new(
+            ErrorKind::InvalidInput,
+            format!("{flag} does not apply to a backup of a stream"),
+        )
+        .with_hint(
+            "--stdin and --stdin-from-command store one stream as one file; leave the flag out.",
+        ));
+    }
+    let time = args.time.as_deref().map(parse_time).transpose()?;
+    let command = args.stdin_from_command.then(|| {
+        args.paths
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+    });
+    if let RepoChoice::Default(d) = &settings.repo {
+        if !d.location.exists() {
+            drop(create_default(d, settings, out)?);
+        }
+    }
+    let repo = super::open(settings, Some(LockKind::Shared), out)?;
+    let location = repo.location().to_string();
+    let outcome = repo.backup_stream(&umbra_repo::stream::StreamRequest {
+        name: args.stdin_filename.clone(),
+        command,
+        tags: args.tag.clone(),
+        host: args.host.clone(),
+        time,
+    })?;
+    let snap = &outcome.snapshot;
+    let counts = &outcome.restic_counts;
+    out.summary(format!(
+        "snapshot {} saved to {location}\n\
+         stored /{} ({}; added {} to the repository, {} stored) in {:.1}s\n\
+         consistency: {}",
+        snap.short_id,
+        args.stdin_filename,
+        human_bytes(outcome.bytes_total),
+        human_bytes(outcome.bytes_added),
+        human_bytes(outcome.bytes_added_packed),
+        outcome.seconds,
+        outcome.record.short(),
+    ));
+    out.json(&serde_json::json!({
+        "message_type": "summary",
+        "snapshot_id": snap.id,
+        "files_new": outcome.files_new,
+        "files_changed": outcome.files_changed,
+        "files_unmodified": outcome.files_unmodified,
+        "dirs_new": counts.dirs_new,
+        "dirs_changed": counts.dirs_changed,
+        "dirs_unmodified": counts.dirs_unmodified,
+        "data_blobs": counts.data_blobs,
+        "tree_blobs": counts.tree_blobs,
+        "data_added": outcome.bytes_added,
+        "total_files_processed": counts.total_files_processed,
+        "total_bytes_processed": outcome.bytes_total,
+        "total_duration": outcome.seconds,
+        "bytes_added_packed": outcome.bytes_added_packed,
+        "seconds": outcome.seconds,
+        "consistency": outcome.record,
+    }));
+    Ok(Finished::Ok)
 }
 
 /// restic's `--time` format, `2006-01-02 15:04:05`, in the local time zone.

@@ -176,6 +176,9 @@ impl<'a, BE: DecryptWriteBackend, I: ReadGlobalIndex> FileArchiver<'a, BE, I> {
 
         let mut node = node;
         node.content = Some(content);
+        // umbra patch 14: the node records the bytes stored, as restic's does: a stream
+        // (standard input, a command's output) has no size until it is read.
+        node.meta.size = filesize;
         Ok((node, filesize))
     }
 
