@@ -244,7 +244,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand cat" -s v -l verbose -d 'Pri
 complete -c umbra -n "__fish_umbra_using_subcommand cat" -l no-lock -d 'Do not lock the repository, for a repository on read-only media. Only for the commands that only read: snapshots, show, ls, find, dump, mount, diff, restore, check'
 complete -c umbra -n "__fish_umbra_using_subcommand cat" -s h -l help -d 'Print help'
 complete -c umbra -n "__fish_umbra_using_subcommand cat" -s V -l version -d 'Print version'
-complete -c umbra -n "__fish_umbra_using_subcommand dump" -l archive -d 'The archive format for a directory: `tar` (restic\'s default)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand dump" -l archive -d 'The archive format for a directory: `tar` (restic\'s default) or `zip`' -r
 complete -c umbra -n "__fish_umbra_using_subcommand dump" -l host -d 'Only snapshots of this host (repeatable: any of them)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand dump" -l tag -d 'Only snapshots with these tags (`a,b`: both; repeatable: any of the lists)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand dump" -l path -d 'Only snapshots that include this path (repeatable: all of them)' -r -F

@@ -230,6 +230,16 @@ impl Repo {
     /// Writes the content of the file `spec` (`ID:PATH`) to `out`. Every blob is
     /// decrypted and authenticated; a damaged one ends the dump with an error naming it.
     pub fn dump(self, spec: &str, out: &mut impl std::io::Write) -> Result<()> {
+        self.dump_as(spec, Archive::Tar, out)
+    }
+
+    /// Like [`Repo::dump`], writing a directory as an `archive`.
+    pub fn dump_as(
+        self,
+        spec: &str,
+        archive: Archive,
+        out: &mut impl std::io::Write,
+    ) -> Result<()> {
         let snap = self.find(snapshot_part(spec))?;
         let Repo { inner, .. } = self;
         let repo = inner
@@ -237,26 +247,50 @@ impl Repo {
             .map_err(rustic("cannot read the repository's index"))?;
         let node = node_at(&repo, &snap, spec)?;
         if node.is_dir() {
-            return dump_tar(&repo, &node, spec, out);
+            return dump_archive(&repo, &node, spec, archive, out);
         }
         if !node.is_file() {
             return Err(UmbraError::new(
                 ErrorKind::InvalidInput,
                 format!("`{spec}` is a {}, not a file or directory", kind_of(&node)),
             )
-            .with_hint("dump writes a file's content, or a directory as a tar archive."));
+            .with_hint("dump writes a file's content, or a directory as a tar or zip archive."));
         }
         repo.dump(&node, out)
             .map_err(|e| from_rustic(&format!("cannot dump `{spec}`"), e))
     }
 }
 
-/// Writes what the directory `dir` holds as a tar archive, as restic 0.14's `dump` does:
+/// How `dump` writes a directory (restic's `--archive`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Archive {
+    Tar,
+    Zip,
+}
+
+impl std::str::FromStr for Archive {
+    type Err = UmbraError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "tar" => Ok(Self::Tar),
+            "zip" => Ok(Self::Zip),
+            other => Err(UmbraError::new(
+                ErrorKind::InvalidInput,
+                format!("`{other}` is not an archive format"),
+            )
+            .with_hint("Use --archive tar (the default) or --archive zip.")),
+        }
+    }
+}
+
+/// Writes what the directory `dir` holds as an archive, as restic 0.14's `dump` does:
 /// each entry named by its path in the snapshot without the leading `/`.
-fn dump_tar<S: IndexedFull>(
+fn dump_archive<S: IndexedFull>(
     repo: &Repository<S>,
     dir: &Node,
     spec: &str,
+    archive: Archive,
     out: &mut impl std::io::Write,
 ) -> Result<()> {
     let base = spec
@@ -266,29 +300,58 @@ fn dump_tar<S: IndexedFull>(
     let failed = |e: std::io::Error| {
         UmbraError::new(
             ErrorKind::Io,
-            format!("cannot dump `{spec}` as a tar archive: {e}"),
+            format!("cannot dump `{spec}` as an archive: {e}"),
         )
         .with_source(e)
     };
-    let mut tar = crate::tar::TarWriter::new(out);
-    for (path, node) in all_nodes(repo, dir)? {
+    let nodes = all_nodes(repo, dir)?;
+    if archive == Archive::Zip {
+        let total: u64 = nodes.iter().map(|(_, n)| n.meta.size + 128).sum();
+        if total >= crate::zip::LIMIT || nodes.len() > crate::zip::MAX_ENTRIES {
+            return Err(UmbraError::new(
+                ErrorKind::InvalidInput,
+                format!("`{spec}` is too large for a zip archive (4 GiB or 65,535 entries)"),
+            )
+            .with_hint("Use --archive tar, which has no such limit."));
+        }
+    }
+    let name_of = |path: &std::path::Path| {
         let rel = path.to_string_lossy();
-        let name = if base.is_empty() {
+        if base.is_empty() {
             rel.into_owned()
         } else {
             format!("{base}/{rel}")
-        };
-        tar.entry(&name, &node, |w| {
-            repo.dump(&node, w).map_err(|e| {
-                std::io::Error::other(format!(
-                    "cannot read `{name}`: {}",
-                    from_rustic("", e).message()
-                ))
-            })
+        }
+    };
+    let read = |node: &Node, name: &str, w: &mut dyn std::io::Write| {
+        let mut w = w;
+        repo.dump(node, &mut w).map_err(|e| {
+            std::io::Error::other(format!(
+                "cannot read `{name}`: {}",
+                from_rustic("", e).message()
+            ))
         })
-        .map_err(failed)?;
+    };
+    match archive {
+        Archive::Tar => {
+            let mut tar = crate::tar::TarWriter::new(out);
+            for (path, node) in &nodes {
+                let name = name_of(path);
+                tar.entry(&name, node, |w| read(node, &name, w))
+                    .map_err(failed)?;
+            }
+            tar.finish().map_err(failed)?;
+        }
+        Archive::Zip => {
+            let mut zip = crate::zip::ZipWriter::new(out);
+            for (path, node) in &nodes {
+                let name = name_of(path);
+                zip.entry(&name, node, |w| read(node, &name, w))
+                    .map_err(failed)?;
+            }
+            zip.finish().map_err(failed)?;
+        }
     }
-    tar.finish().map_err(failed)?;
     Ok(())
 }
 

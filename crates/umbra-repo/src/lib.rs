@@ -45,6 +45,7 @@ mod tar;
 #[doc(hidden)]
 pub mod testing;
 pub mod view;
+mod zip;
 
 pub use backup::{BackupOutcome, BackupRequest};
 pub use repo::{OpenOptions, Repo, RepoLocation};

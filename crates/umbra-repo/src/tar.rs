@@ -31,7 +31,7 @@ impl<W: Write> TarWriter<W> {
         &mut self,
         name: &str,
         node: &Node,
-        content: impl FnOnce(&mut W) -> std::io::Result<()>,
+        content: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
     ) -> std::io::Result<bool> {
         let (typeflag, name, link, size) = match &node.node_type {
             NodeType::File => (b'0', name.to_string(), String::new(), node.meta.size),

@@ -2,7 +2,8 @@
 //! #14): `find`'s time and case filters pick the same entries; `diff` gives the same
 //! letters for the same entries, with and without `--metadata`, and the same statistics
 //! (entries and blobs added and removed, and their bytes); `dump` of a directory writes a
-//! tar archive that `tar` lists as it lists restic's and extracts to the same tree.
+//! tar archive that `tar` lists as it lists restic's and extracts to the same tree, and a
+//! zip archive identical to restic's, byte for byte.
 
 mod common;
 
@@ -350,8 +351,39 @@ fn dump_writes_a_directory_as_a_tar_archive_as_restic_does() {
         assert_eq!(ours_list, list(&theirs));
     }
 
+    // zip: the same archive as restic's, byte for byte.
     let out = env.run(&["dump", "--archive", "zip", "latest", src_in_snapshot]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let zip = env.path("ours.zip");
+    fs::write(&zip, &out.stdout).expect("write");
+    let test = std::process::Command::new("unzip")
+        .arg("-tq")
+        .arg(&zip)
+        .output()
+        .expect("unzip");
+    assert!(
+        test.status.success(),
+        "{}",
+        String::from_utf8_lossy(&test.stdout)
+    );
+    if common::require(common::have("restic"), "the restic binary (see .ci/run)") {
+        let theirs = common::restic(
+            &env,
+            &["dump", "--archive", "zip", "latest", src_in_snapshot],
+        );
+        assert!(theirs.status.success());
+        assert!(out.stdout == theirs.stdout, "the zip archives differ");
+    }
+
+    let out = env.run(&["dump", "--archive", "rar", "latest", src_in_snapshot]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("--archive tar"), "{err}");
+    assert!(
+        err.contains("--archive tar (the default) or --archive zip"),
+        "{err}"
+    );
 }

@@ -135,7 +135,7 @@ pub enum Command {
         snapshot: String,
         /// The path in the snapshot (as `ls` shows it); `/` for the whole snapshot.
         path: String,
-        /// The archive format for a directory: `tar` (restic's default).
+        /// The archive format for a directory: `tar` (restic's default) or `zip`.
         #[arg(long, default_value = "tar", value_name = "FORMAT")]
         archive: String,
         #[command(flatten)]

@@ -331,16 +331,10 @@ pub fn dump(
     settings: &Settings,
     out: &Output,
 ) -> Result<Finished> {
-    if archive != "tar" {
-        return Err(UmbraError::new(
-            ErrorKind::InvalidInput,
-            format!("`{archive}` is not an archive format umbra writes"),
-        )
-        .with_hint("Use --archive tar (the default); zip archives are not written yet."));
-    }
+    let archive: umbra_repo::browse::Archive = archive.parse()?;
     let repo = super::open(settings, super::read_lock(settings), out)?;
     let mut stdout = std::io::stdout().lock();
-    repo.dump(&format!("{snapshot}:{path}"), &mut stdout)?;
+    repo.dump_as(&format!("{snapshot}:{path}"), archive, &mut stdout)?;
     std::io::Write::flush(&mut stdout).map_err(|e| {
         UmbraError::new(ErrorKind::Io, "cannot write to standard output").with_source(e)
     })?;
