@@ -29,20 +29,36 @@ struct JsonTask {
 
 impl JsonTask {
     fn emit(&self, finished: bool) {
+        super::print_line(&self.status(finished).to_string());
+    }
+
+    /// One progress line. A byte-counting task also carries restic's status fields
+    /// (`bytes_done`, `total_bytes`, `seconds_remaining`), so that what reads restic's
+    /// `backup --json` progress reads umbra's.
+    fn status(&self, finished: bool) -> serde_json::Value {
         let title = self.title.lock().map(|t| t.clone()).unwrap_or_default();
         let done = self.done.load(Ordering::Relaxed);
         let total = self.total.load(Ordering::Relaxed);
         let secs = self.started.elapsed().as_secs_f64();
-        let v = json!({
+        let fraction = (total > 0).then(|| done as f64 / total as f64);
+        let mut v = json!({
             "message_type": if finished { "task_done" } else { "status" },
             "task": title,
             "unit": if self.kind == ProgressKind::Bytes { "bytes" } else { "items" },
             "done": done,
-            "total": if total > 0 { Some(total) } else { None },
-            "percent_done": if total > 0 { Some(done as f64 / total as f64) } else { None },
+            "total": (total > 0).then_some(total),
+            "percent_done": fraction,
             "seconds_elapsed": secs,
         });
-        super::print_line(&v.to_string());
+        if self.kind == ProgressKind::Bytes {
+            v["bytes_done"] = done.into();
+            v["total_bytes"] = total.into();
+            if let Some(f) = fraction.filter(|f| *f > 0.0 && *f < 1.0) {
+                // restic's estimate: the rate so far, over what is left.
+                v["seconds_remaining"] = ((secs / f - secs).round() as u64).into();
+            }
+        }
+        v
     }
 }
 
@@ -97,5 +113,28 @@ impl Monitor for JsonMonitor {
             return;
         }
         super::print_line(&super::event_json(&event).to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_progress_carries_restics_status_fields() {
+        let task = JsonTask {
+            title: Mutex::new("backup".into()),
+            kind: ProgressKind::Bytes,
+            done: AtomicU64::new(25),
+            total: AtomicU64::new(100),
+            last: Mutex::new(Instant::now()),
+            started: Instant::now(),
+        };
+        let v = task.status(false);
+        assert_eq!(v["message_type"], "status");
+        assert_eq!(v["percent_done"], 0.25);
+        assert_eq!(v["bytes_done"], 25);
+        assert_eq!(v["total_bytes"], 100);
+        assert!(v["seconds_remaining"].is_u64(), "{v}");
     }
 }
