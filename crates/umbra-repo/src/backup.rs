@@ -137,6 +137,44 @@ pub struct ResticCounts {
 }
 
 impl BackupOutcome {
+    /// The outcome of the saved snapshot `snap`, from its summary. `root_unchanged` says
+    /// whether the snapshot's root directory is the parent's (`None`: no parent): rustic
+    /// counts the root among the directories, restic does not. What only a backup of
+    /// files knows (bytes read, reused, bases) is left for the caller.
+    pub(crate) fn of_saved(
+        snap: &rustic_core::repofile::SnapshotFile,
+        record: ConsistencyRecord,
+        root_unchanged: Option<bool>,
+        started: Instant,
+    ) -> Self {
+        let summary = snap.summary.clone().unwrap_or_default();
+        let less = |n: u64, root: bool| n - u64::from(root).min(n);
+        Self {
+            snapshot: SnapshotInfo::from_file(snap),
+            record,
+            files_new: summary.files_new,
+            files_changed: summary.files_changed,
+            files_unmodified: summary.files_unmodified,
+            dirs: summary.total_dirs_processed,
+            restic_counts: ResticCounts {
+                dirs_new: less(summary.dirs_new, root_unchanged.is_none()),
+                dirs_changed: less(summary.dirs_changed, root_unchanged == Some(false)),
+                dirs_unmodified: less(summary.dirs_unmodified, root_unchanged == Some(true)),
+                data_blobs: summary.data_blobs,
+                tree_blobs: summary.tree_blobs,
+                total_files_processed: summary.total_files_processed,
+            },
+            bytes_total: summary.total_bytes_processed,
+            bytes_read: 0,
+            bytes_added: summary.data_added,
+            bytes_added_packed: summary.data_added_packed,
+            bytes_reused: 0,
+            worth_a_base: Vec::new(),
+            base_costs: std::collections::HashMap::new(),
+            seconds: started.elapsed().as_secs_f64(),
+        }
+    }
+
     /// Entries that could not be read: the backup is incomplete (exit code 3).
     #[must_use]
     pub fn unreadable_count(&self) -> usize {
@@ -341,29 +379,8 @@ impl Repo {
                 .is_ok_and(|parent| parent.tree == final_snap.tree)
         });
         drop(lock);
-        let summary = final_snap.summary.clone().unwrap_or_default();
         Ok(BackupOutcome {
-            snapshot: SnapshotInfo::from_file(&final_snap),
-            record,
-            files_new: summary.files_new,
-            files_changed: summary.files_changed,
-            files_unmodified: summary.files_unmodified,
-            dirs: summary.total_dirs_processed,
-            restic_counts: ResticCounts {
-                dirs_new: summary.dirs_new
-                    - u64::from(root_unchanged.is_none()).min(summary.dirs_new),
-                dirs_changed: summary.dirs_changed
-                    - u64::from(root_unchanged == Some(false)).min(summary.dirs_changed),
-                dirs_unmodified: summary.dirs_unmodified
-                    - u64::from(root_unchanged == Some(true)).min(summary.dirs_unmodified),
-                data_blobs: summary.data_blobs,
-                tree_blobs: summary.tree_blobs,
-                total_files_processed: summary.total_files_processed,
-            },
-            bytes_total: summary.total_bytes_processed,
             bytes_read: log.bytes_read(),
-            bytes_added: summary.data_added,
-            bytes_added_packed: summary.data_added_packed,
             bytes_reused: log.bytes_reused(),
             worth_a_base: sources
                 .iter()
@@ -372,7 +389,7 @@ impl Repo {
                 .map(|(s, _)| s.path.clone())
                 .collect(),
             base_costs: log.take_base_costs(),
-            seconds: started.elapsed().as_secs_f64(),
+            ..BackupOutcome::of_saved(&final_snap, record, root_unchanged, started)
         })
     }
 }

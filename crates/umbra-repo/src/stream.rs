@@ -19,10 +19,9 @@ use umbra_core::{
     ConsistencyLevel, ConsistencyRecord, ErrorKind, Method, Result, SourceConsistency, UmbraError,
 };
 
-use crate::backup::{attach_record, new_snapshot, BackupOutcome, ResticCounts};
+use crate::backup::{attach_record, new_snapshot, BackupOutcome};
 use crate::error::{from_rustic, rustic};
 use crate::repo::Repo;
-use crate::snapshots::SnapshotInfo;
 
 /// What a stream backup reads and how its snapshot is labelled.
 #[derive(Debug, Clone, Default)]
@@ -94,31 +93,11 @@ impl Repo {
         };
         let final_snap = attach_record(&indexed, saved, &record)?;
         drop(lock);
-        let summary = final_snap.summary.clone().unwrap_or_default();
+        let outcome = BackupOutcome::of_saved(&final_snap, record, None, started);
         Ok(BackupOutcome {
-            snapshot: SnapshotInfo::from_file(&final_snap),
-            record,
-            files_new: summary.files_new,
-            files_changed: summary.files_changed,
-            files_unmodified: summary.files_unmodified,
-            dirs: summary.total_dirs_processed,
-            restic_counts: ResticCounts {
-                // The root directory, which restic does not count.
-                dirs_new: summary.dirs_new.saturating_sub(1),
-                dirs_changed: summary.dirs_changed,
-                dirs_unmodified: summary.dirs_unmodified,
-                data_blobs: summary.data_blobs,
-                tree_blobs: summary.tree_blobs,
-                total_files_processed: summary.total_files_processed,
-            },
-            bytes_total: summary.total_bytes_processed,
-            bytes_read: summary.total_bytes_processed,
-            bytes_added: summary.data_added,
-            bytes_added_packed: summary.data_added_packed,
-            bytes_reused: 0,
-            worth_a_base: Vec::new(),
-            base_costs: std::collections::HashMap::new(),
-            seconds: started.elapsed().as_secs_f64(),
+            // A stream is read whole, every time.
+            bytes_read: outcome.bytes_total,
+            ..outcome
         })
     }
 }

@@ -224,7 +224,6 @@ pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finis
     let released = set.release();
     let outcome = backed_up?;
     let snap = &outcome.snapshot;
-    let counts = &outcome.restic_counts;
     out.summary(format!(
         "snapshot {} saved to {location}\n\
          files: {} new, {} changed, {} unmodified; {} directories\n\
@@ -275,35 +274,25 @@ pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finis
             count(unreadable, "entry", "entries")
         );
     }
-    out.json(&serde_json::json!({
-        "message_type": "summary",
-        "snapshot_id": snap.id,
-        "files_new": outcome.files_new,
-        "files_changed": outcome.files_changed,
-        "files_unmodified": outcome.files_unmodified,
-        // restic 0.14's summary fields, under its names (its snapshot_id is the short id).
-        "dirs_new": counts.dirs_new,
-        "dirs_changed": counts.dirs_changed,
-        "dirs_unmodified": counts.dirs_unmodified,
-        "data_blobs": counts.data_blobs,
-        "tree_blobs": counts.tree_blobs,
-        "data_added": outcome.bytes_added,
-        "total_files_processed": counts.total_files_processed,
-        "total_bytes_processed": outcome.bytes_total,
-        "total_duration": outcome.seconds,
+    let mut summary = summary_json(&outcome);
+    for (key, value) in serde_json::json!({
         "dirs": outcome.dirs,
         "bytes_total": outcome.bytes_total,
         "bytes_read": outcome.bytes_read,
         "bytes_added": outcome.bytes_added,
-        "bytes_added_packed": outcome.bytes_added_packed,
         "bytes_reused": outcome.bytes_reused,
         "bases": kept,
-        "seconds": outcome.seconds,
         "unreadable": unreadable,
         "changed_while_read": changed,
         "vanished": vanished,
-        "consistency": outcome.record,
-    }));
+    })
+    .as_object()
+    .into_iter()
+    .flatten()
+    {
+        summary[key] = value.clone();
+    }
+    out.json(&summary);
     // The snapshot is saved; a snapshot that could not be released is still a failure.
     released?;
     Ok(if unreadable > 0 || changed > 0 || vanished > 0 {
@@ -360,7 +349,6 @@ fn stream(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finish
         time,
     })?;
     let snap = &outcome.snapshot;
-    let counts = &outcome.restic_counts;
     out.summary(format!(
         "snapshot {} saved to {location}\n\
          stored /{} ({}; added {} to the repository, {} stored) in {:.1}s\n\
@@ -373,9 +361,17 @@ fn stream(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finish
         outcome.seconds,
         outcome.record.short(),
     ));
-    out.json(&serde_json::json!({
+    out.json(&summary_json(&outcome));
+    Ok(Finished::Ok)
+}
+
+/// The summary fields restic 0.14's `backup --json` has, under its names (its
+/// `snapshot_id` is the short id, ours the full one), with umbra's record.
+fn summary_json(outcome: &umbra_repo::BackupOutcome) -> serde_json::Value {
+    let counts = &outcome.restic_counts;
+    serde_json::json!({
         "message_type": "summary",
-        "snapshot_id": snap.id,
+        "snapshot_id": outcome.snapshot.id,
         "files_new": outcome.files_new,
         "files_changed": outcome.files_changed,
         "files_unmodified": outcome.files_unmodified,
@@ -385,14 +381,13 @@ fn stream(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finish
         "data_blobs": counts.data_blobs,
         "tree_blobs": counts.tree_blobs,
         "data_added": outcome.bytes_added,
+        "bytes_added_packed": outcome.bytes_added_packed,
         "total_files_processed": counts.total_files_processed,
         "total_bytes_processed": outcome.bytes_total,
         "total_duration": outcome.seconds,
-        "bytes_added_packed": outcome.bytes_added_packed,
         "seconds": outcome.seconds,
         "consistency": outcome.record,
-    }));
-    Ok(Finished::Ok)
+    })
 }
 
 /// restic's `--time` format, `2006-01-02 15:04:05`, in the local time zone.
