@@ -227,19 +227,10 @@ impl Repo {
         Ok(found)
     }
 
-    /// Writes the content of the file `spec` (`ID:PATH`) to `out`. Every blob is
-    /// decrypted and authenticated; a damaged one ends the dump with an error naming it.
-    pub fn dump(self, spec: &str, out: &mut impl std::io::Write) -> Result<()> {
-        self.dump_as(spec, Archive::Tar, out)
-    }
-
-    /// Like [`Repo::dump`], writing a directory as an `archive`.
-    pub fn dump_as(
-        self,
-        spec: &str,
-        archive: Archive,
-        out: &mut impl std::io::Write,
-    ) -> Result<()> {
+    /// Writes the content of the file `spec` (`ID:PATH`) to `out`, or a directory as an
+    /// `archive`. Every blob is decrypted and authenticated; a damaged one ends the dump
+    /// with an error naming it.
+    pub fn dump(self, spec: &str, archive: Archive, out: &mut impl std::io::Write) -> Result<()> {
         let snap = self.find(snapshot_part(spec))?;
         let Repo { inner, .. } = self;
         let repo = inner
@@ -259,6 +250,21 @@ impl Repo {
         repo.dump(&node, out)
             .map_err(|e| from_rustic(&format!("cannot dump `{spec}`"), e))
     }
+}
+
+/// What the tar and zip writers share: entries one after the other, then the archive's
+/// end. Types restic's dump leaves out (devices, fifos, sockets) are skipped.
+pub(crate) trait ArchiveWriter {
+    /// Writes `node` under `name` (relative, `/`-separated); for a regular file,
+    /// `content` writes its bytes, exactly `node.meta.size` of them.
+    fn entry(
+        &mut self,
+        name: &str,
+        node: &Node,
+        content: &mut dyn FnMut(&mut dyn std::io::Write) -> std::io::Result<()>,
+    ) -> std::io::Result<()>;
+    /// Ends the archive.
+    fn finish(&mut self) -> std::io::Result<()>;
 }
 
 /// How `dump` writes a directory (restic's `--archive`).
@@ -332,26 +338,17 @@ fn dump_archive<S: IndexedFull>(
             ))
         })
     };
-    match archive {
-        Archive::Tar => {
-            let mut tar = crate::tar::TarWriter::new(out);
-            for (path, node) in &nodes {
-                let name = name_of(path);
-                tar.entry(&name, node, |w| read(node, &name, w))
-                    .map_err(failed)?;
-            }
-            tar.finish().map_err(failed)?;
-        }
-        Archive::Zip => {
-            let mut zip = crate::zip::ZipWriter::new(out);
-            for (path, node) in &nodes {
-                let name = name_of(path);
-                zip.entry(&name, node, |w| read(node, &name, w))
-                    .map_err(failed)?;
-            }
-            zip.finish().map_err(failed)?;
-        }
+    let mut writer: Box<dyn ArchiveWriter + '_> = match archive {
+        Archive::Tar => Box::new(crate::tar::TarWriter::new(out)),
+        Archive::Zip => Box::new(crate::zip::ZipWriter::new(out)),
+    };
+    for (path, node) in &nodes {
+        let name = name_of(path);
+        writer
+            .entry(&name, node, &mut |w| read(node, &name, w))
+            .map_err(failed)?;
     }
+    writer.finish().map_err(failed)?;
     Ok(())
 }
 

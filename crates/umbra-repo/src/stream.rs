@@ -6,6 +6,10 @@
 //! consistent its writer made it, so the record says `stream` (docs/CONSISTENCY.md).
 //! A command that fails (a non-zero exit, or killed) fails the backup and its snapshot
 //! is removed again: a dump cut short must not pass for a backup.
+//!
+//! Why not rustic_core's `StdinSource` and `ChildStdoutSource`: their node has no mode
+//! or owner (restic's has), and the child source saves the snapshot before it learns the
+//! command failed.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -69,6 +73,9 @@ impl Repo {
             .to_indexed_ids()
             .map_err(rustic("cannot read the repository's index"))?;
         let saved = indexed.archive(&opts, &source, snap, std::slice::from_ref(&path));
+        // Our end of the pipe closes first: a command whose output was not read to its
+        // end (the backup failed) then gets EPIPE instead of waiting on us for ever.
+        drop(source);
         // The command's end decides whether what was read is the whole stream.
         let ended = child.map(|c| finish(c, request.command.as_deref().unwrap_or_default()));
         let saved = saved.map_err(|e| from_rustic("the backup failed", e))?;

@@ -23,16 +23,23 @@ impl<W: Write> TarWriter<W> {
         Self { out, entries: 0 }
     }
 
+    fn pad(&mut self, written: u64) -> std::io::Result<()> {
+        let rest = (BLOCK as u64 - written % BLOCK as u64) % BLOCK as u64;
+        self.out.write_all(&vec![0; rest as usize])
+    }
+}
+
+impl<W: Write> crate::browse::ArchiveWriter for TarWriter<W> {
     /// Writes the header of `node` under `name` (relative, `/`-separated, without a
     /// trailing `/`); for a regular file, `content` must then write exactly
-    /// `node.meta.size` bytes. Returns false for types restic's dump leaves out (devices,
-    /// fifos, sockets), for which nothing is written.
-    pub(crate) fn entry(
+    /// `node.meta.size` bytes. Types restic's dump leaves out (devices, fifos, sockets)
+    /// are skipped.
+    fn entry(
         &mut self,
         name: &str,
         node: &Node,
-        content: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-    ) -> std::io::Result<bool> {
+        content: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
         let (typeflag, name, link, size) = match &node.node_type {
             NodeType::File => (b'0', name.to_string(), String::new(), node.meta.size),
             NodeType::Dir => (b'5', format!("{name}/"), String::new(), 0),
@@ -42,7 +49,7 @@ impl<W: Write> TarWriter<W> {
                 node.node_type.to_link().to_string_lossy().into_owned(),
                 0,
             ),
-            _ => return Ok(false),
+            _ => return Ok(()),
         };
         let meta = &node.meta;
         let user = meta.user.clone().unwrap_or_default();
@@ -129,19 +136,13 @@ impl<W: Write> TarWriter<W> {
             content(&mut self.out)?;
             self.pad(size)?;
         }
-        Ok(true)
+        Ok(())
     }
 
     /// Two zero blocks end the archive.
-    pub(crate) fn finish(mut self) -> std::io::Result<W> {
+    fn finish(&mut self) -> std::io::Result<()> {
         self.out.write_all(&[0; 2 * BLOCK])?;
-        self.out.flush()?;
-        Ok(self.out)
-    }
-
-    fn pad(&mut self, written: u64) -> std::io::Result<()> {
-        let rest = (BLOCK as u64 - written % BLOCK as u64) % BLOCK as u64;
-        self.out.write_all(&vec![0; rest as usize])
+        self.out.flush()
     }
 }
 

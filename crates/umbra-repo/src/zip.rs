@@ -47,21 +47,23 @@ impl<W: Write> ZipWriter<W> {
             entries: Vec::new(),
         }
     }
+}
 
+impl<W: Write> crate::browse::ArchiveWriter for ZipWriter<W> {
     /// Writes `node` under `name` (relative, `/`-separated); for a regular file,
-    /// `content` writes its bytes. Returns false for types restic's dump leaves out.
-    pub(crate) fn entry(
+    /// `content` writes its bytes. Types restic's dump leaves out are skipped.
+    fn entry(
         &mut self,
         name: &str,
         node: &Node,
-        content: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-    ) -> std::io::Result<bool> {
+        content: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
         let perm = node.meta.mode.unwrap_or(0) & 0o777;
         let (name, unix_type, is_dir) = match &node.node_type {
             NodeType::File => (name.to_string(), 0o100_000, false),
             NodeType::Dir => (format!("{name}/"), 0o040_000, true),
             NodeType::Symlink { .. } => (name.to_string(), 0o120_000, false),
-            _ => return Ok(false),
+            _ => return Ok(()),
         };
         let offset = u32::try_from(self.out.written).map_err(|_| too_large())?;
         let mtime = node.meta.mtime.map_or(0, |t| {
@@ -132,11 +134,11 @@ impl<W: Write> ZipWriter<W> {
             offset,
             mtime,
         });
-        Ok(true)
+        Ok(())
     }
 
     /// The central directory and its end record.
-    pub(crate) fn finish(mut self) -> std::io::Result<W> {
+    fn finish(&mut self) -> std::io::Result<()> {
         let start = u32::try_from(self.out.written).map_err(|_| too_large())?;
         let count = u16::try_from(self.entries.len()).map_err(|_| too_large())?;
         for e in &self.entries {
@@ -174,8 +176,7 @@ impl<W: Write> ZipWriter<W> {
         end.extend(start.to_le_bytes());
         end.extend(0u16.to_le_bytes());
         self.out.write_all(&end)?;
-        self.out.flush()?;
-        Ok(self.out.out)
+        self.out.flush()
     }
 }
 

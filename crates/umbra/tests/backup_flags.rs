@@ -280,6 +280,15 @@ fn a_stream_is_stored_as_restic_stores_stdin_and_a_failed_command_saves_nothing(
     );
     assert_eq!(snapshots(&env).len(), 2);
 
+    let out = env.run(&["backup", "--stdin", "--stdin-filename", "a/b"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("`a/b` is not a file name for --stdin-filename"),
+        "{err}"
+    );
+    assert_eq!(snapshots(&env).len(), 2, "nothing saved");
+
     let out = env.run(&["backup", "--stdin", "--exclude", "x"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -54,6 +54,14 @@ fn old_caches_are_named_and_removed_with_cleanup_cache() {
     assert!(err.contains("found 1 old cache directory in"), "{err}");
     assert!(err.contains("--cleanup-cache"), "{err}");
     assert!(old.is_dir(), "named, not removed");
+    // With --json the notice goes to stderr: stdout stays one JSON document.
+    let out = env.run(&["--json", "snapshots"]);
+    serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("stdout is one JSON document");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("\"message_type\":\"notice\""),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(
         days_old(&current),
         0,

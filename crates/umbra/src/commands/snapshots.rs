@@ -334,7 +334,7 @@ pub fn dump(
     let archive: umbra_repo::browse::Archive = archive.parse()?;
     let repo = super::open(settings, super::read_lock(settings), out)?;
     let mut stdout = std::io::stdout().lock();
-    repo.dump_as(&format!("{snapshot}:{path}"), archive, &mut stdout)?;
+    repo.dump(&format!("{snapshot}:{path}"), archive, &mut stdout)?;
     std::io::Write::flush(&mut stdout).map_err(|e| {
         UmbraError::new(ErrorKind::Io, "cannot write to standard output").with_source(e)
     })?;
