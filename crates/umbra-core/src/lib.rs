@@ -12,6 +12,7 @@ pub mod error;
 pub mod interrupt;
 pub mod monitor;
 pub mod plan;
+pub mod reflink;
 pub mod umask;
 
 pub use consistency::{ConsistencyLevel, ConsistencyRecord, QuiesceRecord, SourceConsistency};

@@ -75,6 +75,12 @@ pub struct PlannedSource {
     /// For snapshots that give files new identities (reflink clones): the live tree whose
     /// inode and ctime unchanged files keep, so that the next backup finds its parent.
     pub identity_from: Option<PathBuf>,
+    /// For reflink sources cloned file by file: `read_from` is the live tree, and each file
+    /// is cloned into this directory (on the same filesystem) at the moment it is opened,
+    /// then read from its clone. Small files' clones are unnamed and vanish when closed;
+    /// large files' are named after their path below this directory, which can then be
+    /// kept as the base of the next backup.
+    pub clone_on_read: Option<PathBuf>,
     /// How long creating this source's snapshot took, in milliseconds.
     pub snapshot_ms: Option<u64>,
     /// The snapshot kept from this source's last successful backup, if any.
@@ -104,6 +110,7 @@ impl PlannedSource {
             method: Method::Direct,
             expected: ConsistencyLevel::DirectUnchanged,
             identity_from: None,
+            clone_on_read: None,
             snapshot_ms: None,
             base: None,
         }

@@ -48,6 +48,7 @@ pub(crate) fn entries_for(
             path: sub.named.clone(),
             read_from: sub.staged.clone(),
             identity_from: None,
+            clone_on_read: None,
             base: None,
             ..plan.clone()
         };

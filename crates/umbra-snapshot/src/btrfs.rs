@@ -251,6 +251,7 @@ impl Prepared for Plan {
             read_from: snapshot.join(rel),
             level: ConsistencyLevel::VolumeSnapshot,
             identity_from: None,
+            clone_on_read: None,
         })
     }
 }

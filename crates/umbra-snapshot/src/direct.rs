@@ -16,6 +16,7 @@ impl Prepared for InPlace {
             read_from: self.0,
             level: ConsistencyLevel::DirectUnchanged,
             identity_from: None,
+            clone_on_read: None,
         })
     }
 }

@@ -317,6 +317,7 @@ impl Prepared for Plan {
             read_from: dir.join(&self.inside),
             level: ConsistencyLevel::VolumeSnapshot,
             identity_from: None,
+            clone_on_read: None,
         })
     }
 }

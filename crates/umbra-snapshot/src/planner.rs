@@ -90,6 +90,7 @@ impl Planner {
             real_path,
             mount,
             root: self.root,
+            capture_at_once: false,
         })
     }
 

@@ -33,6 +33,11 @@ pub struct SourceInfo {
     pub mount: Mount,
     /// Whether umbra runs as root.
     pub root: bool,
+    /// Whether the whole source must be captured inside the snapshot set's window:
+    /// applications are quiesced around it, or `after_snapshot` commands restart them
+    /// right after it. A method that can capture file by file (reflink clones, as each
+    /// file is read) does so only when this is false.
+    pub capture_at_once: bool,
 }
 
 /// Whether a provider can snapshot a source.
@@ -53,6 +58,9 @@ pub struct Presented {
     /// For snapshots that give files new identities (reflink clones): the live tree whose
     /// inode and ctime the files should keep, so the next backup still finds its parent.
     pub identity_from: Option<PathBuf>,
+    /// For clones made file by file as the source is read: where they go (see
+    /// [`umbra_core::PlannedSource::clone_on_read`]).
+    pub clone_on_read: Option<PathBuf>,
 }
 
 /// Records artifacts for one provider while a snapshot is taken, so that the snapshot set

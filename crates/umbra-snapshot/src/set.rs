@@ -151,6 +151,7 @@ impl SnapshotSet {
                 method: c.method,
                 expected: presented.level,
                 identity_from: presented.identity_from,
+                clone_on_read: presented.clone_on_read,
                 snapshot_ms,
                 base: None,
             });
@@ -239,7 +240,11 @@ impl SnapshotSet {
             source: source.to_path_buf(),
             method: planned.method,
             artifacts: vec![record.artifact.clone()],
-            read_from: planned.read_from.clone(),
+            // Clones made file by file live in their own tree, not where the source is read.
+            read_from: planned
+                .clone_on_read
+                .clone()
+                .unwrap_or_else(|| planned.read_from.clone()),
             snapshot_id: snapshot_id.to_string(),
             created,
         };

@@ -154,6 +154,87 @@ fn reflink_on_xfs_is_file_atomic_and_keeps_parents_and_hardlinks() {
     );
 }
 
+/// Reflink clones are made file by file as the source is read, unless applications are
+/// held still around the snapshot: an `after_snapshot` command that changes a file (as
+/// restarting a database does) must not reach the backup, so the whole tree is cloned
+/// inside the window. Without such a command, hooks see the live tree named (there is no
+/// tree of clones), and the backup holds the source whole, at the level `file-atomic`.
+/// (Files written all through a backup: `torture::reflink_clones_keep_every_file_...`.)
+#[test]
+fn reflink_clones_the_whole_tree_at_once_only_when_applications_are_held_still() {
+    let env = Env::new();
+    let Some(fs) = LoopFs::new("xfs", env.dir.path(), 512) else {
+        return;
+    };
+    let src = fs.path("data");
+    fs::create_dir_all(src.join("sub")).expect("mkdir");
+    fs::write(src.join("sub/state"), "before the restart").expect("write");
+    fs::write(src.join("big"), Rng(3).bytes(12_000_000)).expect("write");
+    env.init();
+    let config = env.path("umbra.toml");
+    let seen = env.path("seen");
+    let job = |hooks: &str| {
+        let text = format!(
+            "[repository]\npath = \"{}\"\npassword_file = \"{}\"\n\n[jobs.t]\nsources = [\"{}\"]\nsnapshot = \"reflink\"\n\n[jobs.t.hooks]\n{hooks}\n",
+            env.repo().display(),
+            env.path("password").display(),
+            src.display()
+        );
+        fs::write(&config, text).expect("config");
+        let out = env
+            .umbra_with_config(&config)
+            .args(["run", "t"])
+            .output()
+            .expect("run");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    // Held still: the hook sees the clone tree and changes the live file after it.
+    job(&format!(
+        "after_snapshot = [\"printf %s \\\"$UMBRA_SNAPSHOT_PATHS\\\" > {seen}; echo restarted > {state}\"]",
+        seen = seen.display(),
+        state = src.join("sub/state").display()
+    ));
+    let paths = fs::read_to_string(&seen).expect("hook ran");
+    assert!(paths.contains("/.umbra-staging/umbra-"), "{paths}");
+    let target = env.restore_latest("r1");
+    assert_eq!(
+        fs::read_to_string(restored_path(&target, &src).join("sub/state")).expect("read"),
+        "before the restart"
+    );
+    assert_nothing_left(&fs, &env);
+    // Nothing held still: clones are made as files are read; the hook that runs after
+    // the backup has nothing to change any more.
+    fs::write(
+        src.join("sub/state"),
+        "a longer state, written before the run",
+    )
+    .expect("write");
+    job(&format!(
+        "after = [\"printf %s \\\"$UMBRA_SNAPSHOT_PATHS\\\" > {seen}\"]",
+        seen = seen.display()
+    ));
+    let paths = fs::read_to_string(&seen).expect("hook ran");
+    assert_eq!(paths, format!("{}={}", src.display(), src.display()));
+    let target = env.restore_latest("r2");
+    assert_same_tree(&src, &restored_path(&target, &src));
+    let list: serde_json::Value =
+        serde_json::from_str(&env.ok(&["--json", "snapshots"])).expect("json");
+    let last = list
+        .as_array()
+        .and_then(|l| l.last())
+        .expect("a snapshot")
+        .to_string();
+    assert!(
+        last.contains("\"file-atomic\"") && !last.contains("changed-while-read"),
+        "{last}"
+    );
+    assert_nothing_left(&fs, &env);
+}
+
 #[test]
 fn ext4_reads_directly_and_required_refuses_before_writing_anything() {
     let env = Env::new();

@@ -324,7 +324,13 @@ impl Flow<'_> {
             let quiescers = freeze::build(&s);
             let taken = crate::steps::sweep_leftovers(s.runner.monitor.as_ref())
                 .and_then(|()| choose(job))
-                .and_then(|choices| {
+                .and_then(|mut choices| {
+                    // Applications held still around the set: every source is captured
+                    // inside it (reflink clones the whole tree, not file by file).
+                    let at_once = !quiescers.is_empty() || !job.hooks.after_snapshot.is_empty();
+                    for c in &mut choices {
+                        c.info.capture_at_once = at_once;
+                    }
                     let take = || {
                         SnapshotSet::take(
                             &choices,

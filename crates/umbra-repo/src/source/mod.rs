@@ -20,6 +20,9 @@
 //! size recorded at the walk, so the reader never yields more than that size, and a file
 //! that shrank mid-read is reported as changed.
 //!
+//! Sources cloned file by file (`clone_on_read`) are walked live; each file is cloned as
+//! it is opened, and the clone is checked against the walk instead of the read.
+//!
 //! Sources read from reflink clones name the live tree as `identity_from`: clones are new
 //! inodes with a new ctime, so for files whose size and mtime still match the live file,
 //! the node takes the live file's inode, device, ctime and link count. That keeps the
@@ -180,13 +183,13 @@ impl PlannedReadSource {
     ) -> umbra_core::Result<(Self, Arc<ReadLog>)> {
         let mut walked = Vec::with_capacity(sources.len());
         for (report_index, plan) in sources.iter().enumerate() {
-            let local = LocalSource::new(
-                *filters.save,
-                filters.excludes,
-                filters.filter,
-                &[&plan.read_from],
-            )
-            .map_err(rustic("cannot prepare reading the sources"))?;
+            // Files cloned as they are read must be on the clones' filesystem: like a
+            // clone tree, the walk does not enter other filesystems below the source.
+            let mut filter = filters.filter.clone();
+            filter.one_file_system |= plan.clone_on_read.is_some();
+            let local =
+                LocalSource::new(*filters.save, filters.excludes, &filter, &[&plan.read_from])
+                    .map_err(rustic("cannot prepare reading the sources"))?;
             walked.push(Walked {
                 plan: plan.clone(),
                 report_index,
@@ -354,9 +357,14 @@ pub(crate) fn map_entry(
                 .base
                 .as_ref()
                 .map(|base| reroot(&read_path, &plan.read_from, &base.read_from));
+            let clone = plan.clone_on_read.as_ref().map(|dir| open::CloneTo {
+                dir: dir.clone(),
+                named: reroot(&read_path, &plan.read_from, dir),
+            });
             let open = entry.open.map(|_| PlannedOpen {
                 expected,
                 live_path,
+                clone,
                 base_path,
                 mtime: entry.node.meta.mtime,
                 read_path,

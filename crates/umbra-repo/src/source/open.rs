@@ -5,11 +5,17 @@
 //! streamed and checked once at their end. A large file cut in fixed-size chunks from a
 //! volume snapshot with a kept base is read in part: the chunks whose bytes the filesystem
 //! vouches are the base's (see `extents`) are taken from the parent snapshot instead.
+//!
+//! A source cloned as it is read (`clone_on_read`) is read from a clone made when the
+//! file is opened. The clone cannot change; what can is the live file while it is
+//! cloned, so the change check looks at the live file across the clone instead of at the
+//! file read across the read.
 
 use std::fs::File;
 use std::io::{Cursor, Read};
 use std::ops::Range;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::io::AsRawFd;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -67,10 +73,22 @@ impl Expected {
     }
 }
 
+/// Where the clone of a file of a source cloned as it is read goes.
+#[derive(Debug)]
+pub(crate) struct CloneTo {
+    /// The source's clone directory: small files' unnamed clones are made here.
+    pub(super) dir: PathBuf,
+    /// A large file's named clone: the file's path below `dir` (so that the directory can
+    /// be kept as the next backup's base).
+    pub(super) named: PathBuf,
+}
+
 /// How to open one file of the plan.
 #[derive(Debug)]
 pub(crate) struct PlannedOpen {
     pub(super) read_path: PathBuf,
+    /// For a source cloned as it is read: where this file's clone goes.
+    pub(super) clone: Option<CloneTo>,
     /// The live file, for sources read from clones (whose inodes are new).
     pub(super) live_path: Option<PathBuf>,
     /// The same file in the source's kept base snapshot, if the source has one.
@@ -99,6 +117,7 @@ impl PlannedOpen {
         prior: &Node,
         size: usize,
         data_length: &dyn Fn(&DataId) -> Option<u32>,
+        file: &File,
     ) -> Vec<Option<DataId>> {
         let Some(content) = prior.content.as_deref() else {
             return Vec::new();
@@ -115,10 +134,7 @@ impl PlannedOpen {
         {
             return Vec::new();
         }
-        let Ok(file) = self.open_file() else {
-            return Vec::new();
-        };
-        let Some(compared) = crate::extents::compare(base, &file, self.expected.size) else {
+        let Some(compared) = crate::extents::compare(base, file, self.expected.size) else {
             return Vec::new();
         };
         self.log.base_cost(base, compared.base_cost);
@@ -138,8 +154,59 @@ impl PlannedOpen {
             .collect()
     }
 
-    fn open_file(&self) -> std::io::Result<File> {
-        File::open(&self.read_path)
+    /// Opens a large file to read, with the number of bytes to read from it: the file
+    /// itself and its walked size, or, for a source cloned as it is read, a clone made
+    /// now and all of it (see [`Self::read_small`]).
+    fn open_file(&self) -> std::io::Result<(File, u64)> {
+        let Some(to) = &self.clone else {
+            return Ok((File::open(&self.read_path)?, self.expected.size));
+        };
+        let src = File::open(&self.read_path)?;
+        let clone = named_clone(to)?;
+        umbra_core::reflink::clone_onto(&src, &clone)?;
+        let live = src.metadata()?;
+        if !self.same_file(&live) {
+            self.log.changed(self.source, self.named_path.clone());
+        }
+        // A kept base is matched to its snapshot's nodes by size and mtime.
+        keep_times(&clone, self.expected.mtime, &live)?;
+        let len = clone.metadata()?.len();
+        Ok((clone, len))
+    }
+
+    /// Whether the live file opened is the one walked (not another put in its place).
+    fn same_file(&self, live: &std::fs::Metadata) -> bool {
+        self.expected.inode == 0 || live.ino() == self.expected.inode
+    }
+
+    /// Clones a small file onto this thread's scratch file and reads the clone into `buf`,
+    /// at most `max` bytes. Returns whether the clone is of the walked file.
+    fn clone_small(
+        &self,
+        dir: &std::path::Path,
+        buf: &mut Vec<u8>,
+        max: u64,
+    ) -> std::io::Result<bool> {
+        let src = File::open(&self.read_path)?;
+        let same = self.same_file(&src.metadata()?);
+        with_scratch(dir, |mut scratch| {
+            scratch.set_len(0)?;
+            umbra_core::reflink::clone_onto(&src, scratch)?;
+            std::io::Seek::seek(&mut scratch, std::io::SeekFrom::Start(0))?;
+            scratch.take(max).read_to_end(buf)?;
+            Ok(same)
+        })
+    }
+
+    /// Streams `len` bytes of a large file from `file`; a file read in place is checked at
+    /// its end for changes (a clone cannot change).
+    fn stream(self, file: File, len: u64) -> FileReader {
+        FileReader::Stream(CheckedReader {
+            file,
+            remaining: len,
+            checked: self.clone.is_some(),
+            open: self,
+        })
     }
 
     fn unreadable(&self, err: &std::io::Error) -> Box<RusticError> {
@@ -159,11 +226,29 @@ impl PlannedOpen {
 
     /// Reads a small file whole, again and again while it changes under us; returns the
     /// last content read, and whether it is clean.
+    ///
+    /// A clone is read once and whole: it holds the file at one moment, the moment it was
+    /// cloned, which may come after the walk. Its content is stored as it is (the node
+    /// records the bytes stored), with the walk's modification time, which is then no
+    /// later than the content's: the next backup sees the file changed and reads it
+    /// again. Only a clone of another file put in the walked one's place, or one grown
+    /// past what a small file may hold in memory, is not clean.
     fn read_small(&self) -> std::io::Result<(Vec<u8>, bool)> {
         let limit = usize::try_from(self.expected.size).unwrap_or(usize::MAX);
+        if let Some(to) = &self.clone {
+            let max = self.expected.size.max(RETRY_LIMIT);
+            let mut buf = Vec::with_capacity(limit);
+            let same = self.clone_small(&to.dir, &mut buf, max + 1)?;
+            self.log
+                .bytes_read
+                .fetch_add(buf.len() as u64, Ordering::Relaxed);
+            let whole = buf.len() as u64 <= max;
+            buf.truncate(usize::try_from(max).unwrap_or(usize::MAX));
+            return Ok((buf, same && whole));
+        }
         let mut attempt = 0;
         loop {
-            let mut file = self.open_file()?;
+            let mut file = File::open(&self.read_path)?;
             let before = Expected::of_metadata(&file.metadata()?);
             let mut buf = Vec::with_capacity(limit);
             (&mut file)
@@ -215,22 +300,29 @@ impl ReadSourceOpen for PlannedOpen {
         if self.expected.size >= crate::chunking::LARGE_FILE {
             self.log.large_fixed(self.source);
         }
-        let reuse = match (&self.base_path, prior) {
+        // One open (for a clone: one clone) serves the extent comparison and the read.
+        let (file, reuse) = match (&self.base_path, prior) {
             (Some(base), Some(prior)) if self.expected.size > RETRY_LIMIT => {
-                self.reusable_chunks(base, prior, size, data_length)
+                let (file, len) = self.open_file().map_err(|e| self.unreadable(&e))?;
+                // A clone that is not the walked size is read whole.
+                let reuse = if len == self.expected.size {
+                    self.reusable_chunks(base, prior, size, data_length, &file)
+                } else {
+                    Vec::new()
+                };
+                (Some((file, len)), reuse)
             }
-            _ => Vec::new(),
+            _ => (None, Vec::new()),
         };
-        if reuse.iter().all(Option::is_none) {
-            return Ok((
-                self.open()?,
-                ChunkPlan::Fixed {
-                    size,
-                    reuse: Vec::new(),
-                },
-            ));
-        }
-        let file = self.open_file().map_err(|e| self.unreadable(&e))?;
+        let fixed = ChunkPlan::Fixed {
+            size,
+            reuse: Vec::new(),
+        };
+        let file = match file {
+            Some((file, _)) if reuse.iter().any(Option::is_some) => file,
+            Some((file, len)) => return Ok((self.stream(file, len), fixed)),
+            None => return Ok((self.open()?, fixed)),
+        };
         let reused: u64 = reuse
             .iter()
             .enumerate()
@@ -260,15 +352,88 @@ impl ReadSourceOpen for PlannedOpen {
             };
         }
         match self.open_file() {
-            Ok(file) => Ok(FileReader::Stream(CheckedReader {
-                file,
-                remaining: self.expected.size,
-                open: self,
-                checked: false,
-            })),
+            Ok((file, len)) => Ok(self.stream(file, len)),
             Err(err) => Err(self.unreadable(&err)),
         }
     }
+}
+
+thread_local! {
+    /// This thread's scratch file per clone directory, for small files' clones: emptied
+    /// and cloned onto for each file, which is read whole before the next. An unnamed file
+    /// (nothing to remove, also after a crash); reusing it halves what a clone costs
+    /// (measured on 32,000 files: btrfs 0.47 → 0.26 s, XFS 0.85 → 0.31 s), because no
+    /// inode is created and freed per file.
+    static SCRATCH: std::cell::RefCell<Vec<(PathBuf, File)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's scratch file for clone directory `dir`.
+fn with_scratch<T>(
+    dir: &std::path::Path,
+    f: impl FnOnce(&File) -> std::io::Result<T>,
+) -> std::io::Result<T> {
+    SCRATCH.with(|cell| {
+        let mut scratch = cell.borrow_mut();
+        let at = match scratch.iter().position(|(d, _)| d == dir) {
+            Some(at) => at,
+            None => {
+                scratch.push((dir.to_path_buf(), umbra_core::reflink::unnamed_file(dir)?));
+                scratch.len() - 1
+            }
+        };
+        f(&scratch[at].1)
+    })
+}
+
+/// A named, empty file for a large file's clone, with the directories above it below the
+/// clone directory. The clone directory itself is not created: once it is released (an
+/// interrupt), clones fail instead of leaving a tree behind.
+fn named_clone(to: &CloneTo) -> std::io::Result<File> {
+    if let Some(rel) = to.named.parent().and_then(|p| p.strip_prefix(&to.dir).ok()) {
+        let mut dir = to.dir.clone();
+        for part in rel.components() {
+            dir.push(part);
+            match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&to.named)
+}
+
+/// Gives a clone the live file's access time and the walk's modification time (the
+/// node's; the live file's own when the walk has none).
+fn keep_times(
+    file: &File,
+    mtime: Option<Timestamp>,
+    live: &std::fs::Metadata,
+) -> std::io::Result<()> {
+    let (sec, nsec) = mtime.map_or((live.mtime(), live.mtime_nsec()), |t| {
+        (t.as_second(), i64::from(t.subsec_nanosecond()))
+    });
+    let times = [
+        libc::timespec {
+            tv_sec: live.atime(),
+            tv_nsec: live.atime_nsec(),
+        },
+        libc::timespec {
+            tv_sec: sec,
+            tv_nsec: nsec,
+        },
+    ];
+    // SAFETY: an open descriptor and two timespecs.
+    if unsafe { libc::futimens(file.as_raw_fd(), times.as_ptr()) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// A file's content for the archiver: read whole (small files), streamed, or streamed
