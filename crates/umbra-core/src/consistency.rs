@@ -17,6 +17,11 @@ use crate::plan::Method;
 pub enum ConsistencyLevel {
     /// Applications were brought to a consistent point while the snapshot was taken.
     AppConsistent,
+    /// Every writer the job names (a `freeze` quiescer's cgroups) was held still while all
+    /// the source's files were captured: one instant across files, even from reflink
+    /// clones or several volumes; as consistent as a crash at that instant (what the
+    /// writers held only in memory is not in it).
+    WritersFrozen,
     /// The whole volume was captured at one instant: crash-consistent across files.
     VolumeSnapshot,
     /// Each file was captured at one instant, but not all files at the same one.
@@ -36,6 +41,7 @@ impl ConsistencyLevel {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::AppConsistent => "app-consistent",
+            Self::WritersFrozen => "writers-frozen",
             Self::VolumeSnapshot => "volume-snapshot",
             Self::FileAtomic => "file-atomic",
             Self::DirectUnchanged => "direct-unchanged",

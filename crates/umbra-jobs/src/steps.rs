@@ -24,6 +24,23 @@ pub fn sweep_leftovers(monitor: &dyn Monitor) -> Result<()> {
         };
         monitor.event(Event::Warning { message });
     }
+    for t in crate::quiesce::guardian::thaw_leftovers()? {
+        let message = match (&t.error, t.was_frozen) {
+            (Some(e), _) => format!(
+                "cannot thaw {} left frozen by an earlier run (pid {}): {e}",
+                t.cgroup.display(),
+                t.pid
+            ),
+            (None, true) => format!(
+                "thawed {}, left frozen by an earlier run (pid {})",
+                t.cgroup.display(),
+                t.pid
+            ),
+            // Its guardian thawed it; only the record was left.
+            (None, false) => continue,
+        };
+        monitor.event(Event::Warning { message });
+    }
     Ok(())
 }
 

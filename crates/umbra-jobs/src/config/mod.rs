@@ -123,6 +123,8 @@ pub enum QuiesceKind {
     },
     /// A MariaDB or MySQL server, reached with the client's options.
     Mysql(crate::quiesce::mysql::MysqlConnection),
+    /// Services, containers or cgroups held still by the cgroup freezer.
+    Freeze(crate::quiesce::freeze::Targets),
 }
 
 /// The default bound on the freeze window.

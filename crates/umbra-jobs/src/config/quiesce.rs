@@ -37,9 +37,13 @@ pub(super) fn resolve(
         K::Sqlite => "sqlite",
         K::Postgres => "postgres",
         K::Mysql => "mysql",
+        K::Freeze => "freeze",
     };
     // Each type's own keys; a key set for another type is named, with its owner.
-    let owned: [(&str, bool, &[&str]); 12] = [
+    let owned: [(&str, bool, &[&str]); 15] = [
+        ("unit", q.unit.is_some(), &["freeze"]),
+        ("container", q.container.is_some(), &["freeze"]),
+        ("cgroup", q.cgroup.is_some(), &["freeze"]),
         ("prepare", q.prepare.is_some(), &["command"]),
         ("freeze", q.freeze.is_some(), &["command"]),
         ("thaw", q.thaw.is_some(), &["command"]),
@@ -94,6 +98,29 @@ pub(super) fn resolve(
         .name
         .unwrap_or_else(|| format!("{type_name}-{}", index + 1));
     let kind = match q.kind {
+        K::Freeze => {
+            let targets = crate::quiesce::freeze::Targets {
+                units: q.unit.map(raw::OneOrMany::into_vec).unwrap_or_default(),
+                containers: q
+                    .container
+                    .map(raw::OneOrMany::into_vec)
+                    .unwrap_or_default(),
+                cgroups: q.cgroup.map(raw::OneOrMany::into_vec).unwrap_or_default(),
+            };
+            if targets == crate::quiesce::freeze::Targets::default() {
+                return Err(loc.error(
+                    at,
+                    "a quiescer of type \"freeze\" needs what to freeze: `unit`, `container` or `cgroup`",
+                ));
+            }
+            if let Some(rel) = targets.cgroups.iter().find(|p| !p.is_absolute()) {
+                return Err(loc.error(
+                    &at.key("cgroup"),
+                    format!("{} is relative; expected an absolute path", rel.display()),
+                ));
+            }
+            QuiesceKind::Freeze(targets)
+        }
         K::Sqlite => QuiesceKind::Sqlite {
             databases: q.databases.unwrap_or_default(),
         },

@@ -87,6 +87,24 @@ pub enum RawQuiesceKind {
     Sqlite,
     Postgres,
     Mysql,
+    Freeze,
+}
+
+/// One name or a list of names (`unit = "a.service"` or `unit = ["a.service", "b.service"]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T> OneOrMany<T> {
+    pub fn into_vec(self) -> Vec<T> {
+        match self {
+            Self::One(x) => vec![x],
+            Self::Many(v) => v,
+        }
+    }
 }
 
 /// One `[[jobs.NAME.quiesce]]` table.
@@ -109,6 +127,10 @@ pub struct RawQuiesce {
     pub port: Option<u16>,
     pub user: Option<String>,
     pub defaults_file: Option<PathBuf>,
+    /// `freeze`: what to hold still.
+    pub unit: Option<OneOrMany<String>>,
+    pub container: Option<OneOrMany<String>>,
+    pub cgroup: Option<OneOrMany<PathBuf>>,
     pub prepare: Option<RawCommand>,
     pub freeze: Option<RawCommand>,
     pub thaw: Option<RawCommand>,

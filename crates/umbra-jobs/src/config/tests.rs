@@ -203,7 +203,42 @@ fn quiescer_tables() {
     );
     assert_eq!(
         err(&format!("{base}type = \"oracle\"\n")),
-        "/etc/umbra/umbra.toml:5: jobs.db.quiesce[0].type: unknown variant `oracle`, expected one of `command`, `sqlite`, `postgres`, `mysql`"
+        "/etc/umbra/umbra.toml:5: jobs.db.quiesce[0].type: unknown variant `oracle`, expected one of `command`, `sqlite`, `postgres`, `mysql`, `freeze`"
+    );
+}
+
+#[test]
+fn freeze_quiescer_tables() {
+    let base = "[jobs.web]\nsources = [\"/srv/web\"]\n\n[[jobs.web.quiesce]]\ntype = \"freeze\"\n";
+    let ok = Config::parse(
+        Path::new("/u.toml"),
+        &format!("{base}unit = \"nginx.service\"\ncontainer = [\"db\", \"cache\"]\ncgroup = \"/sys/fs/cgroup/app\"\n"),
+    )
+    .expect("valid");
+    let q = &ok.jobs["web"].quiesce[0];
+    let QuiesceKind::Freeze(t) = &q.kind else {
+        panic!("a freeze quiescer: {:?}", q.kind);
+    };
+    assert_eq!(t.units, ["nginx.service"]);
+    assert_eq!(t.containers, ["db", "cache"]);
+    assert_eq!(t.cgroups, [Path::new("/sys/fs/cgroup/app")]);
+    assert_eq!(
+        q.covers,
+        [Path::new("/srv/web")],
+        "all the sources by default"
+    );
+    assert_eq!(q.name, "freeze-1");
+    assert_eq!(
+        err(base),
+        "/etc/umbra/umbra.toml:4: jobs.web.quiesce[0]: a quiescer of type \"freeze\" needs what to freeze: `unit`, `container` or `cgroup`"
+    );
+    assert_eq!(
+        err(&format!("{base}cgroup = \"app\"\n")),
+        "/etc/umbra/umbra.toml:6: jobs.web.quiesce[0].cgroup: app is relative; expected an absolute path"
+    );
+    assert_eq!(
+        err(&base.replace("freeze", "command").replace("type = \"command\"\n", "type = \"command\"\nunit = \"x.service\"\n")),
+        "/etc/umbra/umbra.toml:6: jobs.web.quiesce[0].unit: `unit` belongs to quiescers of type \"freeze\", not \"command\""
     );
 }
 

@@ -3,7 +3,7 @@
 //!
 //! This is the VSS-writer idea in umbra's job model. Each quiescer implements one small
 //! trait, [`Quiescer`], in its own file: `command.rs`, `sqlite.rs`, `postgres.rs`,
-//! `mysql.rs`. [`while_frozen`] owns the hard part, the same for all:
+//! `mysql.rs`, and `freeze.rs` (the cgroup freezer, with `cgroup.rs` and `guardian.rs`). [`while_frozen`] owns the hard part, the same for all:
 //!
 //! - **Bounded.** From the first freeze to the last thaw is at most `bound` (10 s by
 //!   default). A watchdog thread thaws everything when the bound runs out, even while the
@@ -15,7 +15,10 @@
 //! - **Measured.** Each quiescer's window, from the start of its freeze to the end of its
 //!   thaw, goes into the snapshot's consistency record.
 
+pub mod cgroup;
 pub mod command;
+pub mod freeze;
+pub mod guardian;
 pub mod mysql;
 pub mod postgres;
 mod sql_session;

@@ -21,6 +21,7 @@ use super::shared::Shared;
 use crate::config::QuiesceKind;
 use crate::phase::{Phase, Step};
 use crate::quiesce::command::{CommandQuiescer, Exec};
+use crate::quiesce::freeze::FreezeQuiescer;
 use crate::quiesce::mysql::MysqlQuiescer;
 use crate::quiesce::postgres::PostgresQuiescer;
 use crate::quiesce::sqlite::SqliteQuiescer;
@@ -60,6 +61,11 @@ pub(super) fn build(s: &Arc<Shared>) -> Vec<quiesce::Shared> {
                     finish: steps.finish.clone(),
                     exec,
                 }),
+                QuiesceKind::Freeze(targets) => Box::new(FreezeQuiescer::new(
+                    spec.name.clone(),
+                    spec.covers.clone(),
+                    targets.clone(),
+                )),
                 QuiesceKind::Sqlite { databases } => Box::new(SqliteQuiescer::new(
                     spec.name.clone(),
                     spec.covers.clone(),
@@ -199,7 +205,8 @@ fn flush_before_the_window(s: &Shared, sources: &[(PathBuf, Method)]) {
 }
 
 /// Puts the freeze records into `plan`, and raises the sources a quiescer covered to
-/// app-consistent where a volume snapshot froze them. A source's level is the weakest
+/// app-consistent (writers-frozen, for a `freeze`) where a volume snapshot or a clone of
+/// the whole tree caught them held still. A source's level is the weakest
 /// guarantee that holds for all its files at one instant: a source read directly (after
 /// the thaw) or cloned file by file (each at its own instant) gains nothing from the
 /// freeze, and a quiescer's copy (taken at yet another instant) raises nothing either. Such
@@ -223,12 +230,22 @@ pub(super) fn apply(
         }
     }
     for src in &mut plan.sources {
-        let covered = records
+        // The best any covering quiescer gives: an application brought to a consistent
+        // point, or (a `freeze`) its writers held still.
+        let Some(level) = records
             .iter()
-            .any(|r| r.covers.iter().any(|c| src.path.starts_with(c)));
-        if !covered {
+            .filter(|r| r.covers.iter().any(|c| src.path.starts_with(c)))
+            .map(|r| {
+                if r.kind == "freeze" {
+                    ConsistencyLevel::WritersFrozen
+                } else {
+                    ConsistencyLevel::AppConsistent
+                }
+            })
+            .min()
+        else {
             continue;
-        }
+        };
         // A copy made before the window (SQLite's online backup) is consistent in itself
         // but from another instant than the files cloned or read with it.
         let copied = copies_cover
@@ -236,8 +253,9 @@ pub(super) fn apply(
             .any(|c| src.path.starts_with(c) || c.starts_with(&src.path));
         // A volume snapshot holds everything at the frozen instant; reflink clones are all
         // taken inside the window, while the application is held still.
-        if src.method.is_volume_snapshot() || (src.method == Method::Reflink && !copied) {
-            src.expected = ConsistencyLevel::AppConsistent;
+        let cloned_at_once = src.method == Method::Reflink && src.clone_on_read.is_none();
+        if src.method.is_volume_snapshot() || (cloned_at_once && !copied) {
+            src.expected = level;
             continue;
         }
         if copied {

@@ -133,6 +133,26 @@ pub fn cleanup(out: &Output) -> Result<Finished> {
             dead.display()
         ));
     }
+    // Services a dead run left frozen (its guardian normally thawed them already).
+    let (mut thawed, mut thaw_failures) = (0, Vec::new());
+    for t in umbra_jobs::quiesce::guardian::thaw_leftovers()? {
+        match (&t.error, t.was_frozen) {
+            (Some(e), _) => thaw_failures.push(format!("thawing {}: {e}", t.cgroup.display())),
+            (None, true) => {
+                thawed += 1;
+                out.line(format!(
+                    "thawed {} (left frozen by pid {})",
+                    t.cgroup.display(),
+                    t.pid
+                ));
+            }
+            (None, false) => out.line(format!(
+                "{} was already thawed by the guardian of pid {}",
+                t.cgroup.display(),
+                t.pid
+            )),
+        }
+    }
     // Kept base snapshots go too: the next backup of each source reads its files whole.
     let (released_bases, base_failures) =
         umbra_jobs::bases::release_all_bases(out.monitor().as_ref())?;
@@ -141,12 +161,13 @@ pub fn cleanup(out: &Output) -> Result<Finished> {
     }
     let (live, _) = registry.records()?;
     out.summary(format!(
-        "removed {} leftover(s) and {} kept base snapshot(s); {} held by running umbra processes",
+        "removed {} leftover(s) and {} kept base snapshot(s); thawed {thawed} frozen cgroup(s); {} held by running umbra processes",
         swept.len() - failures.len(),
         released_bases.len(),
         live.len() - failures.len()
     ));
     failures.extend(base_failures);
+    failures.extend(thaw_failures);
     if failures.is_empty() {
         Ok(Finished::Ok)
     } else {
