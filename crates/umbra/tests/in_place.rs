@@ -449,13 +449,10 @@ fn a_jobs_base_goes_with_the_job() {
     };
     let config = env.path("umbra.toml");
     let job_file = |name: &str| {
-        let text = format!(
-            "[repository]\npath = \"{}\"\npassword_file = \"{}\"\n\n[jobs.{name}]\nsources = [\"{}\"]\nsnapshot = \"btrfs\"\n",
-            env.repo().display(),
-            env.path("password").display(),
+        env.job_file(&format!(
+            "[jobs.{name}]\nsources = [\"{}\"]\nsnapshot = \"btrfs\"\n",
             src.display()
-        );
-        fs::write(&config, text).expect("config");
+        ));
     };
     let run = |name: &str| {
         let out = env

@@ -132,18 +132,10 @@ fn agree(dir: &Path) -> Result<(u64, u64), String> {
 }
 
 fn job_file(env: &Env, src: &Path, method: &str, quiesce: &str, bound: &str) -> PathBuf {
-    let config = env.path("umbra.toml");
-    fs::write(
-        &config,
-        format!(
-            "[repository]\npath = \"{}\"\npassword_file = \"{}\"\n\n[jobs.t]\nsources = [\"{}\"]\nsnapshot = \"{method}\"\nfreeze_timeout = \"{bound}\"\n\n{quiesce}",
-            env.repo().display(),
-            env.path("password").display(),
-            src.display()
-        ),
-    )
-    .expect("config");
-    config
+    env.job_file(&format!(
+        "[jobs.t]\nsources = [\"{}\"]\nsnapshot = \"{method}\"\nfreeze_timeout = \"{bound}\"\n\n{quiesce}",
+        src.display()
+    ))
 }
 
 fn freeze_table(cg: &TestCgroup) -> String {

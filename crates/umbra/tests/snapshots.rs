@@ -171,16 +171,12 @@ fn reflink_clones_the_whole_tree_at_once_only_when_applications_are_held_still()
     fs::write(src.join("sub/state"), "before the restart").expect("write");
     fs::write(src.join("big"), Rng(3).bytes(12_000_000)).expect("write");
     env.init();
-    let config = env.path("umbra.toml");
     let seen = env.path("seen");
     let job = |hooks: &str| {
-        let text = format!(
-            "[repository]\npath = \"{}\"\npassword_file = \"{}\"\n\n[jobs.t]\nsources = [\"{}\"]\nsnapshot = \"reflink\"\n\n[jobs.t.hooks]\n{hooks}\n",
-            env.repo().display(),
-            env.path("password").display(),
+        let config = env.job_file(&format!(
+            "[jobs.t]\nsources = [\"{}\"]\nsnapshot = \"reflink\"\n\n[jobs.t.hooks]\n{hooks}\n",
             src.display()
-        );
-        fs::write(&config, text).expect("config");
+        ));
         let out = env
             .umbra_with_config(&config)
             .args(["run", "t"])

@@ -68,6 +68,22 @@ impl Env {
         self.path("repo")
     }
 
+    /// Writes `umbra.toml` in this environment: its repository and password file, then
+    /// `jobs` (the job tables). Returns the file's path.
+    pub fn job_file(&self, jobs: &str) -> PathBuf {
+        let config = self.path("umbra.toml");
+        fs::write(
+            &config,
+            format!(
+                "[repository]\npath = \"{}\"\npassword_file = \"{}\"\n\n{jobs}",
+                self.repo().display(),
+                self.path("password").display()
+            ),
+        )
+        .expect("write the job file");
+        config
+    }
+
     /// `umbra -c CONFIG` with this environment's cache and state, and the repository and
     /// password the job file names (not this environment's).
     pub fn umbra_with_config(&self, config: &Path) -> Command {
