@@ -311,7 +311,10 @@ fn a_killed_umbra_leaves_nothing_frozen() {
 }
 
 /// A process in uninterruptible sleep (writing to a frozen filesystem) keeps the cgroup
-/// from freezing: the freeze gives up at the bound, thaws, and the run fails saying why.
+/// from freezing: the freeze gives up at the bound and thaws. A source that says
+/// `open_files = "required"` then fails the run, saving nothing; by default the snapshots
+/// are taken without the freeze, the run warns, and the record says the freeze failed and
+/// claims no more than the snapshot gives.
 #[test]
 fn a_freeze_that_cannot_complete_is_bounded_and_thawed() {
     if !require(have("fsfreeze"), "fsfreeze (util-linux)") {
@@ -342,11 +345,15 @@ fn a_freeze_that_cannot_complete_is_bounded_and_thawed() {
     cg.spawn(Command::new("sh").args(["-c", &format!("echo x > {}", target.display())]));
     std::thread::sleep(Duration::from_millis(300));
     env.init();
-    let config = job_file(&env, &src, "reflink", &freeze_table(&cg), "2s");
+    // Required: the run fails, nothing is saved.
+    let required = env.job_file(&format!(
+        "[jobs.t]\nsources = [{{ path = \"{}\", open_files = \"required\" }}]\nsnapshot = \"reflink\"\nfreeze_timeout = \"2s\"\n\n{}",
+        src.display(),
+        freeze_table(&cg)
+    ));
     let started = Instant::now();
-    let out = run_job(&env, &config);
+    let out = run_job(&env, &required);
     let took = started.elapsed();
-    let _ = Command::new("fsfreeze").arg("-u").arg(&frozen_fs).status();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{err}");
     assert!(
@@ -361,6 +368,25 @@ fn a_freeze_that_cannot_complete_is_bounded_and_thawed() {
         snapshots.as_array().map(Vec::len),
         Some(0),
         "no snapshot may be saved"
+    );
+    // The default: on without the freeze, and said so.
+    let config = job_file(&env, &src, "reflink", &freeze_table(&cg), "2s");
+    let out = run_job(&env, &config);
+    let _ = Command::new("fsfreeze").arg("-u").arg(&frozen_fs).status();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let said = format!("{err}{}", String::from_utf8_lossy(&out.stdout));
+    assert!(said.contains("could not freeze"), "{said}");
+    assert!(!cg.frozen(), "left frozen after the bound");
+    let snap: serde_json::Value =
+        serde_json::from_str(&env.ok(&["--json", "show", "latest"])).expect("json");
+    let record = &snap["consistency"];
+    assert_eq!(record["sources"][0]["level"], "file-atomic", "{record}");
+    assert!(
+        record["quiesced"][0]["details"]["failed"]
+            .as_str()
+            .is_some_and(|f| f.contains("did not freeze")),
+        "{record}"
     );
 }
 
@@ -410,4 +436,110 @@ fn umbras_own_cgroup_and_an_unknown_unit_are_refused_before_anything_freezes() {
         err.contains("systemctl") || err.contains("no-such-unit.service"),
         "{err}"
     );
+}
+
+/// A `docker` on PATH for the tests: `inspect` gives pid 1 (whose cgroup, the root, has
+/// no freezer), so umbra falls back to `pause`/`unpause`, which this stand-in carries out
+/// on the test's cgroup, logging each call. (No container engine runs here; the real
+/// tools' outputs are covered by unit tests in `quiesce/cgroup.rs`.)
+fn fake_docker(env: &Env, cg: &TestCgroup) -> PathBuf {
+    let bin = env.path("fake-bin");
+    fs::create_dir_all(&bin).expect("mkdir");
+    let log = env.path("docker.log");
+    let script = format!(
+        "#!/bin/sh\necho \"$@\" >> {log}\ncase \"$1\" in\n  inspect) echo 1 ;;\n  pause) echo 1 > {cg}/cgroup.freeze; until grep -q 'frozen 1' {cg}/cgroup.events; do sleep 0.01; done ;;\n  unpause) grep -q 'frozen 1' {cg}/cgroup.events || {{ echo \"Error: container $2 is not paused\" >&2; exit 1; }}; echo 0 > {cg}/cgroup.freeze ;;\n  *) exit 1 ;;\nesac\n",
+        log = log.display(),
+        cg = cg.dir.display()
+    );
+    let docker = bin.join("docker");
+    fs::write(&docker, script).expect("write");
+    common::chmod(&docker, 0o755);
+    bin
+}
+
+/// A container whose cgroup cannot be frozen here is paused through its engine, with the
+/// same window, record and guardian: a kill -9 while paused is unpaused by the guardian.
+#[test]
+fn a_container_out_of_reach_is_paused_through_its_engine_and_unpaused_by_the_guardian() {
+    let env = Env::new();
+    let Some(fs_) = LoopFs::new("xfs", env.dir.path(), 512) else {
+        return;
+    };
+    let Some(mut cg) = TestCgroup::new("engine") else {
+        return;
+    };
+    cg.spawn(Command::new("sleep").arg("600"));
+    let bin = fake_docker(&env, &cg);
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let src = fs_.path("data");
+    fs::create_dir_all(&src).expect("mkdir");
+    fs::write(src.join("f"), "x").expect("write");
+    env.init();
+    let container = "[[jobs.t.quiesce]]\ntype = \"freeze\"\nname = \"web\"\ncontainer = \"web\"\n";
+    let config = job_file(&env, &src, "reflink", container, "8s");
+    let out = env
+        .umbra_with_config(&config)
+        .env("PATH", &path)
+        .args(["run", "t"])
+        .output()
+        .expect("umbra");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let calls = fs::read_to_string(env.path("docker.log")).expect("docker ran");
+    assert!(
+        calls.contains("pause web\n") && calls.contains("unpause web\n"),
+        "{calls}"
+    );
+    assert!(!cg.frozen());
+    let snap: serde_json::Value =
+        serde_json::from_str(&env.ok(&["--json", "show", "latest"])).expect("json");
+    let record = &snap["consistency"];
+    assert_eq!(record["sources"][0]["level"], "writers-frozen", "{record}");
+    assert!(
+        record["quiesced"][0]["details"]["paused"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("web (")),
+        "{record}"
+    );
+    // kill -9 while paused: the guardian runs `docker unpause web` itself.
+    let slow = format!(
+        "{container}\n[[jobs.t.quiesce]]\ntype = \"command\"\nname = \"slow\"\nfreeze = \"sleep 5\"\nthaw = \"true\"\n"
+    );
+    let config = job_file(&env, &src, "reflink", &slow, "8s");
+    let mut umbra = env
+        .umbra_with_config(&config)
+        .env("PATH", &path)
+        .args(["run", "t"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("umbra");
+    let started = Instant::now();
+    while !cg.frozen() {
+        assert!(started.elapsed() < Duration::from_secs(30), "never paused");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    umbra.kill().expect("kill -9");
+    let killed = Instant::now();
+    let _ = umbra.wait();
+    while cg.frozen() {
+        assert!(
+            killed.elapsed() < Duration::from_secs(9),
+            "still paused after kill -9"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    eprintln!(
+        "measured: unpaused by the guardian {:?} after kill -9",
+        killed.elapsed()
+    );
+    let out = env.ok(&["cleanup"]);
+    assert!(out.contains("thawed 0 frozen cgroup(s)"), "{out}");
 }

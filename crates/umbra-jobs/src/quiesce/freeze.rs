@@ -15,7 +15,9 @@
 //! It does not make an application write out what it holds in memory: a database still
 //! wants its own quiescer (docs/CONSISTENCY.md).
 //!
-//! Never left frozen: see `guardian`. umbra refuses to freeze its own cgroup or one above
+//! A container whose cgroup this host cannot freeze (a rootless or remote engine) is
+//! paused through its engine instead (`docker pause`, `podman pause`), with the same
+//! guardian and record. Never left frozen: see `guardian`. umbra refuses to freeze its own cgroup or one above
 //! it (the commands of the job run in it too), before anything is frozen.
 
 use std::collections::BTreeMap;
@@ -26,7 +28,7 @@ use std::time::{Duration, Instant};
 use umbra_core::{ErrorKind, Result, UmbraError};
 
 use super::cgroup::{container_pid, unit_cgroup_path, Cgroup, Hierarchies};
-use super::guardian::{self, FrozenRecord, Guardian};
+use super::guardian::{self, FrozenRecord, Guardian, Paused};
 use super::{Context, Quiescer};
 
 /// What a freeze quiescer names, as the job file does.
@@ -44,10 +46,16 @@ pub struct FreezeQuiescer {
     hierarchies: Hierarchies,
     /// Resolved in `prepare`, in the order written: units, containers, cgroups.
     cgroups: Vec<Cgroup>,
-    /// Asked to freeze (and so to be thawed).
+    /// Containers whose cgroup cannot be frozen directly: paused through their engine.
+    paused: Vec<Paused>,
+    /// Cgroups asked to freeze (and so to be thawed).
     frozen: usize,
+    /// Containers asked to pause (and so to be unpaused).
+    pausing: usize,
     guardian: Option<Guardian>,
     record: Option<PathBuf>,
+    /// Whether the last freeze completed.
+    reached: bool,
 }
 
 impl FreezeQuiescer {
@@ -59,15 +67,19 @@ impl FreezeQuiescer {
             targets,
             hierarchies: Hierarchies::default(),
             cgroups: Vec::new(),
+            paused: Vec::new(),
             frozen: 0,
+            pausing: 0,
             guardian: None,
             record: None,
+            reached: false,
         }
     }
 
-    fn resolve(&self) -> Result<Vec<Cgroup>> {
+    fn resolve(&self) -> Result<(Vec<Cgroup>, Vec<Paused>)> {
         let h = &self.hierarchies;
         let mut out = Vec::new();
+        let mut paused = Vec::new();
         for unit in &self.targets.units {
             let output = tool_output(
                 "systemctl",
@@ -76,21 +88,24 @@ impl FreezeQuiescer {
             out.push(h.named(&unit_cgroup_path(unit, &output)?)?);
         }
         for name in &self.targets.containers {
-            let output = tool_output("docker", &["inspect", "--format", "{{.State.Pid}}", name])
-                .or_else(|_| tool_output("podman", &["inspect", "--format", "{{.State.Pid}}", name]))
-                .map_err(|e| {
-                    UmbraError::new(
-                        ErrorKind::JobFailed,
-                        format!("cannot find the container {name}: {}", e.message()),
-                    )
-                    .with_hint("Check the name with `docker ps` or `podman ps`, or name its cgroup with `cgroup`.")
-                })?;
-            out.push(h.of_process(container_pid(name, &output)?)?);
+            let (engine, output) = inspect(name)?;
+            // The container's own cgroup where this host can freeze it; its engine's
+            // `pause` otherwise (a rootless or remote engine, a cgroup without a freezer).
+            let cgroup = h
+                .of_process(container_pid(name, &output)?)
+                .and_then(|c| h.named(&c.dir));
+            match cgroup {
+                Ok(c) => out.push(c),
+                Err(_) => paused.push(Paused {
+                    engine,
+                    name: name.clone(),
+                }),
+            }
         }
         for path in &self.targets.cgroups {
             out.push(h.named(path)?);
         }
-        Ok(out)
+        Ok((out, paused))
     }
 
     /// Refuses cgroups that hold umbra itself (and so the job's commands).
@@ -119,6 +134,11 @@ impl FreezeQuiescer {
 
     fn thaw_frozen(&mut self) -> Vec<String> {
         let mut errors = Vec::new();
+        for p in self.paused[..self.pausing].iter().rev() {
+            if let Err(e) = p.unpause() {
+                errors.push(e.message().to_string());
+            }
+        }
         for c in self.cgroups[..self.frozen].iter().rev() {
             if let Err(e) = c.thaw() {
                 errors.push(e.message().to_string());
@@ -126,6 +146,30 @@ impl FreezeQuiescer {
         }
         errors
     }
+}
+
+/// A container's main process id as its engine reports it: Docker's, else Podman's.
+/// Returns the engine that answered (its path, for the guardian) and what it printed.
+fn inspect(name: &str) -> Result<(PathBuf, String)> {
+    let mut why = Vec::new();
+    for engine in ["docker", "podman"] {
+        let Some(path) = guardian::on_path(engine) else {
+            why.push(format!("no {engine} on PATH"));
+            continue;
+        };
+        match tool_output(
+            &path.to_string_lossy(),
+            &["inspect", "--format", "{{.State.Pid}}", name],
+        ) {
+            Ok(out) => return Ok((path, out)),
+            Err(e) => why.push(e.message().to_string()),
+        }
+    }
+    Err(UmbraError::new(
+        ErrorKind::JobFailed,
+        format!("cannot find the container {name}: {}", why.join("; ")),
+    )
+    .with_hint("Check the name with `docker ps` or `podman ps`, or name its cgroup with `cgroup`."))
 }
 
 /// Runs a lookup tool and returns what it printed.
@@ -162,34 +206,47 @@ impl Quiescer for FreezeQuiescer {
 
     fn prepare(&mut self, _ctx: &Context<'_>) -> Result<()> {
         self.hierarchies = Hierarchies::of_this_system()?;
-        let cgroups = self.resolve()?;
+        let (cgroups, paused) = self.resolve()?;
         self.refuse_own(&cgroups)?;
         self.cgroups = cgroups;
+        self.paused = paused;
         Ok(())
     }
 
     fn freeze(&mut self, deadline: Instant) -> Result<()> {
-        self.record = Some(FrozenRecord::write(&self.name, &self.cgroups)?);
+        self.reached = false;
+        self.record = Some(FrozenRecord::write(
+            &self.name,
+            &self.cgroups,
+            &self.paused,
+        )?);
         let left = deadline.saturating_duration_since(Instant::now());
         self.guardian = Some(Guardian::start(
             &self.cgroups,
+            &self.paused,
             left + Duration::from_secs(1),
             &self.hierarchies,
         )?);
-        // Ask them all first, so they freeze side by side; then wait for each.
+        // Ask the cgroups first, so they freeze side by side; then the engines; then wait.
         for c in &self.cgroups {
             self.frozen += 1;
             c.start_freeze()?;
         }
+        for p in &self.paused {
+            self.pausing += 1;
+            p.pause(deadline)?;
+        }
         for c in &self.cgroups {
             c.freeze(deadline)?;
         }
+        self.reached = true;
         Ok(())
     }
 
     fn thaw(&mut self) -> Result<()> {
         let errors = self.thaw_frozen();
         self.frozen = 0;
+        self.pausing = 0;
         if !errors.is_empty() {
             // The guardian, dropped, tries again; the record stays for the next run.
             self.guardian = None;
@@ -208,12 +265,29 @@ impl Quiescer for FreezeQuiescer {
         Ok(())
     }
 
+    fn optional(&self) -> bool {
+        true
+    }
+
+    fn froze(&self) -> bool {
+        self.reached
+    }
+
     fn details(&self) -> BTreeMap<String, String> {
         let names: Vec<String> = self
             .cgroups
             .iter()
             .map(|c| c.dir.display().to_string())
             .collect();
-        BTreeMap::from([("cgroups".to_string(), names.join(", "))])
+        let mut details = BTreeMap::from([("cgroups".to_string(), names.join(", "))]);
+        if !self.paused.is_empty() {
+            let paused: Vec<String> = self
+                .paused
+                .iter()
+                .map(|p| format!("{} ({})", p.name, p.engine.display()))
+                .collect();
+            details.insert("paused".to_string(), paused.join(", "));
+        }
+        details
     }
 }

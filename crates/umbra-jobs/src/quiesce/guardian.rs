@@ -51,9 +51,11 @@ fn cstring(p: &Path) -> Result<CString> {
 }
 
 impl Guardian {
-    /// Forks the guardian for `cgroups`; it thaws them if umbra dies, or after `deadline`.
+    /// Forks the guardian for `cgroups` and `paused` containers; it thaws them if umbra
+    /// dies, or after `deadline`.
     pub fn start(
         cgroups: &[Cgroup],
+        paused: &[Paused],
         deadline: Duration,
         hierarchies: &Hierarchies,
     ) -> Result<Self> {
@@ -65,6 +67,12 @@ impl Guardian {
                 cstring(&path).map(|p| (p, value.as_bytes()))
             })
             .collect::<Result<_>>()?;
+        let execs: Vec<Exec> = paused
+            .iter()
+            .map(Paused::unpause_exec)
+            .collect::<Result<_>>()?;
+        let commands: Vec<(&CString, Vec<*const libc::c_char>)> =
+            execs.iter().map(|e| (&e.program, e.argv())).collect();
         let procs = hierarchies
             .v2
             .as_ref()
@@ -95,7 +103,16 @@ impl Guardian {
         }
         if pid == 0 {
             // SAFETY: async-signal-safe calls only; never returns.
-            unsafe { guard(read_end, write_end, procs.as_ref(), &writes, timeout_ms) }
+            unsafe {
+                guard(
+                    read_end,
+                    write_end,
+                    procs.as_ref(),
+                    &writes,
+                    &commands,
+                    timeout_ms,
+                )
+            }
         }
         // SAFETY: the parent keeps only the write end.
         unsafe { libc::close(read_end) };
@@ -143,6 +160,7 @@ unsafe fn guard(
     write_end: libc::c_int,
     procs: Option<&CString>,
     writes: &[(CString, &'static [u8])],
+    commands: &[(&CString, Vec<*const libc::c_char>)],
     timeout_ms: i64,
 ) -> ! {
     libc::close(write_end);
@@ -201,8 +219,134 @@ unsafe fn guard(
                 libc::close(fd);
             }
         }
+        for (program, argv) in commands {
+            let pid = libc::fork();
+            if pid == 0 {
+                libc::execve(program.as_ptr(), argv.as_ptr(), environ);
+                libc::_exit(127);
+            }
+            if pid > 0 {
+                let mut status = 0;
+                libc::waitpid(pid, &mut status, 0);
+            }
+        }
     }
     libc::_exit(i32::from(thaw))
+}
+
+extern "C" {
+    /// The process's environment, for `execve` in the guardian.
+    static environ: *const *const libc::c_char;
+}
+
+/// A container paused through its engine (`docker pause`), where its cgroup cannot be
+/// frozen directly (a rootless or remote engine).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Paused {
+    /// `docker` or `podman`, as found on PATH when the job resolved it.
+    pub engine: PathBuf,
+    pub name: String,
+}
+
+/// A command ready for `execve`: the program's absolute path and its arguments.
+struct Exec {
+    program: CString,
+    args: Vec<CString>,
+}
+
+impl Exec {
+    /// The null-terminated argument vector; valid while `self` lives.
+    fn argv(&self) -> Vec<*const libc::c_char> {
+        self.args
+            .iter()
+            .map(|a| a.as_ptr())
+            .chain(std::iter::once(std::ptr::null()))
+            .collect()
+    }
+}
+
+impl Paused {
+    fn unpause_exec(&self) -> Result<Exec> {
+        let arg = |s: &str| {
+            CString::new(s).map_err(|_| {
+                UmbraError::new(ErrorKind::InvalidInput, format!("`{s}` holds a NUL byte"))
+            })
+        };
+        Ok(Exec {
+            program: cstring(&self.engine)?,
+            args: vec![cstring(&self.engine)?, arg("unpause")?, arg(&self.name)?],
+        })
+    }
+
+    /// `ENGINE pause NAME`, at most until `deadline`.
+    pub fn pause(&self, deadline: std::time::Instant) -> Result<()> {
+        self.run(
+            "pause",
+            deadline.saturating_duration_since(std::time::Instant::now()),
+        )
+    }
+
+    /// `ENGINE unpause NAME`; whether it was paused. A container that is not paused (any
+    /// more) counts as thawed.
+    pub fn unpause(&self) -> Result<bool> {
+        match self.run("unpause", Duration::from_secs(30)) {
+            Ok(()) => Ok(true),
+            Err(e) if e.message().contains("not paused") => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn run(&self, verb: &str, timeout: Duration) -> Result<()> {
+        let what = format!("`{} {verb} {}`", self.engine.display(), self.name);
+        let mut child = std::process::Command::new(&self.engine)
+            .args([verb, &self.name])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| {
+                UmbraError::new(ErrorKind::JobFailed, format!("cannot run {what}: {e}"))
+            })?;
+        let started = std::time::Instant::now();
+        loop {
+            let status = child.try_wait().map_err(|e| {
+                UmbraError::new(ErrorKind::JobFailed, format!("cannot wait for {what}: {e}"))
+            })?;
+            if let Some(status) = status {
+                let mut err = String::new();
+                if let Some(mut e) = child.stderr.take() {
+                    let _ = std::io::Read::read_to_string(&mut e, &mut err);
+                }
+                return if status.success() {
+                    Ok(())
+                } else {
+                    Err(UmbraError::new(
+                        ErrorKind::JobFailed,
+                        format!("{what} failed: {}", err.trim()),
+                    ))
+                };
+            }
+            if started.elapsed() >= timeout {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(UmbraError::new(
+                    ErrorKind::JobFailed,
+                    format!("{what} did not finish in {:.1} s", timeout.as_secs_f64()),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
+/// `program` as found on PATH (the guardian's `execve` searches nothing).
+#[must_use]
+pub fn on_path(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(program))
+            .find(|p| p.is_file())
+    })
 }
 
 /// The record of one freeze, on disk while it lasts.
@@ -211,6 +355,8 @@ pub struct FrozenRecord {
     pub owner: Owner,
     pub quiescer: String,
     pub cgroups: Vec<Cgroup>,
+    #[serde(default)]
+    pub paused: Vec<Paused>,
 }
 
 fn records_dir() -> Result<PathBuf> {
@@ -219,7 +365,7 @@ fn records_dir() -> Result<PathBuf> {
 
 impl FrozenRecord {
     /// Writes the record (synced) before anything is frozen; returns its path.
-    pub fn write(quiescer: &str, cgroups: &[Cgroup]) -> Result<PathBuf> {
+    pub fn write(quiescer: &str, cgroups: &[Cgroup], paused: &[Paused]) -> Result<PathBuf> {
         let dir = records_dir()?;
         std::fs::create_dir_all(&dir).map_err(|e| UmbraError::io("cannot create", &dir, e))?;
         let safe: String = quiescer
@@ -237,6 +383,7 @@ impl FrozenRecord {
             owner: Owner::this_process(),
             quiescer: quiescer.to_string(),
             cgroups: cgroups.to_vec(),
+            paused: paused.to_vec(),
         };
         let body = serde_json::to_vec_pretty(&record).map_err(|e| {
             UmbraError::new(ErrorKind::Internal, "cannot write the freeze record").with_source(e)
@@ -255,9 +402,11 @@ impl FrozenRecord {
     }
 }
 
-/// What the sweep did with one cgroup left on record by a run that is gone.
+/// What the sweep did with one cgroup (or paused container) left on record by a run
+/// that is gone.
 #[derive(Debug, Clone)]
 pub struct Thawed {
+    /// The cgroup's directory, or `container NAME`.
     pub cgroup: PathBuf,
     pub pid: u32,
     /// Whether it was still frozen (its guardian did not get to it).
@@ -296,6 +445,19 @@ pub fn thaw_leftovers() -> Result<Vec<Thawed>> {
             failed |= error.is_some();
             out.push(Thawed {
                 cgroup: c.dir.clone(),
+                pid: record.owner.pid,
+                was_frozen,
+                error,
+            });
+        }
+        for p in &record.paused {
+            let (was_frozen, error) = match p.unpause() {
+                Ok(was) => (was, None),
+                Err(e) => (false, Some(e.message().to_string())),
+            };
+            failed |= error.is_some();
+            out.push(Thawed {
+                cgroup: PathBuf::from(format!("container {}", p.name)),
                 pid: record.owner.pid,
                 was_frozen,
                 error,

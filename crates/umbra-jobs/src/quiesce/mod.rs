@@ -107,6 +107,18 @@ pub trait Quiescer: Send {
     fn works_without_snapshot(&self) -> bool {
         false
     }
+    /// Whether the run may go on without it when its freeze cannot complete, where the
+    /// sources it covers allow (`open_files` other than `required`): they then keep the
+    /// level their snapshots give. Only the cgroup freezer says yes: it adds agreement
+    /// across files to copies that are each consistent already; a database quiescer's
+    /// failure fails the run.
+    fn optional(&self) -> bool {
+        false
+    }
+    /// Whether its last freeze completed (asked after a failed window).
+    fn froze(&self) -> bool {
+        true
+    }
 }
 
 /// A quiescer shared between the run, the watchdog and the interrupt action.

@@ -113,11 +113,14 @@ pub(super) fn take_frozen(
     };
     quiesce::prepare_all(quiescers, &ctx)?;
     let mut attempt = 0;
+    // The quiescers still in the window; those given up on leave a record saying so.
+    let mut active = quiescers.to_vec();
+    let mut given_up: Vec<QuiesceRecord> = Vec::new();
     loop {
         flush_before_the_window(s, &sources);
-        match quiesce::while_frozen(quiescers, s.job.freeze_timeout, take) {
+        match quiesce::while_frozen(&active, s.job.freeze_timeout, take) {
             Ok((set, mut records)) => {
-                for (q, r) in quiescers.iter().zip(records.iter_mut()) {
+                for (q, r) in active.iter().zip(records.iter_mut()) {
                     let mut q = q.lock().map_err(|_| {
                         UmbraError::new(
                             umbra_core::ErrorKind::Internal,
@@ -145,6 +148,7 @@ pub(super) fn take_frozen(
                         ),
                     );
                 }
+                records.append(&mut given_up);
                 return Ok((set, records));
             }
             Err(FreezeError::BoundExceeded(e)) if attempt < s.job.quiesce_retries => {
@@ -161,9 +165,73 @@ pub(super) fn take_frozen(
                     message: format!("{}: {}; trying again", s.job.name, e.message()),
                 });
             }
-            Err(e) => return Err(e.into_error()),
+            Err(e) => {
+                let e = e.into_error();
+                let Some((rest, dropped)) = go_on_without(s, &active, &e) else {
+                    return Err(e);
+                };
+                for r in &dropped {
+                    let message = format!(
+                        "{}: {} ({}) could not freeze, the snapshots are taken without it: {}",
+                        s.job.name,
+                        r.name,
+                        r.kind,
+                        e.message()
+                    );
+                    s.runner.log.line("freeze", &message);
+                    // Said at every verbosity: the run claims less than the job asked for.
+                    s.runner.monitor.event(Event::Notice {
+                        message: format!("warning: {message}"),
+                    });
+                }
+                given_up.extend(dropped);
+                active = rest;
+            }
         }
     }
+}
+
+/// After a failed window: the quiescers to go on with, and records for those given up
+/// on. Only when every quiescer that did not freeze is optional (the cgroup freezer) and
+/// no source it covers says `open_files = "required"`; otherwise `None`, and the run fails.
+fn go_on_without(
+    s: &Shared,
+    active: &[quiesce::Shared],
+    error: &UmbraError,
+) -> Option<(Vec<quiesce::Shared>, Vec<QuiesceRecord>)> {
+    let mut rest = Vec::new();
+    let mut dropped = Vec::new();
+    for q in active {
+        let guard = q.lock().ok()?;
+        if guard.froze() {
+            rest.push(Arc::clone(q));
+            continue;
+        }
+        let required = s.job.sources.iter().any(|src| {
+            src.open_files == umbra_snapshot::OpenFiles::Required
+                && guard.covers().iter().any(|c| src.path.starts_with(c))
+        });
+        if !guard.optional() || required {
+            return None;
+        }
+        let mut details = guard.details();
+        details.insert(
+            "failed".to_string(),
+            format!(
+                "did not freeze; the snapshots were taken without it: {}",
+                error.message()
+            ),
+        );
+        dropped.push(QuiesceRecord {
+            name: guard.name().to_string(),
+            kind: guard.kind().to_string(),
+            freeze_us: 0,
+            // It made nothing consistent: it raises no source's level.
+            covers: Vec::new(),
+            details,
+        });
+    }
+    (!dropped.is_empty()).then_some((rest, dropped))
 }
 
 /// Writes out the dirty data of every snapshotted source's filesystem (`syncfs`) just
