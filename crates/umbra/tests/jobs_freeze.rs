@@ -543,3 +543,61 @@ fn a_container_out_of_reach_is_paused_through_its_engine_and_unpaused_by_the_gua
     let out = env.ok(&["cleanup"]);
     assert!(out.contains("thawed 0 frozen cgroup(s)"), "{out}");
 }
+
+/// cgroup v1's freezer (`freezer.state`), where a machine has it mounted: frozen for the
+/// window (a command quiescer after it reads the state), thawed after.
+#[test]
+fn the_v1_freezer_freezes_and_thaws() {
+    let env = Env::new();
+    if !require(is_root(), "root, to create cgroups") {
+        return;
+    }
+    let Some(root) = fs::read_to_string("/proc/self/mountinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines().find_map(|l| {
+                let (left, right) = l.split_once(" - ")?;
+                let mount = left.split_whitespace().nth(4)?;
+                let options = right.split_whitespace().nth(2)?;
+                (right.starts_with("cgroup ") && options.split(',').any(|o| o == "freezer"))
+                    .then(|| PathBuf::from(mount))
+            })
+        })
+    else {
+        // A pure cgroup v2 machine has no v1 freezer to test; the v2 tests cover it.
+        eprintln!("\n*** NOT RUN: no cgroup v1 freezer is mounted on this machine ***\n");
+        return;
+    };
+    let dir = root.join(format!("umbra-test-v1-{}", std::process::id()));
+    fs::create_dir_all(&dir).expect("v1 cgroup");
+    let mut sleeper = Command::new("sleep").arg("600").spawn().expect("sleep");
+    fs::write(dir.join("cgroup.procs"), sleeper.id().to_string()).expect("move");
+    let src = env.path("src");
+    fs::create_dir_all(&src).expect("mkdir");
+    fs::write(src.join("f"), "x").expect("write");
+    env.init();
+    let seen = env.path("seen");
+    let quiesce = format!(
+        "[[jobs.t.quiesce]]\ntype = \"freeze\"\ncgroup = \"{dir}\"\n\n[[jobs.t.quiesce]]\ntype = \"command\"\nname = \"look\"\nfreeze = \"cat {dir}/freezer.state > {seen}\"\nthaw = \"true\"\n",
+        dir = dir.display(),
+        seen = seen.display()
+    );
+    let config = job_file(&env, &src, "direct", &quiesce, "5s");
+    let out = run_job(&env, &config);
+    let state = fs::read_to_string(dir.join("freezer.state")).unwrap_or_default();
+    let _ = fs::write(dir.join("freezer.state"), "THAWED");
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
+    let _ = fs::remove_dir(&dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        fs::read_to_string(&seen).expect("seen").trim(),
+        "FROZEN",
+        "frozen while the window was open"
+    );
+    assert_eq!(state.trim(), "THAWED");
+}
