@@ -367,6 +367,7 @@ pub(crate) fn map_entry(
                 clone,
                 base_path,
                 mtime: entry.node.meta.mtime,
+                drop_pages: plan.method.is_volume_snapshot(),
                 read_path,
                 named_path: named.clone(),
                 source: idx,
