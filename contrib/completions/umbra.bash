@@ -2814,7 +2814,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__snapshots)
-            opts="-r -c -q -v -h -V --host --tag --path --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -q -v -h -V --host --tag --path --latest --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2829,6 +2829,10 @@ _umbra() {
                     return 0
                     ;;
                 --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --latest)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -128,6 +128,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand backup" -s V -l version -d '
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -l host -d 'Only snapshots of this host (repeatable: any of them)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -l tag -d 'Only snapshots with these tags (`a,b`: both; repeatable: any of the lists)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -l path -d 'Only snapshots that include this path (repeatable: all of them)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -l latest -d 'Only the newest N snapshots of each host and set of paths (restic\'s `--latest`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -l password-file -d 'File holding the repository password' -r -F

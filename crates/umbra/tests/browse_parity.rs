@@ -387,3 +387,40 @@ fn dump_writes_a_directory_as_a_tar_archive_as_restic_does() {
         "{err}"
     );
 }
+
+/// `snapshots --latest N` keeps the newest N of each host and set of paths, in the list's
+/// order, as restic 0.14 does on the same repository.
+#[test]
+fn snapshots_latest_keeps_what_restics_keeps() {
+    let env = Env::new();
+    env.init();
+    let (a, b) = (env.path("a"), env.path("b"));
+    for dir in [&a, &b] {
+        fs::create_dir_all(dir).expect("mkdir");
+        fs::write(dir.join("f"), "x").expect("write");
+    }
+    for _ in 0..3 {
+        env.backup_json(&[&a], &[]);
+        env.backup_json(&[&b], &[]);
+    }
+    env.backup_json(&[&a, &b], &[]);
+    let ids = |v: serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .expect("list")
+            .iter()
+            .map(|s| s["id"].as_str().expect("id").to_string())
+            .collect()
+    };
+    for n in ["1", "2", "5"] {
+        let mine: serde_json::Value =
+            serde_json::from_str(&env.ok(&["--json", "snapshots", "--latest", n])).expect("json");
+        let out = common::restic(&env, &["snapshots", "--json", "--latest", n]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let theirs: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(ids(mine), ids(theirs), "--latest {n}");
+    }
+}

@@ -344,6 +344,16 @@ pub struct FilterArgs {
     pub paths: Vec<PathBuf>,
 }
 
+/// `umbra snapshots`: restic's filters, and how many of the newest to show.
+#[derive(Debug, Clone, Args)]
+pub struct SnapshotsArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Only the newest N snapshots of each host and set of paths (restic's `--latest`).
+    #[arg(long, value_name = "N")]
+    pub latest: Option<usize>,
+}
+
 impl FilterArgs {
     #[must_use]
     pub fn to_filter(&self) -> umbra_repo::snapshots::SnapshotFilter {

@@ -90,7 +90,7 @@ pub enum Command {
     /// Back up files and directories.
     Backup(BackupArgs),
     /// List snapshots.
-    Snapshots(FilterArgs),
+    Snapshots(SnapshotsArgs),
     /// Show one snapshot in full, with its consistency record.
     Show {
         /// Snapshot id, prefix, or `latest`.

@@ -21,17 +21,48 @@ fn consistency_short(s: &SnapshotInfo) -> String {
         .map_or_else(|| "-".to_string(), |c| c.short())
 }
 
+/// The newest `n` snapshots of each host and set of paths, in the list's own order (as
+/// restic's `FilterLatestSnapshots` keeps them: the paths joined with commas).
+fn latest_per_host_and_paths(snaps: Vec<SnapshotInfo>, n: usize) -> Vec<SnapshotInfo> {
+    let key = |s: &SnapshotInfo| {
+        let paths: Vec<String> = s.paths.iter().map(|p| p.display().to_string()).collect();
+        format!("{}{}", s.hostname, paths.join(","))
+    };
+    // Times as instants (restic writes local offsets); ties keep the later one first.
+    let at: Vec<Option<jiff::Timestamp>> = snaps.iter().map(|s| s.time.parse().ok()).collect();
+    let mut newest_first: Vec<usize> = (0..snaps.len()).collect();
+    newest_first.sort_by(|a, b| at[*b].cmp(&at[*a]).then(b.cmp(a)));
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    let mut keep = vec![false; snaps.len()];
+    for i in newest_first {
+        let count = seen.entry(key(&snaps[i])).or_default();
+        if *count < n {
+            *count += 1;
+            keep[i] = true;
+        }
+    }
+    snaps
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(s, k)| k.then_some(s))
+        .collect()
+}
+
 pub fn list(
     filter: &umbra_repo::snapshots::SnapshotFilter,
+    latest: Option<usize>,
     settings: &Settings,
     out: &Output,
 ) -> Result<Finished> {
     let repo = super::open(settings, super::read_lock(settings), out)?;
-    let snaps: Vec<_> = repo
+    let mut snaps: Vec<_> = repo
         .snapshots()?
         .into_iter()
         .filter(|s| filter.matches(s))
         .collect();
+    if let Some(n) = latest {
+        snaps = latest_per_host_and_paths(snaps, n);
+    }
     if out.mode.json {
         out.json(&serde_json::to_value(&snaps).unwrap_or_default());
         return Ok(Finished::Ok);
