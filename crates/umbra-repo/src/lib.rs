@@ -32,6 +32,7 @@ pub mod lock;
 pub mod nodes;
 mod progress;
 mod referenced;
+mod remote;
 pub mod repair;
 pub mod repo;
 pub mod restore;

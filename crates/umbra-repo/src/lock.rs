@@ -13,9 +13,9 @@
 //!   `umbra unlock`.
 //! - A held lock is refreshed every 5 minutes by a background thread, as restic does.
 //!
-//! rustic_core's backends know no lock file type, so locks are written straight into the
-//! repository's `locks/` directory. That ties locking to local repositories, the only kind
-//! umbra opens today; a remote backend will need its own [`LockDir`].
+//! rustic_core's backends knew no lock file type: a local repository's locks are written
+//! straight into its `locks/` directory (synced and renamed into place); a remote one's go
+//! through its backend, with the lock file type vendor patch 15 adds.
 //!
 //! Durability: a lock is written to a temporary file, synced, and renamed into place, so a
 //! crash leaves either no lock or a whole one. A whole lock left by a crash is stale at
@@ -34,6 +34,7 @@ use std::path::{Path, PathBuf};
 use umbra_core::{ErrorKind, Event, Monitor, Result, UmbraError};
 
 use crate::crypto::FileCrypto;
+use rustic_core::{FileType, WriteBackend};
 
 /// A lock older than this, not refreshed, belongs to a process that is gone.
 const STALE_AFTER: Duration = Duration::from_secs(30 * 60);
@@ -122,23 +123,56 @@ fn hostname() -> String {
     gethostname::gethostname().to_string_lossy().into_owned()
 }
 
-/// The `locks/` directory of a local repository.
-#[derive(Debug, Clone)]
-pub(crate) struct LockDir(PathBuf);
+/// Where a repository's locks live: the `locks/` directory of a local repository, or the
+/// `locks/` of a remote one, through its backend (vendor patch 15 gives rustic_core's
+/// backends restic's lock file type).
+#[derive(Clone)]
+pub(crate) enum LockDir {
+    Local(PathBuf),
+    Backend(Arc<dyn WriteBackend>),
+}
+
+impl std::fmt::Debug for LockDir {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Local(p) => write!(f, "LockDir({})", p.display()),
+            Self::Backend(b) => write!(f, "LockDir({}/locks)", b.location()),
+        }
+    }
+}
 
 /// A lock file's name: the hex SHA-256 of its stored bytes, as restic names files.
 type Id = String;
 
+fn backend_error(what: &str, e: &rustic_core::RusticError) -> UmbraError {
+    UmbraError::new(
+        ErrorKind::Io,
+        format!(
+            "{what}: {}",
+            e.display_log().lines().next().unwrap_or_default()
+        ),
+    )
+}
+
 impl LockDir {
     pub(crate) fn of_repository(repo: &Path) -> Self {
-        Self(repo.join("locks"))
+        Self::Local(repo.join("locks"))
     }
 
     fn list(&self) -> Result<Vec<Id>> {
-        let entries = match std::fs::read_dir(&self.0) {
+        let dir = match self {
+            Self::Local(dir) => dir,
+            Self::Backend(be) => {
+                return be
+                    .list(FileType::Lock)
+                    .map(|ids| ids.iter().map(|id| id.to_hex().to_string()).collect())
+                    .map_err(|e| backend_error("cannot list the repository's locks", &e));
+            }
+        };
+        let entries = match std::fs::read_dir(dir) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(UmbraError::io("cannot list the locks in", &self.0, e)),
+            Err(e) => return Err(UmbraError::io("cannot list the locks in", dir, e)),
         };
         Ok(entries
             .filter_map(|e| e.ok())
@@ -148,24 +182,40 @@ impl LockDir {
     }
 
     fn read(&self, id: &str) -> Option<Vec<u8>> {
-        std::fs::read(self.0.join(id)).ok()
+        match self {
+            Self::Local(dir) => std::fs::read(dir.join(id)).ok(),
+            Self::Backend(be) => be
+                .read_full(FileType::Lock, &id.parse::<rustic_core::Id>().ok()?)
+                .ok()
+                .map(|b| b.to_vec()),
+        }
     }
 
     fn write(&self, data: &[u8]) -> Result<Id> {
         let id = hex::encode(Sha256::digest(data));
-        std::fs::create_dir_all(&self.0)
-            .map_err(|e| UmbraError::io("cannot create", &self.0, e))?;
-        let tmp = self.0.join(format!(".{id}.tmp"));
+        let dir = match self {
+            Self::Local(dir) => dir,
+            Self::Backend(be) => {
+                let rid = id
+                    .parse::<rustic_core::Id>()
+                    .map_err(|_| UmbraError::new(ErrorKind::Internal, "a lock id is not hex"))?;
+                be.write_bytes(FileType::Lock, &rid, false, data.to_vec().into())
+                    .map_err(|e| backend_error("cannot write a lock file", &e))?;
+                return Ok(id);
+            }
+        };
+        std::fs::create_dir_all(dir).map_err(|e| UmbraError::io("cannot create", dir, e))?;
+        let tmp = dir.join(format!(".{id}.tmp"));
         let write = || -> std::io::Result<()> {
             let mut f = std::fs::File::create(&tmp)?;
             f.write_all(data)?;
             f.sync_all()?;
-            std::fs::rename(&tmp, self.0.join(&id))
+            std::fs::rename(&tmp, dir.join(&id))
         };
         write().map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
             let read_only = e.raw_os_error() == Some(libc::EROFS);
-            let err = UmbraError::io("cannot write a lock file into", &self.0, e);
+            let err = UmbraError::io("cannot write a lock file into", dir, e);
             if read_only {
                 err.with_hint(
                     "The repository is on read-only media. Commands that only read (snapshots, \
@@ -179,12 +229,26 @@ impl LockDir {
     }
 
     fn remove(&self, id: &str) -> Result<()> {
-        match std::fs::remove_file(self.0.join(id)) {
+        let dir = match self {
+            Self::Local(dir) => dir,
+            Self::Backend(be) => {
+                let Ok(rid) = id.parse::<rustic_core::Id>() else {
+                    return Ok(());
+                };
+                return match be.remove(FileType::Lock, &rid, false) {
+                    Ok(()) => Ok(()),
+                    // Gone already: removed by `unlock` elsewhere, or never written.
+                    Err(_) if !self.list()?.iter().any(|x| x == id) => Ok(()),
+                    Err(e) => Err(backend_error("cannot remove the lock file", &e)),
+                };
+            }
+        };
+        match std::fs::remove_file(dir.join(id)) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(UmbraError::io(
                 "cannot remove the lock file",
-                &self.0.join(id),
+                &dir.join(id),
                 e,
             )),
         }

@@ -23,7 +23,7 @@ use rustic_core::{FileType, RepairIndexOptions, RepairSnapshotsOptions};
 use umbra_core::{ErrorKind, Event, Result, UmbraError};
 
 use crate::error::rustic;
-use crate::lock::{LockDir, LockGuard, LockKind};
+use crate::lock::{LockGuard, LockKind};
 use crate::repo::Repo;
 
 /// What `repair snapshots` did.
@@ -156,7 +156,7 @@ impl Repo {
                 &first[..8]
             ),
         });
-        let dir = LockDir::of_repository(self.location.path());
+        let dir = self.location.lock_dir()?;
         let key = self.inner.key();
         let had = self.lock.take().is_some();
         let exclusive = LockGuard::acquire(

@@ -16,12 +16,36 @@ use umbra_core::{ErrorKind, Monitor, Result, UmbraError};
 use crate::error::rustic;
 use crate::lock::{LockDir, LockGuard, LockKind};
 use crate::progress::MonitorBars;
+use crate::remote::Probe;
 
-/// Where a repository lives. Today: a local directory (`/path` or `local:/path`).
+/// Where a repository lives: a local directory (`/path`, `local:/path`), or a remote
+/// store in restic's location syntax (docs/STORAGE.md). A remote location keeps what the
+/// user wrote only with its secrets redacted: that is all umbra ever prints of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepoLocation {
-    path: PathBuf,
+    kind: LocationKind,
 }
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum LocationKind {
+    Local(PathBuf),
+    Remote {
+        /// What rustic_backend is given (`rest:https://...`, `rclone:remote:path`).
+        backend: String,
+        /// The backend's options (retries, timeout).
+        options: std::collections::BTreeMap<String, String>,
+        /// The location as written, its password redacted.
+        shown: String,
+        /// For a REST server: the repository's URL, asked once before anything else.
+        rest_url: Option<String>,
+    },
+}
+
+/// How long one request to a remote store may take before it is tried again (rustic's
+/// default is 10 minutes: a server that stops answering would look like a hang).
+const REMOTE_TIMEOUT: &str = "60s";
+/// How often a failed request is tried again, with exponential backoff.
+const REMOTE_RETRIES: &str = "5";
 
 impl RepoLocation {
     /// Parses a repository string as given with `-r/--repo` or `UMBRA_REPOSITORY`.
@@ -34,17 +58,24 @@ impl RepoLocation {
             )
             .with_hint("Give a directory, for example `-r /srv/backup/repo`."));
         }
-        if let Some((scheme, _)) = raw.split_once(':') {
-            if [
-                "s3", "sftp", "rest", "rclone", "opendal", "b2", "azure", "gs", "swift",
-            ]
-            .contains(&scheme)
-            {
-                return Err(UmbraError::new(
-                    ErrorKind::InvalidInput,
-                    format!("repository backend `{scheme}:` is not supported yet"),
-                )
-                .with_hint("Use a local directory (or a mounted network filesystem) for now."));
+        if let Some((scheme, rest)) = raw.split_once(':') {
+            match scheme {
+                "rest" => return Self::rest(rest),
+                "rclone" => {
+                    return Ok(Self::remote(
+                        format!("rclone:{rest}"),
+                        raw.to_string(),
+                        None,
+                    ));
+                }
+                "s3" | "sftp" | "opendal" | "b2" | "azure" | "gs" | "swift" => {
+                    return Err(UmbraError::new(
+                        ErrorKind::InvalidInput,
+                        format!("repository backend `{scheme}:` is not supported yet"),
+                    )
+                    .with_hint("Use a local directory, a REST server (`rest:https://host/path`, for example `rclone serve restic`), or `rclone:remote:path`."));
+                }
+                _ => {}
             }
         }
         let path = PathBuf::from(raw);
@@ -58,37 +89,148 @@ impl RepoLocation {
                 })?
                 .join(path)
         };
-        Ok(Self { path })
+        Ok(Self {
+            kind: LocationKind::Local(path),
+        })
+    }
+
+    /// `rest:http(s)://[user:password@]host[:port]/[path]`, restic's REST protocol.
+    fn rest(url: &str) -> Result<Self> {
+        let Some((scheme, after)) = url.split_once("://") else {
+            return Err(UmbraError::new(
+                ErrorKind::InvalidInput,
+                format!("`rest:{}` is not a URL", redact_url(url)),
+            )
+            .with_hint("Write it as restic does: `rest:https://user:password@host:8000/path`."));
+        };
+        if !["http", "https"].contains(&scheme) || after.is_empty() {
+            return Err(UmbraError::new(
+                ErrorKind::InvalidInput,
+                format!("`rest:{}` is not an http or https URL", redact_url(url)),
+            ));
+        }
+        // rustic's REST backend wants the repository's URL to end with a slash.
+        let url = if url.ends_with('/') {
+            url.to_string()
+        } else {
+            format!("{url}/")
+        };
+        Ok(Self::remote(
+            format!("rest:{url}"),
+            format!("rest:{}", redact_url(&url)),
+            Some(url),
+        ))
+    }
+
+    fn remote(backend: String, shown: String, rest_url: Option<String>) -> Self {
+        let options = [("timeout", REMOTE_TIMEOUT), ("retry", REMOTE_RETRIES)]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Self {
+            kind: LocationKind::Remote {
+                backend,
+                options,
+                shown,
+                rest_url,
+            },
+        }
     }
 
     /// A location for a local directory.
     #[must_use]
     pub fn local(path: PathBuf) -> Self {
-        Self { path }
+        Self {
+            kind: LocationKind::Local(path),
+        }
     }
 
+    /// The directory of a local repository; `None` for a remote one.
     #[must_use]
-    pub fn path(&self) -> &Path {
-        &self.path
+    pub fn local_path(&self) -> Option<&Path> {
+        match &self.kind {
+            LocationKind::Local(p) => Some(p),
+            LocationKind::Remote { .. } => None,
+        }
     }
 
-    /// True when a repository (its `config` file) exists here.
+    /// True when a repository (its `config` file) exists here. For a remote location,
+    /// false also when the store cannot be asked; [`Self::remote_state`] says why.
     #[must_use]
     pub fn exists(&self) -> bool {
-        self.path.join("config").is_file()
+        match &self.kind {
+            LocationKind::Local(p) => p.join("config").is_file(),
+            LocationKind::Remote { .. } => {
+                matches!(self.remote_state(), Ok(Some(Probe::Exists)) | Ok(None))
+            }
+        }
+    }
+
+    /// For a REST location: one plain request, whose failure is the error to report
+    /// (unreachable, refused credentials). `None` where nothing can be asked first.
+    pub(crate) fn remote_state(&self) -> Result<Option<Probe>> {
+        match &self.kind {
+            LocationKind::Remote {
+                rest_url: Some(url),
+                shown,
+                ..
+            } => crate::remote::probe_rest(url, shown).map(Some),
+            _ => Ok(None),
+        }
     }
 
     pub(crate) fn backends(&self) -> Result<RepositoryBackends> {
-        BackendOptions::default()
-            .repository(self.path.to_string_lossy().into_owned())
+        let options = match &self.kind {
+            LocationKind::Local(p) => {
+                BackendOptions::default().repository(p.to_string_lossy().into_owned())
+            }
+            LocationKind::Remote {
+                backend, options, ..
+            } => BackendOptions::default()
+                .repository(backend.clone())
+                .options(options.clone()),
+        };
+        options
             .to_backends()
             .map_err(rustic("cannot open the repository's storage"))
+    }
+
+    /// Where this repository's locks are.
+    pub(crate) fn lock_dir(&self) -> Result<LockDir> {
+        Ok(match &self.kind {
+            LocationKind::Local(p) => LockDir::of_repository(p),
+            LocationKind::Remote { .. } => LockDir::Backend(self.backends()?.repository()),
+        })
+    }
+}
+
+/// A URL with the password of its user part replaced by `***`.
+fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let host_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(host_end);
+    match authority.rsplit_once('@') {
+        Some((user, host)) => {
+            let user = user.split_once(':').map_or(user, |(u, _)| u);
+            let hidden = if authority[..authority.len() - host.len() - 1].contains(':') {
+                format!("{user}:***")
+            } else {
+                user.to_string()
+            };
+            format!("{scheme}://{hidden}@{host}{path}")
+        }
+        None => url.to_string(),
     }
 }
 
 impl std::fmt::Display for RepoLocation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.path.display())
+        match &self.kind {
+            LocationKind::Local(p) => write!(f, "{}", p.display()),
+            LocationKind::Remote { shown, .. } => f.write_str(shown),
+        }
     }
 }
 
@@ -186,13 +328,18 @@ impl Repo {
         monitor: Arc<dyn Monitor>,
         template: Option<&Repo>,
     ) -> Result<Self> {
-        if location.exists() {
+        let exists = match location.remote_state()? {
+            Some(state) => state == Probe::Exists,
+            None => location.local_path().is_some() && location.exists(),
+        };
+        if exists {
             return Err(UmbraError::new(
                 ErrorKind::RepositoryExists,
                 format!("a repository already exists at {location}"),
             ));
         }
-        if let Ok(mut entries) = std::fs::read_dir(location.path()) {
+        let local = location.local_path();
+        if let Some(Ok(mut entries)) = local.map(std::fs::read_dir) {
             if entries.next().is_some() {
                 return Err(UmbraError::new(
                     ErrorKind::InvalidInput,
@@ -203,7 +350,7 @@ impl Repo {
         }
         // A failed init (full disk, no inodes, no permission) must not leave a half-made
         // repository behind: remove what it created.
-        let existed = location.path().exists();
+        let existed = local.is_some_and(Path::exists);
         let config = template.map(|t| {
             let mut config = t.inner.config().clone();
             config.id = rustic_core::Id::random().into();
@@ -211,8 +358,11 @@ impl Repo {
             config
         });
         let inner = Self::init_inner(location, password, &monitor, config).inspect_err(|_| {
+            let Some(local) = local else {
+                return;
+            };
             if existed {
-                if let Ok(entries) = std::fs::read_dir(location.path()) {
+                if let Ok(entries) = std::fs::read_dir(local) {
                     for e in entries.filter_map(std::result::Result::ok) {
                         let p = e.path();
                         let _ = if p.is_dir() {
@@ -223,7 +373,7 @@ impl Repo {
                     }
                 }
             } else {
-                let _ = std::fs::remove_dir_all(location.path());
+                let _ = std::fs::remove_dir_all(local);
             }
         })?;
         Ok(Self {
@@ -257,10 +407,15 @@ impl Repo {
         .map_err(|e| {
             let err = crate::error::from_rustic("cannot create the repository", e);
             if err.kind() == ErrorKind::Io {
-                let hint = format!(
-                    "Check that {} can be created and written by this user.",
-                    location.path().display()
-                );
+                let hint = match location.local_path() {
+                    Some(p) => format!(
+                        "Check that {} can be created and written by this user.",
+                        p.display()
+                    ),
+                    None => format!(
+                        "Check that {location} answers and that its credentials allow writing."
+                    ),
+                };
                 err.with_hint(hint)
             } else {
                 err
@@ -275,13 +430,24 @@ impl Repo {
         options: OpenOptions,
         monitor: Arc<dyn Monitor>,
     ) -> Result<Self> {
-        if !location.path().exists() {
+        if location.local_path().is_some_and(|p| !p.exists()) {
             return Err(UmbraError::new(
                 ErrorKind::RepositoryMissing,
                 format!("there is no repository at {location}: the directory does not exist"),
             ));
         }
-        if !location.exists() {
+        if location.remote_state()? == Some(Probe::Missing) {
+            return Err(UmbraError::new(
+                ErrorKind::RepositoryNotInitialised,
+                format!(
+                    "there is no repository at {location}: the server has no config file there"
+                ),
+            )
+            .with_hint(
+                "Check the path in the URL, or create a repository there with `umbra init`.",
+            ));
+        }
+        if location.local_path().is_some() && !location.exists() {
             return Err(UmbraError::new(
                 ErrorKind::RepositoryNotInitialised,
                 format!("{location} is not a repository: it has no config file"),
@@ -299,7 +465,7 @@ impl Repo {
                 .map_err(rustic("cannot open the repository"))?;
         let lock = match options.lock {
             Some(kind) => Some(LockGuard::acquire(
-                LockDir::of_repository(location.path()),
+                location.lock_dir()?,
                 &inner.key(),
                 kind,
                 monitor.as_ref(),
@@ -341,7 +507,7 @@ impl Repo {
     /// Removes stale locks, or all locks with `all`; returns a description of each.
     pub fn unlock(&self, all: bool) -> Result<Vec<String>> {
         crate::lock::unlock(
-            &LockDir::of_repository(self.location.path()),
+            &self.location.lock_dir()?,
             &self.inner.key(),
             all,
             self.monitor.as_ref(),

@@ -64,6 +64,10 @@ pub enum FileType {
     /// Data
     #[serde(rename = "pack")]
     Pack,
+    /// Locks (umbra patch 15: restic's `locks/`, so that a lock can be written through
+    /// any backend; never cached)
+    #[serde(rename = "lock")]
+    Lock,
 }
 
 impl FileType {
@@ -76,13 +80,14 @@ impl FileType {
             Self::Index => "index",
             Self::Key => "keys",
             Self::Pack => "data",
+            Self::Lock => "locks",
         }
     }
 
     /// Returns if the file type is cacheable.
     const fn is_cacheable(self) -> bool {
         match self {
-            Self::Config | Self::Key | Self::Pack => false,
+            Self::Config | Self::Key | Self::Pack | Self::Lock => false,
             Self::Snapshot | Self::Index => true,
         }
     }

@@ -7,7 +7,7 @@
 //! backup, by its guard on errors, by the signal handler on SIGINT/SIGTERM, and by the
 //! next run's sweep after a crash.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use umbra_core::{ErrorKind, Event, Method, Result, UmbraError};
 use umbra_jobs::bases::{BaseScope, KeepBase};
@@ -32,7 +32,7 @@ pub fn create_default(d: &DefaultRepo, settings: &Settings, out: &Output) -> Res
         Some(p) => (p, false),
         None => (d.create_password()?, true),
     };
-    if let Some(parent) = d.location.path().parent() {
+    if let Some(parent) = d.location.local_path().and_then(Path::parent) {
         std::fs::create_dir_all(parent).map_err(|e| UmbraError::io("cannot create", parent, e))?;
     }
     let repo = Repo::init(&d.location, &password, out.monitor()).inspect_err(|_| {
@@ -42,7 +42,7 @@ pub fn create_default(d: &DefaultRepo, settings: &Settings, out: &Output) -> Res
         }
     })?;
     out.monitor().event(Event::DefaultRepositoryCreated {
-        repository: d.location.path().to_path_buf(),
+        repository: d.location.to_string().into(),
         password_file: d.password_file.clone(),
     });
     Ok(repo)
