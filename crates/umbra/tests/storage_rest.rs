@@ -273,3 +273,38 @@ fn unused_port() -> u16 {
         .map(|a| a.port())
         .expect("a free port")
 }
+
+/// `rclone:REMOTE:PATH`: umbra starts rclone's REST server itself, as restic does; a local
+/// path is an rclone remote too. Round trip, and restic reading the result.
+#[test]
+fn an_rclone_repository_round_trip() {
+    if !require(have("rclone"), "rclone (Debian's rclone; see .ci/run)") {
+        return;
+    }
+    let env = Env::new();
+    let repo = format!("rclone:{}", env.path("rclone-store").display());
+    let src = source(&env);
+    ok(&env, &repo, &["init"]);
+    ok(&env, &repo, &["backup", src.to_str().expect("utf8")]);
+    let target = env.path("restored");
+    ok(
+        &env,
+        &repo,
+        &[
+            "restore",
+            "latest",
+            "--target",
+            target.to_str().expect("utf8"),
+        ],
+    );
+    assert_same_tree(&src, &restored_path(&target, &src));
+    assert!(ok(&env, &repo, &["check", "--read-data"]).contains("no errors"));
+    if require(have("restic"), "restic 0.14") {
+        let out = restic(&env, &repo, &["check", "--read-data"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
