@@ -308,7 +308,7 @@ _umbra() {
 
     case "${cmd}" in
         umbra)
-            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version init backup snapshots show ls restore find mount cat dump diff check copy stats tag forget prune repair key sources cleanup run jobs history config schedule daemon generate unlock help"
+            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version init backup snapshots show ls restore find mount cat dump diff check copy stats tag forget prune repair key sources cleanup run jobs history config schedule daemon generate unlock help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -327,6 +327,14 @@ _umbra() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -350,7 +358,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__backup)
-            opts="-n -e -x -r -c -q -v -h -V --stdin --stdin-from-command --stdin-filename --open-files --snapshot --lvm-snapshot-size --dry-run --change-retries --exclude --exclude-file --iexclude --exclude-if-present --exclude-larger-than --exclude-caches --chunking --keep-base --parent --time --with-atime --one-file-system --tag --host --force --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-n -e -x -r -c -o -q -v -h -V --stdin --stdin-from-command --stdin-filename --open-files --snapshot --lvm-snapshot-size --dry-run --change-retries --exclude --exclude-file --iexclude --exclude-if-present --exclude-larger-than --exclude-caches --chunking --keep-base --parent --time --with-atime --one-file-system --tag --host --force --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -440,6 +448,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --password-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -460,7 +476,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__cat)
-            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -479,6 +495,14 @@ _umbra() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -502,7 +526,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__check)
-            opts="-r -c -q -v -h -V --read-data --read-data-subset --check-unused --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --read-data --read-data-subset --check-unused --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -528,6 +552,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --password-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -548,7 +580,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__cleanup)
-            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -567,6 +599,14 @@ _umbra() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -590,7 +630,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__config)
-            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version check help"
+            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version check help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -609,6 +649,14 @@ _umbra() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -632,7 +680,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__config__subcmd__check)
-            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -651,6 +699,14 @@ _umbra() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -716,7 +772,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__copy)
-            opts="-r -c -q -v -h -V --from-repo --from-password-file --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --from-repo --from-password-file --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -746,6 +802,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --password-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -766,7 +830,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__daemon)
-            opts="-r -c -q -v -h -V --max-runs --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --max-runs --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -792,6 +856,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --password-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -812,7 +884,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__diff)
-            opts="-r -c -q -v -h -V --metadata --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --metadata --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -831,6 +903,14 @@ _umbra() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -854,7 +934,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__dump)
-            opts="-r -c -q -v -h -V --archive --host --tag --path --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --archive --host --tag --path --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -892,6 +972,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --password-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -912,7 +1000,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__find)
-            opts="-s -O -N -i -l -r -c -q -v -h -V --snapshot --oldest --newest --ignore-case --long --host --tag --path --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-s -O -N -i -l -r -c -o -q -v -h -V --snapshot --oldest --newest --ignore-case --long --host --tag --path --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -970,6 +1058,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --password-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -990,7 +1086,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__forget)
-            opts="-n -r -c -q -v -h -V --host --tag --path --keep-last --keep-hourly --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --prune --dry-run --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-n -r -c -o -q -v -h -V --host --tag --path --keep-last --keep-hourly --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --prune --dry-run --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1052,6 +1148,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --password-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1072,7 +1176,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__generate)
-            opts="-r -c -q -v -h -V --completions-dir --man-dir --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --completions-dir --man-dir --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1099,6 +1203,14 @@ _umbra() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1682,7 +1794,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__history)
-            opts="-n -r -c -q -v -h -V --last --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-n -r -c -o -q -v -h -V --last --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1712,6 +1824,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --password-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1732,7 +1852,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__init)
-            opts="-r -c -q -v -h -V --copy-chunker-params --from-repo --from-password-file --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --copy-chunker-params --from-repo --from-password-file --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1762,6 +1882,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --password-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1782,7 +1910,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__jobs)
-            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1801,6 +1929,14 @@ _umbra() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1824,7 +1960,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__key)
-            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version add list remove help"
+            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version add list remove help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1843,6 +1979,14 @@ _umbra() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1866,7 +2010,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__key__subcmd__add)
-            opts="-r -c -q -v -h -V --new-password-file --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --new-password-file --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1889,6 +2033,14 @@ _umbra() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1982,7 +2134,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__key__subcmd__list)
-            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2001,6 +2153,14 @@ _umbra() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2024,7 +2184,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__key__subcmd__remove)
-            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2043,6 +2203,14 @@ _umbra() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2066,7 +2234,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__ls)
-            opts="-l -r -c -q -v -h -V --long --host --tag --path --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-l -r -c -o -q -v -h -V --long --host --tag --path --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2097,6 +2265,14 @@ _umbra() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2120,7 +2296,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__mount)
-            opts="-r -c -q -v -h -V --host --tag --path --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --host --tag --path --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2154,6 +2330,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --password-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2174,7 +2358,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__prune)
-            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2193,6 +2377,14 @@ _umbra() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2216,7 +2408,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__repair)
-            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version index snapshots help"
+            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version index snapshots help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2235,6 +2427,14 @@ _umbra() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2314,7 +2514,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__repair__subcmd__index)
-            opts="-n -r -c -q -v -h -V --read-all-packs --dry-run --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-n -r -c -o -q -v -h -V --read-all-packs --dry-run --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2333,6 +2533,14 @@ _umbra() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2356,7 +2564,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__repair__subcmd__snapshots)
-            opts="-n -r -c -q -v -h -V --forget --dry-run --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-n -r -c -o -q -v -h -V --forget --dry-run --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2375,6 +2583,14 @@ _umbra() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2398,7 +2614,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__restore)
-            opts="-t -i -e -n -r -c -q -v -h -V --host --tag --path --target --include --exclude --overwrite --delete --dry-run --skip-space-check --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-t -i -e -n -r -c -o -q -v -h -V --host --tag --path --target --include --exclude --overwrite --delete --dry-run --skip-space-check --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2460,6 +2676,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --password-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2480,7 +2704,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__run)
-            opts="-r -c -q -v -h -V --all --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --all --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2499,6 +2723,14 @@ _umbra() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2522,7 +2754,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__schedule)
-            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version install remove list help"
+            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version install remove list help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2541,6 +2773,14 @@ _umbra() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2634,7 +2874,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__schedule__subcmd__install)
-            opts="-r -c -q -v -h -V --unit-dir --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --unit-dir --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2657,6 +2897,14 @@ _umbra() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2680,7 +2928,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__schedule__subcmd__list)
-            opts="-r -c -q -v -h -V --unit-dir --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --unit-dir --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2703,6 +2951,14 @@ _umbra() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2726,7 +2982,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__schedule__subcmd__remove)
-            opts="-r -c -q -v -h -V --unit-dir --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --unit-dir --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2752,6 +3008,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --password-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2772,7 +3036,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__show)
-            opts="-r -c -q -v -h -V --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2791,6 +3055,14 @@ _umbra() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2814,7 +3086,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__snapshots)
-            opts="-r -c -q -v -h -V --host --tag --path --latest --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --host --tag --path --latest --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2852,6 +3124,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --password-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2872,7 +3152,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__sources)
-            opts="-r -c -q -v -h -V --open-files --snapshot --lvm-snapshot-size --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --open-files --snapshot --lvm-snapshot-size --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2906,6 +3186,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --password-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2926,7 +3214,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__stats)
-            opts="-r -c -q -v -h -V --mode --host --tag --path --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --mode --host --tag --path --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2964,6 +3252,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --password-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2984,7 +3280,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__tag)
-            opts="-r -c -q -v -h -V --add --remove --set --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --add --remove --set --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3018,6 +3314,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --password-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -3038,7 +3342,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__unlock)
-            opts="-r -c -q -v -h -V --remove-all --repo --config --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --remove-all --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3057,6 +3361,14 @@ _umbra() {
                     return 0
                     ;;
                 -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_umbra_global_optspecs
-    string join \n r/repo= c/config= password-file= password-command= cache-dir= no-cache cleanup-cache json q/quiet v/verbose no-lock h/help V/version
+    string join \n r/repo= c/config= o/option= password-file= password-command= cache-dir= no-cache cleanup-cache json q/quiet v/verbose no-lock h/help V/version
 end
 
 function __fish_umbra_needs_command
@@ -24,8 +24,9 @@ function __fish_umbra_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c umbra -n "__fish_umbra_needs_command" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_needs_command" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_needs_command" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_needs_command" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_needs_command" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_needs_command" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_needs_command" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
@@ -69,8 +70,9 @@ complete -c umbra -n "__fish_umbra_needs_command" -f -a "unlock" -d 'Remove stal
 complete -c umbra -n "__fish_umbra_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c umbra -n "__fish_umbra_using_subcommand init" -l from-repo -d 'The repository whose parameters to take' -r
 complete -c umbra -n "__fish_umbra_using_subcommand init" -l from-password-file -d 'File holding the password of --from-repo' -r -F
-complete -c umbra -n "__fish_umbra_using_subcommand init" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_using_subcommand init" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand init" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand init" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand init" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand init" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand init" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
@@ -105,8 +107,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand backup" -l parent -d 'Compar
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l time -d 'The snapshot\'s time instead of now: `YYYY-MM-DD HH:MM:SS`, local time' -r
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l tag -d 'Add a tag to the snapshot (repeatable)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l host -d 'Record this host name instead of the machine\'s' -r
-complete -c umbra -n "__fish_umbra_using_subcommand backup" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_using_subcommand backup" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand backup" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
@@ -129,8 +132,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -l host -d 'Only 
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -l tag -d 'Only snapshots with these tags (`a,b`: both; repeatable: any of the lists)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -l path -d 'Only snapshots that include this path (repeatable: all of them)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -l latest -d 'Only the newest N snapshots of each host and set of paths (restic\'s `--latest`)' -r
-complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
@@ -142,8 +146,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -s v -l verbose -
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -l no-lock -d 'Do not lock the repository, for a repository on read-only media. Only for the commands that only read: snapshots, show, ls, find, dump, mount, diff, restore, check'
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -s h -l help -d 'Print help'
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -s V -l version -d 'Print version'
-complete -c umbra -n "__fish_umbra_using_subcommand show" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_using_subcommand show" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand show" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand show" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand show" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand show" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand show" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
@@ -158,8 +163,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand show" -s V -l version -d 'Pr
 complete -c umbra -n "__fish_umbra_using_subcommand ls" -l host -d 'Only snapshots of this host (repeatable: any of them)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand ls" -l tag -d 'Only snapshots with these tags (`a,b`: both; repeatable: any of the lists)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand ls" -l path -d 'Only snapshots that include this path (repeatable: all of them)' -r -F
-complete -c umbra -n "__fish_umbra_using_subcommand ls" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_using_subcommand ls" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand ls" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand ls" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand ls" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand ls" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand ls" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
@@ -179,8 +185,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand restore" -s t -l target -d '
 complete -c umbra -n "__fish_umbra_using_subcommand restore" -s i -l include -d 'Restore only paths matching this glob (repeatable)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand restore" -s e -l exclude -d 'Do not restore paths matching this glob (repeatable)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand restore" -l overwrite -d 'What to do with files that already exist in the target: `always` (replace what differs; the default), `if-changed` (trust size and mtime), `if-newer` (only when the snapshot\'s file is newer), `never`' -r
-complete -c umbra -n "__fish_umbra_using_subcommand restore" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_using_subcommand restore" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand restore" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand restore" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand restore" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand restore" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand restore" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
@@ -201,8 +208,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand find" -s N -l newest -d 'Onl
 complete -c umbra -n "__fish_umbra_using_subcommand find" -l host -d 'Only snapshots of this host (repeatable: any of them)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand find" -l tag -d 'Only snapshots with these tags (`a,b`: both; repeatable: any of the lists)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand find" -l path -d 'Only snapshots that include this path (repeatable: all of them)' -r -F
-complete -c umbra -n "__fish_umbra_using_subcommand find" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_using_subcommand find" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand find" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand find" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand find" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand find" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand find" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
@@ -219,8 +227,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand find" -s V -l version -d 'Pr
 complete -c umbra -n "__fish_umbra_using_subcommand mount" -l host -d 'Only snapshots of this host (repeatable: any of them)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand mount" -l tag -d 'Only snapshots with these tags (`a,b`: both; repeatable: any of the lists)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand mount" -l path -d 'Only snapshots that include this path (repeatable: all of them)' -r -F
-complete -c umbra -n "__fish_umbra_using_subcommand mount" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_using_subcommand mount" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand mount" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand mount" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand mount" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand mount" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand mount" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
@@ -232,8 +241,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand mount" -s v -l verbose -d 'P
 complete -c umbra -n "__fish_umbra_using_subcommand mount" -l no-lock -d 'Do not lock the repository, for a repository on read-only media. Only for the commands that only read: snapshots, show, ls, find, dump, mount, diff, restore, check'
 complete -c umbra -n "__fish_umbra_using_subcommand mount" -s h -l help -d 'Print help'
 complete -c umbra -n "__fish_umbra_using_subcommand mount" -s V -l version -d 'Print version'
-complete -c umbra -n "__fish_umbra_using_subcommand cat" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_using_subcommand cat" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand cat" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand cat" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand cat" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand cat" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand cat" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
@@ -249,8 +259,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand dump" -l archive -d 'The arc
 complete -c umbra -n "__fish_umbra_using_subcommand dump" -l host -d 'Only snapshots of this host (repeatable: any of them)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand dump" -l tag -d 'Only snapshots with these tags (`a,b`: both; repeatable: any of the lists)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand dump" -l path -d 'Only snapshots that include this path (repeatable: all of them)' -r -F
-complete -c umbra -n "__fish_umbra_using_subcommand dump" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_using_subcommand dump" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand dump" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand dump" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand dump" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand dump" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand dump" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
@@ -262,8 +273,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand dump" -s v -l verbose -d 'Pr
 complete -c umbra -n "__fish_umbra_using_subcommand dump" -l no-lock -d 'Do not lock the repository, for a repository on read-only media. Only for the commands that only read: snapshots, show, ls, find, dump, mount, diff, restore, check'
 complete -c umbra -n "__fish_umbra_using_subcommand dump" -s h -l help -d 'Print help'
 complete -c umbra -n "__fish_umbra_using_subcommand dump" -s V -l version -d 'Print version'
-complete -c umbra -n "__fish_umbra_using_subcommand diff" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_using_subcommand diff" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand diff" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand diff" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand diff" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand diff" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand diff" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
@@ -277,8 +289,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand diff" -l no-lock -d 'Do not 
 complete -c umbra -n "__fish_umbra_using_subcommand diff" -s h -l help -d 'Print help'
 complete -c umbra -n "__fish_umbra_using_subcommand diff" -s V -l version -d 'Print version'
 complete -c umbra -n "__fish_umbra_using_subcommand check" -l read-data-subset -d 'Read and verify only part of the packs: `n/t` (the n-th of t groups; run 1/t to t/t on successive days to cover everything), `x%`, or a size (`500MiB`)' -r
-complete -c umbra -n "__fish_umbra_using_subcommand check" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_using_subcommand check" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand check" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand check" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand check" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand check" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand check" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
@@ -294,8 +307,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand check" -s h -l help -d 'Prin
 complete -c umbra -n "__fish_umbra_using_subcommand check" -s V -l version -d 'Print version'
 complete -c umbra -n "__fish_umbra_using_subcommand copy" -l from-repo -d 'The repository to copy from; -r/--repo names the one to copy into, as in restic' -r
 complete -c umbra -n "__fish_umbra_using_subcommand copy" -l from-password-file -d 'File holding the password of the repository copied from' -r -F
-complete -c umbra -n "__fish_umbra_using_subcommand copy" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_using_subcommand copy" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand copy" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand copy" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand copy" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand copy" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand copy" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
@@ -311,8 +325,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand stats" -l mode -d '`restore-
 complete -c umbra -n "__fish_umbra_using_subcommand stats" -l host -d 'Only snapshots of this host (repeatable: any of them)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand stats" -l tag -d 'Only snapshots with these tags (`a,b`: both; repeatable: any of the lists)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand stats" -l path -d 'Only snapshots that include this path (repeatable: all of them)' -r -F
-complete -c umbra -n "__fish_umbra_using_subcommand stats" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_using_subcommand stats" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand stats" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand stats" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand stats" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand stats" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand stats" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
@@ -327,8 +342,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand stats" -s V -l version -d 'P
 complete -c umbra -n "__fish_umbra_using_subcommand tag" -l add -d 'Add this tag (repeatable; `a,b` adds both)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand tag" -l remove -d 'Remove this tag (repeatable)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand tag" -l set -d 'Replace all tags with these (repeatable; `--set \'\'` removes every tag)' -r
-complete -c umbra -n "__fish_umbra_using_subcommand tag" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_using_subcommand tag" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand tag" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand tag" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand tag" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand tag" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand tag" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
@@ -350,8 +366,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand forget" -l keep-weekly -r
 complete -c umbra -n "__fish_umbra_using_subcommand forget" -l keep-monthly -r
 complete -c umbra -n "__fish_umbra_using_subcommand forget" -l keep-yearly -r
 complete -c umbra -n "__fish_umbra_using_subcommand forget" -l keep-within -d 'Keep snapshots newer than this duration before the latest (e.g. 1y6m, 7d, 2d12h)' -r
-complete -c umbra -n "__fish_umbra_using_subcommand forget" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_using_subcommand forget" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand forget" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand forget" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand forget" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand forget" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand forget" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
@@ -365,8 +382,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand forget" -s v -l verbose -d '
 complete -c umbra -n "__fish_umbra_using_subcommand forget" -l no-lock -d 'Do not lock the repository, for a repository on read-only media. Only for the commands that only read: snapshots, show, ls, find, dump, mount, diff, restore, check'
 complete -c umbra -n "__fish_umbra_using_subcommand forget" -s h -l help -d 'Print help'
 complete -c umbra -n "__fish_umbra_using_subcommand forget" -s V -l version -d 'Print version'
-complete -c umbra -n "__fish_umbra_using_subcommand prune" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_using_subcommand prune" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand prune" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand prune" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand prune" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand prune" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand prune" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
@@ -378,8 +396,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand prune" -s v -l verbose -d 'P
 complete -c umbra -n "__fish_umbra_using_subcommand prune" -l no-lock -d 'Do not lock the repository, for a repository on read-only media. Only for the commands that only read: snapshots, show, ls, find, dump, mount, diff, restore, check'
 complete -c umbra -n "__fish_umbra_using_subcommand prune" -s h -l help -d 'Print help'
 complete -c umbra -n "__fish_umbra_using_subcommand prune" -s V -l version -d 'Print version'
-complete -c umbra -n "__fish_umbra_using_subcommand repair; and not __fish_seen_subcommand_from index snapshots help" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_using_subcommand repair; and not __fish_seen_subcommand_from index snapshots help" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and not __fish_seen_subcommand_from index snapshots help" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand repair; and not __fish_seen_subcommand_from index snapshots help" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and not __fish_seen_subcommand_from index snapshots help" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and not __fish_seen_subcommand_from index snapshots help" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and not __fish_seen_subcommand_from index snapshots help" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
@@ -394,8 +413,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand repair; and not __fish_seen_
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and not __fish_seen_subcommand_from index snapshots help" -f -a "index" -d 'Rebuild the index from the packs the repository has: drop packs that are gone, add packs nothing indexes. Then a backup stores lost data again'
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and not __fish_seen_subcommand_from index snapshots help" -f -a "snapshots" -d 'Rewrite the snapshots that refer to data the index no longer has (run `umbra repair index` first): damaged files get the suffix `.repaired`, unreadable directories become empty, new snapshots are tagged `repaired`'
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and not __fish_seen_subcommand_from index snapshots help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from index" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from index" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from index" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from index" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from index" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from index" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from index" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
@@ -409,8 +429,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subc
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from index" -l no-lock -d 'Do not lock the repository, for a repository on read-only media. Only for the commands that only read: snapshots, show, ls, find, dump, mount, diff, restore, check'
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from index" -s h -l help -d 'Print help'
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from index" -s V -l version -d 'Print version'
-complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from snapshots" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from snapshots" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from snapshots" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from snapshots" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from snapshots" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from snapshots" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from snapshots" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
@@ -427,8 +448,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subc
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from help" -f -a "index" -d 'Rebuild the index from the packs the repository has: drop packs that are gone, add packs nothing indexes. Then a backup stores lost data again'
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from help" -f -a "snapshots" -d 'Rewrite the snapshots that refer to data the index no longer has (run `umbra repair index` first): damaged files get the suffix `.repaired`, unreadable directories become empty, new snapshots are tagged `repaired`'
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c umbra -n "__fish_umbra_using_subcommand key; and not __fish_seen_subcommand_from add list remove help" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_using_subcommand key; and not __fish_seen_subcommand_from add list remove help" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand key; and not __fish_seen_subcommand_from add list remove help" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand key; and not __fish_seen_subcommand_from add list remove help" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand key; and not __fish_seen_subcommand_from add list remove help" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand key; and not __fish_seen_subcommand_from add list remove help" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand key; and not __fish_seen_subcommand_from add list remove help" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
@@ -445,8 +467,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand key; and not __fish_seen_sub
 complete -c umbra -n "__fish_umbra_using_subcommand key; and not __fish_seen_subcommand_from add list remove help" -f -a "remove" -d 'Remove a key by id (prefix)'
 complete -c umbra -n "__fish_umbra_using_subcommand key; and not __fish_seen_subcommand_from add list remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from add" -l new-password-file -r -F
-complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from add" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from add" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from add" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from add" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from add" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from add" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from add" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
@@ -458,8 +481,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcomm
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from add" -l no-lock -d 'Do not lock the repository, for a repository on read-only media. Only for the commands that only read: snapshots, show, ls, find, dump, mount, diff, restore, check'
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
-complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from list" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from list" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from list" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from list" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from list" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from list" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from list" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
@@ -471,8 +495,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcomm
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from list" -l no-lock -d 'Do not lock the repository, for a repository on read-only media. Only for the commands that only read: snapshots, show, ls, find, dump, mount, diff, restore, check'
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
-complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from remove" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from remove" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from remove" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from remove" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from remove" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from remove" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from remove" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
@@ -497,8 +522,9 @@ zfs\t''
 reflink\t''
 direct\t''"
 complete -c umbra -n "__fish_umbra_using_subcommand sources" -l lvm-snapshot-size -d 'Copy-on-write area of classic LVM snapshots: N%ORIGIN or N%FREE (of the volume group)' -r
-complete -c umbra -n "__fish_umbra_using_subcommand sources" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_using_subcommand sources" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand sources" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand sources" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand sources" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand sources" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand sources" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
@@ -510,8 +536,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand sources" -s v -l verbose -d 
 complete -c umbra -n "__fish_umbra_using_subcommand sources" -l no-lock -d 'Do not lock the repository, for a repository on read-only media. Only for the commands that only read: snapshots, show, ls, find, dump, mount, diff, restore, check'
 complete -c umbra -n "__fish_umbra_using_subcommand sources" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c umbra -n "__fish_umbra_using_subcommand sources" -s V -l version -d 'Print version'
-complete -c umbra -n "__fish_umbra_using_subcommand cleanup" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_using_subcommand cleanup" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand cleanup" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand cleanup" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand cleanup" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand cleanup" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand cleanup" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
@@ -523,8 +550,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand cleanup" -s v -l verbose -d 
 complete -c umbra -n "__fish_umbra_using_subcommand cleanup" -l no-lock -d 'Do not lock the repository, for a repository on read-only media. Only for the commands that only read: snapshots, show, ls, find, dump, mount, diff, restore, check'
 complete -c umbra -n "__fish_umbra_using_subcommand cleanup" -s h -l help -d 'Print help'
 complete -c umbra -n "__fish_umbra_using_subcommand cleanup" -s V -l version -d 'Print version'
-complete -c umbra -n "__fish_umbra_using_subcommand run" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_using_subcommand run" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand run" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand run" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand run" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand run" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand run" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
@@ -537,8 +565,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand run" -s v -l verbose -d 'Pri
 complete -c umbra -n "__fish_umbra_using_subcommand run" -l no-lock -d 'Do not lock the repository, for a repository on read-only media. Only for the commands that only read: snapshots, show, ls, find, dump, mount, diff, restore, check'
 complete -c umbra -n "__fish_umbra_using_subcommand run" -s h -l help -d 'Print help'
 complete -c umbra -n "__fish_umbra_using_subcommand run" -s V -l version -d 'Print version'
-complete -c umbra -n "__fish_umbra_using_subcommand jobs" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_using_subcommand jobs" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand jobs" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand jobs" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand jobs" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand jobs" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand jobs" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
@@ -551,8 +580,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand jobs" -l no-lock -d 'Do not 
 complete -c umbra -n "__fish_umbra_using_subcommand jobs" -s h -l help -d 'Print help'
 complete -c umbra -n "__fish_umbra_using_subcommand jobs" -s V -l version -d 'Print version'
 complete -c umbra -n "__fish_umbra_using_subcommand history" -s n -l last -d 'Show at most this many runs (the newest)' -r
-complete -c umbra -n "__fish_umbra_using_subcommand history" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_using_subcommand history" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand history" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand history" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand history" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand history" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand history" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
@@ -564,8 +594,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand history" -s v -l verbose -d 
 complete -c umbra -n "__fish_umbra_using_subcommand history" -l no-lock -d 'Do not lock the repository, for a repository on read-only media. Only for the commands that only read: snapshots, show, ls, find, dump, mount, diff, restore, check'
 complete -c umbra -n "__fish_umbra_using_subcommand history" -s h -l help -d 'Print help'
 complete -c umbra -n "__fish_umbra_using_subcommand history" -s V -l version -d 'Print version'
-complete -c umbra -n "__fish_umbra_using_subcommand config; and not __fish_seen_subcommand_from check help" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_using_subcommand config; and not __fish_seen_subcommand_from check help" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand config; and not __fish_seen_subcommand_from check help" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand config; and not __fish_seen_subcommand_from check help" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand config; and not __fish_seen_subcommand_from check help" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand config; and not __fish_seen_subcommand_from check help" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand config; and not __fish_seen_subcommand_from check help" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
@@ -579,8 +610,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand config; and not __fish_seen_
 complete -c umbra -n "__fish_umbra_using_subcommand config; and not __fish_seen_subcommand_from check help" -s V -l version -d 'Print version'
 complete -c umbra -n "__fish_umbra_using_subcommand config; and not __fish_seen_subcommand_from check help" -f -a "check" -d 'Validate the job file without running anything: syntax, keys, types, schedules, and that the paths it names exist'
 complete -c umbra -n "__fish_umbra_using_subcommand config; and not __fish_seen_subcommand_from check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c umbra -n "__fish_umbra_using_subcommand config; and __fish_seen_subcommand_from check" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_using_subcommand config; and __fish_seen_subcommand_from check" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand config; and __fish_seen_subcommand_from check" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand config; and __fish_seen_subcommand_from check" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand config; and __fish_seen_subcommand_from check" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand config; and __fish_seen_subcommand_from check" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand config; and __fish_seen_subcommand_from check" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
@@ -594,8 +626,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand config; and __fish_seen_subc
 complete -c umbra -n "__fish_umbra_using_subcommand config; and __fish_seen_subcommand_from check" -s V -l version -d 'Print version'
 complete -c umbra -n "__fish_umbra_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "check" -d 'Validate the job file without running anything: syntax, keys, types, schedules, and that the paths it names exist'
 complete -c umbra -n "__fish_umbra_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c umbra -n "__fish_umbra_using_subcommand schedule; and not __fish_seen_subcommand_from install remove list help" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_using_subcommand schedule; and not __fish_seen_subcommand_from install remove list help" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and not __fish_seen_subcommand_from install remove list help" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand schedule; and not __fish_seen_subcommand_from install remove list help" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and not __fish_seen_subcommand_from install remove list help" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and not __fish_seen_subcommand_from install remove list help" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and not __fish_seen_subcommand_from install remove list help" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
@@ -612,8 +645,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand schedule; and not __fish_see
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and not __fish_seen_subcommand_from install remove list help" -f -a "list" -d 'List the scheduled jobs, their next run, and whether their timers are installed'
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and not __fish_seen_subcommand_from install remove list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from install" -l unit-dir -d 'Write the units here instead of the systemd directory, and enable nothing' -r -F
-complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from install" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from install" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from install" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from install" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from install" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from install" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from install" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
@@ -626,8 +660,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_su
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from install" -s h -l help -d 'Print help'
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from install" -s V -l version -d 'Print version'
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from remove" -l unit-dir -r -F
-complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from remove" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from remove" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from remove" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from remove" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from remove" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from remove" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from remove" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
@@ -640,8 +675,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_su
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from list" -l unit-dir -r -F
-complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from list" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from list" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from list" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from list" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from list" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from list" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from list" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
@@ -658,8 +694,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_su
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the scheduled jobs, their next run, and whether their timers are installed'
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c umbra -n "__fish_umbra_using_subcommand daemon" -l max-runs -d 'Exit after this many runs (for tests and one-shot use)' -r
-complete -c umbra -n "__fish_umbra_using_subcommand daemon" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_using_subcommand daemon" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand daemon" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand daemon" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand daemon" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand daemon" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand daemon" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
@@ -673,8 +710,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand daemon" -s h -l help -d 'Pri
 complete -c umbra -n "__fish_umbra_using_subcommand daemon" -s V -l version -d 'Print version'
 complete -c umbra -n "__fish_umbra_using_subcommand generate" -l completions-dir -d 'Write `umbra.bash`, `_umbra` (zsh) and `umbra.fish` into this directory' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand generate" -l man-dir -d 'Write one man page per command (`umbra.1`, `umbra-backup.1`, ...) here' -r -F
-complete -c umbra -n "__fish_umbra_using_subcommand generate" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_using_subcommand generate" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand generate" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand generate" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand generate" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand generate" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand generate" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
@@ -686,8 +724,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand generate" -s v -l verbose -d
 complete -c umbra -n "__fish_umbra_using_subcommand generate" -l no-lock -d 'Do not lock the repository, for a repository on read-only media. Only for the commands that only read: snapshots, show, ls, find, dump, mount, diff, restore, check'
 complete -c umbra -n "__fish_umbra_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c umbra -n "__fish_umbra_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c umbra -n "__fish_umbra_using_subcommand unlock" -s r -l repo -d 'Repository location (a directory). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
+complete -c umbra -n "__fish_umbra_using_subcommand unlock" -s r -l repo -d 'Repository location: a directory, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand unlock" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand unlock" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `rest.timeout=30s` (how long one request may take), `rest.retry=5` (how often a failed request is tried again)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand unlock" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand unlock" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand unlock" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F

@@ -41,6 +41,14 @@ pub(crate) fn from_rustic(doing: &str, err: Box<RusticError>) -> UmbraError {
         )
         .with_source(*err);
     }
+    if let Some(remote) = remote_failure(&err) {
+        // No source attached: a request's URL may carry the repository's password.
+        return UmbraError::new(ErrorKind::Io, format!("{doing}: {remote}")).with_hint(
+            "Check that the server is up and reachable; each request was tried again with \
+             backoff (`-o rest.retry=N`, `-o rest.timeout=30s` tune it). What was stored \
+             before is untouched: run the command again once the server answers.",
+        );
+    }
     // display_log reads "Error: <guidance> (kind: related to <kind>, code: ..): caused by: ..".
     let kind = if log.contains("related to cryptographic operations")
         || log.contains("related to verification")
@@ -65,6 +73,44 @@ pub(crate) fn in_umbras_words(text: &str) -> String {
     text.replace("'rustic repair index'", "`umbra repair index`")
         .replace("`rustic check --read-data`", "`umbra check --read-data`")
         .replace("`rustic check`", "`umbra check`")
+}
+
+/// What went wrong with a remote store's request, in words that name the server (its
+/// scheme, host and port: never the URL, which may carry a password).
+fn remote_failure(err: &RusticError) -> Option<String> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
+    while let Some(e) = cur {
+        if let Some(r) = e.downcast_ref::<reqwest::Error>() {
+            let server = r.url().map_or_else(
+                || "the repository's server".to_string(),
+                |u| {
+                    format!(
+                        "the server {}://{}{}",
+                        u.scheme(),
+                        u.host_str().unwrap_or("?"),
+                        u.port().map(|p| format!(":{p}")).unwrap_or_default()
+                    )
+                },
+            );
+            let what = if r.is_timeout() {
+                "did not answer in time".to_string()
+            } else if r.is_connect() {
+                "cannot be reached (the connection was refused or failed)".to_string()
+            } else if r.is_body() || r.is_request() {
+                "dropped the connection in the middle of a request".to_string()
+            } else if let Some(status) = r.status() {
+                format!("answered HTTP {status}")
+            } else {
+                format!(
+                    "failed a request ({})",
+                    r.to_string().split(" for url").next().unwrap_or_default()
+                )
+            };
+            return Some(format!("{server} {what}, also after retrying"));
+        }
+        cur = e.source();
+    }
+    None
 }
 
 /// The OS error code behind a rustic error, if its cause chain holds one.

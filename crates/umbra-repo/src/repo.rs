@@ -137,6 +137,31 @@ impl RepoLocation {
         }
     }
 
+    /// Sets a backend option, as restic's `-o KEY=VALUE` names it (`rest.timeout`,
+    /// `rest.retry`). A key the location's backend does not take is an error.
+    pub fn set_option(&mut self, key: &str, value: &str) -> Result<()> {
+        const KNOWN: [(&str, &str); 2] = [("rest.timeout", "timeout"), ("rest.retry", "retry")];
+        let Some((_, name)) = KNOWN.iter().find(|(k, _)| *k == key) else {
+            return Err(UmbraError::new(
+                ErrorKind::InvalidInput,
+                format!("-o {key}: unknown option"),
+            )
+            .with_hint("Known: rest.timeout (for example 30s), rest.retry (a count)."));
+        };
+        match &mut self.kind {
+            LocationKind::Remote {
+                backend, options, ..
+            } if backend.starts_with("rest:") || backend.starts_with("rclone:") => {
+                options.insert((*name).to_string(), value.to_string());
+                Ok(())
+            }
+            _ => Err(UmbraError::new(
+                ErrorKind::InvalidInput,
+                format!("-o {key}: {self} is not a REST repository"),
+            )),
+        }
+    }
+
     /// A location for a local directory.
     #[must_use]
     pub fn local(path: PathBuf) -> Self {

@@ -160,7 +160,7 @@ impl Settings {
                 config_password_command = r.password_command;
             }
         }
-        let repo = match (&args.repo, from_config) {
+        let mut repo = match (&args.repo, from_config) {
             (Some(spec), _) => RepoChoice::Explicit(RepoLocation::parse(spec)?),
             (None, Some(choice)) => choice,
             (None, None) => match restic_repository()? {
@@ -168,6 +168,24 @@ impl Settings {
                 None => RepoChoice::Default(DefaultRepo::for_this_user()?),
             },
         };
+        for option in &args.options {
+            let Some((key, value)) = option.split_once('=') else {
+                return Err(UmbraError::new(
+                    ErrorKind::InvalidInput,
+                    format!("-o {option}: expected KEY=VALUE"),
+                )
+                .with_hint("For example `-o rest.timeout=30s`."));
+            };
+            match &mut repo {
+                RepoChoice::Explicit(location) => location.set_option(key, value)?,
+                RepoChoice::Default(_) => {
+                    return Err(UmbraError::new(
+                        ErrorKind::InvalidInput,
+                        format!("-o {key}: the default repository is a local directory; options are for remote ones"),
+                    ))
+                }
+            }
+        }
         if args.no_cache {
             umbra_repo::repo::set_cache(umbra_repo::repo::CacheChoice::None);
         } else if let Some(dir) = &args.cache_dir {

@@ -17,6 +17,7 @@ use common::{assert_same_tree, have, require, restored_path, Env, Rng};
 struct RestServer {
     child: Child,
     port: u16,
+    dir: PathBuf,
 }
 
 impl RestServer {
@@ -24,10 +25,22 @@ impl RestServer {
         if !require(have("rclone"), "rclone (Debian's rclone; see .ci/run)") {
             return None;
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
+        Some(Self::serve(dir, unused_port(), credentials))
+    }
+
+    /// Kills the server and starts it again on the same port and directory.
+    fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        *self = Self::serve(&self.dir.clone(), self.port, None);
+    }
+
+    fn signal(&self, signal: i32) {
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(self.child.id() as i32, signal) };
+    }
+
+    fn serve(dir: &Path, port: u16, credentials: Option<(&str, &str)>) -> Self {
         fs::create_dir_all(dir).expect("mkdir");
         let mut cmd = Command::new("rclone");
         cmd.args(["serve", "restic", "--addr", &format!("127.0.0.1:{port}")]);
@@ -48,7 +61,11 @@ impl RestServer {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        Some(Self { child, port })
+        Self {
+            child,
+            port,
+            dir: dir.to_path_buf(),
+        }
     }
 
     fn url(&self, auth: &str, path: &str) -> String {
@@ -306,5 +323,58 @@ fn an_rclone_repository_round_trip() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
+    }
+}
+
+/// A server that goes away in the middle of a backup: stopped (SIGSTOP), the backup ends
+/// on its timeouts instead of hanging; killed, it ends saying the server cannot be
+/// reached. Either way the next backup completes and `check --read-data` is clean.
+#[test]
+fn a_server_that_stops_answering_or_dies_mid_backup_fails_the_backup_in_bounded_time() {
+    let env = Env::new();
+    let Some(mut server) = RestServer::start(&env.path("server"), None) else {
+        return;
+    };
+    let repo = server.url("", "repo");
+    let src = env.path("src");
+    fs::create_dir_all(&src).expect("mkdir");
+    ok(&env, &repo, &["init"]);
+    let quick = ["-o", "rest.timeout=2s", "-o", "rest.retry=2"];
+    for (signal, says) in [
+        (libc::SIGSTOP, "did not answer in time"),
+        (libc::SIGKILL, "cannot be reached|dropped the connection"),
+    ] {
+        // New data each round, so that there is something to upload when the server goes.
+        fs::write(
+            src.join("big"),
+            Rng(u64::try_from(signal).unwrap_or(7)).bytes(150_000_000),
+        )
+        .expect("write");
+        let child = env
+            .umbra()
+            .args(quick)
+            .args(["-r", &repo, "backup", src.to_str().expect("utf8")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("umbra");
+        std::thread::sleep(Duration::from_millis(700));
+        server.signal(signal);
+        let stopped = Instant::now();
+        let out = child.wait_with_output().expect("wait");
+        let took = stopped.elapsed();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{err}");
+        assert!(says.split('|').any(|s| err.contains(s)), "{err}");
+        assert!(took < Duration::from_secs(120), "{took:?}");
+        eprintln!("measured: the backup failed {took:?} after the server got signal {signal}");
+        if signal == libc::SIGSTOP {
+            server.signal(libc::SIGCONT);
+        } else {
+            server.restart();
+        }
+        ok(&env, &repo, &["unlock"]);
+        ok(&env, &repo, &["backup", src.to_str().expect("utf8")]);
+        assert!(ok(&env, &repo, &["check", "--read-data"]).contains("no errors"));
     }
 }

@@ -27,7 +27,8 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Repository location (a directory). Default: the job file's repository, then
+    /// Repository location: a directory, `rest:https://host:port/path` or
+    /// `rclone:remote:path` (docs/STORAGE.md). Default: the job file's repository, then
     /// RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository.
     #[arg(
         short = 'r',
@@ -47,6 +48,10 @@ pub struct GlobalArgs {
         value_name = "FILE"
     )]
     pub config: Option<PathBuf>,
+    /// A remote repository's option, as restic's `-o`: `rest.timeout=30s` (how long one
+    /// request may take), `rest.retry=5` (how often a failed request is tried again).
+    #[arg(short = 'o', long = "option", global = true, value_name = "KEY=VALUE")]
+    pub options: Vec<String>,
     /// File holding the repository password.
     #[arg(long, env = "UMBRA_PASSWORD_FILE", global = true, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
