@@ -144,7 +144,7 @@ impl RepoLocation {
         let Some((_, name)) = KNOWN.iter().find(|(k, _)| *k == key) else {
             return Err(UmbraError::new(
                 ErrorKind::InvalidInput,
-                format!("-o {key}: unknown option"),
+                format!("`{key}` is not a repository option umbra knows"),
             )
             .with_hint("Known: rest.timeout (for example 30s), rest.retry (a count)."));
         };
@@ -157,7 +157,7 @@ impl RepoLocation {
             }
             _ => Err(UmbraError::new(
                 ErrorKind::InvalidInput,
-                format!("-o {key}: {self} is not a REST repository"),
+                format!("`{key}` is for REST repositories, and {self} is not one"),
             )),
         }
     }

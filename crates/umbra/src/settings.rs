@@ -152,9 +152,15 @@ impl Settings {
         if args.repo.is_none() && read_config && (args.config.is_some() || config_file.is_file()) {
             let config = umbra_jobs::Config::load(&config_file)?;
             if let Some(r) = config.repository {
-                let location = RepoLocation::parse(&r.path).map_err(|e| {
+                let mut location = RepoLocation::parse(&r.path).map_err(|e| {
                     UmbraError::new(ErrorKind::Config, format!("{}: {}", r.origin, e.message()))
                 })?;
+                for (key, value, at) in &r.options {
+                    location.set_option(key, value).map_err(|e| {
+                        UmbraError::new(ErrorKind::Config, format!("{at}: {}", e.message()))
+                            .with_hint(e.hint().to_string())
+                    })?;
+                }
                 from_config = Some(RepoChoice::Explicit(location));
                 config_password_file = r.password_file;
                 config_password_command = r.password_command;

@@ -280,6 +280,35 @@ fn rest_errors_are_clear_and_immediate_and_the_password_never_shows() {
             started.elapsed()
         );
     }
+    // Options: restic's `-o`, and the job file's `[repository] options`, checked by name.
+    let out = umbra(&env, &good, &["-o", "rest.nope=1", "snapshots"]);
+    assert!(
+        shown(&out).contains("`rest.nope` is not a repository option"),
+        "{}",
+        shown(&out)
+    );
+    let config = env.path("umbra.toml");
+    fs::write(
+        &config,
+        format!(
+            "[repository]\npath = \"{good}\"\npassword_file = \"{}\"\noptions = {{ \"rest.timeout\" = \"20s\", \"rest.retries\" = \"2\" }}\n",
+            env.path("password").display()
+        ),
+    )
+    .expect("config");
+    let out = env
+        .umbra_with_config(&config)
+        .arg("snapshots")
+        .output()
+        .expect("umbra");
+    let text = shown(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("umbra.toml:4: repository.options.rest.retries")
+            && text.contains("not a repository option"),
+        "{text}"
+    );
+    assert!(!text.contains("s3cret"), "{text}");
     // None of them took a snapshot.
     assert!(ok(&env, &good, &["snapshots"]).contains("3 snapshot(s)"));
 }

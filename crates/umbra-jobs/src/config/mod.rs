@@ -57,6 +57,8 @@ pub struct RepositorySpec {
     /// Where `path` and `password_file` stand, for errors about them.
     pub path_origin: Origin,
     pub password_file_origin: Origin,
+    /// A remote repository's options (`rest.timeout`, `rest.retry`), with where each is.
+    pub options: Vec<(String, String, Origin)>,
 }
 
 /// One `[jobs.NAME]` table.
@@ -363,6 +365,14 @@ fn resolve(raw: RawFile, loc: &Locator<'_>) -> Result<Config> {
         path_origin: loc.origin(&KeyPath::default().key("repository").key("path")),
         password_file_origin: loc
             .origin(&KeyPath::default().key("repository").key("password_file")),
+        options: r
+            .options
+            .into_iter()
+            .map(|(k, v)| {
+                let at = loc.origin(&KeyPath::default().key("repository").key("options").key(&k));
+                (k, v, at)
+            })
+            .collect(),
     });
     let mut jobs = BTreeMap::new();
     for (name, job) in raw.jobs {

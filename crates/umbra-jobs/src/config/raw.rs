@@ -31,6 +31,9 @@ pub struct RawRepository {
     pub path: String,
     pub password_file: Option<PathBuf>,
     pub password_command: Option<String>,
+    /// A remote repository's options, as restic's `-o` names them (`"rest.timeout"`).
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
