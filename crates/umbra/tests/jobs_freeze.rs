@@ -275,33 +275,8 @@ fn a_killed_umbra_leaves_nothing_frozen() {
         freeze_table(&cg)
     );
     let config = job_file(&env, &src, "reflink", &quiesce, "8s");
-    let mut umbra = env
-        .umbra_with_config(&config)
-        .args(["run", "t"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("umbra");
-    let started = Instant::now();
-    while !cg.frozen() {
-        assert!(started.elapsed() < Duration::from_secs(30), "never frozen");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    umbra.kill().expect("kill -9");
-    let killed = Instant::now();
-    let _ = umbra.wait();
-    while cg.frozen() {
-        assert!(
-            killed.elapsed() < Duration::from_secs(9),
-            "still frozen {:?} after kill -9 (bound 8 s + 1 s)",
-            killed.elapsed()
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    eprintln!(
-        "measured: thawed by the guardian {:?} after kill -9",
-        killed.elapsed()
-    );
+    let thawed = kill_while_frozen(&env, &config, None, &cg);
+    eprintln!("measured: thawed by the guardian {thawed:?} after kill -9");
     let out = env.ok(&["cleanup"]);
     assert!(out.contains("thawed 0 frozen cgroup(s)"), "{out}");
     assert!(out.contains("already thawed by the guardian"), "{out}");
@@ -513,33 +488,8 @@ fn a_container_out_of_reach_is_paused_through_its_engine_and_unpaused_by_the_gua
         "{container}\n[[jobs.t.quiesce]]\ntype = \"command\"\nname = \"slow\"\nfreeze = \"sleep 5\"\nthaw = \"true\"\n"
     );
     let config = job_file(&env, &src, "reflink", &slow, "8s");
-    let mut umbra = env
-        .umbra_with_config(&config)
-        .env("PATH", &path)
-        .args(["run", "t"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("umbra");
-    let started = Instant::now();
-    while !cg.frozen() {
-        assert!(started.elapsed() < Duration::from_secs(30), "never paused");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    umbra.kill().expect("kill -9");
-    let killed = Instant::now();
-    let _ = umbra.wait();
-    while cg.frozen() {
-        assert!(
-            killed.elapsed() < Duration::from_secs(9),
-            "still paused after kill -9"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    eprintln!(
-        "measured: unpaused by the guardian {:?} after kill -9",
-        killed.elapsed()
-    );
+    let unpaused = kill_while_frozen(&env, &config, Some(&path), &cg);
+    eprintln!("measured: unpaused by the guardian {unpaused:?} after kill -9");
     let out = env.ok(&["cleanup"]);
     assert!(out.contains("thawed 0 frozen cgroup(s)"), "{out}");
 }
@@ -600,4 +550,37 @@ fn the_v1_freezer_freezes_and_thaws() {
         "frozen while the window was open"
     );
     assert_eq!(state.trim(), "THAWED");
+}
+
+/// Runs job `t` of `config` (with `path` as PATH, when given), kills umbra with SIGKILL
+/// once `cg` is frozen, and returns how long after the kill `cg` was thawed (at most the
+/// 8 s bound plus a second).
+fn kill_while_frozen(env: &Env, config: &Path, path: Option<&str>, cg: &TestCgroup) -> Duration {
+    let mut cmd = env.umbra_with_config(config);
+    if let Some(path) = path {
+        cmd.env("PATH", path);
+    }
+    let mut umbra = cmd
+        .args(["run", "t"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("umbra");
+    let started = Instant::now();
+    while !cg.frozen() {
+        assert!(started.elapsed() < Duration::from_secs(30), "never frozen");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    umbra.kill().expect("kill -9");
+    let killed = Instant::now();
+    let _ = umbra.wait();
+    while cg.frozen() {
+        assert!(
+            killed.elapsed() < Duration::from_secs(9),
+            "still frozen {:?} after kill -9 (bound 8 s + 1 s)",
+            killed.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    killed.elapsed()
 }

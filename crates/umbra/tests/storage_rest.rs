@@ -101,15 +101,7 @@ fn ok(env: &Env, repo: &str, args: &[&str]) -> String {
 }
 
 fn restic(env: &Env, repo: &str, args: &[&str]) -> Output {
-    Command::new("restic")
-        .arg("-r")
-        .arg(repo)
-        .arg("--password-file")
-        .arg(env.path("password"))
-        .arg("--no-cache")
-        .args(args)
-        .output()
-        .expect("restic")
+    common::restic_at(env, Path::new(repo), args)
 }
 
 fn source(env: &Env) -> PathBuf {
