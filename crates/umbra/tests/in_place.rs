@@ -489,3 +489,40 @@ fn a_jobs_base_goes_with_the_job() {
     assert!(left[0].to_string_lossy().starts_with("vms-"), "{left:?}");
     assert_eq!(kept_snapshots(&lfs), 1);
 }
+
+/// A volume snapshot's files leave the page cache once read (their pages serve nothing
+/// after the backup, and would push the running applications' out): the kept base is the
+/// same snapshot, so `fincore` shows what the backup left cached of it, for a file read
+/// whole (small) and one streamed (large).
+#[test]
+fn files_read_from_a_volume_snapshot_leave_the_page_cache() {
+    if !common::require(common::have("fincore"), "fincore (util-linux)") {
+        return;
+    }
+    let Some((env, lfs, src)) = btrfs_source("big.img", 24, 9) else {
+        return;
+    };
+    fs::write(src.join("small"), Rng(10).bytes(1 << 20)).expect("write");
+    let (code, s) = env.backup_json(&[&src], &["--snapshot", "btrfs", "--keep-base", "always"]);
+    assert_eq!(code, Some(0), "{s}");
+    let base = fs::read_dir(lfs.mount.join(".umbra-snapshots"))
+        .expect("a kept base")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .next()
+        .expect("a kept base");
+    for name in ["big.img", "small"] {
+        let file = base.join("data").join(name);
+        assert!(file.is_file(), "{}", file.display());
+        let out = std::process::Command::new("fincore")
+            .args(["--bytes", "--noheadings", "--output", "RES"])
+            .arg(&file)
+            .output()
+            .expect("fincore");
+        let resident: u64 = String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("fincore's count");
+        assert_eq!(resident, 0, "{name}: {resident} bytes still cached");
+    }
+}

@@ -104,6 +104,33 @@ fn restic(env: &Env, repo: &str, args: &[&str]) -> Output {
     common::restic_at(env, Path::new(repo), args)
 }
 
+/// `umbra restore latest` from `repo` into the environment's `dir` gives back `src`.
+fn restores_whole(env: &Env, repo: &str, src: &Path, dir: &str) {
+    let target = env.path(dir);
+    ok(
+        env,
+        repo,
+        &[
+            "restore",
+            "latest",
+            "--target",
+            target.to_str().expect("utf8"),
+        ],
+    );
+    assert_same_tree(src, &restored_path(&target, src));
+}
+
+/// The lock files restic 0.14 lists in `repo`.
+fn restic_locks(env: &Env, repo: &str) -> usize {
+    let out = restic(env, repo, &["list", "locks", "--no-lock"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).lines().count()
+}
+
 fn source(env: &Env) -> PathBuf {
     let src = env.path("src");
     fs::create_dir_all(src.join("sub/deeper")).expect("mkdir");
@@ -127,18 +154,7 @@ fn a_rest_repository_round_trip_that_restic_reads_too() {
     ok(&env, &repo, &["backup", src.to_str().expect("utf8")]);
     let list = ok(&env, &repo, &["snapshots"]);
     assert!(list.contains("2 snapshot(s)"), "{list}");
-    let target = env.path("restored");
-    ok(
-        &env,
-        &repo,
-        &[
-            "restore",
-            "latest",
-            "--target",
-            target.to_str().expect("utf8"),
-        ],
-    );
-    assert_same_tree(&src, &restored_path(&target, &src));
+    restores_whole(&env, &repo, &src, "restored");
     let check = ok(&env, &repo, &["check", "--read-data"]);
     assert!(check.contains("no errors"), "{check}");
     ok(&env, &repo, &["forget", "--keep-last", "1", "--prune"]);
@@ -186,18 +202,7 @@ fn a_rest_repository_round_trip_that_restic_reads_too() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let mine = env.path("umbra-restored");
-    ok(
-        &env,
-        &restics,
-        &[
-            "restore",
-            "latest",
-            "--target",
-            mine.to_str().expect("utf8"),
-        ],
-    );
-    assert_same_tree(&src, &restored_path(&mine, &src));
+    restores_whole(&env, &restics, &src, "umbra-restored");
     assert!(ok(&env, &restics, &["check", "--read-data"]).contains("no errors"));
 }
 
@@ -324,18 +329,7 @@ fn an_rclone_repository_round_trip() {
     let src = source(&env);
     ok(&env, &repo, &["init"]);
     ok(&env, &repo, &["backup", src.to_str().expect("utf8")]);
-    let target = env.path("restored");
-    ok(
-        &env,
-        &repo,
-        &[
-            "restore",
-            "latest",
-            "--target",
-            target.to_str().expect("utf8"),
-        ],
-    );
-    assert_same_tree(&src, &restored_path(&target, &src));
+    restores_whole(&env, &repo, &src, "restored");
     assert!(ok(&env, &repo, &["check", "--read-data"]).contains("no errors"));
     if require(have("restic"), "restic 0.14") {
         let out = restic(&env, &repo, &["check", "--read-data"]);
@@ -379,7 +373,18 @@ fn a_server_that_stops_answering_or_dies_mid_backup_fails_the_backup_in_bounded_
             .stderr(Stdio::piped())
             .spawn()
             .expect("umbra");
-        std::thread::sleep(Duration::from_millis(700));
+        // The backup's lock, written through the backend, is one restic sees.
+        if have("restic") {
+            let started = Instant::now();
+            while restic_locks(&env, &repo) == 0 {
+                assert!(
+                    started.elapsed() < Duration::from_secs(20),
+                    "restic sees no lock"
+                );
+            }
+        } else {
+            std::thread::sleep(Duration::from_millis(700));
+        }
         server.signal(signal);
         let stopped = Instant::now();
         let out = child.wait_with_output().expect("wait");
@@ -394,7 +399,11 @@ fn a_server_that_stops_answering_or_dies_mid_backup_fails_the_backup_in_bounded_
         } else {
             server.restart();
         }
+        // Whatever of the failed backup's lock is left on the server, `unlock` removes.
         ok(&env, &repo, &["unlock"]);
+        if have("restic") {
+            assert_eq!(restic_locks(&env, &repo), 0, "unlock removed the lock");
+        }
         ok(&env, &repo, &["backup", src.to_str().expect("utf8")]);
         assert!(ok(&env, &repo, &["check", "--read-data"]).contains("no errors"));
     }
