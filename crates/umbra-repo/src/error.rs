@@ -45,8 +45,9 @@ pub(crate) fn from_rustic(doing: &str, err: Box<RusticError>) -> UmbraError {
         // No source attached: a request's URL may carry the repository's password.
         return UmbraError::new(ErrorKind::Io, format!("{doing}: {remote}")).with_hint(
             "Check that the server is up and reachable; each request was tried again with \
-             backoff (`-o rest.retry=N`, `-o rest.timeout=30s` tune it). What was stored \
-             before is untouched: run the command again once the server answers.",
+             backoff (`-o s3.retry=N`, `-o s3.timeout=30s` tune it; `rest.`, `sftp.` \
+             likewise). What was stored before is untouched: run the command again once the \
+             server answers.",
         );
     }
     // display_log reads "Error: <guidance> (kind: related to <kind>, code: ..): caused by: ..".
@@ -108,9 +109,35 @@ fn remote_failure(err: &RusticError) -> Option<String> {
             };
             return Some(format!("{server} {what}, also after retrying"));
         }
+        if let Some(o) = e.downcast_ref::<opendal::Error>() {
+            return Some(opendal_failure(o));
+        }
         cur = e.source();
     }
     None
+}
+
+/// The same for S3 and SFTP (opendal): its error names the service, and says whether a
+/// timeout, a refused connection or the server's answer ended the request.
+fn opendal_failure(e: &opendal::Error) -> String {
+    let text = e.to_string();
+    let server = if text.contains("service: sftp") || text.contains("sftp error") {
+        "the SFTP server"
+    } else {
+        "the S3 server"
+    };
+    let what = if text.contains("timeout") || text.contains("timed out") {
+        "did not answer in time".to_string()
+    } else if text.contains("Connection refused") || text.contains("connect error") {
+        "cannot be reached (the connection was refused or failed)".to_string()
+    } else if e.kind() == opendal::ErrorKind::PermissionDenied {
+        "refused the request (permission denied)".to_string()
+    } else if text.contains("ssh error") || text.contains("Broken pipe") || text.contains("reset") {
+        "dropped the connection in the middle of a request".to_string()
+    } else {
+        format!("failed a request ({})", e.kind())
+    };
+    format!("{server} {what}, also after retrying")
 }
 
 /// The OS error code behind a rustic error, if its cause chain holds one.

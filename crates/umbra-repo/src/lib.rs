@@ -28,6 +28,7 @@ mod error;
 pub mod extents;
 pub mod forget;
 pub mod keys;
+mod location;
 pub mod lock;
 pub mod nodes;
 mod progress;

@@ -27,8 +27,9 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Repository location: a directory, `rest:https://host:port/path` or
-    /// `rclone:remote:path` (docs/STORAGE.md). Default: the job file's repository, then
+    /// Repository location: a directory, `s3:https://host/bucket/prefix`,
+    /// `sftp:user@host:/path`, `rest:https://host:port/path` or `rclone:remote:path`
+    /// (docs/STORAGE.md). Default: the job file's repository, then
     /// RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository.
     #[arg(
         short = 'r',
@@ -48,8 +49,10 @@ pub struct GlobalArgs {
         value_name = "FILE"
     )]
     pub config: Option<PathBuf>,
-    /// A remote repository's option, as restic's `-o`: `rest.timeout=30s` (how long one
-    /// request may take), `rest.retry=5` (how often a failed request is tried again).
+    /// A remote repository's option, as restic's `-o`: `s3.timeout=30s` (how long one
+    /// request may take), `s3.retry=5` (how often a failed request is tried again),
+    /// `s3.connections=N`, `s3.region=R`, `s3.storage-class=C`; `rest.`, `rclone.` and
+    /// `sftp.` take timeout and retry (sftp also connections).
     #[arg(short = 'o', long = "option", global = true, value_name = "KEY=VALUE")]
     pub options: Vec<String>,
     /// File holding the repository password.

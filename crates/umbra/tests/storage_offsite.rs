@@ -1,0 +1,803 @@
+//! S3 and SFTP repositories (issue #12), against real servers started by each test on
+//! 127.0.0.1: moto's S3 server (`moto_server`, from PyPI's `moto[server]`) and OpenSSH's
+//! `sshd`, running as an unprivileged user of its own, reached through the system's `ssh`
+//! with a config, key and known_hosts file the test writes. For each: the whole round
+//! (init, backup, restore, check --read-data, forget --prune), restic 0.14 reading what
+//! umbra wrote and umbra reading what restic wrote; the errors (no bucket, refused
+//! credentials or login, unknown host or host key, refused connection, no repository),
+//! each clear, immediate and before any snapshot; `copy` from a local repository to S3 and
+//! on to SFTP; and servers that stop answering or die in the middle of a backup.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{assert_same_tree, have, is_root, require, restored_path, Env, Rng};
+
+fn unused_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn wait_for_port(port: u16, what: &str) {
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{what} did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// The environment a command needs to reach a store (credentials, the ssh wrapper).
+type StoreEnv = Vec<(String, String)>;
+
+/// moto's S3 server on a free port, with one bucket; stopped on drop.
+struct S3Server {
+    child: Child,
+    port: u16,
+    /// The access key pair that works (moto takes any, unless started with auth).
+    keys: (String, String),
+}
+
+impl S3Server {
+    fn start(auth: bool) -> Option<Self> {
+        if !require(
+            have("moto_server"),
+            "moto's S3 server (`pip install 'moto[server]'`; see .ci/run)",
+        ) {
+            return None;
+        }
+        let port = unused_port();
+        let mut cmd = Command::new("moto_server");
+        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+        if auth {
+            // The first 3 requests may come unsigned: they create the user and its key.
+            cmd.env("INITIAL_NO_AUTH_ACTION_COUNT", "3");
+        }
+        let child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server");
+        wait_for_port(port, "moto_server");
+        let mut server = Self {
+            child,
+            port,
+            keys: ("umbra-test-key".into(), "umbra-test-secret".into()),
+        };
+        if auth {
+            server.keys = server.python(
+                "import boto3, json\n\
+                 iam = boto3.client('iam', **kw)\n\
+                 iam.create_user(UserName='u')\n\
+                 iam.put_user_policy(UserName='u', PolicyName='all', PolicyDocument=json.dumps(\
+                 {'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Action': '*', 'Resource': '*'}]}))\n\
+                 k = iam.create_access_key(UserName='u')['AccessKey']\n\
+                 print(k['AccessKeyId'], k['SecretAccessKey'])\n",
+            );
+        }
+        server.python(
+            "import boto3\nboto3.client('s3', **kw).create_bucket(Bucket='umbra-bucket')\n",
+        );
+        Some(server)
+    }
+
+    /// Runs a boto3 snippet against the server (`kw` holds the endpoint and the keys);
+    /// returns the two words it prints, if any.
+    fn python(&self, code: &str) -> (String, String) {
+        let prelude = format!(
+            "kw = dict(endpoint_url='http://127.0.0.1:{}', region_name='us-east-1', \
+             aws_access_key_id='{}', aws_secret_access_key='{}')\n",
+            self.port, self.keys.0, self.keys.1
+        );
+        let out = Command::new("python3")
+            .arg("-c")
+            .arg(format!("{prelude}{code}"))
+            .output()
+            .expect("python3");
+        assert!(out.status.success(), "boto3: {}", text(&out));
+        let said = String::from_utf8_lossy(&out.stdout).into_owned();
+        let mut words = said.split_whitespace().map(str::to_string);
+        (
+            words.next().unwrap_or_default(),
+            words.next().unwrap_or_default(),
+        )
+    }
+
+    fn url(&self, bucket: &str, prefix: &str) -> String {
+        format!("s3:http://127.0.0.1:{}/{bucket}/{prefix}", self.port)
+    }
+
+    fn env(&self) -> StoreEnv {
+        vec![
+            ("AWS_ACCESS_KEY_ID".into(), self.keys.0.clone()),
+            ("AWS_SECRET_ACCESS_KEY".into(), self.keys.1.clone()),
+        ]
+    }
+
+    fn signal(&self, signal: i32) {
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(self.child.id() as i32, signal) };
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        self.signal(libc::SIGCONT);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The unprivileged user the test's sshd runs as (and the only one it lets in).
+const SFTP_USER: &str = "umbra-sftp";
+
+/// OpenSSH's sshd on a free port, running as [`SFTP_USER`], serving the repository
+/// directory below `dir`; the client side is an `ssh` wrapper (first on PATH) that reads
+/// the test's own config, so that umbra and restic both use the system's ssh as they
+/// would with `~/.ssh/config`.
+struct SftpServer {
+    dir: tempfile::TempDir,
+    port: u16,
+    child: Child,
+}
+
+impl SftpServer {
+    fn start() -> Option<Self> {
+        if !require(is_root(), "root (to run sshd as a user of its own)")
+            || !require(
+                Path::new("/usr/sbin/sshd").exists(),
+                "OpenSSH's sshd (Debian's openssh-server; see .ci/run)",
+            )
+        {
+            return None;
+        }
+        let exists = Command::new("id")
+            .arg(SFTP_USER)
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !exists {
+            let out = Command::new("useradd")
+                .args(["--system", "--create-home", "--home-dir"])
+                .arg(format!("/var/lib/{SFTP_USER}"))
+                .args(["--shell", "/bin/sh", SFTP_USER])
+                .output()
+                .expect("useradd");
+            // Another test may have made it at the same moment.
+            let made = Command::new("id")
+                .arg(SFTP_USER)
+                .output()
+                .is_ok_and(|o| o.status.success());
+            assert!(made, "useradd: {}", text(&out));
+        }
+        // The server's files live outside the test's private directory, which the server's
+        // user could not enter.
+        let dir = tempfile::Builder::new()
+            .prefix("umbra-sftp-")
+            .tempdir()
+            .expect("tempdir");
+        let d = dir.path();
+        fs::set_permissions(d, fs::Permissions::from_mode(0o755)).expect("chmod");
+        fs::create_dir_all(d.join("srv")).expect("mkdir");
+        fs::create_dir_all(d.join("bin")).expect("mkdir");
+        fs::create_dir_all(d.join("run")).expect("mkdir");
+        for key in ["hostkey", "clientkey"] {
+            let out = Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                .arg(d.join(key))
+                .output()
+                .expect("ssh-keygen");
+            assert!(out.status.success(), "{}", text(&out));
+        }
+        fs::copy(d.join("clientkey.pub"), d.join("authorized_keys")).expect("copy");
+        let port = unused_port();
+        fs::write(
+            d.join("sshd_config"),
+            format!(
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/hostkey\nPidFile {d}/run/sshd.pid\n\
+                 AuthorizedKeysFile {d}/authorized_keys\nStrictModes no\nUsePAM no\n\
+                 PasswordAuthentication no\nSubsystem sftp internal-sftp\n",
+                d = d.display()
+            ),
+        )
+        .expect("sshd_config");
+        let hostkey = fs::read_to_string(d.join("hostkey.pub")).expect("host key");
+        fs::write(
+            d.join("known_hosts"),
+            format!("[127.0.0.1]:{port} {hostkey}"),
+        )
+        .expect("known_hosts");
+        fs::write(
+            d.join("ssh_config"),
+            format!(
+                "Host sftp-test\n  HostName 127.0.0.1\n  Port {port}\n  User {SFTP_USER}\n\
+                 Host *\n  IdentityFile {d}/clientkey\n  IdentitiesOnly yes\n\
+                 UserKnownHostsFile {d}/known_hosts\n  BatchMode yes\n",
+                d = d.display()
+            ),
+        )
+        .expect("ssh_config");
+        let wrapper = d.join("bin/ssh");
+        fs::write(
+            &wrapper,
+            format!(
+                "#!/bin/sh\nexec /usr/bin/ssh -F {} \"$@\"\n",
+                d.join("ssh_config").display()
+            ),
+        )
+        .expect("wrapper");
+        fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755)).expect("chmod");
+        let owned = Command::new("chown")
+            .args(["-R", SFTP_USER])
+            .arg(d.join("srv"))
+            .arg(d.join("run"))
+            .arg(d.join("hostkey"))
+            .arg(d.join("authorized_keys"))
+            .status()
+            .expect("chown");
+        assert!(owned.success());
+        let child = Self::spawn(d);
+        wait_for_port(port, "sshd");
+        Some(Self { dir, port, child })
+    }
+
+    fn spawn(d: &Path) -> Child {
+        Command::new("setpriv")
+            .args(["--reuid", SFTP_USER, "--regid", SFTP_USER, "--clear-groups"])
+            .arg("/usr/sbin/sshd")
+            .arg("-D")
+            .arg("-f")
+            .arg(d.join("sshd_config"))
+            .arg("-E")
+            .arg(d.join("run/sshd.log"))
+            .process_group(0)
+            .spawn()
+            .expect("sshd")
+    }
+
+    /// Kills sshd and every session it serves (each session is a process of its own
+    /// session, so the whole tree below the listener is found through /proc).
+    fn kill(&mut self) {
+        let mut doomed = vec![self.child.id()];
+        let mut i = 0;
+        while i < doomed.len() {
+            let parent = doomed[i];
+            for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
+                let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                    continue;
+                };
+                let stat = fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+                // The parent is the second field after the command's closing parenthesis.
+                let ppid = stat
+                    .rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                    .and_then(|p| p.parse::<u32>().ok());
+                if ppid == Some(parent) && !doomed.contains(&pid) {
+                    doomed.push(pid);
+                }
+            }
+            i += 1;
+        }
+        for pid in doomed {
+            // SAFETY: signalling the test's own sshd and its sessions.
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+        }
+        let _ = self.child.wait();
+    }
+
+    fn restart(&mut self) {
+        self.child = Self::spawn(self.dir.path());
+        wait_for_port(self.port, "sshd");
+    }
+
+    /// `sftp:sftp-test:/…/srv/NAME`, through the ssh config's host alias.
+    fn url(&self, name: &str) -> String {
+        format!(
+            "sftp:sftp-test:{}",
+            self.dir.path().join("srv").join(name).display()
+        )
+    }
+
+    fn env(&self) -> StoreEnv {
+        let path = format!(
+            "{}:{}",
+            self.dir.path().join("bin").display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        vec![("PATH".into(), path)]
+    }
+}
+
+use std::os::unix::process::CommandExt;
+
+impl Drop for SftpServer {
+    fn drop(&mut self) {
+        // SAFETY: signalling our own child's process group.
+        unsafe { libc::kill(-(self.child.id() as i32), libc::SIGKILL) };
+        let _ = self.child.wait();
+    }
+}
+
+/// Sets a store's environment on a command; an empty value removes the variable.
+fn with_store<'a>(cmd: &'a mut Command, store: &StoreEnv) -> &'a mut Command {
+    for (k, v) in store {
+        if v.is_empty() {
+            cmd.env_remove(k);
+        } else {
+            cmd.env(k, v);
+        }
+    }
+    cmd
+}
+
+fn umbra(env: &Env, store: &StoreEnv, repo: &str, args: &[&str]) -> Output {
+    with_store(&mut env.umbra(), store)
+        .arg("-r")
+        .arg(repo)
+        .args(args)
+        .output()
+        .expect("umbra")
+}
+
+fn ok(env: &Env, store: &StoreEnv, repo: &str, args: &[&str]) -> String {
+    let out = umbra(env, store, repo, args);
+    assert!(
+        out.status.success(),
+        "umbra {args:?} failed\n{}",
+        text(&out)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn restic_ok(env: &Env, store: &StoreEnv, repo: &str, args: &[&str]) {
+    let out = with_store(&mut Command::new("restic"), store)
+        .arg("-r")
+        .arg(repo)
+        .arg("--password-file")
+        .arg(env.path("password"))
+        .arg("--no-cache")
+        .args(args)
+        .output()
+        .expect("restic");
+    assert!(out.status.success(), "restic {args:?}: {}", text(&out));
+}
+
+fn source(env: &Env) -> PathBuf {
+    let src = env.path("src");
+    fs::create_dir_all(src.join("sub/deeper")).expect("mkdir");
+    fs::write(src.join("small"), "hello").expect("write");
+    fs::write(src.join("sub/big"), Rng(51).bytes(6_000_000)).expect("write");
+    fs::write(src.join("sub/deeper/more"), Rng(52).bytes(300_000)).expect("write");
+    src
+}
+
+/// init, two backups, snapshots, restore, check --read-data, forget --prune; then
+/// restic 0.14 checks and restores the same repository, and umbra restores one restic
+/// wrote beside it.
+fn round_trip(env: &Env, store: &StoreEnv, repo: &str, restics: &str) {
+    let src = source(env);
+    let s = src.to_str().expect("utf8");
+    ok(env, store, repo, &["init"]);
+    ok(env, store, repo, &["backup", s]);
+    fs::write(src.join("small"), "hello again").expect("write");
+    ok(env, store, repo, &["backup", s]);
+    assert!(ok(env, store, repo, &["snapshots"]).contains("2 snapshot(s)"));
+    let target = env.path("restored");
+    ok(
+        env,
+        store,
+        repo,
+        &[
+            "restore",
+            "latest",
+            "--target",
+            target.to_str().expect("utf8"),
+        ],
+    );
+    assert_same_tree(&src, &restored_path(&target, &src));
+    assert!(ok(env, store, repo, &["check", "--read-data"]).contains("no errors"));
+    ok(env, store, repo, &["forget", "--keep-last", "1", "--prune"]);
+    assert!(ok(env, store, repo, &["snapshots"]).contains("1 snapshot(s)"));
+    assert!(ok(env, store, repo, &["check", "--read-data"]).contains("no errors"));
+
+    if !require(have("restic"), "restic 0.14") {
+        return;
+    }
+    restic_ok(env, store, repo, &["check", "--read-data"]);
+    let theirs = env.path("restic-restored");
+    restic_ok(
+        env,
+        store,
+        repo,
+        &[
+            "restore",
+            "latest",
+            "--target",
+            theirs.to_str().expect("utf8"),
+        ],
+    );
+    assert_same_tree(&src, &restored_path(&theirs, &src));
+
+    restic_ok(env, store, restics, &["init"]);
+    restic_ok(env, store, restics, &["backup", s]);
+    let mine = env.path("umbra-restored");
+    ok(
+        env,
+        store,
+        restics,
+        &[
+            "restore",
+            "latest",
+            "--target",
+            mine.to_str().expect("utf8"),
+        ],
+    );
+    assert_same_tree(&src, &restored_path(&mine, &src));
+    assert!(ok(env, store, restics, &["check", "--read-data"]).contains("no errors"));
+}
+
+#[test]
+fn an_s3_repository_round_trip_that_restic_reads_too() {
+    let Some(server) = S3Server::start(false) else {
+        return;
+    };
+    let env = Env::new();
+    round_trip(
+        &env,
+        &server.env(),
+        &server.url("umbra-bucket", "umbra/repo"),
+        &server.url("umbra-bucket", "restic-repo"),
+    );
+}
+
+#[test]
+fn an_sftp_repository_round_trip_that_restic_reads_too() {
+    let Some(server) = SftpServer::start() else {
+        return;
+    };
+    let env = Env::new();
+    round_trip(
+        &env,
+        &server.env(),
+        &server.url("repo"),
+        &server.url("restic-repo"),
+    );
+    // umbra's ssh masters do not outlive it by more than their 2 s of idling (restic's
+    // ssh is its child and ends with it).
+    let config = server.dir.path().join("ssh_config");
+    let started = Instant::now();
+    while !common::sh(&format!("pgrep -f '[s]sh -F {}' || true", config.display()))
+        .trim()
+        .is_empty()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "ssh masters left running: {}",
+            common::sh("pgrep -af 'ssh -F' || true")
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Runs `backup` against a location that cannot work: it fails within 15 s, says
+/// `says`, shows no secret, and took no snapshot.
+fn fails_clearly(env: &Env, store: &StoreEnv, repo: &str, says: &str, secret: &str) {
+    let src = source(env);
+    let started = Instant::now();
+    let out = umbra(env, store, repo, &["backup", src.to_str().expect("utf8")]);
+    let took = started.elapsed();
+    let said = text(&out);
+    assert!(!out.status.success(), "{repo}: {said}");
+    assert!(said.contains(says), "{repo}: expected `{says}`: {said}");
+    assert!(!said.contains(secret), "{repo} shows a secret: {said}");
+    assert!(took < Duration::from_secs(15), "{repo}: {took:?}");
+    assert!(
+        !said.contains("snapshot ") || !said.contains("saved"),
+        "{said}"
+    );
+}
+
+#[test]
+fn s3_errors_are_clear_immediate_and_secret_free() {
+    let Some(server) = S3Server::start(true) else {
+        return;
+    };
+    let env = Env::new();
+    let good = server.env();
+    let secret = server.keys.1.clone();
+    let wrong: StoreEnv = vec![
+        ("AWS_ACCESS_KEY_ID".into(), server.keys.0.clone()),
+        ("AWS_SECRET_ACCESS_KEY".into(), "not-the-secret".into()),
+    ];
+    let repo = server.url("umbra-bucket", "repo");
+    fails_clearly(
+        &env,
+        &wrong,
+        &repo,
+        "refused the credentials",
+        "not-the-secret",
+    );
+    let unknown: StoreEnv = vec![
+        ("AWS_ACCESS_KEY_ID".into(), "AKIAUNKNOWN".into()),
+        ("AWS_SECRET_ACCESS_KEY".into(), "whatever".into()),
+    ];
+    fails_clearly(&env, &unknown, &repo, "refused the credentials", "whatever");
+    let none: StoreEnv = vec![
+        ("AWS_ACCESS_KEY_ID".into(), String::new()),
+        ("AWS_SECRET_ACCESS_KEY".into(), String::new()),
+        ("AWS_PROFILE".into(), "umbra-test-no-such-profile".into()),
+        ("AWS_CONFIG_FILE".into(), "/nonexistent".into()),
+        ("AWS_SHARED_CREDENTIALS_FILE".into(), "/nonexistent".into()),
+    ];
+    fails_clearly(&env, &none, &repo, "no S3 credentials", "\u{0}");
+    // moto with its access control answers 403 for a bucket that does not exist (as AWS
+    // does for a bucket of someone else's); without it, 404, as AWS for a missing one.
+    let Some(open) = S3Server::start(false) else {
+        return;
+    };
+    fails_clearly(
+        &env,
+        &open.env(),
+        &open.url("no-such-bucket", "repo"),
+        "bucket of s3:http://127.0.0.1",
+        &secret,
+    );
+    fails_clearly(
+        &env,
+        &good,
+        &format!("s3:http://127.0.0.1:{}/umbra-bucket/repo", unused_port()),
+        "refused the connection",
+        &secret,
+    );
+    fails_clearly(
+        &env,
+        &good,
+        "s3:http://no-such-host.invalid:9000/umbra-bucket/repo",
+        "does not resolve",
+        &secret,
+    );
+    fails_clearly(
+        &env,
+        &open.env(),
+        &open.url("umbra-bucket", "repo"),
+        "there is no repository",
+        &secret,
+    );
+    // Options are checked by name, and belong to their backend.
+    let out = umbra(&env, &good, &repo, &["-o", "rest.timeout=1s", "snapshots"]);
+    assert!(
+        text(&out).contains("is for `rest:` repositories"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn sftp_errors_are_clear_immediate_and_leave_nothing_behind() {
+    let Some(server) = SftpServer::start() else {
+        return;
+    };
+    let env = Env::new();
+    let store = server.env();
+    let srv = server.dir.path().join("srv");
+    let at = |user: &str, host: &str, port: u16, name: &str| {
+        format!("sftp://{user}@{host}:{port}/{}", srv.join(name).display())
+    };
+    fails_clearly(
+        &env,
+        &store,
+        &at(SFTP_USER, "127.0.0.1", unused_port(), "repo"),
+        "refused the connection",
+        "\u{0}",
+    );
+    fails_clearly(
+        &env,
+        &store,
+        &format!("sftp:{SFTP_USER}@no-such-host.invalid:/srv/repo"),
+        "does not resolve",
+        "\u{0}",
+    );
+    fails_clearly(
+        &env,
+        &store,
+        &at("nobody", "127.0.0.1", server.port, "repo"),
+        "refused the login",
+        "\u{0}",
+    );
+    // `localhost` is not in known_hosts (only [127.0.0.1]:PORT is).
+    fails_clearly(
+        &env,
+        &store,
+        &at(SFTP_USER, "localhost", server.port, "repo"),
+        "host key",
+        "\u{0}",
+    );
+    fails_clearly(
+        &env,
+        &store,
+        &server.url("typo"),
+        "there is no repository",
+        "\u{0}",
+    );
+    // Asking did not create the mistyped directory.
+    assert!(!srv.join("typo").exists());
+    let out = umbra(&env, &store, "sftp:host:relative/path", &["snapshots"]);
+    assert!(text(&out).contains("must start with `/`"), "{}", text(&out));
+}
+
+/// `copy` from a local repository to S3, and from S3 on to SFTP, each with its own
+/// password; restic 0.14 reads the last copy.
+#[test]
+fn copy_goes_from_local_to_s3_to_sftp() {
+    let (Some(s3), Some(sftp)) = (S3Server::start(false), SftpServer::start()) else {
+        return;
+    };
+    let env = Env::new();
+    let src = source(&env);
+    let local = env.repo();
+    let none: StoreEnv = Vec::new();
+    let local_s = local.to_str().expect("utf8");
+    ok(&env, &none, local_s, &["init"]);
+    ok(
+        &env,
+        &none,
+        local_s,
+        &["backup", src.to_str().expect("utf8")],
+    );
+    let mut both = s3.env();
+    both.extend(sftp.env());
+    let s3_repo = s3.url("umbra-bucket", "copy");
+    let sftp_repo = sftp.url("copy");
+    for (from, to) in [
+        (local_s.to_string(), s3_repo.clone()),
+        (s3_repo, sftp_repo.clone()),
+    ] {
+        ok(&env, &both, &to, &["init"]);
+        let password = env.path("password");
+        let password = password.to_str().expect("utf8");
+        let copy = [
+            "copy",
+            "--from-repo",
+            &from,
+            "--from-password-file",
+            password,
+        ];
+        let said = ok(&env, &both, &to, &copy);
+        assert!(said.contains('1'), "{said}");
+        // Copying again copies nothing.
+        assert!(ok(&env, &both, &to, &copy).contains("copied 0 snapshot(s)"));
+        assert!(ok(&env, &both, &to, &["snapshots"]).contains("1 snapshot(s)"));
+    }
+    let target = env.path("restored");
+    ok(
+        &env,
+        &both,
+        &sftp_repo,
+        &[
+            "restore",
+            "latest",
+            "--target",
+            target.to_str().expect("utf8"),
+        ],
+    );
+    assert_same_tree(&src, &restored_path(&target, &src));
+    if require(have("restic"), "restic 0.14") {
+        restic_ok(&env, &both, &sftp_repo, &["check", "--read-data"]);
+        let theirs = env.path("restic-restored");
+        restic_ok(
+            &env,
+            &both,
+            &sftp_repo,
+            &[
+                "restore",
+                "latest",
+                "--target",
+                theirs.to_str().expect("utf8"),
+            ],
+        );
+        assert_same_tree(&src, &restored_path(&theirs, &src));
+    }
+}
+
+/// An S3 server that stops answering (SIGSTOP) mid-backup, and an SFTP server killed with
+/// its sessions mid-backup: the backup fails within bounded time, naming the server and
+/// what happened; the next backup completes and `check --read-data` is clean.
+#[test]
+fn servers_that_stop_answering_or_die_mid_backup_fail_the_backup_in_bounded_time() {
+    let (Some(s3), Some(mut sftp)) = (S3Server::start(false), SftpServer::start()) else {
+        return;
+    };
+    let env = Env::new();
+    let src = env.path("src");
+    fs::create_dir_all(&src).expect("mkdir");
+    let s3_repo = s3.url("umbra-bucket", "faults");
+    let sftp_repo = sftp.url("faults");
+    for (store, repo, quick, says) in [
+        (
+            s3.env(),
+            s3_repo,
+            ["-o", "s3.timeout=2s", "-o", "s3.retry=2"],
+            "the S3 server did not answer in time",
+        ),
+        (
+            sftp.env(),
+            sftp_repo,
+            ["-o", "sftp.timeout=5s", "-o", "sftp.retry=2"],
+            "the SFTP server",
+        ),
+    ] {
+        ok(&env, &store, &repo, &["init"]);
+        fs::write(src.join("big"), Rng(says.len() as u64).bytes(300_000_000)).expect("write");
+        let child = with_store(&mut env.umbra(), &store)
+            .args(quick)
+            .args(["-r", &repo, "backup", src.to_str().expect("utf8")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("umbra");
+        let s3_case = repo.starts_with("s3:");
+        if s3_case {
+            std::thread::sleep(Duration::from_millis(1500));
+            s3.signal(libc::SIGSTOP);
+        } else {
+            // As soon as the backup's lock is on the server, before the data is.
+            let locks = sftp.dir.path().join("srv/faults/locks");
+            let started = Instant::now();
+            while fs::read_dir(&locks).map_or(0, Iterator::count) == 0 {
+                assert!(started.elapsed() < Duration::from_secs(20), "no lock");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            sftp.kill();
+        }
+        let stopped = Instant::now();
+        let out = child.wait_with_output().expect("wait");
+        let took = stopped.elapsed();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "the backup succeeded: {err}");
+        assert!(err.contains(says), "{err}");
+        assert!(took < Duration::from_secs(120), "{took:?}");
+        eprintln!("measured: {repo}: the backup failed {took:?} after the server went");
+        if s3_case {
+            s3.signal(libc::SIGCONT);
+        } else {
+            sftp.restart();
+        }
+        ok(&env, &store, &repo, &["unlock"]);
+        ok(
+            &env,
+            &store,
+            &repo,
+            &["backup", src.to_str().expect("utf8")],
+        );
+        assert!(ok(&env, &store, &repo, &["check", "--read-data"]).contains("no errors"));
+        let target = env.path(&format!("restored-{}", s3_case));
+        ok(
+            &env,
+            &store,
+            &repo,
+            &[
+                "restore",
+                "latest",
+                "--target",
+                target.to_str().expect("utf8"),
+            ],
+        );
+        assert_same_tree(&src, &restored_path(&target, &src));
+    }
+}
