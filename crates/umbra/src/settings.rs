@@ -152,15 +152,7 @@ impl Settings {
         if args.repo.is_none() && read_config && (args.config.is_some() || config_file.is_file()) {
             let config = umbra_jobs::Config::load(&config_file)?;
             if let Some(r) = config.repository {
-                let mut location = RepoLocation::parse(&r.path).map_err(|e| {
-                    UmbraError::new(ErrorKind::Config, format!("{}: {}", r.origin, e.message()))
-                })?;
-                for (key, value, at) in &r.options {
-                    location.set_option(key, value).map_err(|e| {
-                        UmbraError::new(ErrorKind::Config, format!("{at}: {}", e.message()))
-                            .with_hint(e.hint().to_string())
-                    })?;
-                }
+                let location = location_of(&r)?;
                 from_config = Some(RepoChoice::Explicit(location));
                 config_password_file = r.password_file;
                 config_password_command = r.password_command;
@@ -343,7 +335,7 @@ pub fn read_password_file(path: &Path) -> Result<String> {
 
 /// Runs a password command (`--password-command`, `UMBRA_PASSWORD_COMMAND`, the job file's
 /// `password_command` or `RESTIC_PASSWORD_COMMAND`); errors quote the command.
-fn run_password_command(command: &str) -> Result<String> {
+pub fn run_password_command(command: &str) -> Result<String> {
     let out = Command::new("sh")
         .arg("-c")
         .arg(command)
@@ -398,4 +390,20 @@ fn warn_if_others_can_read(path: &Path) {
         m.mode() & 0o7777,
         path.display()
     );
+}
+
+/// The location a job file's repository table names, with its options; errors point to
+/// the file, line and key.
+pub fn location_of(r: &umbra_jobs::config::RepositorySpec) -> Result<RepoLocation> {
+    let mut location = RepoLocation::parse(&r.path).map_err(|e| {
+        UmbraError::new(ErrorKind::Config, format!("{}: {}", r.origin, e.message()))
+            .with_hint(e.hint().to_string())
+    })?;
+    for (key, value, at) in &r.options {
+        location.set_option(key, value).map_err(|e| {
+            UmbraError::new(ErrorKind::Config, format!("{at}: {}", e.message()))
+                .with_hint(e.hint().to_string())
+        })?;
+    }
+    Ok(location)
 }

@@ -801,3 +801,100 @@ fn servers_that_stop_answering_or_die_mid_backup_fail_the_backup_in_bounded_time
         assert_same_tree(&src, &restored_path(&target, &src));
     }
 }
+
+/// A job with `copy_to`: the 3-2-1 rule in one job. Each run's snapshot goes into the
+/// job's repository and then into `[repositories.offsite]` on S3 (with its own password),
+/// where restic reads it. An off-site store that cannot be reached fails the run and
+/// runs on_failure, but the local snapshot of that run is kept.
+#[test]
+fn a_job_copies_its_snapshot_off_site_and_a_failed_copy_fails_the_job_only() {
+    let Some(s3) = S3Server::start(false) else {
+        return;
+    };
+    let env = Env::new();
+    let src = source(&env);
+    let store = s3.env();
+    let none: StoreEnv = Vec::new();
+    let local = env.repo();
+    ok(&env, &none, local.to_str().expect("utf8"), &["init"]);
+    let offsite = s3.url("umbra-bucket", "offsite");
+    let offsite_password = env.path("offsite-password");
+    fs::write(&offsite_password, "another password\n").expect("password");
+    fs::set_permissions(&offsite_password, fs::Permissions::from_mode(0o600)).expect("chmod");
+    let marker = env.path("on-failure-ran");
+    let write_config = |offsite: &str| {
+        env.job_file(&format!(
+            "[repositories.offsite]\npath = \"{offsite}\"\npassword_file = \"{}\"\noptions = {{ \"s3.retry\" = \"1\", \"s3.timeout\" = \"5s\" }}\n\n\
+             [jobs.app]\nsources = [\"{}\"]\ncopy_to = [\"offsite\"]\n\n[jobs.app.hooks]\non_failure = [\"touch {}\"]\n",
+            offsite_password.display(),
+            src.display(),
+            marker.display()
+        ))
+    };
+    let config = write_config(&offsite);
+    let init = with_store(&mut env.umbra(), &store)
+        .args(["-r", &offsite, "--password-file"])
+        .arg(&offsite_password)
+        .arg("init")
+        .output()
+        .expect("umbra");
+    assert!(init.status.success(), "{}", text(&init));
+    let run = |config: &Path| {
+        with_store(&mut env.umbra_with_config(config), &store)
+            .args(["run", "app"])
+            .output()
+            .expect("umbra run")
+    };
+    let out = run(&config);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!marker.exists());
+    let copied = with_store(&mut env.umbra(), &store)
+        .args(["-r", &offsite, "--password-file"])
+        .arg(&offsite_password)
+        .arg("snapshots")
+        .output()
+        .expect("umbra");
+    assert!(text(&copied).contains("1 snapshot(s)"), "{}", text(&copied));
+    if require(have("restic"), "restic 0.14") {
+        let theirs = env.path("restic-restored");
+        let out = with_store(&mut Command::new("restic"), &store)
+            .args(["-r", &offsite, "--no-cache", "--password-file"])
+            .arg(&offsite_password)
+            .args(["restore", "latest", "--target"])
+            .arg(&theirs)
+            .output()
+            .expect("restic");
+        assert!(out.status.success(), "{}", text(&out));
+        assert_same_tree(&src, &restored_path(&theirs, &src));
+    }
+    // The off-site store goes away: the run fails at `copy`, on_failure runs, and the
+    // local repository has the run's snapshot all the same.
+    let config = write_config(&format!(
+        "s3:http://127.0.0.1:{}/umbra-bucket/offsite",
+        unused_port()
+    ));
+    let out = run(&config);
+    let said = text(&out);
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("copy"), "{said}");
+    eprintln!("the failed copy said: {said}");
+    assert!(marker.exists(), "on_failure did not run: {said}");
+    let local_list = ok(&env, &none, local.to_str().expect("utf8"), &["snapshots"]);
+    assert!(local_list.contains("2 snapshot(s)"), "{local_list}");
+    // A copy_to naming no repository is a config error with its line.
+    let bad = env.job_file(&format!(
+        "[jobs.app]\nsources = [\"{}\"]\ncopy_to = [\"nowhere\"]\n",
+        src.display()
+    ));
+    let out = env
+        .umbra_with_config(&bad)
+        .args(["config", "check"])
+        .output()
+        .expect("umbra");
+    assert!(
+        text(&out).contains("umbra.toml:7: jobs.app.copy_to[0]")
+            && text(&out).contains("`nowhere` names no repository"),
+        "{}",
+        text(&out)
+    );
+}

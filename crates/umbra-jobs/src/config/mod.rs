@@ -44,6 +44,8 @@ pub const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(300);
 pub struct Config {
     pub file: PathBuf,
     pub repository: Option<RepositorySpec>,
+    /// `[repositories.NAME]`: second copies, named by jobs' `copy_to`.
+    pub repositories: BTreeMap<String, RepositorySpec>,
     pub jobs: BTreeMap<String, Job>,
 }
 
@@ -66,6 +68,8 @@ pub struct RepositorySpec {
 pub struct Job {
     pub name: String,
     pub sources: Vec<JobSource>,
+    /// Names of `[repositories]` that get a copy of each run's snapshot, in order.
+    pub copy_to: Vec<String>,
     pub exclude: Vec<String>,
     pub exclude_caches: bool,
     /// restic's `--iexclude`, `--exclude-if-present`, `--exclude-larger-than` (bytes).
@@ -275,13 +279,29 @@ impl Config {
         errors
     }
 
-    /// The `[repository]` a job would fail on: a password file that is missing or cannot
-    /// be read, a local repository that does not exist.
+    /// The `[repository]` and `[repositories]` a job would fail on: a password file that
+    /// is missing or cannot be read, a local repository that does not exist.
     fn repository_problems(&self) -> Vec<UmbraError> {
         let mut errors = Vec::new();
-        let Some(r) = &self.repository else {
-            return errors;
-        };
+        if let Some(r) = &self.repository {
+            errors.extend(self.problems_of(r, false));
+        }
+        for r in self.repositories.values() {
+            errors.extend(self.problems_of(r, true));
+        }
+        errors
+    }
+
+    /// `copy_target`: a `[repositories.NAME]`, which has no other source of a password
+    /// (`-r`'s password and the environment's are the main repository's).
+    fn problems_of(&self, r: &RepositorySpec, copy_target: bool) -> Vec<UmbraError> {
+        let mut errors = Vec::new();
+        if copy_target && r.password_file.is_none() && r.password_command.is_none() {
+            errors.push(config_error(
+                &r.origin,
+                "a repository for copy_to needs its own password_file or password_command",
+            ));
+        }
         if let Some(pf) = &r.password_file {
             let o = &r.password_file_origin;
             if let Err(e) = std::fs::File::open(pf) {
@@ -357,23 +377,14 @@ fn valid_job_name(name: &str) -> bool {
 
 fn resolve(raw: RawFile, loc: &Locator<'_>) -> Result<Config> {
     let base = loc.file.parent().unwrap_or(Path::new("/")).to_path_buf();
-    let repository = raw.repository.map(|r| RepositorySpec {
-        path: r.path,
-        password_file: r.password_file.map(|p| absolute(&base, &p)),
-        password_command: r.password_command,
-        origin: loc.origin(&KeyPath::default().key("repository")),
-        path_origin: loc.origin(&KeyPath::default().key("repository").key("path")),
-        password_file_origin: loc
-            .origin(&KeyPath::default().key("repository").key("password_file")),
-        options: r
-            .options
-            .into_iter()
-            .map(|(k, v)| {
-                let at = loc.origin(&KeyPath::default().key("repository").key("options").key(&k));
-                (k, v, at)
-            })
-            .collect(),
-    });
+    let repository = raw
+        .repository
+        .map(|r| repository_spec(r, &KeyPath::default().key("repository"), &base, loc));
+    let mut repositories = BTreeMap::new();
+    for (name, r) in raw.repositories {
+        let at = KeyPath::default().key("repositories").key(&name);
+        repositories.insert(name, repository_spec(r, &at, &base, loc));
+    }
     let mut jobs = BTreeMap::new();
     for (name, job) in raw.jobs {
         let at = KeyPath::default().key("jobs").key(&name);
@@ -383,13 +394,55 @@ fn resolve(raw: RawFile, loc: &Locator<'_>) -> Result<Config> {
                 "a job name may hold only letters, digits, `-` and `_` (it names files and systemd units)",
             ));
         }
+        for (i, target) in job.copy_to.iter().enumerate() {
+            if !repositories.contains_key(target) {
+                let known: Vec<&str> = repositories.keys().map(String::as_str).collect();
+                return Err(loc.error(
+                    &at.key("copy_to").index(i),
+                    format!(
+                        "`{target}` names no repository; expected one of the file's [repositories.NAME] tables{}",
+                        if known.is_empty() {
+                            " (it has none)".to_string()
+                        } else {
+                            format!(": {}", known.join(", "))
+                        }
+                    ),
+                ));
+            }
+        }
         jobs.insert(name.clone(), resolve_job(name, job, &at, &base, loc)?);
     }
     Ok(Config {
         file: loc.file.to_path_buf(),
         repository,
+        repositories,
         jobs,
     })
+}
+
+/// A `[repository]` or `[repositories.NAME]` table, with where its keys stand.
+fn repository_spec(
+    r: raw::RawRepository,
+    at: &KeyPath,
+    base: &Path,
+    loc: &Locator<'_>,
+) -> RepositorySpec {
+    RepositorySpec {
+        path: r.path,
+        password_file: r.password_file.map(|p| absolute(base, &p)),
+        password_command: r.password_command,
+        origin: loc.origin(at),
+        path_origin: loc.origin(&at.key("path")),
+        password_file_origin: loc.origin(&at.key("password_file")),
+        options: r
+            .options
+            .into_iter()
+            .map(|(k, v)| {
+                let origin = loc.origin(&at.key("options").key(&k));
+                (k, v, origin)
+            })
+            .collect(),
+    }
 }
 
 fn resolve_job(
@@ -552,6 +605,7 @@ fn resolve_job(
     Ok(Job {
         name,
         sources,
+        copy_to: job.copy_to,
         exclude: job.exclude,
         exclude_caches: job.exclude_caches,
         iexclude: job.iexclude,

@@ -21,6 +21,9 @@ use crate::command::OnError;
 #[serde(deny_unknown_fields)]
 pub struct RawFile {
     pub repository: Option<RawRepository>,
+    /// Other repositories, by name, for `copy_to`.
+    #[serde(default)]
+    pub repositories: BTreeMap<String, RawRepository>,
     #[serde(default)]
     pub jobs: BTreeMap<String, RawJob>,
 }
@@ -48,6 +51,9 @@ pub enum RawOpenFiles {
 #[serde(deny_unknown_fields)]
 pub struct RawJob {
     pub sources: Vec<RawSourceOrPath>,
+    /// Names from `[repositories]`: each gets a copy of the run's snapshot.
+    #[serde(default)]
+    pub copy_to: Vec<String>,
     #[serde(default)]
     pub exclude: Vec<String>,
     #[serde(default)]

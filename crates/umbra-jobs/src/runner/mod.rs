@@ -1,7 +1,7 @@
 //! One run of a job: the phases in order, and what runs when one fails.
 //!
 //! ```text
-//! before ─▶ snapshot set ─▶ after_snapshot ─▶ backup ─▶ source after ─▶ after ─▶ retention
+//! before ─▶ snapshot set ─▶ after_snapshot ─▶ backup ─▶ source after ─▶ after ─▶ copy ─▶ retention
 //!                                                                 (on any failure) on_failure
 //!                                                                           (always) finally
 //! ```
@@ -41,6 +41,8 @@ use shared::{set_env, Claims, Shared};
 pub struct RunContext<'a> {
     /// Opens the job's repository with a lock (the CLI knows passwords and defaults).
     pub open_repo: &'a dyn Fn(LockKind) -> Result<Repo>,
+    /// Opens one of the job file's `[repositories]` by name, for `copy_to`.
+    pub open_copy_target: &'a dyn Fn(&str) -> Result<Repo>,
     /// The repository as users may see it (no secrets): `UMBRA_REPOSITORY`.
     pub repository: String,
     pub monitor: Arc<dyn Monitor>,
@@ -156,6 +158,7 @@ pub fn run_job(job: &Job, ctx: &RunContext<'_>) -> Result<RunReport> {
         failure_hint: None,
         incomplete: false,
         snapshot_host: None,
+        snapshot_id: None,
         quiesced: Vec::new(),
         quiescers: Vec::new(),
     };
@@ -218,6 +221,8 @@ struct Flow<'a> {
     incomplete: bool,
     /// The host recorded in this run's snapshot: retention judges only its snapshots.
     snapshot_host: Option<String>,
+    /// This run's snapshot, once saved: what `copy_to` copies.
+    snapshot_id: Option<String>,
     /// What the quiescers recorded while the snapshot set was taken.
     quiesced: Vec<umbra_core::QuiesceRecord>,
     /// The job's quiescers, once built: they finish after the backup.
@@ -452,6 +457,22 @@ impl Flow<'_> {
                 .run(Phase::After, &Shared::job_steps(&job.hooks.after), &s.env());
             self.phase_result(rec);
         }
+        // 7. copy_to: the snapshot into each second repository. A failed copy fails the
+        // run (on_failure runs) and skips retention; the first repository's snapshot stays.
+        if self.failure.is_none() {
+            for target in &job.copy_to {
+                let t = Instant::now();
+                let r = self.copy_to(target);
+                if let Err(e) = r {
+                    s.runner
+                        .log
+                        .line("copy", &format!("into {target} failed: {}", e.message()));
+                    self.fail_with(Phase::Copy, t, &e);
+                    break;
+                }
+                self.timed(Phase::Copy, t, None);
+            }
+        }
         if self.failure.is_none() {
             if let Some(keep) = &job.keep {
                 let t = Instant::now();
@@ -508,6 +529,7 @@ impl Flow<'_> {
             Ok(outcome) => {
                 let id = outcome.snapshot.id.clone();
                 self.snapshot_host = Some(outcome.snapshot.hostname.clone());
+                self.snapshot_id = Some(id.clone());
                 s.set("UMBRA_SNAPSHOT_ID", id.clone());
                 if let Ok(mut r) = s.record.lock() {
                     r.snapshot_id = Some(id.clone());
@@ -551,6 +573,26 @@ impl Flow<'_> {
                 false
             }
         }
+    }
+
+    /// Copies this run's snapshot into the job file's repository `target`.
+    fn copy_to(&self, target: &str) -> Result<()> {
+        let Some(id) = self.snapshot_id.clone() else {
+            return Ok(());
+        };
+        let dest = (self.ctx.open_copy_target)(target)?;
+        let into = dest.location().to_string();
+        let source = (self.ctx.open_repo)(LockKind::Shared)?;
+        let outcome = source.copy_to(dest, &[id])?;
+        self.s.runner.log.line(
+            "copy",
+            &format!(
+                "into {target} ({into}): {} snapshot(s) copied, {} already there",
+                outcome.copied.len(),
+                outcome.already_there.len()
+            ),
+        );
+        Ok(())
     }
 
     /// Forgets (and prunes, if the job says so) this job's snapshots by its policy: those

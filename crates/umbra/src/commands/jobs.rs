@@ -6,6 +6,7 @@ use umbra_core::{ErrorKind, Result, UmbraError};
 use umbra_jobs::state::{JobState, RunRecord};
 use umbra_jobs::{Config, RunContext};
 use umbra_repo::lock::LockKind;
+use umbra_repo::{OpenOptions, Repo};
 
 use crate::cli::RunArgs;
 use crate::output::Output;
@@ -44,8 +45,37 @@ pub fn run(args: &RunArgs, settings: &Settings, out: &Output) -> Result<Finished
         }
         super::open(settings, Some(lock), out)
     };
+    let open_copy_target = |name: &str| -> Result<Repo> {
+        let spec = config.repositories.get(name).ok_or_else(|| {
+            UmbraError::new(
+                ErrorKind::Config,
+                format!("the job file has no [repositories.{name}]"),
+            )
+        })?;
+        let location = crate::settings::location_of(spec)?;
+        let password = match (&spec.password_file, &spec.password_command) {
+            (Some(file), _) => crate::settings::read_password_file(file)?,
+            (None, Some(command)) => crate::settings::run_password_command(command)?,
+            (None, None) => {
+                return Err(UmbraError::new(
+                    ErrorKind::Config,
+                    format!(
+                        "{}: [repositories.{name}] has no password_file or password_command",
+                        spec.origin
+                    ),
+                ))
+            }
+        };
+        Repo::open(
+            &location,
+            &password,
+            OpenOptions::locked(LockKind::Shared),
+            out.monitor(),
+        )
+    };
     let ctx = RunContext {
         open_repo: &open_repo,
+        open_copy_target: &open_copy_target,
         repository: settings.repo.location().to_string(),
         monitor: out.monitor(),
     };
