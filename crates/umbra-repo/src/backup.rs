@@ -269,7 +269,7 @@ impl Repo {
             }
         }
 
-        self.repair_lost_packs()?;
+        self.reconcile_index()?;
 
         let mut excludes = Excludes::default();
         excludes.globs = exclude_globs(request)?;

@@ -140,22 +140,72 @@ impl Repo {
         Ok(packs)
     }
 
-    /// Before a backup: when the index names packs the repository lost, repairs the index
-    /// (under an exclusive lock, taken for the repair alone), so that the backup stores
-    /// their blobs again instead of pointing at data that is gone.
-    pub(crate) fn repair_lost_packs(&mut self) -> Result<()> {
-        let lost = self.lost_packs()?;
-        let Some(first) = lost.first() else {
+    /// Before a backup, the index is made to agree with the packs:
+    ///
+    /// - when it names packs the repository lost, it is repaired, so that the backup
+    ///   stores their blobs again instead of pointing at data that is gone (an error if
+    ///   that cannot be done now);
+    /// - when the repository has packs no index names (what a backup that failed or was
+    ///   killed half-way stored: a server that went away, a crash), they are indexed, so
+    ///   that this backup reuses their data instead of uploading it again. Packs of a
+    ///   backup still running elsewhere look the same, so this happens only when no other
+    ///   process holds a lock (the exclusive lock is taken for the repair alone).
+    pub(crate) fn reconcile_index(&mut self) -> Result<()> {
+        let (indexed, present) = self.indexed_and_present()?;
+        let lost: Vec<String> = indexed
+            .difference(&present)
+            .map(|p| p.to_hex().as_str().to_string())
+            .collect();
+        let unindexed = present.difference(&indexed).count();
+        if let Some(first) = lost.first() {
+            self.monitor.event(Event::Damage {
+                message: format!(
+                    "the index names {} pack(s) the repository does not have (pack {}…); \
+                     repairing the index first, so that this backup stores their data again",
+                    lost.len(),
+                    &first[..8]
+                ),
+            });
+            return self.repair_index_exclusively().map_err(|e| {
+                UmbraError::new(
+                    ErrorKind::RepositoryDamaged,
+                    format!(
+                        "{} pack(s) the index names are missing, and the index cannot be \
+                         repaired now: {}",
+                        lost.len(),
+                        e.message()
+                    ),
+                )
+                .with_hint(
+                    "Run `umbra repair index` once no other process uses the repository, then \
+                     back up again; `umbra repair snapshots` mends the snapshots that lost data.",
+                )
+            });
+        }
+        if unindexed == 0 {
             return Ok(());
-        };
-        self.monitor.event(Event::Damage {
-            message: format!(
-                "the index names {} pack(s) the repository does not have (pack {}…); \
-                 repairing the index first, so that this backup stores their data again",
-                lost.len(),
-                &first[..8]
-            ),
-        });
+        }
+        match self.repair_index_exclusively() {
+            Ok(()) => self.monitor.event(Event::Notice {
+                message: format!(
+                    "indexed {unindexed} pack(s) that an earlier backup stored but did not \
+                     finish; this backup reuses their data"
+                ),
+            }),
+            Err(e) => self.monitor.event(Event::Warning {
+                message: format!(
+                    "{unindexed} pack(s) no index names are left alone (another process \
+                     holds a lock, perhaps a backup storing them): {}",
+                    e.message()
+                ),
+            }),
+        }
+        Ok(())
+    }
+
+    /// `repair index` (headers of the packs no index names are read) under an exclusive
+    /// lock taken for it alone; the command's own lock is given back afterwards.
+    fn repair_index_exclusively(&mut self) -> Result<()> {
         let dir = self.location.lock_dir()?;
         let key = self.inner.key();
         let had = self.lock.take().is_some();
@@ -164,22 +214,7 @@ impl Repo {
             &key,
             LockKind::Exclusive,
             self.monitor.as_ref(),
-        )
-        .map_err(|e| {
-            UmbraError::new(
-                ErrorKind::RepositoryDamaged,
-                format!(
-                    "{} pack(s) the index names are missing, and the index cannot be \
-                         repaired now: {}",
-                    lost.len(),
-                    e.message()
-                ),
-            )
-            .with_hint(
-                "Run `umbra repair index` once no other process uses the repository, then \
-                     back up again; `umbra repair snapshots` mends the snapshots that lost data.",
-            )
-        });
+        );
         let repaired = exclusive.and_then(|guard| {
             let r = self.repair_index(false, false);
             drop(guard);

@@ -779,12 +779,28 @@ fn servers_that_stop_answering_or_die_mid_backup_fail_the_backup_in_bounded_time
             sftp.restart();
         }
         ok(&env, &store, &repo, &["unlock"]);
-        ok(
+        let next = umbra(
             &env,
             &store,
             &repo,
             &["backup", src.to_str().expect("utf8")],
         );
+        let said = text(&next);
+        assert!(next.status.success(), "{said}");
+        eprintln!("measured: {repo}: the next backup said: {said}");
+        // What the failed backup stored is indexed and reused, not uploaded again.
+        if s3_case {
+            assert!(
+                said.contains("indexed") && said.contains("reuses their data"),
+                "{said}"
+            );
+            let added = said
+                .split("added ")
+                .nth(1)
+                .and_then(|r| r.split(" MiB").next())
+                .and_then(|n| n.parse::<f64>().ok());
+            assert!(added.is_some_and(|mib| mib < 280.0), "{said}");
+        }
         assert!(ok(&env, &store, &repo, &["check", "--read-data"]).contains("no errors"));
         let target = env.path(&format!("restored-{}", s3_case));
         ok(
