@@ -914,3 +914,60 @@ fn a_job_copies_its_snapshot_off_site_and_a_failed_copy_fails_the_job_only() {
         text(&out)
     );
 }
+
+/// `umbra mount` works on every backend: an S3 and an SFTP repository, mounted with the
+/// real FUSE, show the snapshot's files byte-identical with their metadata, and SIGINT
+/// unmounts.
+#[test]
+fn mount_shows_s3_and_sftp_repositories() {
+    if !require(
+        Path::new("/dev/fuse").exists() && is_root(),
+        "/dev/fuse and root (to mount)",
+    ) {
+        return;
+    }
+    let (Some(s3), Some(sftp)) = (S3Server::start(false), SftpServer::start()) else {
+        return;
+    };
+    let env = Env::new();
+    let src = source(&env);
+    for (store, repo) in [
+        (s3.env(), s3.url("umbra-bucket", "mounted")),
+        (sftp.env(), sftp.url("mounted")),
+    ] {
+        ok(&env, &store, &repo, &["init"]);
+        ok(
+            &env,
+            &store,
+            &repo,
+            &["backup", src.to_str().expect("utf8")],
+        );
+        let mnt = env.path("mnt");
+        fs::create_dir_all(&mnt).expect("mkdir");
+        let mut child = with_store(&mut env.umbra(), &store)
+            .args(["-r", &repo, "mount"])
+            .arg(&mnt)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("umbra mount");
+        let latest = mnt.join("snapshots/latest");
+        let started = Instant::now();
+        while !latest.exists() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "{repo}: not mounted"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert_same_tree(&src, &restored_path(&latest, &src));
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+        let status = child.wait().expect("wait");
+        assert_eq!(status.code(), Some(130), "{repo}");
+        assert!(
+            common::mounts_below(&env.path("")).is_empty(),
+            "{repo}: left mounted"
+        );
+    }
+}
