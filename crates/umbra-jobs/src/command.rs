@@ -26,6 +26,18 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+/// Variables of umbra's environment that hold a secret: the repository passwords and the
+/// S3 credentials. Commands run without them (docs/HOOKS.md); `AWS_PROFILE`, a name,
+/// stays.
+const SECRETS: [&str; 6] = [
+    "UMBRA_PASSWORD",
+    "UMBRA_FROM_PASSWORD",
+    "RESTIC_PASSWORD",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+];
+
 /// Output bytes per command and stream that reach the log; the rest is counted only.
 pub const OUTPUT_CAP: u64 = 1024 * 1024;
 /// Lines longer than this are split.
@@ -230,9 +242,11 @@ pub fn run(cmd: &HookCommand, env: &[(String, String)], sink: &LineSink) -> Comm
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
-        // The repository password stays with umbra: hooks never see it.
-        .env_remove("UMBRA_PASSWORD")
         .envs(env.iter().map(|(k, v)| (k, v)));
+    // Passwords and store credentials stay with umbra: hooks never see them.
+    for secret in SECRETS {
+        command.env_remove(secret);
+    }
     if let Some(dir) = &cmd.working_dir {
         command.current_dir(dir);
     }

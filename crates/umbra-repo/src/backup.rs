@@ -26,7 +26,7 @@ use umbra_core::{
 };
 
 use crate::chunking::Chunking;
-use crate::error::{from_rustic, rustic};
+use crate::error::{from_rustic_at, rustic};
 use crate::repo::Repo;
 use crate::snapshots::SnapshotInfo;
 use crate::source::{Filters, PlannedReadSource};
@@ -269,7 +269,7 @@ impl Repo {
             }
         }
 
-        self.reconcile_index()?;
+        self.reconcile_before_backup()?;
 
         let mut excludes = Excludes::default();
         excludes.globs = exclude_globs(request)?;
@@ -323,6 +323,7 @@ impl Repo {
             umbra_core::interrupt::on_interrupt("index of the packs stored so far", move || {
                 let _ = crate::repair::index_finished_packs(&location2, key2);
             });
+        let unfinished = self.unfinished_mark();
         let Repo { inner, lock, .. } = self;
         let indexed = inner
             .to_indexed_ids()
@@ -330,7 +331,7 @@ impl Repo {
         let saved = indexed.archive(&opts, &source, snap, &named).map_err(|e| {
             // The same for a failed backup (a full disk may refuse this too).
             let _ = crate::repair::index_finished_packs(&location, key);
-            from_rustic("the backup failed", e)
+            from_rustic_at("the backup failed", e, Some(&location.to_string()))
         })?;
         drop(on_interrupt);
 
@@ -379,6 +380,10 @@ impl Repo {
                 .is_ok_and(|parent| parent.tree == final_snap.tree)
         });
         drop(lock);
+        if let Some(mark) = unfinished {
+            // Only saves work for the next backup: failing to remove it changes nothing.
+            let _ = std::fs::remove_file(mark);
+        }
         Ok(BackupOutcome {
             bytes_read: log.bytes_read(),
             bytes_reused: log.bytes_reused(),

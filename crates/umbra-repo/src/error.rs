@@ -10,6 +10,15 @@ use umbra_core::{ErrorKind, UmbraError};
 
 /// Wraps a rustic_core error that happened while `doing` something.
 pub(crate) fn from_rustic(doing: &str, err: Box<RusticError>) -> UmbraError {
+    from_rustic_at(doing, err, None)
+}
+
+/// The same, naming the repository (as shown, without secrets) when its store failed.
+pub(crate) fn from_rustic_at(
+    doing: &str,
+    err: Box<RusticError>,
+    location: Option<&str>,
+) -> UmbraError {
     if err.is_incorrect_password() {
         return UmbraError::new(
             ErrorKind::WrongPassword,
@@ -41,7 +50,7 @@ pub(crate) fn from_rustic(doing: &str, err: Box<RusticError>) -> UmbraError {
         )
         .with_source(*err);
     }
-    if let Some(remote) = remote_failure(&err) {
+    if let Some(remote) = remote_failure(&err, location) {
         // No source attached: a request's URL may carry the repository's password.
         return UmbraError::new(ErrorKind::Io, format!("{doing}: {remote}")).with_hint(
             "Check that the server is up and reachable; each request was tried again with \
@@ -78,7 +87,7 @@ pub(crate) fn in_umbras_words(text: &str) -> String {
 
 /// What went wrong with a remote store's request, in words that name the server (its
 /// scheme, host and port: never the URL, which may carry a password).
-fn remote_failure(err: &RusticError) -> Option<String> {
+fn remote_failure(err: &RusticError, location: Option<&str>) -> Option<String> {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
     while let Some(e) = cur {
         if let Some(r) = e.downcast_ref::<reqwest::Error>() {
@@ -110,7 +119,7 @@ fn remote_failure(err: &RusticError) -> Option<String> {
             return Some(format!("{server} {what}, also after retrying"));
         }
         if let Some(o) = e.downcast_ref::<opendal::Error>() {
-            return Some(opendal_failure(o));
+            return Some(opendal_failure(o, location));
         }
         cur = e.source();
     }
@@ -119,7 +128,7 @@ fn remote_failure(err: &RusticError) -> Option<String> {
 
 /// The same for S3 and SFTP (opendal): its error names the service, and says whether a
 /// timeout, a refused connection or the server's answer ended the request.
-fn opendal_failure(e: &opendal::Error) -> String {
+fn opendal_failure(e: &opendal::Error, location: Option<&str>) -> String {
     let text = e.to_string();
     let server = if text.contains("service: sftp") || text.contains("sftp error") {
         "the SFTP server"
@@ -137,7 +146,10 @@ fn opendal_failure(e: &opendal::Error) -> String {
     } else {
         format!("failed a request ({})", e.kind())
     };
-    format!("{server} {what}, also after retrying")
+    match location {
+        Some(at) => format!("{server} of {at} {what}, also after retrying"),
+        None => format!("{server} {what}, also after retrying"),
+    }
 }
 
 /// The OS error code behind a rustic error, if its cause chain holds one.

@@ -402,20 +402,51 @@ impl RepoLocation {
         }
     }
 
+    /// The storage backends of this location. An S3 or SFTP store's are built once per
+    /// process and shared by every use (the repository, its locks, the restorer): each
+    /// build is a new connection pool, and for SFTP each pooled connection a new ssh
+    /// login (0.2 s here; `umbra snapshots` 0.78 s -> 0.56 s).
     pub(crate) fn backends(&self) -> Result<RepositoryBackends> {
+        type Built = Vec<((String, BTreeMap<String, String>), RepositoryBackends)>;
+        static BUILT: std::sync::Mutex<Built> = std::sync::Mutex::new(Vec::new());
         let options = match &self.kind {
             LocationKind::Local(p) => {
-                BackendOptions::default().repository(p.to_string_lossy().into_owned())
+                return BackendOptions::default()
+                    .repository(p.to_string_lossy().into_owned())
+                    .to_backends()
+                    .map_err(rustic("cannot open the repository's storage"));
+            }
+            // rclone's backend owns the `rclone serve` it started, until it is dropped:
+            // it is not kept (a kept one would outlive the command and hold its output).
+            LocationKind::Remote {
+                service: Service::Rest { .. } | Service::Rclone,
+                backend,
+                options,
+                ..
+            } => {
+                return BackendOptions::default()
+                    .repository(backend.clone())
+                    .options(options.clone())
+                    .to_backends()
+                    .map_err(rustic("cannot open the repository's storage"));
             }
             LocationKind::Remote {
                 backend, options, ..
-            } => BackendOptions::default()
-                .repository(backend.clone())
-                .options(options.clone()),
+            } => (backend.clone(), options.clone()),
         };
-        options
+        let mut built = BUILT
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, b)) = built.iter().find(|(k, _)| *k == options) {
+            return Ok(b.clone());
+        }
+        let backends = BackendOptions::default()
+            .repository(options.0.clone())
+            .options(options.1.clone())
             .to_backends()
-            .map_err(rustic("cannot open the repository's storage"))
+            .map_err(rustic("cannot open the repository's storage"))?;
+        built.push((options, backends.clone()));
+        Ok(backends)
     }
 
     /// Where this repository's locks are.

@@ -164,6 +164,13 @@ fn store_error(e: &opendal::Error, shown: &str, sftp: bool) -> UmbraError {
             "refused the credentials".into(),
             "Check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) and the bucket's policy.",
         )
+    } else if has("AuthorizationHeaderMalformed") || has("PermanentRedirect") || has("status: 301")
+    {
+        (
+            ErrorKind::InvalidInput,
+            "says the bucket is in another region than the one umbra signed for".into(),
+            "Set the bucket's region with AWS_DEFAULT_REGION or `-o s3.region=REGION` (or name it in the host: s3.REGION.amazonaws.com).",
+        )
     } else if has("failed to load signing credential") || has("signing credential expires") {
         (
             ErrorKind::InvalidInput,

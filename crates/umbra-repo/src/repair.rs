@@ -26,6 +26,13 @@ use crate::error::rustic;
 use crate::lock::{LockGuard, LockKind};
 use crate::repo::Repo;
 
+/// The mark of a backup that has not finished (removed when its snapshot is saved).
+const UNFINISHED: &str = "backup-unfinished";
+/// The mark whose time is the last reconciliation of the index with the packs.
+const RECONCILED: &str = "index-reconciled";
+/// How often a remote repository's index is reconciled when nothing calls for it.
+const RECONCILE_EVERY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 /// What `repair snapshots` did.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct RepairSnapshotsOutcome {
@@ -201,6 +208,49 @@ impl Repo {
             }),
         }
         Ok(())
+    }
+
+    /// Runs [`Self::reconcile_index`] when it is worth its listing of every pack, and
+    /// marks this backup unfinished (see [`Self::unfinished_mark`]). A local repository
+    /// is reconciled before every backup (its listing costs milliseconds). A remote one
+    /// lists one request per 1,000 packs on S3 but one per directory (257) over SFTP, 0.65 s
+    /// on loopback and seconds over a WAN; so it is reconciled when the last backup from
+    /// this machine did not finish (it failed or was killed: its packs wait to be
+    /// indexed), when no local cache holds the marks, and otherwise once a day.
+    pub(crate) fn reconcile_before_backup(&mut self) -> Result<()> {
+        let marks = self.marks_dir();
+        let due = self.location.local_path().is_some()
+            || marks.as_ref().is_none_or(|dir| {
+                let unfinished = dir.join(UNFINISHED).exists();
+                let last = std::fs::metadata(dir.join(RECONCILED))
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok());
+                unfinished || last.is_none_or(|age| age > RECONCILE_EVERY)
+            });
+        if due {
+            self.reconcile_index()?;
+        }
+        if let Some(dir) = marks {
+            // The marks only save work: failing to write them changes nothing else.
+            let _ = std::fs::create_dir_all(&dir);
+            if due {
+                let _ = std::fs::write(dir.join(RECONCILED), b"");
+            }
+            let _ = std::fs::write(dir.join(UNFINISHED), b"");
+        }
+        Ok(())
+    }
+
+    /// The mark that this machine's backup has not finished; remove it once the backup's
+    /// snapshot is saved (nothing then waits to be indexed).
+    pub(crate) fn unfinished_mark(&self) -> Option<std::path::PathBuf> {
+        self.marks_dir().map(|dir| dir.join(UNFINISHED))
+    }
+
+    /// Where this machine keeps its marks about the repository: beside its cache.
+    fn marks_dir(&self) -> Option<std::path::PathBuf> {
+        crate::cache::base().map(|b| b.join(self.id()).join("umbra-marks"))
     }
 
     /// `repair index` (headers of the packs no index names are read) under an exclusive

@@ -838,13 +838,15 @@ fn a_job_copies_its_snapshot_off_site_and_a_failed_copy_fails_the_job_only() {
     fs::write(&offsite_password, "another password\n").expect("password");
     fs::set_permissions(&offsite_password, fs::Permissions::from_mode(0o600)).expect("chmod");
     let marker = env.path("on-failure-ran");
+    let hook_env = env.path("hook-env");
     let write_config = |offsite: &str| {
         env.job_file(&format!(
             "[repositories.offsite]\npath = \"{offsite}\"\npassword_file = \"{}\"\noptions = {{ \"s3.retry\" = \"1\", \"s3.timeout\" = \"5s\" }}\n\n\
-             [jobs.app]\nsources = [\"{}\"]\ncopy_to = [\"offsite\"]\n\n[jobs.app.hooks]\non_failure = [\"touch {}\"]\n",
+             [jobs.app]\nsources = [\"{}\"]\ncopy_to = [\"offsite\"]\n\n[jobs.app.hooks]\non_failure = [\"touch {}\"]\nafter = [\"env > {}\"]\n",
             offsite_password.display(),
             src.display(),
-            marker.display()
+            marker.display(),
+            hook_env.display()
         ))
     };
     let config = write_config(&offsite);
@@ -864,6 +866,13 @@ fn a_job_copies_its_snapshot_off_site_and_a_failed_copy_fails_the_job_only() {
     let out = run(&config);
     assert!(out.status.success(), "{}", text(&out));
     assert!(!marker.exists());
+    // The hooks saw the repository, never the store's credentials.
+    let seen = fs::read_to_string(&hook_env).expect("the after hook ran");
+    assert!(seen.contains("UMBRA_REPOSITORY="), "{seen}");
+    assert!(
+        !seen.contains(&s3.keys.1) && !seen.contains("AWS_ACCESS_KEY_ID"),
+        "{seen}"
+    );
     let copied = with_store(&mut env.umbra(), &store)
         .args(["-r", &offsite, "--password-file"])
         .arg(&offsite_password)

@@ -139,14 +139,30 @@ pub(crate) struct Fatal {
     pub(crate) error: Mutex<Option<std::io::Error>>,
 }
 
-/// Reads every pack of `plan` and writes the blobs into the jobs' temporary files.
-/// Damage is recorded in the jobs; a write error ends the restore (returned).
+/// How many packs are read at once: one per core (2 to 8) from a local repository, where
+/// reading and decrypting is CPU work; 8 from a remote one, where each read mostly waits
+/// for the network (restic restores with 8 workers too). Memory stays bounded by
+/// `readers × 2 × MAX_RANGE`.
+pub(crate) fn readers(remote: bool) -> usize {
+    if remote {
+        8
+    } else {
+        std::thread::available_parallelism()
+            .map_or(2, std::num::NonZeroUsize::get)
+            .clamp(2, 8)
+    }
+}
+
+/// Reads every pack of `plan` with `readers` threads and writes the blobs into the jobs'
+/// temporary files. Damage is recorded in the jobs; a write error ends the restore
+/// (returned).
 pub(crate) fn write_contents(
     plan: ContentPlan,
     jobs: &[FileJob],
     backend: &Arc<dyn WriteBackend>,
     crypto: &FileCrypto,
     progress: &dyn Task,
+    readers: usize,
 ) -> Result<(), std::io::Error> {
     progress.set_total(plan.bytes);
     let packs: Vec<(PackId, Vec<BlobUse>)> = plan
@@ -163,11 +179,8 @@ pub(crate) fn write_contents(
         stop: AtomicBool::new(false),
         error: Mutex::new(None),
     };
-    let workers = std::thread::available_parallelism()
-        .map_or(2, std::num::NonZeroUsize::get)
-        .clamp(2, 8);
     std::thread::scope(|s| {
-        for _ in 0..workers {
+        for _ in 0..readers {
             s.spawn(|| loop {
                 if fatal.stop.load(Ordering::Relaxed) {
                     break;

@@ -362,7 +362,9 @@ impl Repo {
 
         // 2. Contents.
         let task = monitor.start_task(ProgressKind::Bytes, "restoring file contents");
-        let written = contents::write_contents(content, &jobs, &backend, &crypto, task.as_ref());
+        let readers = contents::readers(self.location.local_path().is_none());
+        let written =
+            contents::write_contents(content, &jobs, &backend, &crypto, task.as_ref(), readers);
         task.finish();
         if let Err(e) = written {
             return Err(io_error("the restore failed:", &request.target, &e));
