@@ -733,13 +733,13 @@ fn servers_that_stop_answering_or_die_mid_backup_fail_the_backup_in_bounded_time
             s3.env(),
             s3_repo,
             ["-o", "s3.timeout=2s", "-o", "s3.retry=2"],
-            "the S3 server did not answer in time",
+            "the S3 server of s3:http://127.0.0.1",
         ),
         (
             sftp.env(),
             sftp_repo,
             ["-o", "sftp.timeout=5s", "-o", "sftp.retry=2"],
-            "the SFTP server",
+            "the SFTP server of sftp:sftp-test:",
         ),
     ] {
         ok(&env, &store, &repo, &["init"]);
@@ -771,6 +771,10 @@ fn servers_that_stop_answering_or_die_mid_backup_fail_the_backup_in_bounded_time
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "the backup succeeded: {err}");
         assert!(err.contains(says), "{err}");
+        assert!(
+            !s3_case || err.contains("did not answer in time, also after retrying"),
+            "{err}"
+        );
         assert!(took < Duration::from_secs(120), "{took:?}");
         eprintln!("measured: {repo}: the backup failed {took:?} after the server went");
         if s3_case {
