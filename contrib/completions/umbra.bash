@@ -3086,7 +3086,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__snapshots)
-            opts="-r -c -o -q -v -h -V --host --tag --path --latest --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-g -r -c -o -q -v -h -V --host --tag --path --latest --group-by --compact --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3105,6 +3105,14 @@ _umbra() {
                     return 0
                     ;;
                 --latest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group-by)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -g)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -132,12 +132,14 @@ complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -l host -d 'Only 
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -l tag -d 'Only snapshots with these tags (`a,b`: both; repeatable: any of the lists)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -l path -d 'Only snapshots that include this path (repeatable: all of them)' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -l latest -d 'Only the newest N snapshots of each host and set of paths (restic\'s `--latest`)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -s g -l group-by -d 'Group the list by `host`, `paths` and/or `tags` (comma-separated, restic\'s `--group-by`); with --json, restic\'s `[{group_key, snapshots}]`' -r
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -s r -l repo -d 'Repository location: a directory, `s3:https://host/bucket/prefix`, `sftp:user@host:/path`, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -s c -l config -d 'The job file (default: /etc/umbra/umbra.toml for root, ~/.config/umbra/umbra.toml for others). Its [repository] is used when -r is not given' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -s o -l option -d 'A remote repository\'s option, as restic\'s `-o`: `s3.timeout=30s` (how long one request may take), `s3.retry=5` (how often a failed request is tried again), `s3.connections=N`, `s3.region=R`, `s3.storage-class=C`; `rest.`, `rclone.` and `sftp.` take timeout and retry (sftp also connections)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -l compact -d 'A narrower table: ID, time, host, consistency and tags, no paths (restic\'s `--compact`; its `-c` is umbra\'s --config)'
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -l no-cache -d 'Use no local cache (every file is read from the repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -l json -d 'Print machine-readable JSON lines instead of text'

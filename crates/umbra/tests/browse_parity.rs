@@ -424,3 +424,70 @@ fn snapshots_latest_keeps_what_restics_keeps() {
         assert_eq!(ids(mine), ids(theirs), "--latest {n}");
     }
 }
+
+/// `snapshots --group-by` groups as restic 0.14 does (the same groups with the same
+/// snapshots, `--latest` applied within each), and `--compact` leaves out the paths.
+#[test]
+fn snapshots_group_by_groups_as_restic_does() {
+    let env = Env::new();
+    env.init();
+    let (a, b) = (env.path("a"), env.path("b"));
+    for dir in [&a, &b] {
+        fs::create_dir_all(dir).expect("mkdir");
+        fs::write(dir.join("f"), "x").expect("write");
+    }
+    env.backup_json(&[&a], &["--tag", "x"]);
+    env.backup_json(&[&a], &["--tag", "y"]);
+    env.backup_json(&[&b], &["--tag", "x"]);
+    env.backup_json(&[&a, &b], &[]);
+    // restic prints the groups in no fixed order: compare them sorted.
+    let groups = |v: serde_json::Value| -> Vec<(String, Vec<String>)> {
+        let mut g: Vec<(String, Vec<String>)> = v
+            .as_array()
+            .expect("groups")
+            .iter()
+            .map(|g| {
+                let mut ids: Vec<String> = g["snapshots"]
+                    .as_array()
+                    .expect("snapshots")
+                    .iter()
+                    .map(|s| s["id"].as_str().expect("id").to_string())
+                    .collect();
+                ids.sort();
+                (g["group_key"].to_string(), ids)
+            })
+            .collect();
+        g.sort();
+        g
+    };
+    for args in [
+        vec!["--group-by", "host"],
+        vec!["--group-by", "paths"],
+        vec!["--group-by", "tags"],
+        vec!["--group-by", "host,paths,tags"],
+        vec!["--group-by", "tags", "--latest", "1"],
+    ] {
+        let mut mine_args = vec!["--json", "snapshots"];
+        mine_args.extend(&args);
+        let mine: serde_json::Value = serde_json::from_str(&env.ok(&mine_args)).expect("json");
+        let mut theirs_args = vec!["snapshots", "--json"];
+        theirs_args.extend(&args);
+        let out = common::restic(&env, &theirs_args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let theirs: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(groups(mine), groups(theirs), "{args:?}");
+    }
+    let text = env.ok(&["snapshots", "--group-by", "paths", "--compact"]);
+    assert!(text.contains("snapshots for (paths ["), "{text}");
+    assert!(!text.contains("Paths"), "{text}");
+    let out = env.run(&["snapshots", "--group-by", "color"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("`color` is not something to group by"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -352,6 +352,14 @@ pub struct SnapshotsArgs {
     /// Only the newest N snapshots of each host and set of paths (restic's `--latest`).
     #[arg(long, value_name = "N")]
     pub latest: Option<usize>,
+    /// Group the list by `host`, `paths` and/or `tags` (comma-separated, restic's
+    /// `--group-by`); with --json, restic's `[{group_key, snapshots}]`.
+    #[arg(long, short = 'g', value_name = "host,paths,tags")]
+    pub group_by: Option<String>,
+    /// A narrower table: ID, time, host, consistency and tags, no paths (restic's
+    /// `--compact`; its `-c` is umbra's --config).
+    #[arg(long)]
+    pub compact: bool,
 }
 
 impl FilterArgs {

@@ -64,9 +64,7 @@ pub fn run(command: Command, settings: &Settings, out: &Output) -> Result<Finish
     match command {
         Command::Init(args) => init(&args, settings, out),
         Command::Backup(args) => backup::run(&args, settings, out),
-        Command::Snapshots(args) => {
-            snapshots::list(&args.filter.to_filter(), args.latest, settings, out)
-        }
+        Command::Snapshots(args) => snapshots::list(&args.filter.to_filter(), &args, settings, out),
         Command::Show { snapshot } => snapshots::show(&snapshot, settings, out),
         Command::Ls {
             snapshot,
