@@ -409,43 +409,37 @@ impl RepoLocation {
     pub(crate) fn backends(&self) -> Result<RepositoryBackends> {
         type Built = Vec<((String, BTreeMap<String, String>), RepositoryBackends)>;
         static BUILT: std::sync::Mutex<Built> = std::sync::Mutex::new(Vec::new());
-        let options = match &self.kind {
+        let build = |repository: String, options: BTreeMap<String, String>| {
+            BackendOptions::default()
+                .repository(repository)
+                .options(options)
+                .to_backends()
+                .map_err(rustic("cannot open the repository's storage"))
+        };
+        let (service, key) = match &self.kind {
             LocationKind::Local(p) => {
-                return BackendOptions::default()
-                    .repository(p.to_string_lossy().into_owned())
-                    .to_backends()
-                    .map_err(rustic("cannot open the repository's storage"));
+                return build(p.to_string_lossy().into_owned(), BTreeMap::new());
             }
-            // rclone's backend owns the `rclone serve` it started, until it is dropped:
-            // it is not kept (a kept one would outlive the command and hold its output).
             LocationKind::Remote {
-                service: Service::Rest { .. } | Service::Rclone,
+                service,
                 backend,
                 options,
                 ..
-            } => {
-                return BackendOptions::default()
-                    .repository(backend.clone())
-                    .options(options.clone())
-                    .to_backends()
-                    .map_err(rustic("cannot open the repository's storage"));
-            }
-            LocationKind::Remote {
-                backend, options, ..
-            } => (backend.clone(), options.clone()),
+            } => (service, (backend.clone(), options.clone())),
         };
+        // rclone's backend owns the `rclone serve` it started, until it is dropped: it is
+        // not kept (a kept one would outlive the command and hold its output).
+        if matches!(service, Service::Rest { .. } | Service::Rclone) {
+            return build(key.0, key.1);
+        }
         let mut built = BUILT
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((_, b)) = built.iter().find(|(k, _)| *k == options) {
+        if let Some((_, b)) = built.iter().find(|(k, _)| *k == key) {
             return Ok(b.clone());
         }
-        let backends = BackendOptions::default()
-            .repository(options.0.clone())
-            .options(options.1.clone())
-            .to_backends()
-            .map_err(rustic("cannot open the repository's storage"))?;
-        built.push((options, backends.clone()));
+        let backends = build(key.0.clone(), key.1.clone())?;
+        built.push((key, backends.clone()));
         Ok(backends)
     }
 

@@ -5,6 +5,8 @@
 //! repository), each clear and immediate, with the password never shown.
 
 mod common;
+#[path = "offsite/servers.rs"]
+mod servers;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -12,6 +14,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{assert_same_tree, have, require, restored_path, Env, Rng};
+use servers::unused_port;
 
 /// `rclone serve restic` on a free port of 127.0.0.1, stopped on drop.
 struct RestServer {
@@ -53,14 +56,7 @@ impl RestServer {
             .stderr(Stdio::null())
             .spawn()
             .expect("rclone");
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "rclone did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        servers::wait_for_port(port, "rclone");
         Self {
             child,
             port,
@@ -308,13 +304,6 @@ fn rest_errors_are_clear_and_immediate_and_the_password_never_shows() {
     assert!(!text.contains("s3cret"), "{text}");
     // None of them took a snapshot.
     assert!(ok(&env, &good, &["snapshots"]).contains("3 snapshot(s)"));
-}
-
-fn unused_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 /// `rclone:REMOTE:PATH`: umbra starts rclone's REST server itself, as restic does; a local

@@ -16,10 +16,10 @@
 //! interrupt action below). A database that `before` stopped is never left stopped.
 //! docs/HOOKS.md is the user's version of this contract; keep them in step.
 
+mod copies_and_retention;
 mod freeze;
 mod shared;
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -573,61 +573,5 @@ impl Flow<'_> {
                 false
             }
         }
-    }
-
-    /// Copies this run's snapshot into the job file's repository `target`.
-    fn copy_to(&self, target: &str) -> Result<()> {
-        let Some(id) = self.snapshot_id.clone() else {
-            return Ok(());
-        };
-        let dest = (self.ctx.open_copy_target)(target)?;
-        let into = dest.location().to_string();
-        let source = (self.ctx.open_repo)(LockKind::Shared)?;
-        let outcome = source.copy_to(dest, &[id])?;
-        self.s.runner.log.line(
-            "copy",
-            &format!(
-                "into {target} ({into}): {} snapshot(s) copied, {} already there",
-                outcome.copied.len(),
-                outcome.already_there.len()
-            ),
-        );
-        Ok(())
-    }
-
-    /// Forgets (and prunes, if the job says so) this job's snapshots by its policy: those
-    /// with the job's sources as their paths, from the host this run's snapshot names.
-    fn retention(&self, keep: &umbra_repo::forget::KeepPolicy) -> Result<()> {
-        let job = &self.s.job;
-        let repo = (self.ctx.open_repo)(LockKind::Exclusive)?;
-        let mut mine: Vec<PathBuf> = job.sources.iter().map(|s| s.path.clone()).collect();
-        mine.sort();
-        let host = self.snapshot_host.clone();
-        let verdicts = repo.forget_where(keep, false, &|snap| {
-            let mut paths = snap.paths.clone();
-            paths.sort();
-            paths == mine && host.as_ref().is_none_or(|h| *h == snap.hostname)
-        })?;
-        let removed = verdicts.iter().filter(|v| !v.keep).count();
-        self.s.runner.log.line(
-            "retention",
-            &format!(
-                "kept {}, removed {removed} snapshot(s)",
-                verdicts.len() - removed
-            ),
-        );
-        if job.prune && removed > 0 {
-            let p = repo.prune()?;
-            self.s.runner.log.line(
-                "retention",
-                &format!(
-                    "pruned: {} -> {} pack(s), {} bytes freed",
-                    p.packs_before,
-                    p.packs_after,
-                    p.bytes_freed()
-                ),
-            );
-        }
-        Ok(())
     }
 }

@@ -8,6 +8,7 @@ mod jobs;
 mod keys;
 mod maintenance;
 mod schedule;
+mod snapshot_list;
 mod snapshots;
 
 use std::path::{Component, Path, PathBuf};
@@ -64,7 +65,9 @@ pub fn run(command: Command, settings: &Settings, out: &Output) -> Result<Finish
     match command {
         Command::Init(args) => init(&args, settings, out),
         Command::Backup(args) => backup::run(&args, settings, out),
-        Command::Snapshots(args) => snapshots::list(&args.filter.to_filter(), &args, settings, out),
+        Command::Snapshots(args) => {
+            snapshot_list::list(&args.filter.to_filter(), &args, settings, out)
+        }
         Command::Show { snapshot } => snapshots::show(&snapshot, settings, out),
         Command::Ls {
             snapshot,

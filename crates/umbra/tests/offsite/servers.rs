@@ -2,6 +2,9 @@
 //! its own), each on a free port of 127.0.0.1 and gone when dropped, and the environment a
 //! command needs to reach them.
 
+// Each test binary that includes this uses a part of it.
+#![allow(dead_code)]
+
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
@@ -18,7 +21,7 @@ pub fn unused_port() -> u16 {
         .expect("a free port")
 }
 
-fn wait_for_port(port: u16, what: &str) {
+pub fn wait_for_port(port: u16, what: &str) {
     let started = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
