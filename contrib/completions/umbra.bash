@@ -70,8 +70,14 @@ _umbra() {
             umbra,ls)
                 cmd="umbra__subcmd__ls"
                 ;;
+            umbra,metrics)
+                cmd="umbra__subcmd__metrics"
+                ;;
             umbra,mount)
                 cmd="umbra__subcmd__mount"
+                ;;
+            umbra,notify)
+                cmd="umbra__subcmd__notify"
                 ;;
             umbra,prune)
                 cmd="umbra__subcmd__prune"
@@ -172,8 +178,14 @@ _umbra() {
             umbra__subcmd__help,ls)
                 cmd="umbra__subcmd__help__subcmd__ls"
                 ;;
+            umbra__subcmd__help,metrics)
+                cmd="umbra__subcmd__help__subcmd__metrics"
+                ;;
             umbra__subcmd__help,mount)
                 cmd="umbra__subcmd__help__subcmd__mount"
+                ;;
+            umbra__subcmd__help,notify)
+                cmd="umbra__subcmd__help__subcmd__notify"
                 ;;
             umbra__subcmd__help,prune)
                 cmd="umbra__subcmd__help__subcmd__prune"
@@ -220,6 +232,9 @@ _umbra() {
             umbra__subcmd__help__subcmd__key,remove)
                 cmd="umbra__subcmd__help__subcmd__key__subcmd__remove"
                 ;;
+            umbra__subcmd__help__subcmd__notify,test)
+                cmd="umbra__subcmd__help__subcmd__notify__subcmd__test"
+                ;;
             umbra__subcmd__help__subcmd__repair,index)
                 cmd="umbra__subcmd__help__subcmd__repair__subcmd__index"
                 ;;
@@ -258,6 +273,18 @@ _umbra() {
                 ;;
             umbra__subcmd__key__subcmd__help,remove)
                 cmd="umbra__subcmd__key__subcmd__help__subcmd__remove"
+                ;;
+            umbra__subcmd__notify,help)
+                cmd="umbra__subcmd__notify__subcmd__help"
+                ;;
+            umbra__subcmd__notify,test)
+                cmd="umbra__subcmd__notify__subcmd__test"
+                ;;
+            umbra__subcmd__notify__subcmd__help,help)
+                cmd="umbra__subcmd__notify__subcmd__help__subcmd__help"
+                ;;
+            umbra__subcmd__notify__subcmd__help,test)
+                cmd="umbra__subcmd__notify__subcmd__help__subcmd__test"
                 ;;
             umbra__subcmd__repair,help)
                 cmd="umbra__subcmd__repair__subcmd__help"
@@ -308,7 +335,7 @@ _umbra() {
 
     case "${cmd}" in
         umbra)
-            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version init backup snapshots show ls restore find mount cat dump diff check copy stats tag forget prune repair key sources cleanup run jobs history config schedule daemon generate unlock help"
+            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version init backup snapshots show ls restore find mount cat dump diff check copy stats tag forget prune repair key sources cleanup run jobs metrics notify history config schedule daemon generate unlock help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1234,7 +1261,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__help)
-            opts="init backup snapshots show ls restore find mount cat dump diff check copy stats tag forget prune repair key sources cleanup run jobs history config schedule daemon generate unlock help"
+            opts="init backup snapshots show ls restore find mount cat dump diff check copy stats tag forget prune repair key sources cleanup run jobs metrics notify history config schedule daemon generate unlock help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1555,9 +1582,51 @@ _umbra() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        umbra__subcmd__help__subcmd__metrics)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         umbra__subcmd__help__subcmd__mount)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umbra__subcmd__help__subcmd__notify)
+            opts="test"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umbra__subcmd__help__subcmd__notify__subcmd__test)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1910,7 +1979,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__jobs)
-            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --check --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2295,6 +2364,56 @@ _umbra() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        umbra__subcmd__metrics)
+            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         umbra__subcmd__mount)
             opts="-r -c -o -q -v -h -V --host --tag --path --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -2314,6 +2433,148 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umbra__subcmd__notify)
+            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version test help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umbra__subcmd__notify__subcmd__help)
+            opts="test help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umbra__subcmd__notify__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umbra__subcmd__notify__subcmd__help__subcmd__test)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umbra__subcmd__notify__subcmd__test)
+            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --repo)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

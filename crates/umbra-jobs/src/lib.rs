@@ -7,7 +7,10 @@
 //! timeout ([`command`]), keeps each job's lock, logs and history ([`state`]), evaluates
 //! systemd calendar expressions ([`calendar`]), writes systemd units or runs due jobs
 //! itself ([`schedule`]), holds applications still around the snapshot set
-//! ([`quiesce`]), and keeps snapshots as the base of the next backup ([`bases`]).
+//! ([`quiesce`]), keeps snapshots as the base of the next backup ([`bases`]), tells the
+//! job's notification targets how runs went (`runner::notify`, through umbra-notify), and
+//! turns the histories into Prometheus metrics ([`metrics`]) and a stale-backup check
+//! ([`overdue`]).
 //!
 //! Like the other domain crates it never prints: it reports to a `Monitor` and returns
 //! records; the CLI renders them.
@@ -16,6 +19,8 @@ pub mod bases;
 pub mod calendar;
 pub mod command;
 pub mod config;
+pub mod metrics;
+pub mod overdue;
 pub mod phase;
 pub mod quiesce;
 pub mod runner;

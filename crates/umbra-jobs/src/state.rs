@@ -241,4 +241,76 @@ pub struct RunRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub downtime_seconds: Option<f64>,
     pub log: PathBuf,
+    /// What the backup read and stored, when it saved a snapshot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<BackupFigures>,
+    /// Why a run that saved its snapshot is a `warning` rather than a `success` event.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// What each notification target answered, for the start and the end of the run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notifications: Vec<umbra_notify::Delivery>,
+}
+
+impl RunRecord {
+    /// Whether the run saved its snapshot (`success`, or `incomplete`: saved, with files
+    /// unreadable or changed while read). The stale-backup check and
+    /// `umbra_job_last_success_timestamp_seconds` count these.
+    #[must_use]
+    pub fn saved(&self) -> bool {
+        matches!(self.status.as_str(), "success" | "incomplete")
+    }
+
+    /// The deliveries that failed.
+    pub fn failed_notifications(&self) -> impl Iterator<Item = &umbra_notify::Delivery> {
+        self.notifications.iter().filter(|d| !d.ok)
+    }
+
+    /// When the run ended, from its start and duration.
+    #[must_use]
+    pub fn ended(&self) -> Option<jiff::Timestamp> {
+        let start: jiff::Timestamp = self.started.parse().ok()?;
+        let span = jiff::SignedDuration::try_from_secs_f64(self.seconds).ok()?;
+        start.checked_add(span).ok()
+    }
+}
+
+/// The figures of a run's backup: for `umbra metrics` and the notifications' summary.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct BackupFigures {
+    pub files_new: u64,
+    pub files_changed: u64,
+    pub files_unmodified: u64,
+    /// Bytes of file content read from the sources.
+    pub bytes_read: u64,
+    /// Bytes added to the repository, before compression.
+    pub bytes_added: u64,
+    pub sources: Vec<SourceFigures>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quiesced: Vec<QuiesceFigures>,
+    /// The repository after the run: its snapshots and the bytes of its packs (measured
+    /// after retention; absent when it could not be read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository_snapshots: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository_bytes: Option<u64>,
+}
+
+/// One source's consistency in a run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SourceFigures {
+    pub path: PathBuf,
+    pub method: String,
+    pub level: String,
+}
+
+/// One quiescer's freeze window in a run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct QuiesceFigures {
+    pub name: String,
+    pub kind: String,
+    pub freeze_seconds: f64,
+    /// It did not freeze, and the run went on without it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub failed: bool,
 }

@@ -133,6 +133,11 @@ impl Repo {
             .collect())
     }
 
+    /// How many snapshot files the repository has (read or not): for the metrics.
+    pub fn snapshot_count(&self) -> Result<u64> {
+        Ok(self.snapshot_hex_ids()?.len() as u64)
+    }
+
     /// Total bytes and count of the pack files (for what `prune` really freed).
     pub fn pack_usage(&self) -> Result<(u64, usize)> {
         let packs = self

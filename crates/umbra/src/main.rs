@@ -27,6 +27,8 @@ pub enum Finished {
     Incomplete,
     /// Stopped by SIGINT or SIGTERM after cleaning up (a job's recovery ran): exit 130.
     Interrupted,
+    /// A check's own exit code (`umbra jobs --check`: 0, 1 or 2 as monitoring plugins exit).
+    Code(u8),
 }
 
 pub const EXIT_FATAL: u8 = 1;
@@ -64,7 +66,11 @@ fn main() -> ExitCode {
     umbra_core::umask::make_private();
     let cli = Cli::parse();
     // `config check` reports the job file's problems itself.
-    let read_config = !matches!(cli.command, cli::Command::Config { .. });
+    // So does `jobs --check`, which must answer UNKNOWN (exit 3), as a monitoring plugin.
+    let read_config = !matches!(
+        cli.command,
+        cli::Command::Config { .. } | cli::Command::Jobs { check: true }
+    );
     let settings = match Settings::resolve(&cli.global, read_config) {
         Ok(s) => s,
         Err(err) => {
@@ -79,6 +85,7 @@ fn main() -> ExitCode {
         Ok(Finished::Ok) => ExitCode::SUCCESS,
         Ok(Finished::Incomplete) => ExitCode::from(EXIT_INCOMPLETE),
         Ok(Finished::Interrupted) => ExitCode::from(EXIT_INTERRUPTED),
+        Ok(Finished::Code(code)) => ExitCode::from(code),
         Err(err) => {
             out.error(&err);
             ExitCode::from(EXIT_FATAL)

@@ -15,6 +15,7 @@
 
 mod commands;
 pub mod locate;
+pub mod notify;
 mod ownership;
 mod quiesce;
 mod raw;
@@ -35,6 +36,7 @@ use crate::command::{HookCommand, OnError};
 use commands::{commands, CommandDefaults};
 pub use locate::Origin;
 use locate::{config_error, plain_words, KeyPath, Locator};
+pub use notify::{NotifySpec, ServiceKind};
 use raw::{RawFile, RawJob, RawOpenFiles};
 use repository::repository_spec;
 pub use repository::RepositorySpec;
@@ -50,6 +52,8 @@ pub struct Config {
     /// `[repositories.NAME]`: second copies, named by jobs' `copy_to`.
     pub repositories: BTreeMap<String, RepositorySpec>,
     pub jobs: BTreeMap<String, Job>,
+    /// `[metrics] textfile`: the Prometheus textfile written after every run.
+    pub metrics_textfile: Option<PathBuf>,
 }
 
 /// One `[jobs.NAME]` table.
@@ -82,6 +86,11 @@ pub struct Job {
     pub freeze_timeout: Duration,
     /// How often a snapshot set discarded for an exceeded bound is tried again.
     pub quiesce_retries: u32,
+    /// Who is told about its runs (`[notify]` and `[jobs.NAME.notify]`).
+    pub notify: Vec<NotifySpec>,
+    /// How old its last success may be before `umbra jobs --check` calls it overdue
+    /// (default: twice the interval of its schedule).
+    pub max_age: Option<Duration>,
     pub origin: Origin,
 }
 
@@ -264,6 +273,11 @@ impl Config {
                     check(dir, &job.origin, "the working directory");
                 }
             }
+            for target in &job.notify {
+                for file in target.files() {
+                    check(file, &target.origin, "the notification's secret file");
+                }
+            }
         }
         errors
     }
@@ -305,7 +319,13 @@ fn valid_job_name(name: &str) -> bool {
 }
 
 fn resolve(raw: RawFile, loc: &Locator<'_>) -> Result<Config> {
-    let base = loc.file.parent().unwrap_or(Path::new("/")).to_path_buf();
+    // `-c umbra.toml` has an empty parent: the file's directory is then the current one,
+    // made absolute, so that commands and relative paths mean the same in every phase.
+    let base = match loc.file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
+    };
+    let base = std::path::absolute(&base).unwrap_or(base);
     let repository = raw
         .repository
         .map(|r| repository_spec(r, &KeyPath::default().key("repository"), &base, loc));
@@ -314,6 +334,10 @@ fn resolve(raw: RawFile, loc: &Locator<'_>) -> Result<Config> {
         let at = KeyPath::default().key("repositories").key(&name);
         repositories.insert(name, repository_spec(r, &at, &base, loc));
     }
+    let file_notify = match raw.notify {
+        Some(n) => notify::resolve_table(n, &KeyPath::default().key("notify"), &base, loc)?,
+        None => Vec::new(),
+    };
     let mut jobs = BTreeMap::new();
     for (name, job) in raw.jobs {
         let at = KeyPath::default().key("jobs").key(&name);
@@ -339,13 +363,19 @@ fn resolve(raw: RawFile, loc: &Locator<'_>) -> Result<Config> {
                 ));
             }
         }
-        jobs.insert(name.clone(), resolve_job(name, job, &at, &base, loc)?);
+        let mut job = resolve_job(name.clone(), job, &at, &base, loc)?;
+        job.notify = notify::merge(&file_notify, std::mem::take(&mut job.notify));
+        jobs.insert(name, job);
     }
     Ok(Config {
         file: loc.file.to_path_buf(),
         repository,
         repositories,
         jobs,
+        metrics_textfile: raw
+            .metrics
+            .and_then(|m| m.textfile)
+            .map(|p| absolute(&base, &p)),
     })
 }
 
@@ -461,6 +491,16 @@ fn resolve_job(
         }
         quiesce.push(spec);
     }
+    let notify = match job.notify {
+        Some(n) => notify::resolve_table(n, &at.key("notify"), base, loc)?,
+        None => Vec::new(),
+    };
+    if job.max_age.is_some_and(|a| a.0.is_zero()) {
+        return Err(loc.error(
+            &at.key("max_age"),
+            "a max_age of 0 is always overdue; expected a duration like \"26h\"",
+        ));
+    }
     let job_open_files = job.open_files;
     let chunking = |text: Option<&String>, key: &KeyPath| -> Result<Option<Chunking>> {
         text.map(|t| {
@@ -528,6 +568,8 @@ fn resolve_job(
         quiesce,
         freeze_timeout: job.freeze_timeout.map_or(DEFAULT_FREEZE_TIMEOUT, |t| t.0),
         quiesce_retries: job.quiesce_retries.unwrap_or(0),
+        notify,
+        max_age: job.max_age.map(|a| a.0),
         origin: loc.origin(at),
     })
 }

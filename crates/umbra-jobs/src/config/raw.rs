@@ -26,6 +26,40 @@ pub struct RawFile {
     pub repositories: BTreeMap<String, RawRepository>,
     #[serde(default)]
     pub jobs: BTreeMap<String, RawJob>,
+    /// Notification targets every job has (a job's own table adds to them).
+    pub notify: Option<RawNotify>,
+    pub metrics: Option<RawMetrics>,
+}
+
+/// `[metrics]`: where the Prometheus textfile goes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetrics {
+    pub textfile: Option<PathBuf>,
+}
+
+/// `[notify]` or `[jobs.NAME.notify]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNotify {
+    pub healthchecks: Option<RawTargetOrUrl>,
+    pub ntfy: Option<RawTargetOrUrl>,
+    pub webhook: Option<RawTargetOrUrl>,
+    /// The events this table's targets are told about, unless a target says.
+    pub on: Option<Vec<String>>,
+    /// The timeout of one request.
+    pub timeout: Option<RawDuration>,
+}
+
+/// A target: its URL, or a table with `url` and optionally `on`, `secret_file`
+/// (webhook), `token_file` (ntfy).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTarget {
+    pub url: String,
+    pub on: Option<Vec<String>>,
+    pub secret_file: Option<PathBuf>,
+    pub token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -86,6 +120,9 @@ pub struct RawJob {
     pub quiesce: Vec<RawQuiesce>,
     pub freeze_timeout: Option<RawDuration>,
     pub quiesce_retries: Option<u32>,
+    pub notify: Option<RawNotify>,
+    /// How old the last success may be before `umbra jobs --check` calls the job overdue.
+    pub max_age: Option<RawDuration>,
 }
 
 /// The types of quiescer.
@@ -173,6 +210,37 @@ pub struct RawSource {
     pub before: Vec<RawCommand>,
     #[serde(default)]
     pub after: Vec<RawCommand>,
+}
+
+/// `healthchecks = "https://..."` or `webhook = { url = "...", secret_file = "..." }`.
+#[derive(Debug)]
+pub struct RawTargetOrUrl(pub RawTarget);
+
+impl<'de> Deserialize<'de> for RawTargetOrUrl {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawTargetOrUrl;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(
+                    "a URL, or a table with `url` and optionally `on`, `secret_file`, `token_file`",
+                )
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(RawTargetOrUrl(RawTarget {
+                    url: v.to_string(),
+                    on: None,
+                    secret_file: None,
+                    token_file: None,
+                }))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                RawTarget::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RawTargetOrUrl)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl<'de> Deserialize<'de> for RawSourceOrPath {
@@ -296,11 +364,11 @@ impl RawCommand {
     }
 }
 
-/// A duration: whole seconds, or a string like `500ms`, `30s`, `5m`, `1h`.
+/// A duration: whole seconds, or a string like `500ms`, `30s`, `5m`, `1h`, `7d`.
 #[derive(Debug, Clone, Copy)]
 pub struct RawDuration(pub Duration);
 
-/// Parses `500ms`, `30s`, `5m`, `1h`, `1h30m`.
+/// Parses `500ms`, `30s`, `5m`, `1h`, `1h30m`, `7d`.
 pub fn parse_duration(text: &str) -> Option<Duration> {
     let mut total = Duration::ZERO;
     let mut digits = String::new();
@@ -321,6 +389,7 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
             's' => Duration::from_secs(n),
             'm' => Duration::from_secs(n.checked_mul(60)?),
             'h' => Duration::from_secs(n.checked_mul(3600)?),
+            'd' => Duration::from_secs(n.checked_mul(86_400)?),
             _ => return None,
         };
         total = total.checked_add(unit)?;
@@ -365,6 +434,7 @@ mod tests {
         assert_eq!(parse_duration("5m"), Some(Duration::from_secs(300)));
         assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
         assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2d"), Some(Duration::from_secs(172_800)));
         assert_eq!(parse_duration("5"), None);
         assert_eq!(parse_duration("5x"), None);
     }

@@ -285,3 +285,58 @@ fn chunking_and_keep_base_per_job_and_per_source() {
         err(&bad)
     );
 }
+
+#[test]
+fn notify_targets_merge_file_and_job_tables() {
+    let text = r#"
+[notify]
+ntfy = "https://ntfy.example.org/all"
+webhook = "https://ops.example.org/all"
+
+[metrics]
+textfile = "umbra.prom"
+
+[jobs.db]
+sources = ["/srv/db"]
+max_age = "26h"
+
+[jobs.db.notify]
+healthchecks = "https://hc-ping.com/0f4c5d1e"
+ntfy = { url = "https://ntfy.example.org/db", on = ["failure"] }
+
+[jobs.etc]
+sources = ["/etc"]
+"#;
+    let c = Config::parse(Path::new("/etc/umbra/umbra.toml"), text).expect("valid");
+    let db = c.job("db").expect("db");
+    let labels: Vec<String> = db.notify.iter().map(NotifySpec::label).collect();
+    // The job's ntfy replaces the file's; the file's webhook stays.
+    assert_eq!(
+        labels,
+        [
+            "webhook https://ops.example.org/all",
+            "healthchecks https://hc-ping.com/0f4c…",
+            "ntfy https://ntfy.example.org/db"
+        ]
+    );
+    use umbra_notify::EventKind as E;
+    assert_eq!(db.notify[0].on, [E::Failure, E::Warning]);
+    assert_eq!(
+        db.notify[1].on,
+        [E::Start, E::Success, E::Warning, E::Failure]
+    );
+    assert_eq!(db.notify[2].on, [E::Failure]);
+    assert_eq!(db.max_age, Some(Duration::from_secs(26 * 3600)));
+    assert_eq!(c.job("etc").expect("etc").notify.len(), 2);
+    assert_eq!(
+        c.metrics_textfile.as_deref(),
+        Some(Path::new("/etc/umbra/umbra.prom"))
+    );
+    // A URL that is not http(s) is refused, and shown redacted.
+    let e = err("[jobs.a]\nsources = [\"/a\"]\nnotify = { ntfy = \"ftp://h/secret-topic\" }\n");
+    assert!(
+        e.contains("jobs.a.notify.ntfy") && e.contains("ftp://h/secr…"),
+        "{e}"
+    );
+    assert!(!e.contains("secret-topic"), "{e}");
+}

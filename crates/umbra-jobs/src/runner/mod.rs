@@ -16,8 +16,10 @@
 //! interrupt action below). A database that `before` stopped is never left stopped.
 //! docs/HOOKS.md is the user's version of this contract; keep them in step.
 
+mod backup;
 mod copies_and_retention;
 mod freeze;
+pub mod notify;
 mod shared;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,11 +28,9 @@ use std::time::Instant;
 
 use umbra_core::{Event, Monitor, Result};
 use umbra_repo::lock::LockKind;
-use umbra_repo::{BackupRequest, Repo};
+use umbra_repo::Repo;
 use umbra_snapshot::registry::Registry;
 use umbra_snapshot::{Planner, SnapshotSet, SourceChoice};
-
-use crate::bases::BaseScope;
 
 use crate::config::Job;
 use crate::phase::{Phase, PhaseRunner, Step};
@@ -92,6 +92,8 @@ pub fn run_job(job: &Job, ctx: &RunContext<'_>) -> Result<RunReport> {
     let started = jiff::Timestamp::now();
     let run_id = started.strftime("%Y%m%dT%H%M%S%.3fZ").to_string();
     let log = Arc::new(state.new_log(&run_id)?);
+    let previous = state.history()?.pop();
+    let (targets, unreadable_secrets) = notify::targets(job);
     let sources: Vec<String> = job
         .sources
         .iter()
@@ -127,12 +129,16 @@ pub fn run_job(job: &Job, ctx: &RunContext<'_>) -> Result<RunReport> {
             snapshot_id: None,
             downtime_seconds: None,
             log: log.path.clone(),
+            backup: None,
+            warnings: Vec::new(),
+            notifications: Vec::new(),
         }),
         claims: Claims::default(),
         interrupted: AtomicBool::new(false),
         before_started: AtomicBool::new(false),
         before_ended: Mutex::new(None),
         t0: Instant::now(),
+        targets,
     });
     let _on_interrupt = {
         let s = Arc::clone(&shared);
@@ -148,6 +154,7 @@ pub fn run_job(job: &Job, ctx: &RunContext<'_>) -> Result<RunReport> {
         "run",
         &format!("job {} started by pid {}", job.name, std::process::id()),
     );
+    notify::start(&shared, previous.as_ref(), unreadable_secrets);
     // Copies a crashed run staged are stale: the job lock says no run of this job is live.
     let staging = freeze::staging_dir(&job.name)?;
     let _ = std::fs::remove_dir_all(&staging);
@@ -207,7 +214,7 @@ pub fn run_job(job: &Job, ctx: &RunContext<'_>) -> Result<RunReport> {
     };
     let _ = std::fs::remove_dir_all(&staging);
     log.line("run", &format!("job {} ended: {}", job.name, record.status));
-    shared.record_once(&record)?;
+    let record = shared.record_once(record)?;
     Ok(RunReport { record })
 }
 
@@ -484,94 +491,8 @@ impl Flow<'_> {
                 );
             }
         }
-    }
-
-    /// Reads the data from the snapshot set into the repository. True on success.
-    fn backup(&mut self, set: &SnapshotSet) -> bool {
-        let s = Arc::clone(self.s);
-        let job = &s.job;
-        let t = Instant::now();
-        let mut plan = set.plan();
-        freeze::apply(&s, &mut plan, &self.quiesced, &self.quiescers);
-        let bases = umbra_snapshot::base::Bases::default_location().map(|bases| BaseScope {
-            bases,
-            scope: &job.name,
-            repository: &self.ctx.repository,
-        });
-        if let Ok(b) = &bases {
-            b.attach(&mut plan);
-        }
-        let result = (self.ctx.open_repo)(LockKind::Shared).and_then(|repo| {
-            let request = BackupRequest {
-                plan,
-                excludes: crate::steps::excludes(&job.exclude),
-                exclude_files: Vec::new(),
-                exclude_caches: job.exclude_caches,
-                iexcludes: job.iexclude.clone(),
-                exclude_if_present: job.exclude_if_present.clone(),
-                exclude_larger_than: job.exclude_larger_than,
-                one_file_system: job.one_file_system,
-                tags: job.tags.clone(),
-                host: job.host.clone(),
-                force_full_read: false,
-                change_retries: job.change_retries,
-                chunking: umbra_repo::chunking::Chunking::Auto,
-                source_chunking: job
-                    .sources
-                    .iter()
-                    .map(|s| (s.path.clone(), s.chunking))
-                    .collect(),
-                ..BackupRequest::default()
-            };
-            repo.backup(&request, &|| set.verify())
-        });
-        match result {
-            Ok(outcome) => {
-                let id = outcome.snapshot.id.clone();
-                self.snapshot_host = Some(outcome.snapshot.hostname.clone());
-                self.snapshot_id = Some(id.clone());
-                s.set("UMBRA_SNAPSHOT_ID", id.clone());
-                if let Ok(mut r) = s.record.lock() {
-                    r.snapshot_id = Some(id.clone());
-                }
-                let problems = outcome.unreadable_count() + outcome.changed_count();
-                self.incomplete = problems > 0;
-                s.runner.log.line(
-                    "backup",
-                    &format!(
-                        "snapshot {} saved: {} files new, {} changed, {} unmodified; {} bytes added; consistency: {}{}",
-                        outcome.snapshot.short_id,
-                        outcome.files_new,
-                        outcome.files_changed,
-                        outcome.files_unmodified,
-                        outcome.bytes_added,
-                        outcome.record.short(),
-                        if problems > 0 {
-                            format!("; {problems} file(s) unreadable or changed while read")
-                        } else {
-                            String::new()
-                        }
-                    ),
-                );
-                s.runner.monitor.event(Event::Info {
-                    message: format!("{}: snapshot {} saved", job.name, outcome.snapshot.short_id),
-                });
-                if let Ok(b) = &bases {
-                    let monitor = s.runner.monitor.as_ref();
-                    for line in b.keep(set, &outcome, job.keep_base, monitor) {
-                        s.runner.log.line("backup", &line);
-                    }
-                }
-                self.timed(Phase::Backup, t, None);
-                true
-            }
-            Err(e) => {
-                s.runner
-                    .log
-                    .line("backup", &format!("failed: {}", e.message()));
-                self.fail_with(Phase::Backup, t, &e);
-                false
-            }
+        if backed_up {
+            self.measure_repository();
         }
     }
 }

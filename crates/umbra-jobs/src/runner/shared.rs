@@ -52,6 +52,8 @@ pub(super) struct Shared {
     pub(super) before_started: AtomicBool,
     pub(super) before_ended: Mutex<Option<Instant>>,
     pub(super) t0: Instant,
+    /// The job's notification targets, with their secrets read.
+    pub(super) targets: Vec<umbra_notify::Target>,
 }
 
 pub(super) fn set_env(env: &mut Vec<(String, String)>, key: &str, value: String) {
@@ -144,19 +146,34 @@ impl Shared {
         if let Some(r) = self.finally("interrupted", Some(error)) {
             self.push(r);
         }
-        if let Ok(mut r) = self.record.lock() {
+        let record = self.record.lock().map(|mut r| {
             r.status = "interrupted".into();
             r.error = Some(error.into());
             r.seconds = self.t0.elapsed().as_secs_f64();
-            let _ = self.record_once(&r);
+            r.clone()
+        });
+        if let Ok(r) = record {
+            let _ = self.record_once(r);
         }
     }
 
-    /// Appends `record` to the history unless the run or the interrupt action did.
-    pub(super) fn record_once(&self, record: &RunRecord) -> Result<()> {
-        match claim(&self.claims.recorded) {
-            Some(_claim) => self.state.append(record),
-            None => Ok(()),
-        }
+    /// Tells the targets how the run ended and appends the record, with their answers, to
+    /// the history: once, by the run or by the interrupt action, whichever ends first.
+    /// Returns the record as written (or as given, when the other party wrote it).
+    pub(super) fn record_once(&self, mut record: RunRecord) -> Result<RunRecord> {
+        let Some(_claim) = claim(&self.claims.recorded) else {
+            return Ok(record);
+        };
+        let event = super::notify::event_of(&record);
+        let deliveries = super::notify::send(
+            &self.targets,
+            event,
+            &record,
+            &self.runner.log,
+            self.runner.monitor.as_ref(),
+        );
+        record.notifications.extend(deliveries);
+        self.state.append(&record)?;
+        Ok(record)
     }
 }

@@ -272,6 +272,16 @@ pub struct RunArgs {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum NotifyCommand {
+    /// Send one test event to each target of JOB and print what each answered
+    /// (healthchecks gets it at `/log`, which changes no check's state).
+    Test {
+        /// The job whose targets to test.
+        job: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Validate the job file without running anything: syntax, keys, types, schedules, and
     /// that the paths it names exist.

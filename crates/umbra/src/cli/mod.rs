@@ -12,7 +12,7 @@ pub use args::*;
 pub const VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     " (engine: rustic_core 0.13.0 with umbra's patches, see vendor/PATCHES.md; \
-     repository format: restic v1 and v2; backends: local)"
+     repository format: restic v1 and v2; backends: local, rest, rclone, s3, sftp)"
 );
 
 /// umbra backs up files that are in use, consistently, into a restic-compatible repository.
@@ -223,7 +223,21 @@ pub enum Command {
     /// Run jobs from the job file: their commands, snapshot, backup and retention.
     Run(RunArgs),
     /// List the jobs of the job file, each with its schedule and last result.
-    Jobs,
+    Jobs {
+        /// Check instead that every scheduled job's last success is recent enough (its
+        /// `max_age`, else twice its schedule's interval), as a Nagios/Icinga plugin:
+        /// `OK`, `WARNING` (the last run failed) or `CRITICAL` (overdue, or never
+        /// succeeded) first, exit 0, 1 or 2 (3 when the job file cannot be read).
+        #[arg(long)]
+        check: bool,
+    },
+    /// Print the Prometheus metrics of every job (what `[metrics] textfile` holds).
+    Metrics,
+    /// Test the notification targets of a job.
+    Notify {
+        #[command(subcommand)]
+        command: NotifyCommand,
+    },
     /// Show the past runs of a job (or of all jobs).
     History {
         /// Only this job.

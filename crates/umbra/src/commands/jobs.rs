@@ -88,6 +88,7 @@ pub fn run(args: &RunArgs, settings: &Settings, out: &Output) -> Result<Finished
     for job in jobs {
         let report = umbra_jobs::run_job(job, &ctx)?;
         print_run(&report.record, out);
+        super::monitoring::write_textfile(&config, out);
         match report.record.status.as_str() {
             "success" => {}
             // The signal handler exits with 130 once the recovery is done; should the run
@@ -170,6 +171,17 @@ fn print_run(r: &RunRecord, out: &Output) {
             seconds(d)
         ));
     }
+    for w in &r.warnings {
+        out.summary(format!("warning: {w}"));
+    }
+    for d in r.failed_notifications() {
+        out.summary(format!(
+            "notification failed: {} to {}: {}",
+            d.event.as_str(),
+            d.target,
+            d.error.as_deref().unwrap_or("no answer")
+        ));
+    }
     out.summary(format!("log: {}", r.log.display()));
 }
 
@@ -205,6 +217,16 @@ pub fn jobs(settings: &Settings, out: &Output) -> Result<Finished> {
                 .and_then(|r| r.downtime_seconds)
                 .map_or("-".to_string(), seconds),
         ));
+        if let Some(r) = &last {
+            for d in r.failed_notifications() {
+                out.line(format!(
+                    "  notification failed: {} to {}: {}",
+                    d.event.as_str(),
+                    d.target,
+                    d.error.as_deref().unwrap_or("no answer")
+                ));
+            }
+        }
         out.json(&serde_json::json!({
             "job": name,
             "schedule": job.schedule.as_ref().map(|c| c.text()),
@@ -212,6 +234,10 @@ pub fn jobs(settings: &Settings, out: &Output) -> Result<Finished> {
             "running": running,
             "sources": job.sources.iter().map(|s| s.path.clone()).collect::<Vec<_>>(),
             "last_run": last,
+            "notify": job.notify.iter().map(|t| serde_json::json!({
+                "target": t.label(),
+                "on": t.on,
+            })).collect::<Vec<_>>(),
         }));
     }
     Ok(Finished::Ok)
@@ -315,6 +341,13 @@ pub fn check(settings: &Settings, out: &Output) -> Result<Finished> {
                 .map(|c| format!(", schedule `{}`", c.text()))
                 .unwrap_or_default()
         ));
+        for t in &job.notify {
+            let on: Vec<&str> = t.on.iter().map(|e| e.as_str()).collect();
+            out.line(format!("  notify {} on {}", t.label(), on.join(", ")));
+        }
+    }
+    if let Some(path) = &config.metrics_textfile {
+        out.line(format!("metrics textfile: {}", path.display()));
     }
     out.summary(format!(
         "{}: valid, {} job(s)",

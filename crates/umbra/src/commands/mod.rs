@@ -7,6 +7,7 @@ mod generate;
 mod jobs;
 mod keys;
 mod maintenance;
+mod monitoring;
 mod schedule;
 mod snapshot_list;
 mod snapshots;
@@ -124,7 +125,12 @@ pub fn run(command: Command, settings: &Settings, out: &Output) -> Result<Finish
         Command::Unlock { remove_all } => maintenance::unlock(remove_all, settings, out),
         Command::Key { command } => keys::run(command, settings, out),
         Command::Run(args) => jobs::run(&args, settings, out),
-        Command::Jobs => jobs::jobs(settings, out),
+        Command::Jobs { check: false } => jobs::jobs(settings, out),
+        Command::Jobs { check: true } => Ok(monitoring::check(settings, out)),
+        Command::Metrics => monitoring::metrics(settings, out),
+        Command::Notify {
+            command: crate::cli::NotifyCommand::Test { job },
+        } => monitoring::notify_test(&job, settings, out),
         Command::History { job, last } => jobs::history(job.as_deref(), last, settings, out),
         Command::Config {
             command: crate::cli::ConfigCommand::Check,

@@ -587,3 +587,12 @@ pub fn mounts_below(dir: &Path) -> Vec<String> {
         .filter(|m| Path::new(m).starts_with(dir) && Path::new(m) != dir)
         .collect()
 }
+
+/// A TCP port on 127.0.0.1 that nothing listens on (bound, then released).
+#[allow(dead_code)]
+pub fn unused_tcp_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
