@@ -14,6 +14,7 @@ pub mod monitor;
 pub mod plan;
 pub mod reflink;
 pub mod umask;
+pub mod units;
 
 pub use consistency::{ConsistencyLevel, ConsistencyRecord, QuiesceRecord, SourceConsistency};
 pub use error::{ErrorKind, Result, UmbraError};

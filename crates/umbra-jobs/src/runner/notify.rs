@@ -65,7 +65,7 @@ pub fn summary(record: &RunRecord, host: &str) -> String {
             b.files_new,
             b.files_changed,
             b.files_unmodified,
-            human_bytes(b.bytes_added)
+            umbra_core::units::human_bytes(b.bytes_added)
         ));
     }
     if let Some(d) = record.downtime_seconds {
@@ -88,21 +88,6 @@ pub fn summary(record: &RunRecord, host: &str) -> String {
         parts.push(format!("warning: {w}"));
     }
     parts.join("; ")
-}
-
-fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut unit = 0;
-    while v >= 1024.0 && unit + 1 < UNITS.len() {
-        v /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
-    }
 }
 
 /// The last [`umbra_notify::LOG_TAIL_BYTES`] of the run's log, cut at a line start.
