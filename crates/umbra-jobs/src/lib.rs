@@ -19,6 +19,7 @@ pub mod bases;
 pub mod calendar;
 pub mod command;
 pub mod config;
+pub mod drill;
 pub mod metrics;
 pub mod overdue;
 pub mod phase;

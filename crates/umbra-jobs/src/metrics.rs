@@ -155,6 +155,17 @@ pub fn render(config: &Config, now: Timestamp) -> Result<String> {
         "counter",
         "Notifications of the job's runs that could not be delivered.",
     );
+    let mut drilled = F::new(
+        "umbra_job_last_drill_success_timestamp_seconds",
+        "gauge",
+        "When the job's last restore drill that passed ended (Unix time); 0 if none did.",
+    );
+    let mut drill_status = F::new("umbra_job_last_drill_status", "gauge", "The status of the job's last drill, as the label `status` (passed, failed, interrupted); always 1.");
+    let mut drill_checks = F::new(
+        "umbra_drill_check_ok",
+        "gauge",
+        "Each check of the job's last drill: 1 if it passed, 0 if not, by `check` and `source`.",
+    );
     for (name, job) in &config.jobs {
         let state = JobState::for_job(name)?;
         let history = state.history()?;
@@ -195,6 +206,32 @@ pub fn render(config: &Config, now: Timestamp) -> Result<String> {
                 vec![("job", name.clone()), ("status", last.status.clone())],
                 1.0,
             );
+        }
+        let drills = state.drills()?;
+        drilled.add(
+            j(),
+            drills
+                .iter()
+                .rev()
+                .find(|d| d.passed())
+                .and_then(crate::drill::DrillRecord::ended)
+                .map_or(0.0, |t| t.as_millisecond() as f64 / 1000.0),
+        );
+        if let Some(d) = drills.last() {
+            drill_status.add(
+                vec![("job", name.clone()), ("status", d.status.clone())],
+                1.0,
+            );
+            for c in &d.checks {
+                drill_checks.add(
+                    vec![
+                        ("job", name.clone()),
+                        ("check", c.check.clone()),
+                        ("source", c.source.clone()),
+                    ],
+                    f64::from(u8::from(c.ok)),
+                );
+            }
         }
         if let Some(d) = history.iter().rev().find_map(|r| r.downtime_seconds) {
             downtime.add(j(), d);
@@ -257,6 +294,9 @@ pub fn render(config: &Config, now: Timestamp) -> Result<String> {
         &size,
         &runs,
         &failed_notes,
+        &drilled,
+        &drill_status,
+        &drill_checks,
     ] {
         f.write(&mut out);
     }

@@ -29,6 +29,7 @@ pub enum Phase {
     QuiesceFinish,
     Copy,
     Retention,
+    Drill,
     OnFailure,
     Finally,
 }
@@ -50,6 +51,7 @@ impl Phase {
             Self::QuiesceFinish => "quiesce_finish",
             Self::Copy => "copy",
             Self::Retention => "retention",
+            Self::Drill => "drill",
             Self::OnFailure => "on_failure",
             Self::Finally => "finally",
         }

@@ -5,6 +5,7 @@
 //! ```text
 //! jobs/NAME/lock            flock(2)ed while the job runs; holds the owner's pid
 //! jobs/NAME/history.jsonl   one RunRecord per finished run, appended
+//! jobs/NAME/drills.jsonl    one DrillRecord per finished drill, appended
 //! jobs/NAME/logs/RUN.log    each run's log: phases, commands, their output, exit codes
 //! ```
 //!
@@ -132,8 +133,22 @@ impl JobState {
 
     /// Appends `record` to the history and syncs it.
     pub fn append(&self, record: &RunRecord) -> Result<()> {
+        self.append_line("history.jsonl", record)
+    }
+
+    /// Appends a drill's record to the drills' history (`drills.jsonl`) and syncs it.
+    pub fn append_drill(&self, record: &crate::drill::DrillRecord) -> Result<()> {
+        self.append_line("drills.jsonl", record)
+    }
+
+    /// The finished drills, oldest first.
+    pub fn drills(&self) -> Result<Vec<crate::drill::DrillRecord>> {
+        self.read_lines("drills.jsonl")
+    }
+
+    fn append_line(&self, name: &str, record: &impl Serialize) -> Result<()> {
         self.ensure()?;
-        let path = self.dir.join("history.jsonl");
+        let path = self.dir.join(name);
         let mut line = serde_json::to_vec(record).map_err(|e| {
             UmbraError::new(ErrorKind::Internal, "cannot encode the run record").with_source(e)
         })?;
@@ -151,7 +166,11 @@ impl JobState {
     /// The finished runs, oldest first. Lines that cannot be read (a torn last line) are
     /// skipped.
     pub fn history(&self) -> Result<Vec<RunRecord>> {
-        let path = self.dir.join("history.jsonl");
+        self.read_lines("history.jsonl")
+    }
+
+    fn read_lines<T: serde::de::DeserializeOwned>(&self, name: &str) -> Result<Vec<T>> {
+        let path = self.dir.join(name);
         let file = match File::open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),

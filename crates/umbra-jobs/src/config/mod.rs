@@ -14,6 +14,7 @@
 //! the file's directory.
 
 mod commands;
+pub mod drill;
 pub mod locate;
 pub mod notify;
 mod ownership;
@@ -91,6 +92,8 @@ pub struct Job {
     /// How old its last success may be before `umbra jobs --check` calls it overdue
     /// (default: twice the interval of its schedule).
     pub max_age: Option<Duration>,
+    /// How its restores are proven (`[jobs.NAME.drill]`; defaults when absent).
+    pub drill: drill::DrillSpec,
     pub origin: Origin,
 }
 
@@ -501,6 +504,10 @@ fn resolve_job(
             "a max_age of 0 is always overdue; expected a duration like \"26h\"",
         ));
     }
+    let drill = match job.drill {
+        Some(d) => drill::resolve(d, &at.key("drill"), base, &defaults(OnError::Fail), loc)?,
+        None => drill::DrillSpec::default(),
+    };
     let job_open_files = job.open_files;
     let chunking = |text: Option<&String>, key: &KeyPath| -> Result<Option<Chunking>> {
         text.map(|t| {
@@ -570,6 +577,7 @@ fn resolve_job(
         quiesce_retries: job.quiesce_retries.unwrap_or(0),
         notify,
         max_age: job.max_age.map(|a| a.0),
+        drill,
         origin: loc.origin(at),
     })
 }

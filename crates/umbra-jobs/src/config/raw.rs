@@ -123,6 +123,60 @@ pub struct RawJob {
     pub notify: Option<RawNotify>,
     /// How old the last success may be before `umbra jobs --check` calls the job overdue.
     pub max_age: Option<RawDuration>,
+    pub drill: Option<RawDrill>,
+}
+
+/// `[jobs.NAME.drill]`: how the job's restores are proven.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDrill {
+    /// A check of the user's, run against the restored tree.
+    pub command: Option<RawCommand>,
+    /// Queries by database (a PostgreSQL or MariaDB database name, or a SQLite file).
+    #[serde(default)]
+    pub queries: BTreeMap<String, Vec<String>>,
+    /// How many files to check against the snapshot: a number, or `"all"`.
+    pub sample: Option<RawSample>,
+    /// Run a drill after the job's backup when the last passed one is older than this.
+    pub every: Option<RawDuration>,
+    /// The bound on the whole drill.
+    pub timeout: Option<RawDuration>,
+    /// Where the scratch directories go (default `/var/tmp`).
+    pub scratch_dir: Option<PathBuf>,
+}
+
+/// `sample = 1000` or `sample = "all"`.
+#[derive(Debug, Clone, Copy)]
+pub struct RawSample(pub Option<usize>);
+
+impl<'de> Deserialize<'de> for RawSample {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = RawSample;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number of files, or \"all\"")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                usize::try_from(v)
+                    .map(|n| RawSample(Some(n)))
+                    .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                usize::try_from(v)
+                    .map(|n| RawSample(Some(n)))
+                    .map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                if v == "all" {
+                    Ok(RawSample(None))
+                } else {
+                    Err(E::invalid_value(de::Unexpected::Str(v), &self))
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// The types of quiescer.

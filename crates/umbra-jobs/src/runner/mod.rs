@@ -78,6 +78,21 @@ fn missing_source(s: &crate::config::JobSource) -> Result<()> {
     }
 }
 
+/// Whether the job's drill is due: it has `every`, and no drill passed within it.
+fn drill_due(job: &Job) -> bool {
+    let Some(every) = job.drill.every else {
+        return false;
+    };
+    let last = JobState::for_job(&job.name)
+        .and_then(|s| s.drills())
+        .ok()
+        .and_then(|d| d.into_iter().rev().find(crate::drill::DrillRecord::passed))
+        .and_then(|d| d.ended());
+    last.is_none_or(|t| {
+        t.duration_until(jiff::Timestamp::now()).as_secs_f64() >= every.as_secs_f64()
+    })
+}
+
 /// The outcome of [`run_job`]: the record that was appended to the history.
 #[derive(Debug, Clone)]
 pub struct RunReport {
@@ -155,6 +170,8 @@ pub fn run_job(job: &Job, ctx: &RunContext<'_>) -> Result<RunReport> {
         &format!("job {} started by pid {}", job.name, std::process::id()),
     );
     notify::start(&shared, previous.as_ref(), unreadable_secrets);
+    // Scratch directories of drills that crashed (their servers died with them).
+    crate::drill::sweep(ctx.monitor.as_ref());
     // Copies a crashed run staged are stale: the job lock says no run of this job is live.
     let staging = freeze::staging_dir(&job.name)?;
     let _ = std::fs::remove_dir_all(&staging);
@@ -493,6 +510,31 @@ impl Flow<'_> {
         }
         if backed_up {
             self.measure_repository();
+        }
+        // 6b. a restore drill, when the last one that passed is older than `every`.
+        if self.failure.is_none() && backed_up && drill_due(job) {
+            let t = Instant::now();
+            let ctx = crate::drill::DrillContext {
+                open_repo: self.ctx.open_repo,
+                monitor: Arc::clone(&s.runner.monitor),
+            };
+            match crate::drill::run(job, self.snapshot_id.as_deref(), &ctx) {
+                Ok(d) => {
+                    if let Ok(mut r) = s.record.lock() {
+                        r.warnings
+                            .extend(d.warnings.iter().map(|w| format!("drill: {w}")));
+                    }
+                    let error = (!d.passed()).then(|| {
+                        format!(
+                            "the restore drill {}: {}",
+                            d.status,
+                            d.error.as_deref().unwrap_or("see its log")
+                        )
+                    });
+                    self.timed(Phase::Drill, t, error);
+                }
+                Err(e) => self.fail_with(Phase::Drill, t, &e),
+            }
         }
     }
 }

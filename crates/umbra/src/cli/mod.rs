@@ -231,6 +231,17 @@ pub enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Prove that a job's backup restores: restore its newest snapshot (or --snapshot)
+    /// into a private scratch directory, start and check what it holds (SQLite,
+    /// PostgreSQL, MariaDB), check a sample of files against the snapshot, run the job's
+    /// `[drill] command`, and record the result. See docs/DRILL.md.
+    Drill {
+        /// The job whose backup to prove.
+        job: String,
+        /// The snapshot to drill (id, prefix, `latest`); default: the job's newest.
+        #[arg(long, value_name = "ID")]
+        snapshot: Option<String>,
+    },
     /// Print the Prometheus metrics of every job (what `[metrics] textfile` holds).
     Metrics,
     /// Test the notification targets of a job.

@@ -190,8 +190,8 @@ pub fn jobs(settings: &Settings, out: &Output) -> Result<Finished> {
     let config = load(settings)?;
     let now = jiff::Timestamp::now();
     out.line(format!(
-        "{:<16} {:<22} {:<22} {:<12} {:>10}",
-        "JOB", "SCHEDULE", "NEXT RUN", "LAST RESULT", "DOWNTIME"
+        "{:<16} {:<22} {:<22} {:<12} {:>10}  {}",
+        "JOB", "SCHEDULE", "NEXT RUN", "LAST RESULT", "DOWNTIME", "LAST DRILL"
     ));
     for (name, job) in &config.jobs {
         let state = JobState::for_job(name)?;
@@ -207,8 +207,23 @@ pub fn jobs(settings: &Settings, out: &Output) -> Result<Finished> {
             (None, Some(r)) => r.status.clone(),
             (None, None) => "never run".to_string(),
         };
+        let drills = state.drills()?;
+        let last_drill = drills.last();
+        let drill = last_drill.map_or_else(
+            || "never".to_string(),
+            |d| {
+                let ago = d.ended().map_or_else(String::new, |t| {
+                    umbra_jobs::overdue::span(t.duration_until(now).as_secs_f64())
+                });
+                if d.passed() {
+                    format!("proven restorable {ago} ago")
+                } else {
+                    format!("{} {ago} ago", d.status)
+                }
+            },
+        );
         out.line(format!(
-            "{:<16} {:<22} {:<22} {:<12} {:>10}",
+            "{:<16} {:<22} {:<22} {:<12} {:>10}  {drill}",
             name,
             job.schedule.as_ref().map_or("-", |c| c.text()),
             next.as_deref().unwrap_or("-"),
@@ -234,6 +249,7 @@ pub fn jobs(settings: &Settings, out: &Output) -> Result<Finished> {
             "running": running,
             "sources": job.sources.iter().map(|s| s.path.clone()).collect::<Vec<_>>(),
             "last_run": last,
+            "last_drill": last_drill,
             "notify": job.notify.iter().map(|t| serde_json::json!({
                 "target": t.label(),
                 "on": t.on,
@@ -255,8 +271,11 @@ pub fn history(
         None => load(settings)?.jobs.keys().cloned().collect(),
     };
     let mut runs = Vec::new();
+    let mut drills = Vec::new();
     for n in &names {
-        runs.extend(JobState::for_job(n)?.history()?);
+        let state = JobState::for_job(n)?;
+        runs.extend(state.history()?);
+        drills.extend(state.drills()?);
     }
     if runs.is_empty() {
         if let Some(j) = job {
@@ -266,13 +285,30 @@ pub fn history(
             }
         }
     }
-    runs.sort_by(|a, b| a.started.cmp(&b.started));
-    let skip = runs.len().saturating_sub(last);
+    // Runs and drills, in the order they started.
+    let mut rows: Vec<(String, Row)> = runs
+        .into_iter()
+        .map(|r| (r.started.clone(), Row::Run(r)))
+        .chain(
+            drills
+                .into_iter()
+                .map(|d| (d.started.clone(), Row::Drill(d))),
+        )
+        .collect();
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    let skip = rows.len().saturating_sub(last);
     out.line(format!(
         "{:<26} {:<12} {:<11} {:>10} {:>10}  {:<8}  PHASES",
         "STARTED", "JOB", "RESULT", "DURATION", "DOWNTIME", "SNAPSHOT"
     ));
-    for r in runs.into_iter().skip(skip) {
+    for (_, row) in rows.into_iter().skip(skip) {
+        let r = match row {
+            Row::Run(r) => r,
+            Row::Drill(d) => {
+                print_drill_row(&d, out);
+                continue;
+            }
+        };
         out.json(&serde_json::to_value(&r).unwrap_or_default());
         let phases: Vec<String> = r
             .phases
@@ -299,6 +335,43 @@ pub fn history(
         }
     }
     Ok(Finished::Ok)
+}
+
+enum Row {
+    Run(RunRecord),
+    Drill(umbra_jobs::drill::DrillRecord),
+}
+
+/// A drill as a row of `umbra history` (its checks where a run has its phases).
+fn print_drill_row(d: &umbra_jobs::drill::DrillRecord, out: &Output) {
+    let mut json = serde_json::to_value(d).unwrap_or_default();
+    if let Some(o) = json.as_object_mut() {
+        o.insert("kind".into(), "drill".into());
+    }
+    out.json(&json);
+    let checks: Vec<String> = d
+        .checks
+        .iter()
+        .map(|c| format!("{} {}", c.check, if c.ok { "ok" } else { "FAILED" }))
+        .collect();
+    out.line(format!(
+        "{:<26} {:<12} {:<11} {:>10} {:>10}  {:<8}  {}",
+        d.started,
+        d.job,
+        format!("drill {}", d.status),
+        seconds(d.seconds),
+        "-",
+        d.snapshot_id
+            .as_deref()
+            .map_or("-", |id| &id[..id.len().min(8)]),
+        checks.join(", ")
+    ));
+    if out.mode.verbosity > 0 {
+        if let Some(e) = &d.error {
+            out.line(format!("    error: {e}"));
+        }
+        out.line(format!("    log: {}", d.log.display()));
+    }
 }
 
 /// `umbra config check`: every problem of the job file, or a summary of what it defines.

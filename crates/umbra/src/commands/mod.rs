@@ -3,6 +3,7 @@
 
 mod backup;
 pub mod copy;
+mod drill;
 mod generate;
 mod jobs;
 mod keys;
@@ -128,6 +129,7 @@ pub fn run(command: Command, settings: &Settings, out: &Output) -> Result<Finish
         Command::Jobs { check: false } => jobs::jobs(settings, out),
         Command::Jobs { check: true } => Ok(monitoring::check(settings, out)),
         Command::Metrics => monitoring::metrics(settings, out),
+        Command::Drill { job, snapshot } => drill::run(&job, snapshot.as_deref(), settings, out),
         Command::Notify {
             command: crate::cli::NotifyCommand::Test { job },
         } => monitoring::notify_test(&job, settings, out),
