@@ -366,7 +366,8 @@ fn a_drill_starts_postgres_lets_it_recover_and_checks_it() {
 
 #[test]
 fn a_postgres_backup_without_a_wal_segment_fails_the_drill() {
-    let j = Jobs::new(PG_JOB);
+    // A drill from the job's run: its failure fails the run and runs on_failure.
+    let j = Jobs::new(&PG_JOB.replace("[jobs.t.drill]", "[jobs.t.drill]\nevery = \"1d\""));
     let Some(_bin) = pg_cluster(&j) else { return };
     fs::create_dir_all(j.env.path("scratch")).expect("scratch");
     // The segment holding the last checkpoint goes missing from what is backed up.
@@ -379,15 +380,19 @@ fn a_postgres_backup_without_a_wal_segment_fails_the_drill() {
         .collect();
     segments.sort();
     fs::remove_file(segments.last().expect("a segment")).expect("remove");
-    assert!(j.run(&["run", "t"]).status.success());
+    let out = j.run(&["run", "t"]);
+    assert!(!out.status.success(), "the failed drill fails the run");
+    let err = stderr(&out);
+    let pg = format!("postgres {}: FAILED", j.src.join("pgdata").display());
+    assert!(err.contains("the restore drill failed") && err.contains(&pg), "{err}");
+    assert!(err.contains("postgres ended during recovery"), "{err}");
+    assert_eq!(j.tags(), ["on_failure"]);
+    // The same from `umbra drill`, with each check printed.
     let out = j.run(&["drill", "t"]);
     assert!(!out.status.success());
     let text = stdout(&out);
-    let pg = format!("postgres {}: FAILED", j.src.join("pgdata").display());
     assert!(text.contains(&pg), "{text}");
-    assert!(text.contains("postgres ended during recovery"), "{text}");
-    let err = stderr(&out);
-    assert!(err.contains("the drill of job t failed"), "{err}");
+    assert!(stderr(&out).contains("the drill of job t failed"), "{}", stderr(&out));
     assert!(scratches(&j.env.path("scratch")).is_empty());
     assert!(processes_with(&j.env.path("scratch").display().to_string()).is_empty());
 }
