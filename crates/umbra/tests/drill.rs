@@ -384,7 +384,10 @@ fn a_postgres_backup_without_a_wal_segment_fails_the_drill() {
     assert!(!out.status.success(), "the failed drill fails the run");
     let err = stderr(&out);
     let pg = format!("postgres {}: FAILED", j.src.join("pgdata").display());
-    assert!(err.contains("the restore drill failed") && err.contains(&pg), "{err}");
+    assert!(
+        err.contains("the restore drill failed") && err.contains(&pg),
+        "{err}"
+    );
     assert!(err.contains("postgres ended during recovery"), "{err}");
     assert_eq!(j.tags(), ["on_failure"]);
     // The same from `umbra drill`, with each check printed.
@@ -392,7 +395,11 @@ fn a_postgres_backup_without_a_wal_segment_fails_the_drill() {
     assert!(!out.status.success());
     let text = stdout(&out);
     assert!(text.contains(&pg), "{text}");
-    assert!(stderr(&out).contains("the drill of job t failed"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the drill of job t failed"),
+        "{}",
+        stderr(&out)
+    );
     assert!(scratches(&j.env.path("scratch")).is_empty());
     assert!(processes_with(&j.env.path("scratch").display().to_string()).is_empty());
 }

@@ -58,10 +58,20 @@ pub struct BackupArgs {
     /// arguments).
     #[arg(
         value_name = "PATH",
-        required_unless_present = "stdin",
+        required_unless_present_any = ["stdin", "files_from", "files_from_verbatim", "files_from_raw"],
         conflicts_with = "stdin"
     )]
     pub paths: Vec<PathBuf>,
+    /// Read what to back up from FILE: one pattern per line, `#` starts a comment, globs
+    /// (`*`, `?`, `[...]`) expanded as restic does; repeatable; `-` reads standard input.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["stdin", "stdin_from_command"])]
+    pub files_from: Vec<PathBuf>,
+    /// Read paths from FILE, one per line, taken exactly as written (no globs); repeatable.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["stdin", "stdin_from_command"])]
+    pub files_from_verbatim: Vec<PathBuf>,
+    /// Read paths separated by NUL bytes from FILE (`find -print0`); repeatable.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["stdin", "stdin_from_command"])]
+    pub files_from_raw: Vec<PathBuf>,
     /// Back up standard input as one file, `/NAME` (see --stdin-filename).
     #[arg(long, conflicts_with = "stdin_from_command")]
     pub stdin: bool,

@@ -96,7 +96,7 @@ pub enum Command {
     /// Create a new repository.
     Init(InitArgs),
     /// Back up files and directories.
-    Backup(BackupArgs),
+    Backup(Box<BackupArgs>),
     /// List snapshots.
     Snapshots(SnapshotsArgs),
     /// Show one snapshot in full, with its consistency record.

@@ -193,7 +193,21 @@ pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finis
     let chunking: umbra_repo::chunking::Chunking = args.chunking.parse()?;
     let keep_base: KeepBase = args.keep_base.parse()?;
     let time = args.time.as_deref().map(parse_time).transpose()?;
-    let choices = choose(&args.paths, &args.snapshot)?;
+    let mut paths = args.paths.clone();
+    paths.extend(super::files_from::targets(
+        &args.files_from,
+        &args.files_from_verbatim,
+        &args.files_from_raw,
+        &|w| out.error_line(format!("warning: {w}")),
+    )?);
+    if paths.is_empty() {
+        return Err(UmbraError::new(
+            ErrorKind::InvalidInput,
+            "nothing to back up: the lists of files name nothing that exists",
+        )
+        .with_hint("Check the patterns and paths in the files given to --files-from*."));
+    }
+    let choices = choose(&paths, &args.snapshot)?;
     if args.dry_run {
         print_choices(&choices, out);
         return Ok(Finished::Ok);

@@ -4,6 +4,7 @@
 mod backup;
 pub mod copy;
 mod drill;
+mod files_from;
 mod generate;
 mod jobs;
 mod keys;
