@@ -559,3 +559,44 @@ scratch_dir = "DIR/scratch"
     assert!(scratches(&j.env.path("scratch")).is_empty());
     assert!(processes_with(&j.env.path("scratch").display().to_string()).is_empty());
 }
+
+#[test]
+fn a_live_file_with_its_size_and_mtime_but_other_bytes_is_reported() {
+    let j = Jobs::new(
+        r#"
+[jobs.t]
+sources = ["SRC"]
+[jobs.t.drill]
+sample = "all"
+scratch_dir = "DIR/scratch"
+"#,
+    );
+    fs::create_dir_all(j.env.path("scratch")).expect("scratch");
+    let file = j.src.join("ledger");
+    fs::write(&file, "balance 1000\n").expect("write");
+    assert!(j.run(&["run", "t"]).status.success());
+    // Bit rot, or a writer that puts the old mtime back: same size, same mtime.
+    let mtime = fs::metadata(&file)
+        .expect("meta")
+        .modified()
+        .expect("mtime");
+    fs::write(&file, "balance 9000\n").expect("write");
+    fs::File::options()
+        .write(true)
+        .open(&file)
+        .expect("open")
+        .set_modified(mtime)
+        .expect("set mtime");
+    let out = j.run(&["drill", "t"]);
+    assert!(!out.status.success());
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!(
+            "{}: same size and mtime as the live file, other bytes: the source or the backup may be corrupt",
+            file.display()
+        )),
+        "{text}"
+    );
+    let d = drills(&j);
+    assert_eq!(d[0]["files"]["live_differs"][0], file.display().to_string());
+}

@@ -69,7 +69,7 @@ impl Scratch {
                     format!("drill of job `{job}`: its servers and scratch directory"),
                     move || {
                         if let Ok(s) = servers.lock() {
-                            kill_groups(&s);
+                            kill_groups(&s, &dir);
                         }
                         let _ = std::fs::remove_dir_all(&dir);
                         let _ = std::fs::remove_file(&record);
@@ -124,19 +124,28 @@ impl Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         if let Ok(s) = self.servers.lock() {
-            kill_groups(&s);
+            kill_groups(&s, &self.dir);
         }
         let _ = std::fs::remove_dir_all(&self.dir);
         let _ = std::fs::remove_file(&self.record);
     }
 }
 
-fn kill_groups(groups: &[i32]) {
+/// Kills the recorded process groups that are still a drilled server: a group's leader
+/// whose command line names the scratch directory. A pid reused since (the server died
+/// with umbra, as it should) belongs to someone else and is left alone.
+fn kill_groups(groups: &[i32], dir: &Path) {
+    let needle = dir.display().to_string();
     for &g in groups {
-        if g > 1 {
-            // SAFETY: signalling a process group we started.
-            unsafe { libc::kill(-g, libc::SIGKILL) };
+        if g <= 1 {
+            continue;
         }
+        let cmdline = std::fs::read(format!("/proc/{g}/cmdline")).unwrap_or_default();
+        if !String::from_utf8_lossy(&cmdline).contains(&needle) {
+            continue;
+        }
+        // SAFETY: signalling a process group we started (checked just above).
+        unsafe { libc::kill(-g, libc::SIGKILL) };
     }
 }
 
@@ -162,7 +171,7 @@ pub fn sweep(monitor: &dyn Monitor) -> usize {
         if rec.owner.is_alive() {
             continue;
         }
-        kill_groups(&rec.servers);
+        kill_groups(&rec.servers, &rec.dir);
         let _ = std::fs::remove_dir_all(&rec.dir);
         let _ = std::fs::remove_file(&path);
         removed += 1;
