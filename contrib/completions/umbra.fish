@@ -90,6 +90,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand init" -s h -l help -d 'Print
 complete -c umbra -n "__fish_umbra_using_subcommand init" -s V -l version -d 'Print version'
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l files-from -d 'Read what to back up from FILE: one pattern per line, `#` starts a comment, globs (`*`, `?`, `[...]`) expanded as restic does; repeatable; `-` reads standard input' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l files-from-verbatim -d 'Read paths from FILE, one per line, taken exactly as written (no globs); repeatable' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand backup" -l read-concurrency -d 'Read at most N files at once (restic\'s `--read-concurrency`; default: one per core). 1 or 2 suits a spinning disk, where parallel reads mean seeks' -r
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l files-from-raw -d 'Read paths separated by NUL bytes from FILE (`find -print0`); repeatable' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l stdin-filename -d 'The file name for --stdin and --stdin-from-command' -r
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l open-files -d 'What to do about files in use' -r -f -a "auto\t'The best snapshot method available; read directly (with change detection) if none'

@@ -68,6 +68,9 @@ pub struct BackupRequest {
     pub time: Option<jiff::Zoned>,
     /// Record each entry's access time (restic's `--with-atime`); otherwise its mtime.
     pub with_atime: bool,
+    /// How many files are read at once (restic's `--read-concurrency`); `None`: one per
+    /// core.
+    pub read_concurrency: Option<usize>,
 }
 
 impl Default for BackupRequest {
@@ -90,6 +93,7 @@ impl Default for BackupRequest {
             parent: None,
             time: None,
             with_atime: false,
+            read_concurrency: None,
         }
     }
 }
@@ -308,6 +312,7 @@ impl Repo {
         let snap = new_snapshot(&request.tags, request.host.as_ref(), request.time.as_ref())?;
 
         let mut opts = BackupOptions::default();
+        opts.read_concurrency = request.read_concurrency;
         // A full read still keeps the parent: each file's parent node keeps its chunking
         // stable (only the reading is forced).
         opts.parent_opts.reread_all = request.force_full_read;

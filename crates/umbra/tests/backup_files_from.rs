@@ -160,3 +160,40 @@ fn lists_of_files_back_up_what_restic_backs_up() {
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("cannot read the list of files /nonexistent/list"));
 }
+
+#[test]
+fn read_concurrency_reads_the_same_files_and_refuses_zero() {
+    let env = Env::new();
+    env.init();
+    let src = env.path("src");
+    for i in 0..200 {
+        let p = src.join(format!("d{}/f{i}", i % 7));
+        fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        fs::write(p, format!("file {i} ").repeat(i + 1)).expect("write");
+    }
+    let (_, one) = env.backup_json(&[&src], &["--read-concurrency", "1", "--force"]);
+    let (_, many) = env.backup_json(&[&src], &["--read-concurrency", "8", "--force"]);
+    assert_eq!(one["files_new"], 200, "{one}");
+    assert_eq!(
+        env.ok(&["ls", &one["snapshot_id"].as_str().expect("id")[..8]])
+            .lines()
+            .skip(1)
+            .collect::<Vec<_>>(),
+        env.ok(&["ls", &many["snapshot_id"].as_str().expect("id")[..8]])
+            .lines()
+            .skip(1)
+            .collect::<Vec<_>>()
+    );
+    let out = env.run(&[
+        "backup",
+        "--read-concurrency",
+        "0",
+        src.to_str().expect("utf8"),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--read-concurrency"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -60,6 +60,10 @@ pub struct Archiver<'a, BE: DecryptFullBackend, I: ReadGlobalIndex> {
 
     /// The `SnapshotFile` to write to.
     snap: SnapshotFile,
+
+    /// umbra patch 18: how many files are read at once (restic's `--read-concurrency`);
+    /// `None`: one reader per core, rustic's default.
+    read_concurrency: Option<usize>,
 }
 
 impl<'a, BE: DecryptFullBackend, I: ReadGlobalIndex> Archiver<'a, BE, I> {
@@ -99,7 +103,15 @@ impl<'a, BE: DecryptFullBackend, I: ReadGlobalIndex> Archiver<'a, BE, I> {
             be,
             index,
             snap,
+            read_concurrency: None,
         })
+    }
+
+    /// umbra patch 18: read at most `n` files at once (`None`: one per core).
+    #[must_use]
+    pub fn with_read_concurrency(mut self, n: Option<usize>) -> Self {
+        self.read_concurrency = n.filter(|n| *n > 0);
+        self
     }
 
     /// Archives the given source.
@@ -138,6 +150,7 @@ impl<'a, BE: DecryptFullBackend, I: ReadGlobalIndex> Archiver<'a, BE, I> {
         <R as ReadSource>::Open: Send,
         <R as ReadSource>::Iter: Send,
     {
+        let read_concurrency = self.read_concurrency;
         scope(|s| -> RusticResult<_> {
             // determine backup size in parallel to running backup
             let src_size_handle = s.spawn(|| {
@@ -192,7 +205,15 @@ impl<'a, BE: DecryptFullBackend, I: ReadGlobalIndex> Archiver<'a, BE, I> {
                 },
             )
             // archive files in parallel
-            .parallel_map_scoped(s, |item| self.file_archiver.process(item, p))
+            // umbra patch 18: the number of readers, when asked for.
+            .parallel_map_scoped_custom(
+                s,
+                |o| match read_concurrency {
+                    Some(n) => o.threads(n),
+                    None => o,
+                },
+                |item| self.file_archiver.process(item, p),
+            )
             .readahead_scoped_custom(s, |o| o.buffer_size(8))
             .filter_map(|item| match item {
                 Ok(item) => Some(item),

@@ -70,11 +70,13 @@ fn run(data: &Path, p: &Prove<'_>, rec: &mut CheckRecord) -> Result<(), String> 
         .map_err(|e| format!("cannot start {}: {e}", server_bin.display()))?;
     p.scratch.add_server(server.pgid());
     let ping = || {
-        Command::new(&admin)
-            .arg(format!("--socket={}", socket.display()))
-            .args(["-u", "root", "ping"])
-            .output()
-            .is_ok_and(|o| o.status.success())
+        output_by(
+            Command::new(&admin)
+                .arg(format!("--socket={}", socket.display()))
+                .args(["-u", "root", "ping"]),
+            p.deadline,
+        )
+        .is_ok_and(|o| o.status.success())
     };
     let took = wait_ready(&mut server, p.deadline, &ping)
         .map_err(|e| format!("{e}: {}", log_tail(&log, 4)))?;

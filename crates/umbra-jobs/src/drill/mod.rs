@@ -164,7 +164,7 @@ impl DrillRecord {
 
 /// What a drill needs from its caller.
 pub struct DrillContext<'a> {
-    pub open_repo: &'a dyn Fn(LockKind) -> Result<Repo>,
+    pub open_repo: &'a (dyn Fn(LockKind) -> Result<Repo> + Sync),
     pub monitor: Arc<dyn Monitor>,
 }
 
@@ -298,7 +298,6 @@ pub fn run(job: &Job, snapshot: Option<&str>, ctx: &DrillContext<'_>) -> Result<
     let log = Arc::new(state.new_log(&format!("drill-{run_id}"))?);
     let t0 = Instant::now();
     sweep(ctx.monitor.as_ref());
-    low_priority();
     let mut record = DrillRecord {
         job: job.name.clone(),
         run_id: run_id.clone(),
@@ -325,7 +324,25 @@ pub fn run(job: &Job, snapshot: Option<&str>, ctx: &DrillContext<'_>) -> Result<
         ),
     );
     let previous = state.drills()?.into_iter().rev().find(|d| d.passed());
-    match prove_all(job, snapshot, ctx, &log, &run_id, t0, &mut record) {
+    // On a thread of its own at low priority: what it starts (the restore's threads, the
+    // servers) inherits it, and the caller (`umbra run --all` going on to the next job)
+    // keeps its own. The servers' parent-death signal follows this thread, which outlives
+    // them.
+    let proven = std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                low_priority();
+                prove_all(job, snapshot, ctx, &log, &run_id, t0, &mut record)
+            })
+            .join()
+    })
+    .unwrap_or_else(|_| {
+        Err(umbra_core::UmbraError::new(
+            umbra_core::ErrorKind::Internal,
+            "the drill's thread panicked",
+        ))
+    });
+    match proven {
         Ok(()) => {
             let failed: Vec<String> = record
                 .checks

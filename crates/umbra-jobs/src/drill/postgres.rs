@@ -98,12 +98,14 @@ fn run(data: &Path, p: &Prove<'_>, rec: &mut CheckRecord) -> Result<(), String> 
         .map_err(|e| format!("cannot start postgres: {e}"))?;
     p.scratch.add_server(server.pgid());
     let ready = || {
-        Command::new(bin.join("pg_isready"))
-            .arg("-h")
-            .arg(&run)
-            .args(["-p", "5432", "-q"])
-            .status()
-            .is_ok_and(|s| s.success())
+        output_by(
+            Command::new(bin.join("pg_isready"))
+                .arg("-h")
+                .arg(&run)
+                .args(["-p", "5432", "-q"]),
+            p.deadline,
+        )
+        .is_ok_and(|o| o.status.success())
     };
     let took = wait_ready(&mut server, p.deadline, &ready)
         .map_err(|e| format!("{e}: {}", log_tail(&log, 4)))?;

@@ -147,6 +147,25 @@ fn kill_groups(groups: &[i32], dir: &Path) {
         // SAFETY: signalling a process group we started (checked just above).
         unsafe { libc::kill(-g, libc::SIGKILL) };
     }
+    // SIGKILL is delivered, not yet done: wait (briefly) until no process that names the
+    // scratch is left, so that umbra never exits with a server still running.
+    let t = std::time::Instant::now();
+    while t.elapsed() < std::time::Duration::from_secs(3) && any_process_naming(&needle) {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// Whether a live process (not a zombie, whose command line is empty) names `needle`.
+fn any_process_naming(needle: &str) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    entries.flatten().any(|e| {
+        let name = e.file_name();
+        name.to_string_lossy().bytes().all(|b| b.is_ascii_digit())
+            && std::fs::read(e.path().join("cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(needle))
+    })
 }
 
 /// Removes what crashed drills left: their servers (if still there) and scratch

@@ -149,6 +149,14 @@ pub fn log_tail(log: &Path, lines: usize) -> String {
 /// nothing a drill starts outlives the drill's time limit.
 pub fn output_by(cmd: &mut Command, deadline: Instant) -> std::io::Result<std::process::Output> {
     use std::io::Read;
+    // SAFETY: only async-signal-safe calls between fork and exec. A client dies with
+    // umbra too (Ctrl-C exits while a check may be running).
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -40,7 +40,7 @@ use shared::{set_env, Claims, Shared};
 /// What a run needs from its caller.
 pub struct RunContext<'a> {
     /// Opens the job's repository with a lock (the CLI knows passwords and defaults).
-    pub open_repo: &'a dyn Fn(LockKind) -> Result<Repo>,
+    pub open_repo: &'a (dyn Fn(LockKind) -> Result<Repo> + Sync),
     /// Opens one of the job file's `[repositories]` by name, for `copy_to`.
     pub open_copy_target: &'a dyn Fn(&str) -> Result<Repo>,
     /// The repository as users may see it (no secrets): `UMBRA_REPOSITORY`.

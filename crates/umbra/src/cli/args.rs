@@ -69,6 +69,10 @@ pub struct BackupArgs {
     /// Read paths from FILE, one per line, taken exactly as written (no globs); repeatable.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["stdin", "stdin_from_command"])]
     pub files_from_verbatim: Vec<PathBuf>,
+    /// Read at most N files at once (restic's `--read-concurrency`; default: one per
+    /// core). 1 or 2 suits a spinning disk, where parallel reads mean seeks.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub read_concurrency: Option<u32>,
     /// Read paths separated by NUL bytes from FILE (`find -print0`); repeatable.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["stdin", "stdin_from_command"])]
     pub files_from_raw: Vec<PathBuf>,

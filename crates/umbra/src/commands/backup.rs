@@ -250,6 +250,7 @@ pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finis
         parent,
         time,
         with_atime: args.with_atime,
+        read_concurrency: args.read_concurrency.map(|n| n as usize),
     };
     let backed_up = repo.backup(&request, &|| set.verify());
     let kept = match &backed_up {

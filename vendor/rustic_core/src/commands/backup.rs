@@ -183,6 +183,11 @@ pub struct BackupOptions {
     #[cfg_attr(feature = "merge", merge(strategy = conflate::bool::overwrite_false))]
     pub dry_run: bool,
 
+    /// umbra patch 18: how many files are read at once (`None`: one per core).
+    #[cfg_attr(feature = "clap", clap(skip))]
+    #[cfg_attr(feature = "merge", merge(skip))]
+    pub read_concurrency: Option<usize>,
+
     #[cfg_attr(feature = "clap", clap(flatten))]
     #[serde(flatten)]
     /// Options how to use a parent snapshot
@@ -291,7 +296,8 @@ where
 
     let be = DryRunBackend::new(repo.dbe().clone(), opts.dry_run);
     info!("starting to backup {backup_paths:?} ...");
-    let archiver = Archiver::new(be, index, repo.config(), parent, snap)?;
+    let archiver = Archiver::new(be, index, repo.config(), parent, snap)?
+        .with_read_concurrency(opts.read_concurrency);
     let p = repo.progress_bytes("backing up...");
 
     archiver.archive(
