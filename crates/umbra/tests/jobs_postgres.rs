@@ -12,25 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{have, is_root, require, Env, LoopFs};
-
-/// The newest installed PostgreSQL's binaries.
-fn pg_bin() -> Option<PathBuf> {
-    let mut dirs: Vec<PathBuf> = fs::read_dir("/usr/lib/postgresql")
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
-        .filter(|b| b.join("pgbench").exists())
-        .collect();
-    dirs.sort();
-    dirs.pop()
-}
-
-/// A command run as the `postgres` user.
-fn as_postgres(bin: &Path, program: &str) -> Command {
-    let mut c = Command::new("runuser");
-    c.args(["-u", "postgres", "--"]).arg(bin.join(program));
-    c
-}
+use common::{as_postgres, have, is_root, pg_bin, require, Env, LoopFs};
 
 /// A running server; stopped (immediately) on drop, so a failing test leaves none behind.
 struct Server {

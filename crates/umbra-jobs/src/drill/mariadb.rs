@@ -13,7 +13,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::server::{log_tail, output_by, owner_of, wait_ready, Server};
-use super::{original_path, CheckRecord, Prove, QueryRecord};
+use super::{original_path, CheckRecord, Prove};
 
 /// True for a MariaDB/MySQL data directory.
 #[must_use]
@@ -120,42 +120,15 @@ fn run(data: &Path, p: &Prove<'_>, rec: &mut CheckRecord) -> Result<(), String> 
             }
         ));
     }
-    let databases: Vec<String> = output_by(
+    p.run_queries(
         client(&["mariadb", "mysql"]).args(["-N", "-B", "-e", "SHOW DATABASES"]),
-        p.deadline,
-    )
-    .map(|o| {
-        String::from_utf8_lossy(&o.stdout)
-            .lines()
-            .map(str::to_string)
-            .collect()
-    })
-    .unwrap_or_default();
-    for (db, list) in p.queries {
-        if !databases.contains(db) {
-            continue;
-        }
-        p.matched(db);
-        for sql in list {
-            let out = output_by(
-                client(&["mariadb", "mysql"]).args(["-N", "-B", "-e", sql, db]),
-                p.deadline,
-            );
-            rec.query(match out {
-                Ok(o) if o.status.success() => QueryRecord::result(
-                    db,
-                    sql,
-                    String::from_utf8_lossy(&o.stdout).trim().to_string(),
-                ),
-                Ok(o) => QueryRecord::error(
-                    db,
-                    sql,
-                    String::from_utf8_lossy(&o.stderr).trim().to_string(),
-                ),
-                Err(e) => QueryRecord::error(db, sql, e.to_string()),
-            });
-        }
-    }
+        &|db, sql| {
+            let mut c = client(&["mariadb", "mysql"]);
+            c.args(["-N", "-B", "-e", sql, db]);
+            c
+        },
+        rec,
+    );
     let _ = output_by(
         Command::new(&admin)
             .arg(format!("--socket={}", socket.display()))

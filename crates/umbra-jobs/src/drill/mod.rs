@@ -184,6 +184,46 @@ impl Prove<'_> {
         self.matched.borrow_mut().insert(database.to_string());
     }
 
+    /// Runs the job's queries of every database `listing` names (a server's list of its
+    /// databases), each through `client(database, sql)`, bounded by the drill's limit.
+    fn run_queries(
+        &self,
+        listing: &mut std::process::Command,
+        client: &dyn Fn(&str, &str) -> std::process::Command,
+        rec: &mut CheckRecord,
+    ) {
+        let databases: Vec<String> = server::output_by(listing, self.deadline)
+            .map(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (db, list) in self.queries {
+            if !databases.contains(db) {
+                continue;
+            }
+            self.matched(db);
+            for sql in list {
+                let out = server::output_by(&mut client(db, sql), self.deadline);
+                rec.query(match out {
+                    Ok(o) if o.status.success() => QueryRecord::result(
+                        db,
+                        sql,
+                        String::from_utf8_lossy(&o.stdout).trim().to_string(),
+                    ),
+                    Ok(o) => QueryRecord::error(
+                        db,
+                        sql,
+                        String::from_utf8_lossy(&o.stderr).trim().to_string(),
+                    ),
+                    Err(e) => QueryRecord::error(db, sql, e.to_string()),
+                });
+            }
+        }
+    }
+
     /// Lets a server's user reach `data`: the restored directories above it get search
     /// permission for group and others (only in the scratch copy; the snapshot's
     /// directories above a data directory are often private, a temporary directory, a

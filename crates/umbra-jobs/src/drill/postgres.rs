@@ -19,7 +19,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::server::{log_tail, output_by, owner_of, user_name, wait_ready, Server};
-use super::{original_path, CheckRecord, Prove, QueryRecord};
+use super::{original_path, CheckRecord, Prove};
 
 /// True for a PostgreSQL data directory.
 #[must_use]
@@ -138,7 +138,7 @@ fn run(data: &Path, p: &Prove<'_>, rec: &mut CheckRecord) -> Result<(), String> 
         rec.detail
             .push("pg_amcheck is not installed (PostgreSQL 14 and later have it)".into());
     }
-    let databases: Vec<String> = output_by(
+    p.run_queries(
         client("psql").args([
             "-d",
             "postgres",
@@ -146,40 +146,13 @@ fn run(data: &Path, p: &Prove<'_>, rec: &mut CheckRecord) -> Result<(), String> 
             "-c",
             "SELECT datname FROM pg_database",
         ]),
-        p.deadline,
-    )
-    .map(|o| {
-        String::from_utf8_lossy(&o.stdout)
-            .lines()
-            .map(str::to_string)
-            .collect()
-    })
-    .unwrap_or_default();
-    for (db, list) in p.queries {
-        if !databases.contains(db) {
-            continue;
-        }
-        p.matched(db);
-        for sql in list {
-            let out = output_by(
-                client("psql").args(["-d", db, "-At", "-v", "ON_ERROR_STOP=1", "-c", sql]),
-                p.deadline,
-            );
-            rec.query(match out {
-                Ok(o) if o.status.success() => QueryRecord::result(
-                    db,
-                    sql,
-                    String::from_utf8_lossy(&o.stdout).trim().to_string(),
-                ),
-                Ok(o) => QueryRecord::error(
-                    db,
-                    sql,
-                    String::from_utf8_lossy(&o.stderr).trim().to_string(),
-                ),
-                Err(e) => QueryRecord::error(db, sql, e.to_string()),
-            });
-        }
-    }
+        &|db, sql| {
+            let mut c = client("psql");
+            c.args(["-d", db, "-At", "-v", "ON_ERROR_STOP=1", "-c", sql]);
+            c
+        },
+        rec,
+    );
     // Fast shutdown (SIGINT): a clean stop is part of the proof.
     if server.stop(libc::SIGINT, Duration::from_secs(60)) {
         rec.detail.push("stopped cleanly".into());

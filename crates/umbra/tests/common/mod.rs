@@ -596,3 +596,23 @@ pub fn unused_tcp_port() -> u16 {
         .map(|a| a.port())
         .expect("a free port")
 }
+
+/// The newest installed PostgreSQL's binaries (with pgbench), as Debian lays them out.
+#[allow(dead_code)]
+pub fn pg_bin() -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|b| b.join("pgbench").exists())
+        .collect();
+    dirs.sort();
+    dirs.pop()
+}
+
+/// A PostgreSQL program run as the `postgres` user.
+#[allow(dead_code)]
+pub fn as_postgres(bin: &Path, program: &str) -> Command {
+    let mut c = Command::new("runuser");
+    c.args(["-u", "postgres", "--"]).arg(bin.join(program));
+    c
+}
