@@ -341,7 +341,7 @@ _umbra() {
 
     case "${cmd}" in
         umbra)
-            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version init backup snapshots show ls restore find mount cat dump diff check copy stats tag forget prune repair key sources cleanup run jobs drill metrics notify history config schedule daemon generate unlock help"
+            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version init backup snapshots show ls restore find mount cat dump diff check copy stats tag forget prune repair key sources cleanup run jobs drill metrics notify history config schedule daemon generate unlock help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -383,6 +383,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -391,7 +399,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__backup)
-            opts="-n -e -x -r -c -o -q -v -h -V --files-from --files-from-verbatim --read-concurrency --files-from-raw --stdin --stdin-from-command --stdin-filename --open-files --snapshot --lvm-snapshot-size --dry-run --change-retries --exclude --exclude-file --iexclude --exclude-if-present --exclude-larger-than --exclude-caches --chunking --keep-base --parent --time --with-atime --one-file-system --tag --host --force --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-n -e -x -r -c -o -q -v -h -V --files-from --files-from-verbatim --read-concurrency --files-from-raw --stdin --stdin-from-command --stdin-filename --open-files --snapshot --lvm-snapshot-size --dry-run --change-retries --exclude --exclude-file --iexclude --exclude-if-present --exclude-larger-than --exclude-caches --chunking --keep-base --parent --time --with-atime --one-file-system --tag --host --force --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -517,6 +525,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -525,7 +541,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__cat)
-            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -567,6 +583,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -575,7 +599,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__check)
-            opts="-r -c -o -q -v -h -V --read-data --read-data-subset --check-unused --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --read-data --read-data-subset --check-unused --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -621,6 +645,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -629,7 +661,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__cleanup)
-            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -668,6 +700,14 @@ _umbra() {
                     return 0
                     ;;
                 --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -679,7 +719,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__config)
-            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version check help"
+            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version check help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -721,6 +761,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -729,7 +777,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__config__subcmd__check)
-            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -768,6 +816,14 @@ _umbra() {
                     return 0
                     ;;
                 --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -821,7 +877,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__copy)
-            opts="-r -c -o -q -v -h -V --from-repo --from-password-file --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --from-repo --from-password-file --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -871,6 +927,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -879,7 +943,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__daemon)
-            opts="-r -c -o -q -v -h -V --max-runs --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --max-runs --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -925,6 +989,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -933,7 +1005,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__diff)
-            opts="-r -c -o -q -v -h -V --metadata --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --metadata --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -975,6 +1047,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -983,7 +1063,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__drill)
-            opts="-r -c -o -q -v -h -V --snapshot --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --snapshot --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1029,6 +1109,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1037,7 +1125,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__dump)
-            opts="-r -c -o -q -v -h -V --archive --host --tag --path --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --archive --host --tag --path --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1095,6 +1183,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1103,7 +1199,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__find)
-            opts="-s -O -N -i -l -r -c -o -q -v -h -V --snapshot --oldest --newest --ignore-case --long --host --tag --path --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-s -O -N -i -l -r -c -o -q -v -h -V --snapshot --oldest --newest --ignore-case --long --host --tag --path --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1181,6 +1277,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1189,7 +1293,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__forget)
-            opts="-n -r -c -o -q -v -h -V --host --tag --path --keep-last --keep-hourly --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --prune --dry-run --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-n -r -c -o -q -v -h -V --host --tag --path --keep-last --keep-hourly --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --prune --dry-run --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1271,6 +1375,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1279,7 +1391,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__generate)
-            opts="-r -c -o -q -v -h -V --completions-dir --man-dir --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --completions-dir --man-dir --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1326,6 +1438,14 @@ _umbra() {
                     return 0
                     ;;
                 --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1953,7 +2073,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__history)
-            opts="-n -r -c -o -q -v -h -V --last --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-n -r -c -o -q -v -h -V --last --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2003,6 +2123,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2011,7 +2139,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__init)
-            opts="-r -c -o -q -v -h -V --copy-chunker-params --from-repo --from-password-file --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --copy-chunker-params --from-repo --from-password-file --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2061,6 +2189,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2069,7 +2205,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__jobs)
-            opts="-r -c -o -q -v -h -V --check --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --check --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2108,6 +2244,14 @@ _umbra() {
                     return 0
                     ;;
                 --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2119,7 +2263,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__key)
-            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version add list remove help"
+            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version add list remove help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2161,6 +2305,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2169,7 +2321,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__key__subcmd__add)
-            opts="-r -c -o -q -v -h -V --new-password-file --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --new-password-file --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2212,6 +2364,14 @@ _umbra() {
                     return 0
                     ;;
                 --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2293,7 +2453,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__key__subcmd__list)
-            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2332,6 +2492,14 @@ _umbra() {
                     return 0
                     ;;
                 --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2343,7 +2511,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__key__subcmd__remove)
-            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2385,6 +2553,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2393,7 +2569,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__ls)
-            opts="-l -r -c -o -q -v -h -V --long --host --tag --path --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-l -r -c -o -q -v -h -V --long --host --tag --path --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2444,6 +2620,14 @@ _umbra() {
                     return 0
                     ;;
                 --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2455,7 +2639,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__metrics)
-            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2497,6 +2681,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2505,7 +2697,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__mount)
-            opts="-r -c -o -q -v -h -V --host --tag --path --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --host --tag --path --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2559,6 +2751,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2567,7 +2767,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__notify)
-            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version test help"
+            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version test help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2606,6 +2806,14 @@ _umbra() {
                     return 0
                     ;;
                 --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2659,7 +2867,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__notify__subcmd__test)
-            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2701,6 +2909,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2709,7 +2925,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__prune)
-            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2748,6 +2964,14 @@ _umbra() {
                     return 0
                     ;;
                 --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2759,7 +2983,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__repair)
-            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version index snapshots help"
+            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version index snapshots help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2798,6 +3022,14 @@ _umbra() {
                     return 0
                     ;;
                 --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2865,7 +3097,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__repair__subcmd__index)
-            opts="-n -r -c -o -q -v -h -V --read-all-packs --dry-run --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-n -r -c -o -q -v -h -V --read-all-packs --dry-run --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2904,6 +3136,14 @@ _umbra() {
                     return 0
                     ;;
                 --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2915,7 +3155,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__repair__subcmd__snapshots)
-            opts="-n -r -c -o -q -v -h -V --forget --dry-run --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-n -r -c -o -q -v -h -V --forget --dry-run --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2957,6 +3197,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2965,7 +3213,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__restore)
-            opts="-t -i -e -n -r -c -o -q -v -h -V --host --tag --path --target --include --exclude --overwrite --delete --dry-run --skip-space-check --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-t -i -e -n -r -c -o -q -v -h -V --host --tag --path --target --include --exclude --overwrite --delete --dry-run --skip-space-check --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3047,6 +3295,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3055,7 +3311,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__run)
-            opts="-r -c -o -q -v -h -V --all --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --all --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3094,6 +3350,14 @@ _umbra() {
                     return 0
                     ;;
                 --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3105,7 +3369,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__schedule)
-            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version install remove list help"
+            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version install remove list help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3144,6 +3408,14 @@ _umbra() {
                     return 0
                     ;;
                 --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3225,7 +3497,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__schedule__subcmd__install)
-            opts="-r -c -o -q -v -h -V --unit-dir --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --unit-dir --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3268,6 +3540,14 @@ _umbra() {
                     return 0
                     ;;
                 --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3279,7 +3559,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__schedule__subcmd__list)
-            opts="-r -c -o -q -v -h -V --unit-dir --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --unit-dir --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3322,6 +3602,14 @@ _umbra() {
                     return 0
                     ;;
                 --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3333,7 +3621,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__schedule__subcmd__remove)
-            opts="-r -c -o -q -v -h -V --unit-dir --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --unit-dir --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3379,6 +3667,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3387,7 +3683,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__show)
-            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3429,6 +3725,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3437,7 +3741,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__snapshots)
-            opts="-g -r -c -o -q -v -h -V --host --tag --path --latest --group-by --compact --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-g -r -c -o -q -v -h -V --host --tag --path --latest --group-by --compact --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3503,6 +3807,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3511,7 +3823,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__sources)
-            opts="-r -c -o -q -v -h -V --open-files --snapshot --lvm-snapshot-size --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --open-files --snapshot --lvm-snapshot-size --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3565,6 +3877,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3573,7 +3893,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__stats)
-            opts="-r -c -o -q -v -h -V --mode --host --tag --path --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --mode --host --tag --path --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3631,6 +3951,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3639,7 +3967,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__tag)
-            opts="-r -c -o -q -v -h -V --add --remove --set --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --add --remove --set --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3693,6 +4021,14 @@ _umbra() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -3701,7 +4037,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__unlock)
-            opts="-r -c -o -q -v -h -V --remove-all --repo --config --option --password-file --password-command --cache-dir --no-cache --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --remove-all --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3740,6 +4076,14 @@ _umbra() {
                     return 0
                     ;;
                 --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_umbra_global_optspecs
-    string join \n r/repo= c/config= o/option= password-file= password-command= cache-dir= no-cache cleanup-cache json q/quiet v/verbose no-lock h/help V/version
+    string join \n r/repo= c/config= o/option= password-file= password-command= cache-dir= no-cache limit-upload= limit-download= cleanup-cache json q/quiet v/verbose no-lock h/help V/version
 end
 
 function __fish_umbra_needs_command
@@ -30,6 +30,8 @@ complete -c umbra -n "__fish_umbra_needs_command" -s o -l option -d 'A remote re
 complete -c umbra -n "__fish_umbra_needs_command" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_needs_command" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_needs_command" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_needs_command" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_needs_command" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_needs_command" -l no-cache -d 'Use no local cache (every file is read from the repository)'
 complete -c umbra -n "__fish_umbra_needs_command" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_needs_command" -l json -d 'Print machine-readable JSON lines instead of text'
@@ -79,6 +81,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand init" -s o -l option -d 'A r
 complete -c umbra -n "__fish_umbra_using_subcommand init" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand init" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand init" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand init" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand init" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand init" -l copy-chunker-params -d 'Take the chunker parameters (and compression) of this repository, so that `copy` between the two deduplicates (restic\'s `init --copy-chunker-params`)'
 complete -c umbra -n "__fish_umbra_using_subcommand init" -l no-cache -d 'Use no local cache (every file is read from the repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand init" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
@@ -120,6 +124,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand backup" -s o -l option -d 'A
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand backup" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand backup" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l stdin -d 'Back up standard input as one file, `/NAME` (see --stdin-filename)'
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l stdin-from-command -d 'Back up the output of the command given as the arguments (after `--`); the backup fails, and saves no snapshot, if the command does not end with 0'
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -s n -l dry-run -d 'Only show what would be done for each source, and why'
@@ -146,6 +152,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -s o -l option -d
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -l compact -d 'A narrower table: ID, time, host, consistency and tags, no paths (restic\'s `--compact`; its `-c` is umbra\'s --config)'
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -l no-cache -d 'Use no local cache (every file is read from the repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand snapshots" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
@@ -161,6 +169,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand show" -s o -l option -d 'A r
 complete -c umbra -n "__fish_umbra_using_subcommand show" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand show" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand show" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand show" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand show" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand show" -l no-cache -d 'Use no local cache (every file is read from the repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand show" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand show" -l json -d 'Print machine-readable JSON lines instead of text'
@@ -178,6 +188,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand ls" -s o -l option -d 'A rem
 complete -c umbra -n "__fish_umbra_using_subcommand ls" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand ls" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand ls" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand ls" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand ls" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand ls" -s l -l long -d 'Long listing, as restic\'s `ls -l`: mode, uid, gid, size, time, path'
 complete -c umbra -n "__fish_umbra_using_subcommand ls" -l no-cache -d 'Use no local cache (every file is read from the repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand ls" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
@@ -200,6 +212,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand restore" -s o -l option -d '
 complete -c umbra -n "__fish_umbra_using_subcommand restore" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand restore" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand restore" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand restore" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand restore" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand restore" -l delete -d 'Remove files and directories the snapshot does not have from the restored directories of the target'
 complete -c umbra -n "__fish_umbra_using_subcommand restore" -s n -l dry-run -d 'Say what would be restored, replaced and deleted; change nothing'
 complete -c umbra -n "__fish_umbra_using_subcommand restore" -l skip-space-check -d 'Restore even if the target\'s free space looks too small (the check counts runs of zeros as holes, but cannot know what the target\'s filesystem compresses or shares)'
@@ -223,6 +237,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand find" -s o -l option -d 'A r
 complete -c umbra -n "__fish_umbra_using_subcommand find" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand find" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand find" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand find" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand find" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand find" -s i -l ignore-case -d 'Match the patterns regardless of case'
 complete -c umbra -n "__fish_umbra_using_subcommand find" -s l -l long -d 'Long listing: mode, owner, size and time, as `ls -l`'
 complete -c umbra -n "__fish_umbra_using_subcommand find" -l no-cache -d 'Use no local cache (every file is read from the repository)'
@@ -242,6 +258,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand mount" -s o -l option -d 'A 
 complete -c umbra -n "__fish_umbra_using_subcommand mount" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand mount" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand mount" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand mount" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand mount" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand mount" -l no-cache -d 'Use no local cache (every file is read from the repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand mount" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand mount" -l json -d 'Print machine-readable JSON lines instead of text'
@@ -256,6 +274,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand cat" -s o -l option -d 'A re
 complete -c umbra -n "__fish_umbra_using_subcommand cat" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand cat" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand cat" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand cat" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand cat" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand cat" -l no-cache -d 'Use no local cache (every file is read from the repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand cat" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand cat" -l json -d 'Print machine-readable JSON lines instead of text'
@@ -274,6 +294,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand dump" -s o -l option -d 'A r
 complete -c umbra -n "__fish_umbra_using_subcommand dump" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand dump" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand dump" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand dump" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand dump" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand dump" -l no-cache -d 'Use no local cache (every file is read from the repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand dump" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand dump" -l json -d 'Print machine-readable JSON lines instead of text'
@@ -288,6 +310,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand diff" -s o -l option -d 'A r
 complete -c umbra -n "__fish_umbra_using_subcommand diff" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand diff" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand diff" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand diff" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand diff" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand diff" -l metadata -d 'Also list entries whose metadata alone changed (mode, owner, times, inode)'
 complete -c umbra -n "__fish_umbra_using_subcommand diff" -l no-cache -d 'Use no local cache (every file is read from the repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand diff" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
@@ -304,6 +328,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand check" -s o -l option -d 'A 
 complete -c umbra -n "__fish_umbra_using_subcommand check" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand check" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand check" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand check" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand check" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand check" -l read-data -d 'Also read and verify every data pack (slow: reads the whole repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand check" -l check-unused -d 'Also report blobs that no snapshot uses (errors) and blobs stored more than once (warnings); `prune` removes both'
 complete -c umbra -n "__fish_umbra_using_subcommand check" -l no-cache -d 'Use no local cache (every file is read from the repository)'
@@ -322,6 +348,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand copy" -s o -l option -d 'A r
 complete -c umbra -n "__fish_umbra_using_subcommand copy" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand copy" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand copy" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand copy" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand copy" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand copy" -l no-cache -d 'Use no local cache (every file is read from the repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand copy" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand copy" -l json -d 'Print machine-readable JSON lines instead of text'
@@ -340,6 +368,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand stats" -s o -l option -d 'A 
 complete -c umbra -n "__fish_umbra_using_subcommand stats" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand stats" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand stats" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand stats" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand stats" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand stats" -l no-cache -d 'Use no local cache (every file is read from the repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand stats" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand stats" -l json -d 'Print machine-readable JSON lines instead of text'
@@ -357,6 +387,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand tag" -s o -l option -d 'A re
 complete -c umbra -n "__fish_umbra_using_subcommand tag" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand tag" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand tag" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand tag" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand tag" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand tag" -l no-cache -d 'Use no local cache (every file is read from the repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand tag" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand tag" -l json -d 'Print machine-readable JSON lines instead of text'
@@ -381,6 +413,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand forget" -s o -l option -d 'A
 complete -c umbra -n "__fish_umbra_using_subcommand forget" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand forget" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand forget" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand forget" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand forget" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand forget" -l prune -d 'Also prune: remove the data only the forgotten snapshots used'
 complete -c umbra -n "__fish_umbra_using_subcommand forget" -s n -l dry-run -d 'Only show what would be removed'
 complete -c umbra -n "__fish_umbra_using_subcommand forget" -l no-cache -d 'Use no local cache (every file is read from the repository)'
@@ -397,6 +431,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand prune" -s o -l option -d 'A 
 complete -c umbra -n "__fish_umbra_using_subcommand prune" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand prune" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand prune" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand prune" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand prune" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand prune" -l no-cache -d 'Use no local cache (every file is read from the repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand prune" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand prune" -l json -d 'Print machine-readable JSON lines instead of text'
@@ -411,6 +447,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand repair; and not __fish_seen_
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and not __fish_seen_subcommand_from index snapshots help" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and not __fish_seen_subcommand_from index snapshots help" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and not __fish_seen_subcommand_from index snapshots help" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand repair; and not __fish_seen_subcommand_from index snapshots help" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand repair; and not __fish_seen_subcommand_from index snapshots help" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and not __fish_seen_subcommand_from index snapshots help" -l no-cache -d 'Use no local cache (every file is read from the repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and not __fish_seen_subcommand_from index snapshots help" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and not __fish_seen_subcommand_from index snapshots help" -l json -d 'Print machine-readable JSON lines instead of text'
@@ -428,6 +466,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subc
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from index" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from index" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from index" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from index" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from index" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from index" -l read-all-packs -d 'Read every pack\'s header, not only those the index does not name'
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from index" -s n -l dry-run -d 'Say what would change; change nothing'
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from index" -l no-cache -d 'Use no local cache (every file is read from the repository)'
@@ -444,6 +484,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subc
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from snapshots" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from snapshots" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from snapshots" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from snapshots" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from snapshots" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from snapshots" -l forget -d 'Remove the original snapshots once repaired copies are written'
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from snapshots" -s n -l dry-run -d 'Say what would change; change nothing'
 complete -c umbra -n "__fish_umbra_using_subcommand repair; and __fish_seen_subcommand_from snapshots" -l no-cache -d 'Use no local cache (every file is read from the repository)'
@@ -463,6 +505,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand key; and not __fish_seen_sub
 complete -c umbra -n "__fish_umbra_using_subcommand key; and not __fish_seen_subcommand_from add list remove help" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand key; and not __fish_seen_subcommand_from add list remove help" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand key; and not __fish_seen_subcommand_from add list remove help" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand key; and not __fish_seen_subcommand_from add list remove help" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand key; and not __fish_seen_subcommand_from add list remove help" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand key; and not __fish_seen_subcommand_from add list remove help" -l no-cache -d 'Use no local cache (every file is read from the repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand key; and not __fish_seen_subcommand_from add list remove help" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand key; and not __fish_seen_subcommand_from add list remove help" -l json -d 'Print machine-readable JSON lines instead of text'
@@ -482,6 +526,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcomm
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from add" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from add" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from add" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from add" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from add" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from add" -l no-cache -d 'Use no local cache (every file is read from the repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from add" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from add" -l json -d 'Print machine-readable JSON lines instead of text'
@@ -496,6 +542,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcomm
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from list" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from list" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from list" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from list" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from list" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from list" -l no-cache -d 'Use no local cache (every file is read from the repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from list" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from list" -l json -d 'Print machine-readable JSON lines instead of text'
@@ -510,6 +558,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcomm
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from remove" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from remove" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from remove" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from remove" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from remove" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from remove" -l no-cache -d 'Use no local cache (every file is read from the repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from remove" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand key; and __fish_seen_subcommand_from remove" -l json -d 'Print machine-readable JSON lines instead of text'
@@ -537,6 +587,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand sources" -s o -l option -d '
 complete -c umbra -n "__fish_umbra_using_subcommand sources" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand sources" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand sources" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand sources" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand sources" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand sources" -l no-cache -d 'Use no local cache (every file is read from the repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand sources" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand sources" -l json -d 'Print machine-readable JSON lines instead of text'
@@ -551,6 +603,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand cleanup" -s o -l option -d '
 complete -c umbra -n "__fish_umbra_using_subcommand cleanup" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand cleanup" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand cleanup" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand cleanup" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand cleanup" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand cleanup" -l no-cache -d 'Use no local cache (every file is read from the repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand cleanup" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand cleanup" -l json -d 'Print machine-readable JSON lines instead of text'
@@ -565,6 +619,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand run" -s o -l option -d 'A re
 complete -c umbra -n "__fish_umbra_using_subcommand run" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand run" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand run" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand run" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand run" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand run" -l all -d 'Run every job of the job file, in name order'
 complete -c umbra -n "__fish_umbra_using_subcommand run" -l no-cache -d 'Use no local cache (every file is read from the repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand run" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
@@ -580,6 +636,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand jobs" -s o -l option -d 'A r
 complete -c umbra -n "__fish_umbra_using_subcommand jobs" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand jobs" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand jobs" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand jobs" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand jobs" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand jobs" -l check -d 'Check instead that every scheduled job\'s last success is recent enough (its `max_age`, else twice its schedule\'s interval), as a Nagios/Icinga plugin: `OK`, `WARNING` (the last run failed) or `CRITICAL` (overdue, or never succeeded) first, exit 0, 1 or 2 (3 when the job file cannot be read)'
 complete -c umbra -n "__fish_umbra_using_subcommand jobs" -l no-cache -d 'Use no local cache (every file is read from the repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand jobs" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
@@ -596,6 +654,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand drill" -s o -l option -d 'A 
 complete -c umbra -n "__fish_umbra_using_subcommand drill" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand drill" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand drill" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand drill" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand drill" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand drill" -l no-cache -d 'Use no local cache (every file is read from the repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand drill" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand drill" -l json -d 'Print machine-readable JSON lines instead of text'
@@ -610,6 +670,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand metrics" -s o -l option -d '
 complete -c umbra -n "__fish_umbra_using_subcommand metrics" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand metrics" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand metrics" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand metrics" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand metrics" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand metrics" -l no-cache -d 'Use no local cache (every file is read from the repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand metrics" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand metrics" -l json -d 'Print machine-readable JSON lines instead of text'
@@ -624,6 +686,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand notify; and not __fish_seen_
 complete -c umbra -n "__fish_umbra_using_subcommand notify; and not __fish_seen_subcommand_from test help" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand notify; and not __fish_seen_subcommand_from test help" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand notify; and not __fish_seen_subcommand_from test help" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand notify; and not __fish_seen_subcommand_from test help" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand notify; and not __fish_seen_subcommand_from test help" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand notify; and not __fish_seen_subcommand_from test help" -l no-cache -d 'Use no local cache (every file is read from the repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand notify; and not __fish_seen_subcommand_from test help" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand notify; and not __fish_seen_subcommand_from test help" -l json -d 'Print machine-readable JSON lines instead of text'
@@ -640,6 +704,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand notify; and __fish_seen_subc
 complete -c umbra -n "__fish_umbra_using_subcommand notify; and __fish_seen_subcommand_from test" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand notify; and __fish_seen_subcommand_from test" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand notify; and __fish_seen_subcommand_from test" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand notify; and __fish_seen_subcommand_from test" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand notify; and __fish_seen_subcommand_from test" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand notify; and __fish_seen_subcommand_from test" -l no-cache -d 'Use no local cache (every file is read from the repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand notify; and __fish_seen_subcommand_from test" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand notify; and __fish_seen_subcommand_from test" -l json -d 'Print machine-readable JSON lines instead of text'
@@ -657,6 +723,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand history" -s o -l option -d '
 complete -c umbra -n "__fish_umbra_using_subcommand history" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand history" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand history" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand history" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand history" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand history" -l no-cache -d 'Use no local cache (every file is read from the repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand history" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand history" -l json -d 'Print machine-readable JSON lines instead of text'
@@ -671,6 +739,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand config; and not __fish_seen_
 complete -c umbra -n "__fish_umbra_using_subcommand config; and not __fish_seen_subcommand_from check help" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand config; and not __fish_seen_subcommand_from check help" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand config; and not __fish_seen_subcommand_from check help" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand config; and not __fish_seen_subcommand_from check help" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand config; and not __fish_seen_subcommand_from check help" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand config; and not __fish_seen_subcommand_from check help" -l no-cache -d 'Use no local cache (every file is read from the repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand config; and not __fish_seen_subcommand_from check help" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand config; and not __fish_seen_subcommand_from check help" -l json -d 'Print machine-readable JSON lines instead of text'
@@ -687,6 +757,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand config; and __fish_seen_subc
 complete -c umbra -n "__fish_umbra_using_subcommand config; and __fish_seen_subcommand_from check" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand config; and __fish_seen_subcommand_from check" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand config; and __fish_seen_subcommand_from check" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand config; and __fish_seen_subcommand_from check" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand config; and __fish_seen_subcommand_from check" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand config; and __fish_seen_subcommand_from check" -l no-cache -d 'Use no local cache (every file is read from the repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand config; and __fish_seen_subcommand_from check" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand config; and __fish_seen_subcommand_from check" -l json -d 'Print machine-readable JSON lines instead of text'
@@ -703,6 +775,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand schedule; and not __fish_see
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and not __fish_seen_subcommand_from install remove list help" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and not __fish_seen_subcommand_from install remove list help" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and not __fish_seen_subcommand_from install remove list help" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand schedule; and not __fish_seen_subcommand_from install remove list help" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand schedule; and not __fish_seen_subcommand_from install remove list help" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and not __fish_seen_subcommand_from install remove list help" -l no-cache -d 'Use no local cache (every file is read from the repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and not __fish_seen_subcommand_from install remove list help" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and not __fish_seen_subcommand_from install remove list help" -l json -d 'Print machine-readable JSON lines instead of text'
@@ -722,6 +796,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_su
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from install" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from install" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from install" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from install" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from install" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from install" -l no-cache -d 'Use no local cache (every file is read from the repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from install" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from install" -l json -d 'Print machine-readable JSON lines instead of text'
@@ -737,6 +813,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_su
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from remove" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from remove" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from remove" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from remove" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from remove" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from remove" -l no-cache -d 'Use no local cache (every file is read from the repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from remove" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from remove" -l json -d 'Print machine-readable JSON lines instead of text'
@@ -752,6 +830,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_su
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from list" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from list" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from list" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from list" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from list" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from list" -l no-cache -d 'Use no local cache (every file is read from the repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from list" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand schedule; and __fish_seen_subcommand_from list" -l json -d 'Print machine-readable JSON lines instead of text'
@@ -771,6 +851,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand daemon" -s o -l option -d 'A
 complete -c umbra -n "__fish_umbra_using_subcommand daemon" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand daemon" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand daemon" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand daemon" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand daemon" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand daemon" -l no-cache -d 'Use no local cache (every file is read from the repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand daemon" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand daemon" -l json -d 'Print machine-readable JSON lines instead of text'
@@ -787,6 +869,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand generate" -s o -l option -d 
 complete -c umbra -n "__fish_umbra_using_subcommand generate" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand generate" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand generate" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand generate" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand generate" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand generate" -l no-cache -d 'Use no local cache (every file is read from the repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand generate" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'
 complete -c umbra -n "__fish_umbra_using_subcommand generate" -l json -d 'Print machine-readable JSON lines instead of text'
@@ -801,6 +885,8 @@ complete -c umbra -n "__fish_umbra_using_subcommand unlock" -s o -l option -d 'A
 complete -c umbra -n "__fish_umbra_using_subcommand unlock" -l password-file -d 'File holding the repository password' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand unlock" -l password-command -d 'Command that prints the repository password (run with `sh -c`)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand unlock" -l cache-dir -d 'The local cache directory (default: UMBRA_CACHE_DIR, else ~/.cache/umbra)' -r -F
+complete -c umbra -n "__fish_umbra_using_subcommand unlock" -l limit-upload -d 'Limit uploads to the repository to this many KiB/s (restic\'s flag; every kind of repository, all of the command\'s transfers together)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand unlock" -l limit-download -d 'Limit downloads from the repository to this many KiB/s (restic\'s flag)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand unlock" -l remove-all -d 'Remove every lock, also those of running processes'
 complete -c umbra -n "__fish_umbra_using_subcommand unlock" -l no-cache -d 'Use no local cache (every file is read from the repository)'
 complete -c umbra -n "__fish_umbra_using_subcommand unlock" -l cleanup-cache -d 'Remove the caches of repositories not opened for 30 days (restic\'s flag)'

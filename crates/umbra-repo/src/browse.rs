@@ -311,16 +311,6 @@ fn dump_archive<S: IndexedFull>(
         .with_source(e)
     };
     let nodes = all_nodes(repo, dir)?;
-    if archive == Archive::Zip {
-        let total: u64 = nodes.iter().map(|(_, n)| n.meta.size + 128).sum();
-        if total >= crate::zip::LIMIT || nodes.len() > crate::zip::MAX_ENTRIES {
-            return Err(UmbraError::new(
-                ErrorKind::InvalidInput,
-                format!("`{spec}` is too large for a zip archive (4 GiB or 65,535 entries)"),
-            )
-            .with_hint("Use --archive tar, which has no such limit."));
-        }
-    }
     let name_of = |path: &std::path::Path| {
         let rel = path.to_string_lossy();
         if base.is_empty() {

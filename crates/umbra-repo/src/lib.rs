@@ -46,6 +46,7 @@ pub mod tags;
 mod tar;
 #[doc(hidden)]
 pub mod testing;
+pub mod throttle;
 pub mod verify_restored;
 pub mod view;
 mod zip;

@@ -3,19 +3,25 @@
 //! it (the output is a pipe: nothing can be written back), Unix modes in the external
 //! attributes, the modification time in DOS form and as Info-ZIP's extended timestamp.
 //!
-//! Archives past the classic format's limits (4 GiB, 65,535 entries) would need zip64;
-//! they are refused before anything is written, with tar named as the way.
+//! Past the classic format's limits (a file or an offset of 4 GiB, 65,535 entries) the
+//! archive uses zip64 exactly as Go's `archive/zip` (restic's) writes it: a 24-byte data
+//! descriptor after a file of 4 GiB or more (version 4.5 in the central directory), a
+//! zip64 extra field with all three 64-bit values in the central directory entry that
+//! needs one, and the zip64 end records before the classic one, whose fields then hold
+//! their maximum.
 
 use std::io::Write;
 
 use rustic_core::repofile::{Node, NodeType};
 
-/// The classic format's limit on sizes and offsets.
-pub(crate) const LIMIT: u64 = u32::MAX as u64;
-/// The classic format's limit on entries.
-pub(crate) const MAX_ENTRIES: usize = u16::MAX as usize;
+/// The classic format's limit on sizes and offsets (Go's `uint32max`).
+const LIMIT: u64 = u32::MAX as u64;
+/// The classic format's limit on entries (Go's `uint16max`).
+const MAX_ENTRIES: u64 = u16::MAX as u64;
 
 const VERSION: u16 = 20;
+/// Version 4.5: zip64.
+const VERSION_ZIP64: u16 = 45;
 /// Made by: Unix (3), version 2.0.
 const MADE_BY: u16 = (3 << 8) | VERSION;
 const FLAG_DESCRIPTOR: u16 = 1 << 3;
@@ -28,9 +34,9 @@ struct Central {
     time: u16,
     date: u16,
     crc: u32,
-    size: u32,
+    size: u64,
     external: u32,
-    offset: u32,
+    offset: u64,
     mtime: u32,
 }
 
@@ -65,7 +71,7 @@ impl<W: Write> crate::browse::ArchiveWriter for ZipWriter<W> {
             NodeType::Symlink { .. } => (name.to_string(), 0o120_000, false),
             _ => return Ok(()),
         };
-        let offset = u32::try_from(self.out.written).map_err(|_| too_large())?;
+        let offset = self.out.written;
         let mtime = node.meta.mtime.map_or(0, |t| {
             u32::try_from(t.as_second().max(0)).unwrap_or(u32::MAX)
         });
@@ -89,7 +95,7 @@ impl<W: Write> crate::browse::ArchiveWriter for ZipWriter<W> {
         h.extend([0u8; 12]); // CRC, compressed and uncompressed size
         h.extend(
             u16::try_from(name.len())
-                .map_err(|_| too_large())?
+                .map_err(|_| std::io::Error::other("a name longer than 65,535 bytes"))?
                 .to_le_bytes(),
         );
         h.extend(9u16.to_le_bytes());
@@ -113,13 +119,18 @@ impl<W: Write> crate::browse::ArchiveWriter for ZipWriter<W> {
                     _ => content(&mut tee)?,
                 }
             }
-            let size = u32::try_from(self.out.written - start).map_err(|_| too_large())?;
+            let size = self.out.written - start;
             let crc = crc.finish();
-            let mut d = Vec::with_capacity(16);
+            let mut d = Vec::with_capacity(24);
             d.extend(0x0807_4b50u32.to_le_bytes());
             d.extend(crc.to_le_bytes());
-            d.extend(size.to_le_bytes());
-            d.extend(size.to_le_bytes());
+            if size >= LIMIT {
+                d.extend(size.to_le_bytes());
+                d.extend(size.to_le_bytes());
+            } else {
+                d.extend(small(size).to_le_bytes());
+                d.extend(small(size).to_le_bytes());
+            }
             self.out.write_all(&d)?;
             (crc, size)
         };
@@ -139,49 +150,93 @@ impl<W: Write> crate::browse::ArchiveWriter for ZipWriter<W> {
 
     /// The central directory and its end record.
     fn finish(&mut self) -> std::io::Result<()> {
-        let start = u32::try_from(self.out.written).map_err(|_| too_large())?;
-        let count = u16::try_from(self.entries.len()).map_err(|_| too_large())?;
+        let start = self.out.written;
         for e in &self.entries {
-            let mut c = Vec::with_capacity(46 + e.name.len() + 9);
+            let zip64 = e.size >= LIMIT;
+            let mut c = Vec::with_capacity(46 + e.name.len() + 9 + 28);
             c.extend(0x0201_4b50u32.to_le_bytes());
             c.extend(MADE_BY.to_le_bytes());
-            c.extend(VERSION.to_le_bytes());
+            c.extend(if zip64 { VERSION_ZIP64 } else { VERSION }.to_le_bytes());
             c.extend(e.flags.to_le_bytes());
             c.extend(0u16.to_le_bytes());
             c.extend(e.time.to_le_bytes());
             c.extend(e.date.to_le_bytes());
             c.extend(e.crc.to_le_bytes());
-            c.extend(e.size.to_le_bytes());
-            c.extend(e.size.to_le_bytes());
+            let mut extra = extended_time(e.mtime).to_vec();
+            if zip64 || e.offset >= LIMIT {
+                // Go stores the maximum in both sizes and all three values in the extra.
+                c.extend(u32::MAX.to_le_bytes());
+                c.extend(u32::MAX.to_le_bytes());
+                extra.extend(0x0001u16.to_le_bytes());
+                extra.extend(24u16.to_le_bytes());
+                extra.extend(e.size.to_le_bytes());
+                extra.extend(e.size.to_le_bytes());
+                extra.extend(e.offset.to_le_bytes());
+            } else {
+                c.extend(small(e.size).to_le_bytes());
+                c.extend(small(e.size).to_le_bytes());
+            }
             c.extend(
                 u16::try_from(e.name.len())
-                    .map_err(|_| too_large())?
+                    .map_err(|_| std::io::Error::other("a name longer than 65,535 bytes"))?
                     .to_le_bytes(),
             );
-            c.extend(9u16.to_le_bytes());
+            c.extend(u16::try_from(extra.len()).unwrap_or(u16::MAX).to_le_bytes());
             c.extend([0u8; 6]); // comment length, disk, internal attributes
             c.extend(e.external.to_le_bytes());
-            c.extend(e.offset.to_le_bytes());
+            // Go writes the maximum only when the offset is *greater* than it.
+            c.extend(
+                (if e.offset > LIMIT {
+                    u32::MAX
+                } else {
+                    small(e.offset)
+                })
+                .to_le_bytes(),
+            );
             c.extend(&e.name);
-            c.extend(extended_time(e.mtime));
+            c.extend(&extra);
             self.out.write_all(&c)?;
         }
-        let size = u32::try_from(self.out.written).map_err(|_| too_large())? - start;
+        let end_at = self.out.written;
+        let mut records = self.entries.len() as u64;
+        let mut size = end_at - start;
+        let mut offset = start;
+        if records >= MAX_ENTRIES || size >= LIMIT || offset >= LIMIT {
+            let mut z = Vec::with_capacity(56 + 20);
+            z.extend(0x0606_4b50u32.to_le_bytes());
+            z.extend(44u64.to_le_bytes()); // the record's length after these 12 bytes
+            z.extend(VERSION_ZIP64.to_le_bytes());
+            z.extend(VERSION_ZIP64.to_le_bytes());
+            z.extend([0u8; 8]); // disk numbers
+            z.extend(records.to_le_bytes());
+            z.extend(records.to_le_bytes());
+            z.extend(size.to_le_bytes());
+            z.extend(offset.to_le_bytes());
+            z.extend(0x0706_4b50u32.to_le_bytes());
+            z.extend(0u32.to_le_bytes());
+            z.extend(end_at.to_le_bytes());
+            z.extend(1u32.to_le_bytes());
+            self.out.write_all(&z)?;
+            records = MAX_ENTRIES;
+            size = LIMIT;
+            offset = LIMIT;
+        }
         let mut end = Vec::with_capacity(22);
         end.extend(0x0605_4b50u32.to_le_bytes());
         end.extend([0u8; 4]); // disk numbers
-        end.extend(count.to_le_bytes());
-        end.extend(count.to_le_bytes());
-        end.extend(size.to_le_bytes());
-        end.extend(start.to_le_bytes());
+        end.extend((records as u16).to_le_bytes());
+        end.extend((records as u16).to_le_bytes());
+        end.extend(small(size).to_le_bytes());
+        end.extend(small(offset).to_le_bytes());
         end.extend(0u16.to_le_bytes());
         self.out.write_all(&end)?;
         self.out.flush()
     }
 }
 
-fn too_large() -> std::io::Error {
-    std::io::Error::other("the archive outgrew the zip format's 4 GiB")
+/// A value known to fit the classic 32-bit fields.
+fn small(v: u64) -> u32 {
+    u32::try_from(v).unwrap_or(u32::MAX)
 }
 
 /// Info-ZIP's extended timestamp (0x5455): the modification time in Unix seconds.

@@ -184,6 +184,10 @@ impl Settings {
                 }
             }
         }
+        umbra_repo::throttle::set_limits(umbra_repo::throttle::Limits {
+            upload: args.limit_upload.map(|k| k * 1024),
+            download: args.limit_download.map(|k| k * 1024),
+        });
         if args.no_cache {
             umbra_repo::repo::set_cache(umbra_repo::repo::CacheChoice::None);
         } else if let Some(dir) = &args.cache_dir {

@@ -72,6 +72,13 @@ pub struct GlobalArgs {
     /// Use no local cache (every file is read from the repository).
     #[arg(long, global = true)]
     pub no_cache: bool,
+    /// Limit uploads to the repository to this many KiB/s (restic's flag; every kind of
+    /// repository, all of the command's transfers together).
+    #[arg(long, global = true, value_name = "KiB/s", value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit_upload: Option<u64>,
+    /// Limit downloads from the repository to this many KiB/s (restic's flag).
+    #[arg(long, global = true, value_name = "KiB/s", value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit_download: Option<u64>,
     /// Remove the caches of repositories not opened for 30 days (restic's flag).
     #[arg(long, global = true, conflicts_with = "no_cache")]
     pub cleanup_cache: bool,
