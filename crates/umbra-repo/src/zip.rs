@@ -347,6 +347,62 @@ impl Crc {
 mod tests {
     use super::*;
 
+    /// An entry that starts past 4 GiB: its central entry carries Go's zip64 extra (all
+    /// three values), its offset field the maximum, and the end records are zip64's.
+    #[test]
+    fn an_offset_past_4_gib_makes_zip64_records_as_go_writes_them() {
+        use crate::browse::ArchiveWriter;
+        let mut z = ZipWriter::new(Vec::new());
+        let base = LIMIT + 100;
+        z.out.written = base; // as if 4 GiB had been written before
+        let mut node = Node::new_node(
+            std::ffi::OsStr::new("f"),
+            NodeType::File,
+            rustic_core::repofile::Metadata::default(),
+        );
+        node.meta.size = 3;
+        z.entry("f", &node, &mut |w| w.write_all(b"abc")).unwrap();
+        z.finish().unwrap();
+        let b = z.out.out;
+        let u16_at = |i: usize| u16::from_le_bytes([b[i], b[i + 1]]);
+        let u32_at = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().unwrap());
+        let u64_at = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap());
+        let c = b
+            .windows(4)
+            .position(|w| w == 0x0201_4b50u32.to_le_bytes())
+            .unwrap();
+        assert_eq!(
+            u16_at(c + 6),
+            VERSION,
+            "Go raises the version only for sizes"
+        );
+        assert_eq!(u32_at(c + 20), u32::MAX);
+        assert_eq!(u32_at(c + 24), u32::MAX);
+        let (name_len, extra_len) = (u16_at(c + 28) as usize, u16_at(c + 30) as usize);
+        assert_eq!(extra_len, 9 + 28);
+        assert_eq!(u32_at(c + 42), u32::MAX, "offset > 4 GiB");
+        let x = c + 46 + name_len + 9;
+        assert_eq!((u16_at(x), u16_at(x + 2)), (1, 24));
+        assert_eq!(
+            (u64_at(x + 4), u64_at(x + 12), u64_at(x + 20)),
+            (3, 3, base)
+        );
+        let z64 = b
+            .windows(4)
+            .position(|w| w == 0x0606_4b50u32.to_le_bytes())
+            .unwrap();
+        assert_eq!(u64_at(z64 + 24), 1, "entries");
+        let loc = z64 + 56;
+        assert_eq!(u32_at(loc), 0x0706_4b50);
+        assert_eq!(u64_at(loc + 8), base + z64 as u64);
+        let end = loc + 20;
+        assert_eq!(u32_at(end), 0x0605_4b50);
+        assert_eq!(
+            (u16_at(end + 8), u32_at(end + 12), u32_at(end + 16)),
+            (u16::MAX, u32::MAX, u32::MAX)
+        );
+    }
+
     #[test]
     fn crc_is_ieee() {
         let mut c = Crc::default();
