@@ -13,9 +13,16 @@ use sha2::{Digest, Sha256};
 use crate::{redact, EventKind, Notification, Request, Service};
 
 /// A check's ping URL: `https://hc-ping.com/UUID` or `https://hc.example.org/ping/KEY/slug`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Healthchecks {
     pub url: String,
+}
+
+/// The URL is the check's secret: even `{:?}` shows it redacted.
+impl std::fmt::Debug for Healthchecks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.label())
+    }
 }
 
 impl Service for Healthchecks {

@@ -5,11 +5,18 @@
 use crate::{redact, EventKind, Notification, Request, Service};
 
 /// A topic URL, and an access token for servers that need one.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Ntfy {
     pub url: String,
     /// Sent as `Authorization: Bearer TOKEN` (read from the job file's `token_file`).
     pub token: Option<String>,
+}
+
+/// The topic and the token are secrets: even `{:?}` shows neither.
+impl std::fmt::Debug for Ntfy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.label())
+    }
 }
 
 impl Service for Ntfy {
