@@ -303,16 +303,19 @@ impl<W: Write> Write for Tee<'_, W> {
     }
 }
 
-/// CRC-32 (IEEE 802.3), as zip uses it.
+/// CRC-32 (IEEE 802.3), as zip uses it, eight bytes at a time ("slicing-by-8"): a byte
+/// at a time ran at about 430 MB/s here, which made a zip of a 4.3 GB file take 25 s
+/// where the tar took 16 s.
 struct Crc {
-    table: [u32; 256],
     value: u32,
 }
 
-impl Default for Crc {
-    fn default() -> Self {
-        let mut table = [0u32; 256];
-        for (i, entry) in table.iter_mut().enumerate() {
+/// The eight tables of slicing-by-8, built once per process.
+fn crc_tables() -> &'static [[u32; 256]; 8] {
+    static TABLES: std::sync::OnceLock<Box<[[u32; 256]; 8]>> = std::sync::OnceLock::new();
+    TABLES.get_or_init(|| {
+        let mut t = Box::new([[0u32; 256]; 8]);
+        for i in 0..256 {
             let mut c = i as u32;
             for _ in 0..8 {
                 c = if c & 1 == 1 {
@@ -321,21 +324,45 @@ impl Default for Crc {
                     c >> 1
                 };
             }
-            *entry = c;
+            t[0][i] = c;
         }
-        Self {
-            table,
-            value: 0xFFFF_FFFF,
+        for i in 0..256 {
+            for k in 1..8 {
+                let prev = t[k - 1][i];
+                t[k][i] = (prev >> 8) ^ t[0][(prev & 0xFF) as usize];
+            }
         }
+        t
+    })
+}
+
+impl Default for Crc {
+    fn default() -> Self {
+        Self { value: 0xFFFF_FFFF }
     }
 }
 
 impl Crc {
     fn update(&mut self, data: &[u8]) {
-        for &b in data {
-            self.value =
-                self.table[((self.value ^ u32::from(b)) & 0xFF) as usize] ^ (self.value >> 8);
+        let t = crc_tables();
+        let mut c = self.value;
+        let mut chunks = data.chunks_exact(8);
+        for b in &mut chunks {
+            let lo = c ^ u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            let hi = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
+            c = t[7][(lo & 0xFF) as usize]
+                ^ t[6][((lo >> 8) & 0xFF) as usize]
+                ^ t[5][((lo >> 16) & 0xFF) as usize]
+                ^ t[4][(lo >> 24) as usize]
+                ^ t[3][(hi & 0xFF) as usize]
+                ^ t[2][((hi >> 8) & 0xFF) as usize]
+                ^ t[1][((hi >> 16) & 0xFF) as usize]
+                ^ t[0][(hi >> 24) as usize];
         }
+        for &b in chunks.remainder() {
+            c = t[0][((c ^ u32::from(b)) & 0xFF) as usize] ^ (c >> 8);
+        }
+        self.value = c;
     }
 
     fn finish(&self) -> u32 {
@@ -408,5 +435,16 @@ mod tests {
         let mut c = Crc::default();
         c.update(b"123456789");
         assert_eq!(c.finish(), 0xCBF4_3926);
+        // Split anywhere, in pieces of every length, the same value.
+        let data: Vec<u8> = (0..1000u32).map(|i| (i * 7 + 3) as u8).collect();
+        let mut whole = Crc::default();
+        whole.update(&data);
+        for cut in [1, 3, 8, 13, 999] {
+            let mut parts = Crc::default();
+            for piece in data.chunks(cut) {
+                parts.update(piece);
+            }
+            assert_eq!(parts.finish(), whole.finish(), "pieces of {cut}");
+        }
     }
 }
