@@ -418,6 +418,13 @@ pub fn check(settings: &Settings, out: &Output) -> Result<Finished> {
             let on: Vec<&str> = t.on.iter().map(|e| e.as_str()).collect();
             out.line(format!("  notify {} on {}", t.label(), on.join(", ")));
         }
+        if let Some(every) = job.drill.every {
+            out.line(format!(
+                "  drill every {}, in {}",
+                umbra_jobs::overdue::span(every.as_secs_f64()),
+                job.drill.scratch_dir.display()
+            ));
+        }
     }
     if let Some(path) = &config.metrics_textfile {
         out.line(format!("metrics textfile: {}", path.display()));
