@@ -155,6 +155,11 @@ pub fn render(config: &Config, now: Timestamp) -> Result<String> {
         "counter",
         "Notifications of the job's runs that could not be delivered.",
     );
+    let mut cpu = F::new(
+        "umbra_job_last_run_cpu_seconds",
+        "gauge",
+        "CPU seconds (user and system) umbra spent on the job's last run, not counting its commands.",
+    );
     let mut drilled = F::new(
         "umbra_job_last_drill_success_timestamp_seconds",
         "gauge",
@@ -202,6 +207,9 @@ pub fn render(config: &Config, now: Timestamp) -> Result<String> {
                 end.add(j(), t.as_millisecond() as f64 / 1000.0);
             }
             duration.add(j(), last.seconds);
+            if let Some(c) = last.cpu_seconds {
+                cpu.add(j(), c);
+            }
             status.add(
                 vec![("job", name.clone()), ("status", last.status.clone())],
                 1.0,
@@ -280,6 +288,7 @@ pub fn render(config: &Config, now: Timestamp) -> Result<String> {
         &start,
         &end,
         &duration,
+        &cpu,
         &success,
         &status,
         &running,

@@ -167,6 +167,8 @@ mod tests {
             backup: None,
             warnings: Vec::new(),
             notifications: Vec::new(),
+            cpu_seconds: None,
+            commands_cpu_seconds: None,
         }
     }
 

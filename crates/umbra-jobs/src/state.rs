@@ -269,6 +269,25 @@ pub struct RunRecord {
     /// What each notification target answered, for the start and the end of the run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notifications: Vec<umbra_notify::Delivery>,
+    /// CPU seconds (user and system) umbra itself spent on the run, and those of the
+    /// commands it ran and waited for: what the run cost the machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_seconds: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commands_cpu_seconds: Option<f64>,
+}
+
+/// CPU seconds (user + system) so far of this process (`RUSAGE_SELF`) or of its waited-for
+/// children (`RUSAGE_CHILDREN`).
+#[must_use]
+pub fn cpu_seconds(who: i32) -> f64 {
+    // SAFETY: getrusage fills the struct we pass.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(who, &mut u) } != 0 {
+        return 0.0;
+    }
+    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+    t(u.ru_utime) + t(u.ru_stime)
 }
 
 impl RunRecord {

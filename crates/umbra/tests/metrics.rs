@@ -121,12 +121,19 @@ schedule = "daily"
         "umbra_job_max_age_seconds{job=\"never\"} 172800",
         "umbra_notifications_failed_total{job=\"db\"} 0",
         "umbra_job_last_downtime_seconds{job=\"db\"}",
+        "umbra_job_last_run_cpu_seconds{job=\"db\"}",
     ] {
         assert!(text.contains(series), "{series} missing from\n{text}");
     }
     assert!(
         text.contains("umbra_source_consistency{job=\"db\",source=\""),
         "{text}"
+    );
+    // What the run cost, in the history.
+    let history = stdout(&j.run(&["history", "db", "-v"]));
+    assert!(
+        history.contains("cost: window ") && history.contains(" CPU s"),
+        "{history}"
     );
     // `umbra metrics` prints the same series.
     let printed = stdout(&j.run(&["metrics"]));

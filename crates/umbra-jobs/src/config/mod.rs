@@ -94,6 +94,8 @@ pub struct Job {
     pub max_age: Option<Duration>,
     /// How its restores are proven (`[jobs.NAME.drill]`; defaults when absent).
     pub drill: drill::DrillSpec,
+    /// How many files its backup reads at once (`threads`); `None`: one per core.
+    pub threads: Option<usize>,
     pub origin: Origin,
 }
 
@@ -508,6 +510,12 @@ fn resolve_job(
         Some(d) => drill::resolve(d, &at.key("drill"), base, &defaults(OnError::Fail), loc)?,
         None => drill::DrillSpec::default(),
     };
+    if job.threads == Some(0) {
+        return Err(loc.error(
+            &at.key("threads"),
+            "0 threads read nothing; expected 1 or more",
+        ));
+    }
     let job_open_files = job.open_files;
     let chunking = |text: Option<&String>, key: &KeyPath| -> Result<Option<Chunking>> {
         text.map(|t| {
@@ -578,6 +586,7 @@ fn resolve_job(
         notify,
         max_age: job.max_age.map(|a| a.0),
         drill,
+        threads: job.threads.map(|t| t as usize),
         origin: loc.origin(at),
     })
 }

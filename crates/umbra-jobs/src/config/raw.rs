@@ -124,6 +124,8 @@ pub struct RawJob {
     /// How old the last success may be before `umbra jobs --check` calls the job overdue.
     pub max_age: Option<RawDuration>,
     pub drill: Option<RawDrill>,
+    /// How many files are read at once (restic's `--read-concurrency`).
+    pub threads: Option<u32>,
 }
 
 /// `[jobs.NAME.drill]`: how the job's restores are proven.

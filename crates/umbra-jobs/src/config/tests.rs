@@ -340,3 +340,15 @@ sources = ["/etc"]
     );
     assert!(!e.contains("secret-topic"), "{e}");
 }
+
+#[test]
+fn threads_caps_the_readers_and_zero_is_refused() {
+    let c = Config::parse(
+        Path::new("/etc/umbra/umbra.toml"),
+        "[jobs.a]\nsources = [\"/a\"]\nthreads = 2\n",
+    )
+    .expect("valid");
+    assert_eq!(c.job("a").expect("a").threads, Some(2));
+    let e = err("[jobs.a]\nsources = [\"/a\"]\nthreads = 0\n");
+    assert!(e.contains("umbra.toml:3: jobs.a.threads"), "{e}");
+}

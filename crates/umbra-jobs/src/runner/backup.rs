@@ -44,6 +44,7 @@ impl Flow<'_> {
                 force_full_read: false,
                 change_retries: job.change_retries,
                 chunking: umbra_repo::chunking::Chunking::Auto,
+                read_concurrency: job.threads,
                 source_chunking: job
                     .sources
                     .iter()

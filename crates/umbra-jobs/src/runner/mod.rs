@@ -108,6 +108,10 @@ pub fn run_job(job: &Job, ctx: &RunContext<'_>) -> Result<RunReport> {
     let run_id = started.strftime("%Y%m%dT%H%M%S%.3fZ").to_string();
     let log = Arc::new(state.new_log(&run_id)?);
     let previous = state.history()?.pop();
+    let cpu_at_start = (
+        crate::state::cpu_seconds(libc::RUSAGE_SELF),
+        crate::state::cpu_seconds(libc::RUSAGE_CHILDREN),
+    );
     let (targets, unreadable_secrets) = notify::targets(job);
     let sources: Vec<String> = job
         .sources
@@ -147,6 +151,8 @@ pub fn run_job(job: &Job, ctx: &RunContext<'_>) -> Result<RunReport> {
             backup: None,
             warnings: Vec::new(),
             notifications: Vec::new(),
+            cpu_seconds: None,
+            commands_cpu_seconds: None,
         }),
         claims: Claims::default(),
         interrupted: AtomicBool::new(false),
@@ -227,6 +233,9 @@ pub fn run_job(job: &Job, ctx: &RunContext<'_>) -> Result<RunReport> {
             r.hint = flow.failure_hint.clone();
         }
         r.seconds = shared.t0.elapsed().as_secs_f64();
+        r.cpu_seconds = Some(crate::state::cpu_seconds(libc::RUSAGE_SELF) - cpu_at_start.0);
+        r.commands_cpu_seconds =
+            Some(crate::state::cpu_seconds(libc::RUSAGE_CHILDREN) - cpu_at_start.1);
         r
     };
     let _ = std::fs::remove_dir_all(&staging);

@@ -331,10 +331,29 @@ pub fn history(
             if let Some(e) = &r.error {
                 out.line(format!("    error: {e}"));
             }
+            out.line(format!("    cost: {}", cost(&r)));
             out.line(format!("    log: {}", r.log.display()));
         }
     }
     Ok(Finished::Ok)
+}
+
+/// What a run cost the machine: its window, CPU, and what it read.
+fn cost(r: &RunRecord) -> String {
+    let mut parts = vec![format!("window {}", seconds(r.seconds))];
+    if let Some(c) = r.cpu_seconds {
+        parts.push(format!("umbra {c:.2} CPU s"));
+    }
+    if let Some(c) = r.commands_cpu_seconds {
+        parts.push(format!("commands {c:.2} CPU s"));
+    }
+    if let Some(b) = &r.backup {
+        parts.push(format!(
+            "{} read",
+            umbra_core::units::human_bytes(b.bytes_read)
+        ));
+    }
+    parts.join(", ")
 }
 
 enum Row {
