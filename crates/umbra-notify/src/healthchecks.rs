@@ -40,7 +40,20 @@ impl Service for Healthchecks {
         let base = self.url.trim_end_matches('/');
         let body = match n.event {
             EventKind::Start => format!("{}\n", n.summary),
-            _ => format!("{}\n\n{}", n.summary, n.log_tail),
+            _ => {
+                // At most LOG_TAIL_BYTES in all: the summary, then as much of the log's
+                // end as fits, cut at a line start.
+                let room = crate::LOG_TAIL_BYTES.saturating_sub(n.summary.len() + 2);
+                let mut from = n.log_tail.len().saturating_sub(room);
+                while !n.log_tail.is_char_boundary(from) {
+                    from += 1;
+                }
+                let mut tail = &n.log_tail[from..];
+                if from > 0 {
+                    tail = tail.split_once('\n').map_or("", |(_, rest)| rest);
+                }
+                format!("{}\n\n{tail}", n.summary)
+            }
         };
         Some(Request {
             url: format!("{base}{suffix}?rid={}", run_uuid(&n.job, &n.run_id)),
@@ -103,5 +116,18 @@ mod tests {
         assert_eq!(ok.url, format!("https://hc-ping.com/abc?rid={rid}"));
         assert_eq!(rid.len(), 36);
         assert_eq!(&rid[14..15], "4");
+    }
+
+    #[test]
+    fn the_body_stays_within_10_kb_and_starts_at_a_line() {
+        let hc = Healthchecks {
+            url: "https://hc-ping.com/abc".into(),
+        };
+        let mut n = note(EventKind::Failure);
+        n.log_tail = (0..2000).map(|i| format!("line {i} é\n")).collect();
+        let body = String::from_utf8(hc.request(&n).unwrap().body).unwrap();
+        assert!(body.len() <= crate::LOG_TAIL_BYTES, "{}", body.len());
+        assert!(body.starts_with("job db: success\n\nline "));
+        assert!(body.ends_with("line 1999 é\n"));
     }
 }

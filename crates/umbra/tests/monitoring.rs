@@ -140,7 +140,7 @@ fn a_successful_run_pings_start_and_success_and_signs_the_webhook() {
         "{}",
         end.body_text()
     );
-    assert!(end.body.len() <= 10_200);
+    assert!(end.body.len() <= 10_000);
     // ntfy: one message per event, titled with host and job.
     let ntfy = Receiver::at(&got, "/ntfy/backups");
     assert_eq!(ntfy.len(), 2, "{ntfy:?}");
