@@ -166,6 +166,10 @@ fn a_postgres_backup_without_a_wal_segment_fails_the_drill() {
         "{err}"
     );
     assert!(err.contains("postgres ended during recovery"), "{err}");
+    // The server's own reason, not only its shutdown lines; no second failure for the
+    // query whose database the server would have held.
+    assert!(err.contains("PANIC"), "{err}");
+    assert!(!err.contains("no database `app`"), "{err}");
     assert_eq!(j.tags(), ["on_failure"]);
     // The same from `umbra drill`, with each check printed.
     let out = j.run(&["drill", "t"]);

@@ -137,12 +137,28 @@ pub fn wait_ready(
     }
 }
 
-/// The last `lines` lines of `log`, for an error.
+/// What the server's log says went wrong, for an error: its first `PANIC`, `FATAL` or
+/// `ERROR` lines (the reason; a server's last lines are mostly its shutdown), then its
+/// last `lines` lines.
 #[must_use]
 pub fn log_tail(log: &Path, lines: usize) -> String {
     let text = std::fs::read_to_string(log).unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join(" | ")
+    let last = &all[all.len().saturating_sub(lines)..];
+    let mut shown: Vec<&str> = all
+        .iter()
+        .filter(|l| {
+            l.contains("PANIC")
+                || l.contains("FATAL")
+                || l.contains("[ERROR]")
+                || l.contains("ERROR:")
+        })
+        .filter(|l| !last.contains(l))
+        .take(2)
+        .copied()
+        .collect();
+    shown.extend_from_slice(last);
+    shown.join(" | ")
 }
 
 /// Runs a client (a check, a query) to its end or until `deadline`, when it is killed:
