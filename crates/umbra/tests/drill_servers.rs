@@ -37,17 +37,7 @@ fn pg_cluster(j: &Jobs) -> Option<PathBuf> {
     fs::set_permissions(j.env.dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
     let data = j.src.join("pgdata");
     let sock = j.env.path("pgsock");
-    for d in [&data, &sock] {
-        fs::create_dir_all(d).expect("mkdir");
-        common::sh(&format!("chown postgres:postgres {}", d.display()));
-    }
-    let st = as_postgres(&bin, "initdb")
-        .args(["-A", "trust", "-U", "postgres", "-D"])
-        .arg(&data)
-        .stdout(Stdio::null())
-        .status()
-        .expect("initdb");
-    assert!(st.success());
+    common::initdb(&bin, &data, &sock);
     let log = j.env.path("pg.log");
     common::sh(&format!("touch {0} && chown postgres {0}", log.display()));
     let pg_ctl = |action: &str| {

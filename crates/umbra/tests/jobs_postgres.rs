@@ -152,17 +152,7 @@ fn cluster(offset: u16) -> Option<Cluster> {
     let fs_ = LoopFs::new("btrfs", env.dir.path(), 1500)?;
     let data = fs_.path("pgdata");
     let sock = env.path("sock");
-    for d in [&data, &sock] {
-        fs::create_dir_all(d).expect("mkdir");
-        common::sh(&format!("chown postgres:postgres {}", d.display()));
-    }
-    let st = as_postgres(&bin, "initdb")
-        .args(["-A", "trust", "-U", "postgres", "-D"])
-        .arg(&data)
-        .stdout(Stdio::null())
-        .status()
-        .expect("initdb");
-    assert!(st.success(), "initdb failed");
+    common::initdb(&bin, &data, &sock);
     let port = 20000 + (std::process::id() % 10000) as u16 + offset;
     let log = env.path("server.log");
     common::sh(&format!("touch {0} && chown postgres {0}", log.display()));

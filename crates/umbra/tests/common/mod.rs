@@ -616,3 +616,20 @@ pub fn as_postgres(bin: &Path, program: &str) -> Command {
     c.args(["-u", "postgres", "--"]).arg(bin.join(program));
     c
 }
+
+/// A new PostgreSQL cluster in `data` (trust authentication, superuser `postgres`), with
+/// `sock` as a directory the server may put its socket in; both owned by `postgres`.
+#[allow(dead_code)]
+pub fn initdb(bin: &Path, data: &Path, sock: &Path) {
+    for d in [data, sock] {
+        fs::create_dir_all(d).expect("mkdir");
+        sh(&format!("chown postgres:postgres {}", d.display()));
+    }
+    let st = as_postgres(bin, "initdb")
+        .args(["-A", "trust", "-U", "postgres", "-D"])
+        .arg(data)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("initdb");
+    assert!(st.success(), "initdb failed");
+}
