@@ -108,8 +108,8 @@ impl ErrorKind {
                  crashed run holds no lock: the lock is released with its process."
             }
             Self::JobFailed => {
-                "The job log (`umbra history JOB -v` names it) holds each command's output and \
-                 exit code."
+                "The run's log (`umbra history JOB -v` names it; `umbra history -v` for an \
+                 ad-hoc backup) holds each command's output and exit code."
             }
             Self::Io => "Check permissions and the health of the disk, then try again.",
             Self::Internal => {

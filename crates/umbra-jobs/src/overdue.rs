@@ -169,6 +169,7 @@ mod tests {
             notifications: Vec::new(),
             cpu_seconds: None,
             commands_cpu_seconds: None,
+            ad_hoc: false,
         }
     }
 

@@ -275,6 +275,9 @@ pub struct RunRecord {
     pub cpu_seconds: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commands_cpu_seconds: Option<f64>,
+    /// A run of `umbra backup PATH...` rather than of a job in the job file.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ad_hoc: bool,
 }
 
 /// CPU seconds (user + system) so far of this process (`RUSAGE_SELF`) or of its waited-for

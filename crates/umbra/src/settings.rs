@@ -136,6 +136,9 @@ pub struct Settings {
     pub filter: umbra_repo::snapshots::SnapshotFilter,
     /// Remove old caches of other repositories when a repository is opened.
     pub cleanup_cache: bool,
+    /// The password once found: a run opens its repository more than once, and the user
+    /// types it (or its command runs) only the first time.
+    known_password: std::sync::OnceLock<String>,
 }
 
 impl Settings {
@@ -214,6 +217,7 @@ impl Settings {
             no_lock: args.no_lock,
             filter: umbra_repo::snapshots::SnapshotFilter::default(),
             cleanup_cache: args.cleanup_cache,
+            known_password: std::sync::OnceLock::new(),
         })
     }
 
@@ -270,6 +274,14 @@ impl Settings {
 
     /// The password, asking on the terminal as a last resort.
     pub fn password_or_prompt(&self, prompt: &str) -> Result<String> {
+        if let Some(pw) = self.known_password.get() {
+            return Ok(pw.clone());
+        }
+        let pw = self.find_or_prompt(prompt)?;
+        Ok(self.known_password.get_or_init(|| pw).clone())
+    }
+
+    fn find_or_prompt(&self, prompt: &str) -> Result<String> {
         if let Some(pw) = self.password()? {
             return Ok(pw);
         }

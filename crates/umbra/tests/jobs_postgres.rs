@@ -418,8 +418,21 @@ connection = "host={sock} port={port} user={user} dbname=postgres"
         assert!(q["details"]["wal_segments"].is_string(), "{q}");
         windows.push(q["freeze_us"].as_u64().expect("window") as f64 / 1000.0);
     }
+    // The same from the command line, through the same pipeline: `umbra backup
+    // --quiesce postgres:CONNINFO`. The restore below is of this ad-hoc snapshot.
+    let flag = format!(
+        "postgres:host={} port={port} user=postgres dbname=postgres",
+        sock.display()
+    );
+    let (code, summary) = env.backup_json(&[&data], &["--quiesce", &flag]);
+    assert_eq!(code, Some(0), "{summary}");
+    let rec = &summary["consistency"];
+    assert_eq!(rec["sources"][0]["level"], "app-consistent", "{summary}");
+    assert_eq!(rec["quiesced"][0]["kind"], "postgres", "{summary}");
+    assert_eq!(rec["quiesced"][0]["name"], "postgres-1", "{summary}");
+    windows.push(rec["quiesced"][0]["freeze_us"].as_u64().expect("window") as f64 / 1000.0);
     eprintln!(
-        "measured: freeze windows (snapshot..pg_backup_stop) under pgbench load: {windows:?} ms"
+        "measured: freeze windows (snapshot..pg_backup_stop) under pgbench load, 3 job runs and one ad-hoc backup: {windows:?} ms"
     );
     // The live server was never left in backup mode.
     assert_eq!(psql(&bin, &sock, port, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND application_name = 'umbra'"), "0");

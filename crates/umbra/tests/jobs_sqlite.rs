@@ -319,3 +319,65 @@ fn records_never_claim_more_than_a_database_and_its_log_restore_to() {
         "xfs with an online-backup copy: {on_xfs:?}"
     );
 }
+
+/// `umbra backup --quiesce sqlite:DB` is the job's pipeline from the command line: the
+/// database is copied through the online backup API under a live writer, the copy
+/// restores consistent, and the run is in the history, marked ad hoc, with no job file.
+#[test]
+fn an_ad_hoc_backup_quiesces_sqlite_from_the_command_line() {
+    if !require(have("sqlite3"), "the sqlite3 shell (see .ci/run)")
+        || !require(have("python3"), "python3, for the writer (see .ci/run)")
+    {
+        return;
+    }
+    let env = common::Env::new();
+    env.init();
+    let src = env.path("app");
+    std::fs::create_dir_all(&src).expect("mkdir");
+    let db = src.join("app.db");
+    create(&db);
+    let stop = env.path("stop");
+    let mut w = writer(&db, &stop);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let quiesce = format!("sqlite:{}", db.display());
+    let (code, summary) = env.backup_json(&[&src], &["--quiesce", &quiesce]);
+    std::fs::write(&stop, "").expect("stop");
+    let _ = w.wait();
+    assert_eq!(code, Some(0), "{summary}");
+    let q = &summary["consistency"]["quiesced"][0];
+    assert_eq!(q["kind"], "sqlite", "{summary}");
+    assert_eq!(q["name"], "sqlite-1", "{summary}");
+    let detail = q["details"][db.display().to_string()]
+        .as_str()
+        .expect("detail");
+    assert!(detail.starts_with("online backup copy ("), "{detail}");
+    let target = env.path("restored");
+    env.ok(&[
+        "restore",
+        "latest",
+        "--target",
+        target.to_str().expect("utf8"),
+    ]);
+    check(&common::restored_path(&target, &db));
+
+    // The run is in the history, as ad hoc, though there is no job file.
+    let history = env.ok(&["-c", "/nonexistent/umbra.toml", "--json", "history"]);
+    let run: serde_json::Value =
+        serde_json::from_str(history.lines().last().expect("a run")).expect("json");
+    assert_eq!(run["job"], "(ad hoc)", "{run}");
+    assert_eq!(run["ad_hoc"], true, "{run}");
+    assert_eq!(run["status"], "success", "{run}");
+    assert_eq!(run["snapshot_id"], summary["snapshot_id"], "{run}");
+    let phases: Vec<&str> = run["phases"]
+        .as_array()
+        .expect("phases")
+        .iter()
+        .filter_map(|p| p["phase"].as_str())
+        .collect();
+    assert!(
+        phases.contains(&"snapshot") && phases.contains(&"backup"),
+        "{phases:?}"
+    );
+    let text = env.ok(&["-c", "/nonexistent/umbra.toml", "history"]);
+    assert!(text.contains("(ad hoc)"), "{text}");
+}

@@ -85,6 +85,10 @@ pub struct Origin {
 
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Line 0: a value from the command line (an ad-hoc backup), named by its flag.
+        if self.line == 0 {
+            return write!(f, "{}", self.key);
+        }
         write!(f, "{}:{}: {}", self.file.display(), self.line, self.key)
     }
 }

@@ -13,6 +13,7 @@
 //! (`~/.config/umbra/umbra.toml`) for others. Relative paths in a job file are relative to
 //! the file's directory.
 
+pub mod ad_hoc;
 mod commands;
 pub mod drill;
 pub mod locate;
@@ -96,6 +97,8 @@ pub struct Job {
     pub drill: drill::DrillSpec,
     /// How many files its backup reads at once (`threads`); `None`: one per core.
     pub threads: Option<usize>,
+    /// Set for `umbra backup PATH...`: the run is recorded as ad hoc, and these apply.
+    pub ad_hoc: Option<ad_hoc::AdHoc>,
     pub origin: Origin,
 }
 
@@ -587,6 +590,7 @@ fn resolve_job(
         max_age: job.max_age.map(|a| a.0),
         drill,
         threads: job.threads.map(|t| t as usize),
+        ad_hoc: None,
         origin: loc.origin(at),
     })
 }

@@ -21,11 +21,18 @@ impl Flow<'_> {
         let t = Instant::now();
         let mut plan = set.plan();
         freeze::apply(&s, &mut plan, &self.quiesced, &self.quiescers);
+        // Ad-hoc backups share one scope of kept bases, as before they were runs.
+        let scope = match job.ad_hoc {
+            None => job.name.as_str(),
+            Some(_) => crate::bases::CLI_SCOPE,
+        };
         let bases = umbra_snapshot::base::Bases::default_location().map(|bases| BaseScope {
             bases,
-            scope: &job.name,
+            scope,
             repository: &self.ctx.repository,
         });
+        let extra = job.ad_hoc.clone().unwrap_or_default();
+        let parent = self.parent.clone();
         if let Ok(b) = &bases {
             b.attach(&mut plan);
         }
@@ -33,7 +40,7 @@ impl Flow<'_> {
             let request = BackupRequest {
                 plan,
                 excludes: crate::steps::excludes(&job.exclude),
-                exclude_files: Vec::new(),
+                exclude_files: extra.exclude_files,
                 exclude_caches: job.exclude_caches,
                 iexcludes: job.iexclude.clone(),
                 exclude_if_present: job.exclude_if_present.clone(),
@@ -41,7 +48,7 @@ impl Flow<'_> {
                 one_file_system: job.one_file_system,
                 tags: job.tags.clone(),
                 host: job.host.clone(),
-                force_full_read: false,
+                force_full_read: extra.force_full_read,
                 change_retries: job.change_retries,
                 chunking: umbra_repo::chunking::Chunking::Auto,
                 read_concurrency: job.threads,
@@ -50,7 +57,9 @@ impl Flow<'_> {
                     .iter()
                     .map(|s| (s.path.clone(), s.chunking))
                     .collect(),
-                ..BackupRequest::default()
+                parent,
+                time: extra.time,
+                with_atime: extra.with_atime,
             };
             repo.backup(&request, &|| set.verify())
         });
@@ -93,8 +102,10 @@ impl Flow<'_> {
                     let monitor = s.runner.monitor.as_ref();
                     for line in b.keep(set, &outcome, job.keep_base, monitor) {
                         s.runner.log.line("backup", &line);
+                        self.bases_kept.push(line);
                     }
                 }
+                self.outcome = Some(outcome);
                 self.timed(Phase::Backup, t, None);
                 true
             }
@@ -102,7 +113,7 @@ impl Flow<'_> {
                 s.runner
                     .log
                     .line("backup", &format!("failed: {}", e.message()));
-                self.fail_with(Phase::Backup, t, &e);
+                self.fail_with(Phase::Backup, t, e);
                 false
             }
         }

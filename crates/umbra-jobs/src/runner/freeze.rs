@@ -11,11 +11,19 @@ use umbra_snapshot::{SnapshotSet, SourceChoice};
 
 /// Where the job's quiescers stage copies during a run. The job lock makes it the run's
 /// own; it is emptied when the run starts and when it ends.
-pub(super) fn staging_dir(job: &str) -> Result<PathBuf> {
+pub(super) fn staging_dir(job: &crate::config::Job) -> Result<PathBuf> {
+    // Ad-hoc backups may run side by side: each stages under its own process.
+    let name = match job.ad_hoc {
+        None => job.name.clone(),
+        Some(_) => format!("{AD_HOC_STAGING}{}", std::process::id()),
+    };
     Ok(umbra_snapshot::registry::state_dir()?
         .join("staging")
-        .join(job))
+        .join(name))
 }
+
+/// The prefix of an ad-hoc backup's staging directory; the process ID follows.
+pub(super) const AD_HOC_STAGING: &str = "ad-hoc-";
 
 use super::shared::Shared;
 use crate::config::QuiesceKind;
@@ -105,7 +113,7 @@ pub(super) fn take_frozen(
         .iter()
         .map(|c| (c.info.path.clone(), c.method))
         .collect();
-    let staging = staging_dir(&s.job.name)?;
+    let staging = staging_dir(&s.job)?;
     std::fs::create_dir_all(&staging).map_err(|e| UmbraError::io("cannot create", &staging, e))?;
     let ctx = quiesce::Context {
         sources: &sources,

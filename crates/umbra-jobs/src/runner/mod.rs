@@ -94,18 +94,29 @@ fn drill_due(job: &Job) -> bool {
 }
 
 /// The outcome of [`run_job`]: the record that was appended to the history.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct RunReport {
     pub record: RunRecord,
+    /// The first failure that was umbra's own (not a command's), whole: its kind decides
+    /// an ad-hoc backup's exit code.
+    pub error: Option<umbra_core::UmbraError>,
+    /// What the backup did, when it saved a snapshot.
+    pub outcome: Option<umbra_repo::BackupOutcome>,
+    /// The base snapshots kept for the next backup, as lines for the user.
+    pub bases_kept: Vec<String>,
 }
 
 /// Runs `job` once. Errors only when the run could not start at all (the job is already
 /// running, the state directory is unusable); everything after that is in the report.
 pub fn run_job(job: &Job, ctx: &RunContext<'_>) -> Result<RunReport> {
     let state = JobState::for_job(&job.name)?;
-    let _lock = state.lock(&job.name)?;
+    // Ad-hoc backups may run side by side, as restic's do; a job runs once at a time.
+    let _lock = match job.ad_hoc {
+        None => Some(state.lock(&job.name)?),
+        Some(_) => None,
+    };
     let started = jiff::Timestamp::now();
-    let run_id = started.strftime("%Y%m%dT%H%M%S%.3fZ").to_string();
+    let run_id = shared::run_id(job, started);
     let log = Arc::new(state.new_log(&run_id)?);
     let previous = state.history()?.pop();
     let cpu_at_start = (
@@ -153,6 +164,7 @@ pub fn run_job(job: &Job, ctx: &RunContext<'_>) -> Result<RunReport> {
             notifications: Vec::new(),
             cpu_seconds: None,
             commands_cpu_seconds: None,
+            ad_hoc: job.ad_hoc.is_some(),
         }),
         claims: Claims::default(),
         interrupted: AtomicBool::new(false),
@@ -179,8 +191,9 @@ pub fn run_job(job: &Job, ctx: &RunContext<'_>) -> Result<RunReport> {
     // Scratch directories of drills that crashed (their servers died with them).
     crate::drill::sweep(ctx.monitor.as_ref());
     // Copies a crashed run staged are stale: the job lock says no run of this job is live.
-    let staging = freeze::staging_dir(&job.name)?;
+    let staging = freeze::staging_dir(job)?;
     let _ = std::fs::remove_dir_all(&staging);
+    shared::sweep_ad_hoc_staging();
     let mut flow = Flow {
         s: &shared,
         ctx,
@@ -191,6 +204,10 @@ pub fn run_job(job: &Job, ctx: &RunContext<'_>) -> Result<RunReport> {
         snapshot_id: None,
         quiesced: Vec::new(),
         quiescers: Vec::new(),
+        error: None,
+        outcome: None,
+        bases_kept: Vec::new(),
+        parent: None,
     };
     flow.run();
     // A hook killed by the interrupt fails the flow before the interrupt action has marked
@@ -241,7 +258,12 @@ pub fn run_job(job: &Job, ctx: &RunContext<'_>) -> Result<RunReport> {
     let _ = std::fs::remove_dir_all(&staging);
     log.line("run", &format!("job {} ended: {}", job.name, record.status));
     let record = shared.record_once(record)?;
-    Ok(RunReport { record })
+    Ok(RunReport {
+        record,
+        error: flow.error,
+        outcome: flow.outcome,
+        bases_kept: flow.bases_kept,
+    })
 }
 
 /// The phases up to retention; on_failure and finally are the caller's.
@@ -260,6 +282,12 @@ struct Flow<'a> {
     quiesced: Vec<umbra_core::QuiesceRecord>,
     /// The job's quiescers, once built: they finish after the backup.
     quiescers: Vec<crate::quiesce::Shared>,
+    /// The first failure of umbra's own, whole (see [`RunReport::error`]).
+    error: Option<umbra_core::UmbraError>,
+    outcome: Option<umbra_repo::BackupOutcome>,
+    bases_kept: Vec<String>,
+    /// An ad-hoc backup's `--parent`, resolved to a snapshot ID by the pre-flight.
+    parent: Option<String>,
 }
 
 impl Flow<'_> {
@@ -291,18 +319,20 @@ impl Flow<'_> {
     }
 
     /// Fails the run with an error of umbra's own (not a command's), keeping its hint.
-    fn fail_with(&mut self, phase: Phase, started: Instant, e: &umbra_core::UmbraError) {
+    fn fail_with(&mut self, phase: Phase, started: Instant, e: umbra_core::UmbraError) {
+        let message = e.message().to_string();
         if self.failure.is_none() {
             self.failure_hint = Some(e.hint().to_string());
+            self.error = Some(e);
         }
-        self.timed(phase, started, Some(e.message().to_string()));
+        self.timed(phase, started, Some(message));
     }
 
     /// What can be known before anything is stopped: the repository opens with the
     /// password (and can be locked), and the sources exist and can be snapshotted as the
     /// job asks. Sources that a `before` command may create or mount are left to the
     /// snapshot phase.
-    fn preflight(&self) -> Result<()> {
+    fn preflight(&mut self) -> Result<()> {
         let job = &self.s.job;
         let job_before = !job.hooks.before.is_empty();
         let planner = planner(job)?;
@@ -314,7 +344,11 @@ impl Flow<'_> {
             missing_source(src)?;
             planner.choose(&src.path, src.open_files, src.snapshot)?;
         }
-        drop((self.ctx.open_repo)(LockKind::Shared)?);
+        let repo = (self.ctx.open_repo)(LockKind::Shared)?;
+        // A parent that does not exist fails before anything is snapshotted.
+        if let Some(spec) = job.ad_hoc.as_ref().and_then(|a| a.parent.as_ref()) {
+            self.parent = Some(repo.snapshot(spec)?.id);
+        }
         Ok(())
     }
 
@@ -327,7 +361,7 @@ impl Flow<'_> {
             s.runner
                 .log
                 .line("preflight", &format!("failed: {}", e.message()));
-            self.fail_with(Phase::Preflight, t, &e);
+            self.fail_with(Phase::Preflight, t, e);
             return;
         }
         // 1. before: the job's commands, then each source's.
@@ -422,7 +456,7 @@ impl Flow<'_> {
                     s.runner
                         .log
                         .line("snapshot", &format!("failed: {}", e.message()));
-                    self.fail_with(Phase::Snapshot, t, &e);
+                    self.fail_with(Phase::Snapshot, t, e);
                 }
             }
         }
@@ -500,7 +534,7 @@ impl Flow<'_> {
                     s.runner
                         .log
                         .line("copy", &format!("into {target} failed: {}", e.message()));
-                    self.fail_with(Phase::Copy, t, &e);
+                    self.fail_with(Phase::Copy, t, e);
                     break;
                 }
                 self.timed(Phase::Copy, t, None);
@@ -542,7 +576,7 @@ impl Flow<'_> {
                     });
                     self.timed(Phase::Drill, t, error);
                 }
-                Err(e) => self.fail_with(Phase::Drill, t, &e),
+                Err(e) => self.fail_with(Phase::Drill, t, e),
             }
         }
     }

@@ -177,3 +177,39 @@ impl Shared {
         Ok(record)
     }
 }
+
+/// A run's ID: its start time, and for an ad-hoc backup also the process (ad-hoc backups
+/// may start in the same millisecond; a job's runs cannot overlap).
+pub(super) fn run_id(job: &Job, started: jiff::Timestamp) -> String {
+    let at = started.strftime("%Y%m%dT%H%M%S%.3fZ");
+    match job.ad_hoc {
+        None => at.to_string(),
+        Some(_) => format!("{at}-{}", std::process::id()),
+    }
+}
+
+/// Removes the staging directories of ad-hoc backups whose process is gone (a job's own is
+/// removed by its next run, which the job lock makes the only one).
+pub(super) fn sweep_ad_hoc_staging() {
+    let Ok(root) = umbra_snapshot::registry::state_dir().map(|d| d.join("staging")) else {
+        return;
+    };
+    let Ok(entries) = std::fs::read_dir(&root) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let pid = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(super::freeze::AD_HOC_STAGING))
+            .and_then(|p| p.parse::<i32>().ok());
+        // SAFETY: kill with signal 0 only asks whether the process exists.
+        if let Some(pid) = pid {
+            if unsafe { libc::kill(pid, 0) } != 0
+                && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+            {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+}

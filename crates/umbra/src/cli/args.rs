@@ -73,6 +73,12 @@ pub struct BackupArgs {
     /// core). 1 or 2 suits a spinning disk, where parallel reads mean seeks.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
     pub read_concurrency: Option<u32>,
+    /// Hold an application still while the snapshot is taken, as a job's
+    /// `[[jobs.NAME.quiesce]]` does: `sqlite:/srv/app/app.db` (`sqlite` alone: every
+    /// database under the paths), `postgres:'host=/run/postgresql user=postgres'`,
+    /// `mysql:/run/mysqld/mysqld.sock`, `freeze:UNIT`. Repeatable; frozen in this order.
+    #[arg(long, value_name = "TYPE:VALUE", conflicts_with_all = ["stdin", "stdin_from_command"])]
+    pub quiesce: Vec<String>,
     /// Read paths separated by NUL bytes from FILE (`find -print0`); repeatable.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["stdin", "stdin_from_command"])]
     pub files_from_raw: Vec<PathBuf>,

@@ -10,13 +10,13 @@
 use std::path::{Path, PathBuf};
 
 use umbra_core::{ErrorKind, Event, Method, Result, UmbraError};
-use umbra_jobs::bases::{BaseScope, KeepBase};
+use umbra_jobs::bases::KeepBase;
+use umbra_jobs::config::ad_hoc::{ad_hoc_job, AdHoc, AdHocRequest};
 use umbra_repo::lock::LockKind;
-use umbra_repo::{BackupRequest, Repo};
-use umbra_snapshot::base::Bases;
+use umbra_repo::Repo;
 use umbra_snapshot::registry::Registry;
 use umbra_snapshot::set::sweep;
-use umbra_snapshot::{OpenFiles, Planner, SnapshotSet, SourceChoice};
+use umbra_snapshot::{OpenFiles, Planner, SourceChoice};
 
 use super::absolute;
 use crate::cli::{BackupArgs, OpenFilesArg, SnapshotArg, SnapshotArgs, SourcesArgs};
@@ -72,6 +72,13 @@ fn planner(args: &SnapshotArgs) -> Result<Planner> {
 
 /// Chooses a method for each path; a missing source fails here.
 fn choose(paths: &[PathBuf], args: &SnapshotArgs) -> Result<Vec<SourceChoice>> {
+    let absolute_paths = existing_absolute(paths)?;
+    let (open, forced) = policy(args);
+    planner(args)?.choose_all(&absolute_paths, open, forced)
+}
+
+/// The paths made absolute; one that does not exist fails here, before anything runs.
+fn existing_absolute(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut absolute_paths = Vec::with_capacity(paths.len());
     for p in paths {
         let abs = absolute(p)?;
@@ -83,8 +90,7 @@ fn choose(paths: &[PathBuf], args: &SnapshotArgs) -> Result<Vec<SourceChoice>> {
         }
         absolute_paths.push(abs);
     }
-    let (open, forced) = policy(args);
-    planner(args)?.choose_all(&absolute_paths, open, forced)
+    Ok(absolute_paths)
 }
 
 fn print_choices(choices: &[SourceChoice], out: &Output) {
@@ -178,12 +184,11 @@ pub fn cleanup(out: &Output) -> Result<Finished> {
     }
 }
 
+/// `umbra backup PATH...`: an ad-hoc job, run by the same runner as `umbra run JOB`
+/// (pre-flight, sweep, quiescers, snapshot set, backup, record in the history).
 pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finished> {
     if args.stdin || args.stdin_from_command {
         return stream(args, settings, out);
-    }
-    if !args.dry_run {
-        umbra_jobs::steps::sweep_leftovers(out.monitor().as_ref())?;
     }
     let exclude_larger_than = args
         .exclude_larger_than
@@ -207,7 +212,37 @@ pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finis
         )
         .with_hint("Check the patterns and paths in the files given to --files-from*."));
     }
-    let choices = choose(&paths, &args.snapshot)?;
+    let sources = existing_absolute(&paths)?;
+    // Every source's method is chosen now: `--open-files required` fails before anything
+    // is read or written.
+    let (open_files, snapshot) = policy(&args.snapshot);
+    let choices = planner(&args.snapshot)?.choose_all(&sources, open_files, snapshot)?;
+    let job = ad_hoc_job(AdHocRequest {
+        paths: sources,
+        open_files,
+        snapshot,
+        lvm_snapshot_size: args.snapshot.lvm_snapshot_size.clone(),
+        chunking,
+        exclude: args.exclude.clone(),
+        iexclude: args.iexclude.clone(),
+        exclude_caches: args.exclude_caches,
+        exclude_if_present: args.exclude_if_present.clone(),
+        exclude_larger_than,
+        one_file_system: args.one_file_system,
+        tags: args.tag.clone(),
+        host: args.host.clone(),
+        change_retries: args.change_retries,
+        keep_base,
+        threads: args.read_concurrency.map(|n| n as usize),
+        quiesce: args.quiesce.clone(),
+        extra: AdHoc {
+            exclude_files: args.exclude_file.clone(),
+            force_full_read: args.force,
+            parent: args.parent.clone(),
+            time,
+            with_atime: args.with_atime,
+        },
+    })?;
     if args.dry_run {
         print_choices(&choices, out);
         return Ok(Finished::Ok);
@@ -217,48 +252,45 @@ pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finis
             drop(create_default(d, settings, out)?);
         }
     }
-    let repo = super::open(settings, Some(LockKind::Shared), out)?;
-    let location = repo.location().to_string();
-    // A parent that does not exist fails before any snapshot is taken.
-    let parent = match &args.parent {
-        Some(spec) => Some(repo.snapshot(spec)?.id),
-        None => None,
+    let open_repo = |lock: LockKind| super::open(settings, Some(lock), out);
+    let no_copies = |name: &str| -> Result<Repo> {
+        Err(UmbraError::new(
+            ErrorKind::Internal,
+            format!("an ad-hoc backup has no copy target `{name}`"),
+        ))
     };
-    let set = SnapshotSet::take(&choices, Registry::default_location()?, out.monitor())?;
-    let bases = BaseScope {
-        bases: Bases::default_location()?,
-        scope: umbra_jobs::bases::CLI_SCOPE,
-        repository: &location,
+    let location = settings.repo.location().to_string();
+    let ctx = umbra_jobs::RunContext {
+        open_repo: &open_repo,
+        open_copy_target: &no_copies,
+        repository: location.clone(),
+        monitor: out.monitor(),
     };
-    let mut plan = set.plan();
-    bases.attach(&mut plan);
-    let request = BackupRequest {
-        plan,
-        excludes: umbra_jobs::steps::excludes(&args.exclude),
-        exclude_files: args.exclude_file.clone(),
-        iexcludes: args.iexclude.clone(),
-        exclude_caches: args.exclude_caches,
-        exclude_if_present: args.exclude_if_present.clone(),
-        exclude_larger_than,
-        one_file_system: args.one_file_system,
-        tags: args.tag.clone(),
-        host: args.host.clone(),
-        force_full_read: args.force,
-        change_retries: args.change_retries,
-        chunking,
-        source_chunking: Vec::new(),
-        parent,
-        time,
-        with_atime: args.with_atime,
-        read_concurrency: args.read_concurrency.map(|n| n as usize),
+    let report = umbra_jobs::run_job(&job, &ctx)?;
+    let record = &report.record;
+    if record.status == "interrupted" {
+        return Ok(Finished::Interrupted);
+    }
+    let failure = (record.status == "failed").then(|| {
+        report.error.unwrap_or_else(|| {
+            UmbraError::new(
+                ErrorKind::JobFailed,
+                record
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| "the backup failed".into()),
+            )
+            .with_hint(format!(
+                "The run's log is {}; `umbra history -v` shows it.",
+                record.log.display()
+            ))
+        })
+    });
+    let Some(outcome) = report.outcome else {
+        return Err(failure
+            .unwrap_or_else(|| UmbraError::new(ErrorKind::Internal, "the run saved no snapshot")));
     };
-    let backed_up = repo.backup(&request, &|| set.verify());
-    let kept = match &backed_up {
-        Ok(outcome) => bases.keep(&set, outcome, keep_base, out.monitor().as_ref()),
-        Err(_) => Vec::new(),
-    };
-    let released = set.release();
-    let outcome = backed_up?;
+    let kept = report.bases_kept;
     let snap = &outcome.snapshot;
     out.summary(format!(
         "snapshot {} saved to {location}\n\
@@ -329,8 +361,10 @@ pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finis
         summary[key] = value.clone();
     }
     out.json(&summary);
-    // The snapshot is saved; a snapshot that could not be released is still a failure.
-    released?;
+    // The snapshot is saved; a snapshot set that could not be released is still a failure.
+    if let Some(e) = failure {
+        return Err(e);
+    }
     Ok(if unreadable > 0 || changed > 0 || vanished > 0 {
         Finished::Incomplete
     } else {

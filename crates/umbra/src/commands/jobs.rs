@@ -268,7 +268,16 @@ pub fn history(
 ) -> Result<Finished> {
     let names: Vec<String> = match job {
         Some(j) => vec![j.to_string()],
-        None => load(settings)?.jobs.keys().cloned().collect(),
+        None => {
+            // Ad-hoc backups (`umbra backup PATH...`) are listed too, also with no job file.
+            let ad_hoc = umbra_jobs::config::ad_hoc::AD_HOC_JOB.to_string();
+            let have_ad_hoc = !JobState::for_job(&ad_hoc)?.history()?.is_empty();
+            match load(settings) {
+                Ok(config) => config.jobs.keys().cloned().chain(Some(ad_hoc)).collect(),
+                Err(_) if have_ad_hoc => vec![ad_hoc],
+                Err(e) => return Err(e),
+            }
+        }
     };
     let mut runs = Vec::new();
     let mut drills = Vec::new();
