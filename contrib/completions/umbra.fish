@@ -96,6 +96,9 @@ complete -c umbra -n "__fish_umbra_using_subcommand backup" -l files-from -d 'Re
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l files-from-verbatim -d 'Read paths from FILE, one per line, taken exactly as written (no globs); repeatable' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l read-concurrency -d 'Read at most N files at once (restic\'s `--read-concurrency`; default: one per core). 1 or 2 suits a spinning disk, where parallel reads mean seeks' -r
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l quiesce -d 'Hold an application still while the snapshot is taken, as a job\'s `[[jobs.NAME.quiesce]]` does: `sqlite:/srv/app/app.db` (`sqlite` alone: every database under the paths), `postgres:\'host=/run/postgresql user=postgres\'`, `mysql:/run/mysqld/mysqld.sock`, `freeze:UNIT`. Repeatable; frozen in this order' -r
+complete -c umbra -n "__fish_umbra_using_subcommand backup" -l priority -d 'The priority of reading and storing: `low` (the default: nice 19 and the lowest best-effort I/O level, so that running applications keep their speed) or `normal`. The snapshot and a freeze always run at umbra\'s own priority' -r -f -a "low\t''
+normal\t''"
+complete -c umbra -n "__fish_umbra_using_subcommand backup" -l limit-read -d 'Read the sources at most this fast, in MB/s (all readers together; 0.5 works)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l files-from-raw -d 'Read paths separated by NUL bytes from FILE (`find -print0`); repeatable' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l stdin-filename -d 'The file name for --stdin and --stdin-from-command' -r
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l open-files -d 'What to do about files in use' -r -f -a "auto\t'The best snapshot method available; read directly (with change detection) if none'

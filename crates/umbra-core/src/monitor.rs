@@ -31,6 +31,9 @@ pub trait Task: Send + Sync {
     fn set_title(&self, title: &str);
     /// Marks the task done.
     fn finish(&self);
+    /// For a task that goes through files: how many it has reached, of how many found
+    /// so far (restic's `files_done` and `total_files`). Tasks that show none ignore it.
+    fn set_files(&self, _done: u64, _total: u64) {}
 }
 
 /// Something that happened, worth telling a user, but not fatal to the command.

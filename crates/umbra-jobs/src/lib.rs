@@ -23,6 +23,7 @@ pub mod drill;
 pub mod metrics;
 pub mod overdue;
 pub mod phase;
+pub mod priority;
 pub mod quiesce;
 pub mod runner;
 pub mod schedule;

@@ -87,11 +87,10 @@ pub fn units(job: &Job, calendar: &Calendar, exe: &Path, config: &Path) -> Units
          KillMode=process\n\
          # On stop, umbra runs the job's recovery commands and releases its snapshots.\n\
          TimeoutStopSec=15min\n\
-         Nice=10\n\
-         IOSchedulingClass=best-effort\n\
-         IOSchedulingPriority=7\n",
+         {resources}",
         config = config.display(),
         name = job.name,
+        resources = service_resources(&job.resources),
     );
     let timer = format!(
         "{MARKER}\n\
@@ -116,6 +115,43 @@ pub fn units(job: &Job, calendar: &Calendar, exe: &Path, config: &Path) -> Units
         timer_name: format!("{base}.timer"),
         timer,
     }
+}
+
+/// The `[Service]` lines that match the job's `priority`, then its `[jobs.NAME.systemd]`
+/// settings (a later assignment wins in systemd, so the user's come last).
+///
+/// The service itself starts at normal nice and I/O priority: umbra lowers its own
+/// reading and storing threads when the job is low, so that the snapshot, a freeze and
+/// the job's commands (a database stopped and started) never run slowed down. What the
+/// unit adds for low is the cgroup weights: under contention, the whole service yields
+/// CPU and disk time to the applications (default weight 100).
+fn service_resources(r: &crate::config::resources::Resources) -> String {
+    use crate::priority::Priority;
+    let weight = match r.priority {
+        Priority::Low => 20,
+        Priority::Normal => 100,
+    };
+    let mut text = format!(
+        "# priority = \"{p}\": umbra runs its reading and storing at {what}; the\n\
+         # snapshot, a freeze and the job's commands keep the priority below.\n\
+         Nice=0\n\
+         IOSchedulingClass=best-effort\n\
+         IOSchedulingPriority=4\n\
+         CPUWeight={weight}\n\
+         IOWeight={weight}\n",
+        p = r.priority.as_str(),
+        what = match r.priority {
+            Priority::Low => "nice 19 and best-effort I/O level 7",
+            Priority::Normal => "this priority too",
+        },
+    );
+    if !r.systemd.is_empty() {
+        text.push_str("# [jobs.NAME.systemd]\n");
+        for (key, value) in &r.systemd {
+            text.push_str(&format!("{key}={value}\n"));
+        }
+    }
+    text
 }
 
 /// Where units go: the system's directory for root, the user's otherwise.

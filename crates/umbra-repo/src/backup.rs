@@ -71,6 +71,8 @@ pub struct BackupRequest {
     /// How many files are read at once (restic's `--read-concurrency`); `None`: one per
     /// core.
     pub read_concurrency: Option<usize>,
+    /// Bytes per second read from the sources, all readers together; `None`: no limit.
+    pub limit_read: Option<u64>,
 }
 
 impl Default for BackupRequest {
@@ -94,6 +96,7 @@ impl Default for BackupRequest {
             time: None,
             with_atime: false,
             read_concurrency: None,
+            limit_read: None,
         }
     }
 }
@@ -308,6 +311,9 @@ impl Repo {
             },
             Arc::clone(&self.monitor),
         )?;
+        if let Some(rate) = request.limit_read {
+            log.limit_reads(rate);
+        }
 
         let snap = new_snapshot(&request.tags, request.host.as_ref(), request.time.as_ref())?;
 

@@ -32,6 +32,14 @@ pub struct Entry {
     /// A symlink's target.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+    /// Owner and group names, the device, the number of hard links: what restic's
+    /// `find --json` shows beside the rest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    pub device_id: u64,
+    pub links: u64,
 }
 
 impl Entry {
@@ -113,6 +121,10 @@ pub(crate) fn entry(path: PathBuf, node: &Node) -> Entry {
             }
             _ => None,
         },
+        user: node.meta.user.clone(),
+        group: node.meta.group.clone(),
+        device_id: node.meta.device_id,
+        links: node.meta.links,
     }
 }
 
@@ -188,8 +200,7 @@ impl Repo {
 
     /// Entries matching any of `patterns` (globs as restore's `--include` takes them: a
     /// pattern without `/` matches a name at any depth) and `filter`, in the snapshots
-    /// `specs` names, or in every snapshot. Returns each snapshot's short id with its
-    /// matches.
+    /// `specs` names, or in every snapshot. Returns each snapshot's ID with its matches.
     pub fn find_entries(
         self,
         patterns: &[String],
@@ -221,7 +232,7 @@ impl Repo {
                 .collect::<std::result::Result<Vec<_>, _>>()
                 .map_err(|e| from_rustic("cannot read the snapshot's tree", e))?;
             if !entries.is_empty() {
-                found.push((snap.id.to_hex()[..8].to_string(), entries));
+                found.push((snap.id.to_hex().to_string(), entries));
             }
         }
         Ok(found)

@@ -4,6 +4,7 @@
 //! "backing up..."). We hand it one that forwards to a [`Task`] of the monitor, so the CLI
 //! decides how (and whether) to show it.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use rustic_core::{Progress, ProgressBars, ProgressType, RusticProgress};
@@ -25,9 +26,25 @@ impl ProgressBars for MonitorBars {
             ProgressType::Counter => ProgressKind::Count,
             ProgressType::Bytes => ProgressKind::Bytes,
         };
-        Progress::new(TaskProgress(self.0.start_task(kind, &title(prefix))))
+        Progress::new(TaskProgress {
+            task: self.0.start_task(kind, &title(prefix)),
+            files: prefix == "backing up...",
+        })
     }
 }
+
+/// The files of the backup under way: `total` found by the size scan, `done` reached by
+/// the walk (which the archiver pulls from as it goes). A process runs one backup at a
+/// time; the backup's source resets them as it is made.
+pub(crate) struct FileCounts {
+    pub(crate) total: AtomicU64,
+    pub(crate) done: AtomicU64,
+}
+
+pub(crate) static BACKUP_FILES: FileCounts = FileCounts {
+    total: AtomicU64::new(0),
+    done: AtomicU64::new(0),
+};
 
 /// rustic_core's step labels in umbra's words. Some are internal and alarm users: every
 /// backup "removes snapshots" (the copy without the consistency record), which is not
@@ -47,7 +64,11 @@ fn title(prefix: &str) -> String {
     words.to_string()
 }
 
-struct TaskProgress(Box<dyn Task>);
+struct TaskProgress {
+    task: Box<dyn Task>,
+    /// The backup's own step: it reports the files too.
+    files: bool,
+}
 
 impl std::fmt::Debug for TaskProgress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -60,16 +81,30 @@ impl RusticProgress for TaskProgress {
         false
     }
     fn set_length(&self, len: u64) {
-        self.0.set_total(len);
+        self.task.set_total(len);
     }
     fn set_title(&self, title: &str) {
-        self.0.set_title(title);
+        self.task.set_title(title);
     }
     fn inc(&self, inc: u64) {
-        self.0.increment(inc);
+        if self.files {
+            let c = &BACKUP_FILES;
+            self.task.set_files(
+                c.done.load(Ordering::Relaxed),
+                c.total.load(Ordering::Relaxed),
+            );
+        }
+        self.task.increment(inc);
     }
     fn finish(&self) {
-        self.0.finish();
+        if self.files {
+            let c = &BACKUP_FILES;
+            self.task.set_files(
+                c.done.load(Ordering::Relaxed),
+                c.total.load(Ordering::Relaxed),
+            );
+        }
+        self.task.finish();
     }
 }
 

@@ -28,13 +28,13 @@ pub fn set_limits(limits: Limits) {
 
 /// A pace: what went through since the first byte, and when that was.
 #[derive(Debug)]
-struct Pace {
+pub(crate) struct Pace {
     rate: u64,
     state: Mutex<Option<(Instant, u64)>>,
 }
 
 impl Pace {
-    fn new(rate: u64) -> Self {
+    pub(crate) fn new(rate: u64) -> Self {
         Self {
             rate: rate.max(1),
             state: Mutex::new(None),
@@ -42,7 +42,7 @@ impl Pace {
     }
 
     /// Accounts for `n` bytes and sleeps until the average is back under the rate.
-    fn take(&self, n: u64) {
+    pub(crate) fn take(&self, n: u64) {
         let wait = {
             let Ok(mut s) = self.state.lock() else { return };
             let (start, total) = s.get_or_insert((Instant::now(), 0));

@@ -60,7 +60,11 @@ fn config_errors_name_file_line_and_key() {
 
 #[test]
 fn systemd_units_are_written_verified_and_removed() {
-    let j = Jobs::new("[jobs.t]\nsources = [\"SRC\"]\nschedule = \"Mon..Fri 02:30\"\n[jobs.u]\nsources = [\"SRC\"]\n");
+    let j = Jobs::new(
+        "[jobs.t]\nsources = [\"SRC\"]\nschedule = \"Mon..Fri 02:30\"\n[jobs.u]\nsources = [\"SRC\"]\n\
+         [jobs.v]\nsources = [\"SRC\"]\nschedule = \"daily\"\npriority = \"normal\"\n\
+         [jobs.v.systemd]\nCPUQuota = \"50%\"\nMemoryMax = \"2G\"\n",
+    );
     let units = j.env.path("units");
     let dir = units.display().to_string();
     let out = j.run(&["schedule", "install", "--unit-dir", &dir]);
@@ -86,6 +90,26 @@ fn systemd_units_are_written_verified_and_removed() {
         !units.join("umbra-job-u.timer").exists(),
         "an unscheduled job got a timer"
     );
+    // The job's priority: low (the default) gives the service lower cgroup weights and
+    // leaves its start priority normal (umbra lowers its own reading threads, so that the
+    // snapshot and the commands are not slowed); `[jobs.NAME.systemd]` comes last.
+    for line in [
+        "\nNice=0\n",
+        "\nIOSchedulingClass=best-effort\n",
+        "\nIOSchedulingPriority=4\n",
+        "\nCPUWeight=20\n",
+        "\nIOWeight=20\n",
+    ] {
+        assert!(service_text.contains(line), "{line:?} in {service_text}");
+    }
+    let v_service = units.join("umbra-job-v.service");
+    let v_text = fs::read_to_string(&v_service).expect("v's service");
+    assert!(
+        v_text.contains(
+            "\nCPUWeight=100\nIOWeight=100\n# [jobs.NAME.systemd]\nCPUQuota=50%\nMemoryMax=2G\n"
+        ),
+        "{v_text}"
+    );
     if require(
         have("systemd-analyze"),
         "systemd-analyze, to verify the units",
@@ -94,6 +118,8 @@ fn systemd_units_are_written_verified_and_removed() {
             .arg("verify")
             .arg(&timer)
             .arg(&service)
+            .arg(units.join("umbra-job-v.timer"))
+            .arg(&v_service)
             .output()
             .expect("verify");
         assert!(

@@ -100,19 +100,24 @@ impl Copy {
     fn finds_and_dumps_like_restic(&self) {
         let out = self.umbra(&["--json", "ls", "latest"]);
         assert!(out.status.success(), "umbra ls: {}", stderr(&out));
+        // restic's shape: the snapshot's line, then one per node.
         let entries: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
             .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["struct_type"] == "node")
             .collect();
         let out = self.umbra(&["--json", "find", "*", "--snapshot", "latest"]);
         assert!(out.status.success(), "umbra find: {}", stderr(&out));
-        let found: usize = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        // restic's shape: one array, an object per snapshot.
+        let found: usize = serde_json::from_slice::<serde_json::Value>(&out.stdout)
+            .expect("find --json")
+            .as_array()
+            .into_iter()
+            .flatten()
             .filter_map(|v| v["matches"].as_array().map(Vec::len))
             .sum();
         assert_eq!(found, entries.len(), "find '*' against ls");
-        let files = entries.iter().filter(|e| e["kind"] == "file").take(20);
+        let files = entries.iter().filter(|e| e["type"] == "file").take(20);
         for file in files {
             let path = file["path"].as_str().expect("path");
             let ours = self.umbra(&["dump", "latest", path]);

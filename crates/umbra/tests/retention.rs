@@ -217,7 +217,12 @@ fn host_tag_and_path_filters_choose_what_restics_choose() {
         );
     }
     let found = env.ok(&["--json", "find", "f", "--host", "beta"]);
-    assert_eq!(found.lines().count(), 2, "beta's two snapshots: {found}");
+    let found: serde_json::Value = serde_json::from_str(&found).expect("json");
+    assert_eq!(
+        found.as_array().map(Vec::len),
+        Some(2),
+        "beta's two snapshots: {found}"
+    );
     let stats: serde_json::Value =
         serde_json::from_str(&env.ok(&["--json", "stats", "--tag", "db"])).expect("json");
     assert_eq!(stats["snapshots_count"], 2);

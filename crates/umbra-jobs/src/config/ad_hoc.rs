@@ -49,6 +49,7 @@ pub struct AdHocRequest {
     pub change_retries: u32,
     pub keep_base: KeepBase,
     pub threads: Option<usize>,
+    pub resources: super::resources::Resources,
     /// `--quiesce` values, in the order given (the freeze order).
     pub quiesce: Vec<String>,
     pub extra: AdHoc,
@@ -109,6 +110,7 @@ pub fn ad_hoc_job(r: AdHocRequest) -> Result<Job> {
         max_age: None,
         drill: super::drill::DrillSpec::default(),
         threads: r.threads,
+        resources: r.resources,
         ad_hoc: Some(r.extra),
         origin: flag_origin("umbra backup".into()),
     })

@@ -22,6 +22,7 @@ mod ownership;
 mod quiesce;
 mod raw;
 mod repository;
+pub mod resources;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -97,6 +98,8 @@ pub struct Job {
     pub drill: drill::DrillSpec,
     /// How many files its backup reads at once (`threads`); `None`: one per core.
     pub threads: Option<usize>,
+    /// Its priority, read limit and unit settings.
+    pub resources: resources::Resources,
     /// Set for `umbra backup PATH...`: the run is recorded as ad hoc, and these apply.
     pub ad_hoc: Option<ad_hoc::AdHoc>,
     pub origin: Origin,
@@ -389,7 +392,7 @@ fn resolve(raw: RawFile, loc: &Locator<'_>) -> Result<Config> {
 
 fn resolve_job(
     name: String,
-    job: RawJob,
+    mut job: RawJob,
     at: &KeyPath,
     base: &Path,
     loc: &Locator<'_>,
@@ -513,12 +516,16 @@ fn resolve_job(
         Some(d) => drill::resolve(d, &at.key("drill"), base, &defaults(OnError::Fail), loc)?,
         None => drill::DrillSpec::default(),
     };
-    if job.threads == Some(0) {
-        return Err(loc.error(
-            &at.key("threads"),
-            "0 threads read nothing; expected 1 or more",
-        ));
-    }
+    let resources = resources::resolve(
+        resources::RawResources {
+            priority: job.priority.as_deref(),
+            limit_read: job.limit_read,
+            systemd: job.systemd.take().into_iter().flatten().collect(),
+            threads: job.threads,
+        },
+        at,
+        loc,
+    )?;
     let job_open_files = job.open_files;
     let chunking = |text: Option<&String>, key: &KeyPath| -> Result<Option<Chunking>> {
         text.map(|t| {
@@ -590,6 +597,7 @@ fn resolve_job(
         max_age: job.max_age.map(|a| a.0),
         drill,
         threads: job.threads.map(|t| t as usize),
+        resources,
         ad_hoc: None,
         origin: loc.origin(at),
     })

@@ -126,6 +126,12 @@ pub struct RawJob {
     pub drill: Option<RawDrill>,
     /// How many files are read at once (restic's `--read-concurrency`).
     pub threads: Option<u32>,
+    /// `low` (default) or `normal`: the priority of reading and storing.
+    pub priority: Option<String>,
+    /// MB/s the backup may read from its sources.
+    pub limit_read: Option<f64>,
+    /// Settings for the `[Service]` section of the job's systemd unit.
+    pub systemd: Option<BTreeMap<String, super::resources::RawUnitValue>>,
 }
 
 /// `[jobs.NAME.drill]`: how the job's restores are proven.

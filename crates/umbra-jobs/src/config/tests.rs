@@ -352,3 +352,43 @@ fn threads_caps_the_readers_and_zero_is_refused() {
     let e = err("[jobs.a]\nsources = [\"/a\"]\nthreads = 0\n");
     assert!(e.contains("umbra.toml:3: jobs.a.threads"), "{e}");
 }
+
+#[test]
+fn resources_default_to_low_and_bad_values_name_their_line() {
+    use crate::priority::Priority;
+    let c = Config::parse(
+        Path::new("/etc/umbra/umbra.toml"),
+        "[jobs.a]\nsources = [\"/a\"]\n[jobs.b]\nsources = [\"/b\"]\npriority = \"normal\"\nlimit_read = 0.5\n\
+         [jobs.b.systemd]\nCPUQuota = \"50%\"\nMemoryMax = \"2G\"\nRemainAfterExit = false\n",
+    )
+    .expect("valid");
+    let a = &c.job("a").expect("a").resources;
+    assert_eq!((a.priority, a.limit_read), (Priority::Low, None));
+    let b = &c.job("b").expect("b").resources;
+    assert_eq!(
+        (b.priority, b.limit_read),
+        (Priority::Normal, Some(500_000))
+    );
+    assert_eq!(
+        b.systemd,
+        [
+            ("CPUQuota".to_string(), "50%".to_string()),
+            ("MemoryMax".to_string(), "2G".to_string()),
+            ("RemainAfterExit".to_string(), "no".to_string()),
+        ]
+    );
+    let e = err("[jobs.a]\nsources = [\"/a\"]\npriority = \"idle\"\n");
+    assert!(
+        e.starts_with("/etc/umbra/umbra.toml:3: jobs.a.priority: `idle` is not a priority"),
+        "{e}"
+    );
+    let e = err("[jobs.a]\nsources = [\"/a\"]\nlimit_read = 0\n");
+    assert!(e.contains("umbra.toml:3: jobs.a.limit_read"), "{e}");
+    let e = err("[jobs.a]\nsources = [\"/a\"]\n[jobs.a.systemd]\nExecStart = \"/bin/sh\"\n");
+    assert!(
+        e.contains("umbra.toml:4: jobs.a.systemd.ExecStart: umbra writes `ExecStart=` itself"),
+        "{e}"
+    );
+    let e = err("[jobs.a]\nsources = [\"/a\"]\n[jobs.a.systemd]\n\"Bad Key\" = \"x\"\n");
+    assert!(e.contains("is not a systemd setting name"), "{e}");
+}

@@ -193,17 +193,6 @@ fn latest_of(job: &Job, repo: &Repo) -> Result<Option<String>> {
         .map(|s| s.id))
 }
 
-/// Lowers this thread's CPU and I/O priority (and that of what it starts): a drill must
-/// not disturb the applications it runs beside.
-fn low_priority() {
-    // SAFETY: plain syscalls on the calling thread.
-    unsafe {
-        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
-        // ioprio_set(IOPRIO_WHO_PROCESS, this thread, IOPRIO_CLASS_IDLE << 13).
-        libc::syscall(libc::SYS_ioprio_set, 1, 0, 3 << 13);
-    }
-}
-
 /// Runs a drill of `job` on `snapshot` (its newest when `None`), records it in the job's
 /// drill history, and returns the record. Errors only when nothing could start.
 pub fn run(job: &Job, snapshot: Option<&str>, ctx: &DrillContext<'_>) -> Result<DrillRecord> {
@@ -246,7 +235,8 @@ pub fn run(job: &Job, snapshot: Option<&str>, ctx: &DrillContext<'_>) -> Result<
     let proven = std::thread::scope(|scope| {
         scope
             .spawn(|| {
-                low_priority();
+                // A drill must not disturb the applications it runs beside.
+                crate::priority::lower_this_thread();
                 prove_all(job, snapshot, ctx, &log, &run_id, t0, &mut record)
             })
             .join()

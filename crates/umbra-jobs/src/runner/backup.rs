@@ -36,32 +36,36 @@ impl Flow<'_> {
         if let Ok(b) = &bases {
             b.attach(&mut plan);
         }
-        let result = (self.ctx.open_repo)(LockKind::Shared).and_then(|repo| {
-            let request = BackupRequest {
-                plan,
-                excludes: crate::steps::excludes(&job.exclude),
-                exclude_files: extra.exclude_files,
-                exclude_caches: job.exclude_caches,
-                iexcludes: job.iexclude.clone(),
-                exclude_if_present: job.exclude_if_present.clone(),
-                exclude_larger_than: job.exclude_larger_than,
-                one_file_system: job.one_file_system,
-                tags: job.tags.clone(),
-                host: job.host.clone(),
-                force_full_read: extra.force_full_read,
-                change_retries: job.change_retries,
-                chunking: umbra_repo::chunking::Chunking::Auto,
-                read_concurrency: job.threads,
-                source_chunking: job
-                    .sources
-                    .iter()
-                    .map(|s| (s.path.clone(), s.chunking))
-                    .collect(),
-                parent,
-                time: extra.time,
-                with_atime: extra.with_atime,
-            };
-            repo.backup(&request, &|| set.verify())
+        let open_repo = self.ctx.open_repo;
+        let request = BackupRequest {
+            plan,
+            excludes: crate::steps::excludes(&job.exclude),
+            exclude_files: extra.exclude_files,
+            exclude_caches: job.exclude_caches,
+            iexcludes: job.iexclude.clone(),
+            exclude_if_present: job.exclude_if_present.clone(),
+            exclude_larger_than: job.exclude_larger_than,
+            one_file_system: job.one_file_system,
+            tags: job.tags.clone(),
+            host: job.host.clone(),
+            force_full_read: extra.force_full_read,
+            change_retries: job.change_retries,
+            chunking: umbra_repo::chunking::Chunking::Auto,
+            read_concurrency: job.threads,
+            source_chunking: job
+                .sources
+                .iter()
+                .map(|s| (s.path.clone(), s.chunking))
+                .collect(),
+            parent,
+            time: extra.time,
+            with_atime: extra.with_atime,
+            limit_read: job.resources.limit_read,
+        };
+        // Reading and storing at the job's priority, on a thread of their own when low;
+        // the snapshot set was taken (and is verified) at the run's own priority.
+        let result = crate::priority::run_at(job.resources.priority, || {
+            open_repo(LockKind::Shared).and_then(|repo| repo.backup(&request, &|| set.verify()))
         });
         match result {
             Ok(outcome) => {

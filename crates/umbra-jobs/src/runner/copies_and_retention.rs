@@ -18,7 +18,8 @@ impl Flow<'_> {
         let dest = (self.ctx.open_copy_target)(target)?;
         let into = dest.location().to_string();
         let source = (self.ctx.open_repo)(LockKind::Shared)?;
-        let outcome = source.copy_to(dest, &[id])?;
+        let priority = self.s.job.resources.priority;
+        let outcome = crate::priority::run_at(priority, || source.copy_to(dest, &[id]))?;
         self.s.runner.log.line(
             "copy",
             &format!(
@@ -52,7 +53,7 @@ impl Flow<'_> {
             ),
         );
         if job.prune && removed > 0 {
-            let p = repo.prune()?;
+            let p = crate::priority::run_at(job.resources.priority, || repo.prune())?;
             self.s.runner.log.line(
                 "retention",
                 &format!(

@@ -67,10 +67,7 @@ impl Read for GappedReader {
             return Ok(0);
         }
         self.at += n as u64;
-        self.open
-            .log
-            .bytes_read
-            .fetch_add(n as u64, Ordering::Relaxed);
+        self.open.log.count_read(n as u64);
         if self.at == range.end - range.start {
             self.ranges.pop_front();
             self.at = 0;

@@ -56,6 +56,8 @@ pub(crate) struct ReadLog {
     /// How often a small file that changed while read is read again.
     retries: u32,
     bytes_read: AtomicU64,
+    /// `--limit-read`: the pace every reader's bytes are counted against.
+    read_pace: std::sync::OnceLock<crate::throttle::Pace>,
     monitor: Arc<dyn Monitor>,
     files: Box<dyn Task>,
     /// Each source's chunking policy, by report index.
@@ -111,6 +113,19 @@ impl ReadLog {
     /// File content bytes actually read from disk (unchanged files are not read).
     pub(crate) fn bytes_read(&self) -> u64 {
         self.bytes_read.load(Ordering::Relaxed)
+    }
+
+    /// Paces every reader of this backup to `rate` bytes per second in all.
+    pub(crate) fn limit_reads(&self, rate: u64) {
+        let _ = self.read_pace.set(crate::throttle::Pace::new(rate));
+    }
+
+    /// Counts `n` bytes read from a source, and waits as the read limit asks.
+    pub(crate) fn count_read(&self, n: u64) {
+        self.bytes_read.fetch_add(n, Ordering::Relaxed);
+        if let Some(pace) = self.read_pace.get() {
+            pace.take(n);
+        }
     }
 
     /// Bytes of changed files taken from the parent without reading (a kept base vouched).
@@ -181,6 +196,12 @@ impl PlannedReadSource {
         chunking: &dyn Fn(&Path) -> Chunking,
         monitor: Arc<dyn Monitor>,
     ) -> umbra_core::Result<(Self, Arc<ReadLog>)> {
+        for counter in [
+            &crate::progress::BACKUP_FILES.total,
+            &crate::progress::BACKUP_FILES.done,
+        ] {
+            counter.store(0, std::sync::atomic::Ordering::Relaxed);
+        }
         let mut walked = Vec::with_capacity(sources.len());
         for (report_index, plan) in sources.iter().enumerate() {
             // Files cloned as they are read must be on the clones' filesystem: like a
@@ -202,6 +223,7 @@ impl PlannedReadSource {
             reports: Mutex::new(vec![SourceReport::default(); sources.len()]),
             retries,
             bytes_read: AtomicU64::new(0),
+            read_pace: std::sync::OnceLock::new(),
             monitor,
             files,
             chunking: sources.iter().map(|s| chunking(&s.path)).collect(),
@@ -238,10 +260,15 @@ impl ReadSource for PlannedReadSource {
     type Iter = EntryIter;
 
     fn size(&self) -> RusticResult<Option<u64>> {
-        let mut total = 0;
+        let (mut total, mut files) = (0, 0);
         for s in &self.sources {
-            total += s.local.size()?.unwrap_or(0);
+            let (size, n) = s.local.size_and_files();
+            total += size;
+            files += n;
         }
+        crate::progress::BACKUP_FILES
+            .total
+            .store(files, std::sync::atomic::Ordering::Relaxed);
         Ok(Some(total))
     }
 
@@ -295,7 +322,14 @@ impl ReadSource for PlannedReadSource {
             let walk: EntryIter = Box::new(
                 s.local
                     .entries()
-                    .filter_map(move |item| map_entry(item, &plan, idx, &log2)),
+                    .filter_map(move |item| map_entry(item, &plan, idx, &log2))
+                    .inspect(|item| {
+                        if item.as_ref().is_ok_and(|e| !e.node.is_dir()) {
+                            crate::progress::BACKUP_FILES
+                                .done
+                                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    }),
             );
             iters.push(Box::new(crate::substitute::Merged {
                 walk,

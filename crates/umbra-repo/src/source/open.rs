@@ -246,9 +246,7 @@ impl PlannedOpen {
             let max = self.expected.size.max(RETRY_LIMIT);
             let mut buf = Vec::with_capacity(limit);
             let same = self.clone_small(&to.dir, &mut buf, max + 1)?;
-            self.log
-                .bytes_read
-                .fetch_add(buf.len() as u64, Ordering::Relaxed);
+            self.log.count_read(buf.len() as u64);
             let whole = buf.len() as u64 <= max;
             buf.truncate(usize::try_from(max).unwrap_or(usize::MAX));
             return Ok((buf, same && whole));
@@ -265,9 +263,7 @@ impl PlannedOpen {
             if self.drop_pages {
                 drop_pages(&file);
             }
-            self.log
-                .bytes_read
-                .fetch_add(buf.len() as u64, Ordering::Relaxed);
+            self.log.count_read(buf.len() as u64);
             let clean = before == after && after.size == self.expected.size && buf.len() == limit;
             if clean || attempt >= self.log.retries {
                 buf.truncate(limit);
@@ -538,10 +534,7 @@ impl Read for CheckedReader {
             }
             Ok(n) => {
                 self.remaining -= n as u64;
-                self.open
-                    .log
-                    .bytes_read
-                    .fetch_add(n as u64, Ordering::Relaxed);
+                self.open.log.count_read(n as u64);
                 Ok(n)
             }
             Err(err) => {

@@ -79,6 +79,14 @@ pub struct BackupArgs {
     /// `mysql:/run/mysqld/mysqld.sock`, `freeze:UNIT`. Repeatable; frozen in this order.
     #[arg(long, value_name = "TYPE:VALUE", conflicts_with_all = ["stdin", "stdin_from_command"])]
     pub quiesce: Vec<String>,
+    /// The priority of reading and storing: `low` (the default: nice 19 and the lowest
+    /// best-effort I/O level, so that running applications keep their speed) or
+    /// `normal`. The snapshot and a freeze always run at umbra's own priority.
+    #[arg(long, value_name = "PRIORITY", default_value = "low", value_parser = ["low", "normal"])]
+    pub priority: String,
+    /// Read the sources at most this fast, in MB/s (all readers together; 0.5 works).
+    #[arg(long, value_name = "MB/s")]
+    pub limit_read: Option<f64>,
     /// Read paths separated by NUL bytes from FILE (`find -print0`); repeatable.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["stdin", "stdin_from_command"])]
     pub files_from_raw: Vec<PathBuf>,

@@ -234,6 +234,18 @@ pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finis
         change_retries: args.change_retries,
         keep_base,
         threads: args.read_concurrency.map(|n| n as usize),
+        resources: umbra_jobs::config::resources::Resources {
+            priority: args.priority.parse()?,
+            limit_read: args
+                .limit_read
+                .map(|l| umbra_jobs::config::resources::read_limit(l, "--limit-read"))
+                .transpose()
+                .map_err(|e| {
+                    UmbraError::new(ErrorKind::InvalidInput, e)
+                        .with_hint("Give the limit in MB/s: --limit-read 50.")
+                })?,
+            systemd: Vec::new(),
+        },
         quiesce: args.quiesce.clone(),
         extra: AdHoc {
             exclude_files: args.exclude_file.clone(),

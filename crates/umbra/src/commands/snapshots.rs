@@ -113,12 +113,17 @@ pub fn ls(
         Some(p) => format!("{spec}:{p}"),
         None => spec.to_string(),
     };
+    if out.mode.json {
+        // restic's first line: the snapshot listed.
+        let snapshot = repo.snapshot(full.split_once(':').map_or(full.as_str(), |(s, _)| s))?;
+        out.json(&crate::output::restic_json::ls_snapshot(&snapshot));
+    }
     for e in repo.ls(&full)? {
         if crate::output::stdout_closed() {
             break;
         }
         if out.mode.json {
-            out.json(&serde_json::to_value(&e).unwrap_or_default());
+            out.json(&crate::output::restic_json::ls_node(&e));
         } else if long {
             out.line(e.long_line());
         } else {
@@ -144,14 +149,17 @@ pub fn find(args: &FindArgs, settings: &Settings, out: &Output) -> Result<Finish
     };
     let repo = super::open(settings, super::read_lock(settings), out)?;
     let found = repo.find_entries(&args.patterns, &args.snapshots, &filter)?;
+    if out.mode.json {
+        out.json(&crate::output::restic_json::find_result(&found));
+        return Ok(Finished::Ok);
+    }
     let mut matches = 0;
     for (snapshot, entries) in &found {
         matches += entries.len();
-        if out.mode.json {
-            out.json(&serde_json::json!({"snapshot": snapshot, "matches": entries}));
-            continue;
-        }
-        out.line(format!("found in snapshot {snapshot}:"));
+        out.line(format!(
+            "found in snapshot {}:",
+            &snapshot[..8.min(snapshot.len())]
+        ));
         for e in entries {
             if crate::output::stdout_closed() {
                 return Ok(Finished::Ok);
@@ -186,7 +194,13 @@ pub fn mount(mountpoint: &std::path::Path, settings: &Settings, out: &Output) ->
         };
         umbra_mount::serve(view, mountpoint, out.monitor(), ready, || false)?;
         out.summary(format!("unmounted {}", mountpoint.display()));
-        Ok(Finished::Ok)
+        // A signal's unmount can end the serving before the signal handler has exited
+        // with 130: the exit code still says the mount was interrupted.
+        Ok(if umbra_core::interrupt::interrupted() {
+            Finished::Interrupted
+        } else {
+            Finished::Ok
+        })
     }
     #[cfg(not(target_os = "linux"))]
     {

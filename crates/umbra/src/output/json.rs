@@ -25,6 +25,9 @@ struct JsonTask {
     total: AtomicU64,
     last: Mutex<Instant>,
     started: Instant,
+    /// Files reached and found, for a task that goes through files (0: none told).
+    files_done: AtomicU64,
+    files_total: AtomicU64,
 }
 
 impl JsonTask {
@@ -47,12 +50,23 @@ impl JsonTask {
             "unit": if self.kind == ProgressKind::Bytes { "bytes" } else { "items" },
             "done": done,
             "total": (total > 0).then_some(total),
-            "percent_done": fraction,
-            "seconds_elapsed": secs,
+            // restic's types: a number (0 while the total is unknown), whole seconds.
+            "percent_done": fraction.unwrap_or(0.0),
+            "seconds_elapsed": secs as u64,
         });
         if self.kind == ProgressKind::Bytes {
             v["bytes_done"] = done.into();
             v["total_bytes"] = total.into();
+            // restic leaves the file counts out while they are 0 (`omitempty`).
+            for (key, counter) in [
+                ("total_files", &self.files_total),
+                ("files_done", &self.files_done),
+            ] {
+                let n = counter.load(Ordering::Relaxed);
+                if n > 0 {
+                    v[key] = n.into();
+                }
+            }
             if let Some(f) = fraction.filter(|f| *f > 0.0 && *f < 1.0) {
                 // restic's estimate: the rate so far, over what is left.
                 v["seconds_remaining"] = ((secs / f - secs).round() as u64).into();
@@ -85,21 +99,36 @@ impl Task for JsonTask {
     }
     fn finish(&self) {
         if self.kind == ProgressKind::Bytes {
+            // The last status, as restic's progress prints one at the end, then umbra's
+            // line for the finished task.
+            self.emit(false);
             self.emit(true);
         }
+    }
+    fn set_files(&self, done: u64, total: u64) {
+        self.files_done.store(done, Ordering::Relaxed);
+        self.files_total.store(total.max(done), Ordering::Relaxed);
     }
 }
 
 impl Monitor for JsonMonitor {
     fn start_task(&self, kind: ProgressKind, title: &str) -> Box<dyn Task> {
-        Box::new(JsonTask {
+        let task = Box::new(JsonTask {
             title: Mutex::new(title.to_string()),
             kind,
             done: AtomicU64::new(0),
             total: AtomicU64::new(0),
             last: Mutex::new(Instant::now()),
             started: Instant::now(),
-        })
+            files_done: AtomicU64::new(0),
+            files_total: AtomicU64::new(0),
+        });
+        // restic prints a status line as a byte-counting task starts: a reader of its
+        // `backup --json` sees one even when the backup ends within the second.
+        if kind == ProgressKind::Bytes {
+            task.emit(false);
+        }
+        task
     }
 
     fn event(&self, event: Event) {
@@ -129,6 +158,8 @@ mod tests {
             total: AtomicU64::new(100),
             last: Mutex::new(Instant::now()),
             started: Instant::now(),
+            files_done: AtomicU64::new(0),
+            files_total: AtomicU64::new(0),
         };
         let v = task.status(false);
         assert_eq!(v["message_type"], "status");
@@ -136,5 +167,18 @@ mod tests {
         assert_eq!(v["bytes_done"], 25);
         assert_eq!(v["total_bytes"], 100);
         assert!(v["seconds_remaining"].is_u64(), "{v}");
+        assert!(v["seconds_elapsed"].is_u64(), "{v}");
+        assert!(
+            v.get("total_files").is_none(),
+            "restic omits counts of 0: {v}"
+        );
+        task.set_files(3, 10);
+        let v = task.status(false);
+        assert_eq!(
+            (v["files_done"].as_u64(), v["total_files"].as_u64()),
+            (Some(3), Some(10))
+        );
+        task.total.store(0, Ordering::Relaxed);
+        assert_eq!(task.status(false)["percent_done"], 0.0);
     }
 }

@@ -11,6 +11,7 @@
 mod json;
 pub mod library_log;
 mod plain;
+pub mod restic_json;
 mod terminal;
 
 use std::io::Write;

@@ -110,6 +110,24 @@ pub struct LocalSourceFilterOptions {
 }
 
 impl LocalSource {
+    /// umbra patch 19: the size and the number of non-directory entries, in one walk
+    /// (restic's `backup --json` status lines carry both, `total_bytes` and `total_files`).
+    #[must_use]
+    pub fn size_and_files(&self) -> (u64, u64) {
+        let (mut size, mut files) = (0, 0);
+        for entry in self.builder.build() {
+            match entry.and_then(|e| e.metadata()) {
+                Ok(m) if m.is_dir() => {}
+                Ok(m) => {
+                    size += m.len();
+                    files += 1;
+                }
+                Err(err) => warn!("ignoring error {err}"),
+            }
+        }
+        (size, files)
+    }
+
     /// Create a local source from [`LocalSourceSaveOptions`], [`LocalSourceFilterOptions`] and backup path(s).
     ///
     /// # Arguments

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# What a backup costs the running application (issue #18): a PostgreSQL cluster (pgbench)
+# and a MariaDB ledger, each beside mixed files on a btrfs loop filesystem, under load
+# throughout; restic 0.14 and umbra back up the same directory, in turn, in the same run.
+# For each case: TPS in the 10 s before the backup and during it, the backup window, its
+# CPU seconds, and transactions lost = (TPS before - TPS during) x window. Results to
+# bench/results/app-cost-<date>.md (and the raw JSON lines beside it).
+#
+# Cases, each an initial backup into a fresh repository with the page cache dropped:
+#   restic                      restic 0.14, reading the live files
+#   restic nice                 the same under `nice -n 19 ionice -c3`
+#   umbra (default: low)        umbra from a btrfs snapshot, priority low (the default)
+#   umbra --priority normal     the same at umbra's own priority
+#
+# Not part of CI. Needs root (loop devices), btrfs-progs, restic, PostgreSQL, MariaDB.
+#   BENCH_PG_SCALE   pgbench scale         default 30 (0 skips PostgreSQL)
+#   BENCH_FILES      gen.py scale of the mixed files beside the database  default 0.3 (~600 MB)
+#   BENCH_CLIENTS    load clients          default 4
+#   BENCH_ROUNDS     rounds of all cases   default 1
+#   BENCH_PARTS      "pg mariadb", or one  default both
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(dirname "$here")"
+scale="${BENCH_PG_SCALE:-30}"
+files="${BENCH_FILES:-0.3}"
+clients="${BENCH_CLIENTS:-4}"
+rounds="${BENCH_ROUNDS:-1}"
+parts="${BENCH_PARTS:-pg mariadb}"
+work="$(mktemp -d /tmp/umbra-bench-appcost.XXXXXX)"
+chmod 755 "$work"
+mkdir -p "$here/results"
+out="$here/results/app-cost-$(date -u +%Y-%m-%d).md"
+(cd "$root" && cargo build --release -p umbra --locked)
+umbra="$root/target/release/umbra"
+pgbin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort | tail -1)"
+export UMBRA_STATE_DIR="$work/state" UMBRA_CACHE_DIR="$work/ucache" RESTIC_CACHE_DIR="$work/rcache"
+export UMBRA_PASSWORD=bench RESTIC_PASSWORD=bench
+
+mounts=()
+loops=()
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -- -"$p" 2>/dev/null || kill "$p" 2>/dev/null || true; done
+  [ -n "$pgbin" ] && runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/fs/pg" -m immediate stop >/dev/null 2>&1 || true
+  [ -S "$work/run/my.sock" ] && mariadb --socket="$work/run/my.sock" -uroot -e SHUTDOWN 2>/dev/null || true
+  sleep 1
+  "$umbra" cleanup >/dev/null 2>&1 || true
+  for m in "${mounts[@]}"; do umount "$m" 2>/dev/null || true; done
+  for l in "${loops[@]}"; do losetup -d "$l" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+truncate -s 6000M "$work/fs.img"
+mkfs.btrfs -q -f "$work/fs.img" >/dev/null
+dev=$(losetup --direct-io=on -f --show "$work/fs.img"); loops+=("$dev")
+mkdir -p "$work/fs"; mount "$dev" "$work/fs"; mounts+=("$work/fs")
+mkdir -p "$work/run"; chown postgres:mysql "$work/run" 2>/dev/null || chown postgres "$work/run"; chmod 777 "$work/run"
+python3 "$here/gen.py" "$work/fs/files" "$files" >/dev/null
+
+cases() { # cases DIR NAME: the case list for app_cost.py, backing up DIR (repositories made first)
+  local d="$1" n="$2"
+  echo "restic=restic -r $work/r-$n-1 backup -q $d"
+  echo "restic nice=nice -n 19 ionice -c3 restic -r $work/r-$n-2 backup -q $d"
+  echo "umbra (default: low)=$umbra -r $work/u-$n-1 backup -q $d"
+  echo "umbra --priority normal=$umbra -r $work/u-$n-2 backup -q --priority normal $d"
+}
+
+measure() { # measure NAME COUNT_COMMAND DIR
+  local name="$1" counter="$2" dir="$3" r
+  for r in $(seq 1 "$rounds"); do
+    rm -rf "$work"/r-"$name"-* "$work"/u-"$name"-*
+    for i in 1 2; do
+      restic -r "$work/r-$name-$i" init -q >/dev/null
+      "$umbra" -r "$work/u-$name-$i" init -q
+    done
+    mapfile -t list < <(cases "$dir" "$name")
+    python3 "$here/app_cost.py" "$counter" 10 -- "${list[@]}" | sed "s/^{/{\"load\": \"$name\", \"round\": $r, /" >> "$out.jsonl"
+  done
+}
+
+: > "$out.jsonl"
+# --- PostgreSQL under pgbench ---------------------------------------------------------------
+if [[ " $parts " == *" pg "* ]] && [ "$scale" != 0 ] && [ -n "$pgbin" ]; then
+  mkdir -p "$work/fs/pg"; chown postgres "$work/fs/pg"
+  runuser -u postgres -- "$pgbin/initdb" -A trust -U postgres -D "$work/fs/pg" >/dev/null
+  touch "$work/pg.log"; chown postgres "$work/pg.log"
+  runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/fs/pg" -l "$work/pg.log" \
+    -o "-p 25434 -k $work/run -c listen_addresses=''" -w start >/dev/null
+  runuser -u postgres -- "$pgbin/pgbench" -i -q -s "$scale" -h "$work/run" -p 25434 postgres >/dev/null 2>&1
+  setsid runuser -u postgres -- "$pgbin/pgbench" -n -c "$clients" -T 100000 -h "$work/run" -p 25434 postgres >/dev/null 2>&1 &
+  pids+=("$!")
+  measure pg "runuser -u postgres -- $pgbin/psql -h $work/run -p 25434 -Atc 'select count(*) from pgbench_history' postgres" "$work/fs"
+  kill -- -"${pids[-1]}" 2>/dev/null || true
+  runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/fs/pg" -m fast -w stop >/dev/null
+  rm -rf "$work/fs/pg"
+fi
+# --- MariaDB under a ledger load of its own -----------------------------------------------
+if [[ " $parts " == *" mariadb "* ]] && command -v mariadbd >/dev/null; then
+  mkdir -p "$work/fs/mysql"; chown mysql:mysql "$work/fs/mysql"
+  mariadb-install-db --no-defaults --user=mysql --auth-root-authentication-method=normal \
+    --skip-test-db --datadir="$work/fs/mysql" >/dev/null 2>&1
+  setsid mariadbd --no-defaults --user=mysql --datadir="$work/fs/mysql" --socket="$work/run/my.sock" \
+    --log-error="$work/my.err" --skip-networking --innodb-buffer-pool-size=256M >/dev/null 2>&1 &
+  pids+=("$!")
+  for _ in $(seq 60); do mariadb --socket="$work/run/my.sock" -uroot -e 'select 1' >/dev/null 2>&1 && break; sleep 1; done
+  setup="CREATE DATABASE bank; CREATE TABLE bank.acct (id INT PRIMARY KEY, bal INT NOT NULL) ENGINE=InnoDB;
+    CREATE TABLE bank.moves (n BIGINT AUTO_INCREMENT PRIMARY KEY, a INT, b INT, pad CHAR(200)) ENGINE=InnoDB;"
+  for i in $(seq 0 999); do setup="$setup INSERT INTO bank.acct VALUES ($i, 1000);"; done
+  mariadb --socket="$work/run/my.sock" -uroot -e "$setup"
+  tx="SET @a = FLOOR(RAND() * 1000), @b = FLOOR(RAND() * 1000); START TRANSACTION;
+      UPDATE acct SET bal = bal - 1 WHERE id = @a; UPDATE acct SET bal = bal + 1 WHERE id = @b;
+      INSERT INTO moves (a, b, pad) VALUES (@a, @b, REPEAT('x', 200)); COMMIT;"
+  for _ in $(seq "$clients"); do
+    setsid sh -c "yes \"$(echo $tx)\" | mariadb --socket=$work/run/my.sock -uroot bank >/dev/null 2>&1" &
+    pids+=("$!")
+  done
+  measure mariadb "mariadb --socket=$work/run/my.sock -uroot -N -e 'select max(n) from bank.moves'" "$work/fs"
+fi
+
+python3 - "$out.jsonl" "$scale" "$files" "$clients" > "$out" <<'EOF'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+scale, files, clients = sys.argv[2:5]
+print(f"# What a backup costs the running application ({len(rows)} backups)\n")
+print(f"btrfs loop filesystem (direct I/O), 2 cores; pgbench scale {scale} or the MariaDB ledger, "
+      f"{clients} load clients throughout, beside gen.py's sets at scale {files}; each case an "
+      "initial backup of the whole filesystem into a fresh repository, page cache dropped first.\n")
+def f(v, d=0):
+    return "-" if v is None else f"{v:,.{d}f}"
+for load in ("pg", "mariadb"):
+    mine = [r for r in rows if r["load"] == load]
+    if not mine:
+        continue
+    print(f"\n## {'PostgreSQL (pgbench)' if load == 'pg' else 'MariaDB (ledger)'}\n")
+    print("| case | round | TPS before | TPS during | ratio | window s | CPU s | transactions lost |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in mine:
+        print(f"| {r['case']} | {r['round']} | {f(r['tps_before'])} | {f(r['tps_during'])} | "
+              f"{f(r['ratio'], 2)} | {f(r['window_s'], 1)} | {f(r['cpu_s'], 1)} | {f(r['lost'])} |")
+    def med(case, key):
+        v = [r[key] for r in mine if r["case"] == case and r[key] is not None]
+        return statistics.median(v) if v else None
+    rl, rw = med("restic", "lost"), med("restic", "window_s")
+    print("\nAgainst restic (medians over rounds):\n")
+    for case in ("umbra (default: low)", "umbra --priority normal"):
+        ul, uw, ur = med(case, "lost"), med(case, "window_s"), med(case, "ratio")
+        lost = f"{ul / rl:.2f}x" if ul is not None and rl else "-"
+        window = f"{uw / rw:.2f}x" if uw is not None and rw else "-"
+        print(f"- {case}: transactions lost {lost} restic's, window {window} restic's, "
+              f"TPS kept {f(ur, 2)}")
+EOF
+cat "$out"

@@ -1,0 +1,152 @@
+//! How hard a run leans on the machine it backs up: `priority = "low" | "normal"`.
+//!
+//! Why per thread: on Linux, the nice value and the I/O priority belong to a thread, and
+//! the threads it starts inherit them. So the heavy work (reading and storing, copying,
+//! pruning) runs on a thread of its own that lowers itself first, and every reader thread
+//! the engine starts from there is low too; the run's own thread, which takes the
+//! snapshot, holds the freeze window and runs the user's commands, stays at the priority
+//! umbra was started with. Low priority never lengthens a freeze or a service's stop.
+//!
+//! Low is nice 19 and the lowest best-effort I/O level (7), not the idle class: under an
+//! application that keeps the disk busy, the idle class may get no disk time at all and
+//! the backup window has no bound. (The I/O level counts under the BFQ scheduler; with
+//! `none` or `mq-deadline` only the CPU part and the cgroup weights of the units act.)
+
+use std::str::FromStr;
+
+use umbra_core::{ErrorKind, Result, UmbraError};
+
+/// A run's priority for its heavy work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Priority {
+    /// Nice 19, best-effort I/O level 7: the default, for machines whose applications
+    /// keep running during the backup.
+    #[default]
+    Low,
+    /// As umbra was started: for a backup window that must be as short as it can be.
+    Normal,
+}
+
+/// The nice value of low priority.
+pub const LOW_NICE: i32 = 19;
+/// The best-effort I/O level of low priority (0 highest, 7 lowest).
+pub const LOW_IO_LEVEL: i32 = 7;
+
+const IOPRIO_CLASS_SHIFT: i32 = 13;
+const IOPRIO_CLASS_BE: i32 = 2;
+const IOPRIO_WHO_PROCESS: i32 = 1;
+
+impl Priority {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::Normal => "normal",
+        }
+    }
+}
+
+impl FromStr for Priority {
+    type Err = UmbraError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "low" => Ok(Self::Low),
+            "normal" => Ok(Self::Normal),
+            other => Err(UmbraError::new(
+                ErrorKind::InvalidInput,
+                format!("`{other}` is not a priority"),
+            )
+            .with_hint(
+                "Use \"low\" (the default: the applications keep their speed) or \"normal\".",
+            )),
+        }
+    }
+}
+
+/// Lowers the calling thread (and what it starts from now on) to low priority.
+pub fn lower_this_thread() {
+    // SAFETY: plain syscalls on the calling thread (who 0 is the caller).
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, LOW_NICE);
+        libc::syscall(
+            libc::SYS_ioprio_set,
+            IOPRIO_WHO_PROCESS,
+            0,
+            (IOPRIO_CLASS_BE << IOPRIO_CLASS_SHIFT) | LOW_IO_LEVEL,
+        );
+    }
+}
+
+/// The calling thread's nice value and I/O priority (class, level), as the kernel has
+/// them: `/proc/thread-self/stat` and `ioprio_get`.
+#[must_use]
+pub fn of_this_thread() -> (i32, (i32, i32)) {
+    let nice = std::fs::read_to_string("/proc/thread-self/stat")
+        .ok()
+        .and_then(|s| {
+            // Field 19 is the nice value; fields after the command's `)` are plain.
+            let after = s.rsplit_once(')')?.1;
+            after.split_whitespace().nth(16)?.parse().ok()
+        })
+        .unwrap_or(0);
+    // SAFETY: ioprio_get on the calling thread.
+    let io = unsafe { libc::syscall(libc::SYS_ioprio_get, IOPRIO_WHO_PROCESS, 0) } as i32;
+    (
+        nice,
+        (
+            io >> IOPRIO_CLASS_SHIFT,
+            io & ((1 << IOPRIO_CLASS_SHIFT) - 1),
+        ),
+    )
+}
+
+/// Runs `work` at `priority`: on the calling thread for normal, on a thread of its own
+/// that lowers itself first for low. A panic in `work` goes on in the caller.
+pub fn run_at<T: Send>(priority: Priority, work: impl FnOnce() -> T + Send) -> T {
+    match priority {
+        Priority::Normal => work(),
+        Priority::Low => std::thread::scope(|scope| {
+            let handle = scope.spawn(|| {
+                lower_this_thread();
+                work()
+            });
+            match handle.join() {
+                Ok(v) => v,
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn low_work_runs_lowered_and_the_caller_keeps_its_priority() {
+        let before = of_this_thread();
+        let inside = run_at(Priority::Low, of_this_thread);
+        assert_eq!(inside.0, LOW_NICE.max(before.0), "nice inside: {inside:?}");
+        assert_eq!(
+            inside.1,
+            (IOPRIO_CLASS_BE, LOW_IO_LEVEL),
+            "I/O inside: {inside:?}"
+        );
+        // What the lowered thread starts is low too.
+        let child = run_at(Priority::Low, || {
+            std::thread::spawn(of_this_thread).join().expect("thread")
+        });
+        assert_eq!(child.0, LOW_NICE.max(before.0));
+        assert_eq!(of_this_thread(), before, "the caller was lowered");
+        assert_eq!(run_at(Priority::Normal, of_this_thread), before);
+    }
+
+    #[test]
+    fn priorities_are_named_in_the_job_files_words() {
+        assert_eq!("low".parse::<Priority>().ok(), Some(Priority::Low));
+        assert_eq!("normal".parse::<Priority>().ok(), Some(Priority::Normal));
+        let e = "idle".parse::<Priority>().expect_err("not a priority");
+        assert!(e.message().contains("`idle` is not a priority"));
+    }
+}

@@ -1,0 +1,156 @@
+//! What a backup may take from the machine (issue #18), read back from the kernel while
+//! a real backup runs: with the default `priority = "low"`, the threads that read and
+//! store run at nice 19 and best-effort I/O level 7 while the run's own thread keeps
+//! umbra's priority; `--priority normal` lowers nothing; `--limit-read` paces the reading.
+//! The job file's keys and the units `schedule install` writes are checked in
+//! `jobs_config.rs`.
+
+mod common;
+
+use std::fs;
+use std::time::{Duration, Instant};
+
+use common::Env;
+
+/// Every thread of `pid`: (thread id, nice, I/O class, I/O level).
+fn threads(pid: u32) -> Vec<Sample> {
+    let mut out = Vec::new();
+    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+        return out;
+    };
+    for t in tasks.flatten() {
+        let Some(tid) = t.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = fs::read_to_string(t.path().join("stat")) else {
+            continue;
+        };
+        let Some(nice) = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(16))
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        // SAFETY: ioprio_get(IOPRIO_WHO_PROCESS, tid) only reads.
+        let io = unsafe { libc::syscall(libc::SYS_ioprio_get, 1, tid) } as i32;
+        if io >= 0 {
+            out.push((tid, nice, io >> 13, io & 0x1fff));
+        }
+    }
+    out
+}
+
+/// Backs up `src` with `extra` flags, sampling the threads' priorities every 50 ms until
+/// it ends. Returns every sample, the wall time, and the exit code.
+type Sample = (i32, i32, i32, i32);
+
+/// The nice value this test runs at: umbra's run thread keeps it.
+fn own_nice() -> i32 {
+    fs::read_to_string("/proc/thread-self/stat")
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(16))
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn sampled_backup(
+    env: &Env,
+    src: &std::path::Path,
+    extra: &[&str],
+) -> (Vec<Sample>, i32, Duration, Option<i32>) {
+    let started = Instant::now();
+    let mut child = env
+        .umbra()
+        .arg("backup")
+        .args(extra)
+        .arg(src)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("umbra backup");
+    let mut seen = Vec::new();
+    let pid = i32::try_from(child.id()).expect("pid");
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return (seen, pid, started.elapsed(), status.code());
+        }
+        seen.extend(threads(child.id()));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn source(env: &Env, mb: usize) -> std::path::PathBuf {
+    let src = env.path("src");
+    fs::create_dir_all(&src).expect("mkdir");
+    let mut rng = common::Rng(18);
+    for i in 0..mb {
+        fs::write(src.join(format!("f{i}")), rng.bytes(1_000_000)).expect("write");
+    }
+    src
+}
+
+#[test]
+fn low_priority_lowers_the_readers_and_the_read_limit_paces_them() {
+    let env = Env::new();
+    env.init();
+    let src = source(&env, 6);
+    // 6 MB at 2 MB/s: about 3 s, time enough to look at the threads.
+    let base = own_nice();
+    assert!(
+        base < 19,
+        "the test runs at nice {base}: nothing could be seen lowered"
+    );
+    let (seen, main_tid, took, code) = sampled_backup(&env, &src, &["--limit-read", "2"]);
+    assert_eq!(code, Some(0));
+    let lowered: Vec<_> = seen.iter().filter(|t| t.1 == 19).collect();
+    assert!(
+        !lowered.is_empty(),
+        "no thread ran at nice 19 during a low-priority backup: {seen:?}"
+    );
+    assert!(
+        lowered.iter().all(|t| (t.2, t.3) == (2, 7)),
+        "a lowered thread is not at best-effort I/O level 7: {lowered:?}"
+    );
+    assert!(
+        seen.iter().filter(|t| t.0 == main_tid).all(|t| t.1 == base),
+        "the run's own thread (snapshot, freeze, commands) was lowered: {seen:?}"
+    );
+    // The limit is a ceiling: 6 MB cannot have been read in much less than 3 s.
+    assert!(
+        took >= Duration::from_millis(2400),
+        "6 MB read in {took:?} under --limit-read 2"
+    );
+    eprintln!("measured: 6 MB under --limit-read 2 MB/s took {took:?}");
+
+    // `--priority normal`: nothing is lowered.
+    fs::write(src.join("new"), "changed").expect("write");
+    let (seen, _, _, code) =
+        sampled_backup(&env, &src, &["--priority", "normal", "--limit-read", "20"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        seen.iter().all(|t| t.1 == base),
+        "a thread was lowered under --priority normal: {seen:?}"
+    );
+
+    // Bad values are refused with what to do.
+    for (flag, value, says) in [
+        ("--limit-read", "0", "--limit-read 0 reads nothing"),
+        ("--priority", "idle", "invalid value 'idle'"),
+    ] {
+        let out = env
+            .umbra()
+            .args(["backup", flag, value])
+            .arg(&src)
+            .output()
+            .expect("umbra");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains(says),
+            "{flag} {value}: {err}"
+        );
+    }
+}
