@@ -62,20 +62,25 @@ cases() { # cases DIR NAME: the case list for app_cost.py, backing up DIR (repos
   local d="$1" n="$2"
   echo "restic=restic -r $work/r-$n-1 backup -q $d"
   echo "restic nice=nice -n 19 ionice -c3 restic -r $work/r-$n-2 backup -q $d"
-  echo "umbra (default: low)=$umbra -r $work/u-$n-1 backup -q $d"
-  echo "umbra --priority normal=$umbra -r $work/u-$n-2 backup -q --priority normal $d"
+  # --keep-base never: a base snapshot kept by one case would lie in the tree (under
+  # .umbra-snapshots/) that the next case backs up, and restic would read it too.
+  echo "umbra (default: low)=$umbra -r $work/u-$n-1 backup -q --keep-base never $d"
+  echo "umbra --priority normal=$umbra -r $work/u-$n-2 backup -q --keep-base never --priority normal $d"
 }
 
-measure() { # measure NAME COUNT_COMMAND DIR
-  local name="$1" counter="$2" dir="$3" r
+measure() { # measure NAME COUNT_COMMAND RESET_COMMAND DIR
+  local name="$1" counter="$2" reset="$3" dir="$4" r
   for r in $(seq 1 "$rounds"); do
     rm -rf "$work"/r-"$name"-* "$work"/u-"$name"-*
     for i in 1 2; do
       restic -r "$work/r-$name-$i" init -q >/dev/null
       "$umbra" -r "$work/u-$name-$i" init -q
     done
-    mapfile -t list < <(cases "$dir" "$name")
-    python3 "$here/app_cost.py" "$counter" 10 -- "${list[@]}" | sed "s/^{/{\"load\": \"$name\", \"round\": $r, /" >> "$out.jsonl"
+    # Odd rounds in the listed order, even rounds reversed: what runs later backs up a
+    # load that has run longer.
+    if [ $((r % 2)) = 1 ]; then mapfile -t list < <(cases "$dir" "$name")
+    else mapfile -t list < <(cases "$dir" "$name" | tac); fi
+    python3 "$here/app_cost.py" "$counter" 10 "$reset" -- "${list[@]}" | sed "s/^{/{\"load\": \"$name\", \"round\": $r, /" >> "$out.jsonl"
   done
 }
 
@@ -90,7 +95,9 @@ if [[ " $parts " == *" pg "* ]] && [ "$scale" != 0 ] && [ -n "$pgbin" ]; then
   runuser -u postgres -- "$pgbin/pgbench" -i -q -s "$scale" -h "$work/run" -p 25434 postgres >/dev/null 2>&1
   setsid runuser -u postgres -- "$pgbin/pgbench" -n -c "$clients" -T 100000 -h "$work/run" -p 25434 postgres >/dev/null 2>&1 &
   pids+=("$!")
-  measure pg "runuser -u postgres -- $pgbin/psql -h $work/run -p 25434 -Atc 'select count(*) from pgbench_history' postgres" "$work/fs"
+  pgsql="runuser -u postgres -- $pgbin/psql -h $work/run -p 25434 -Atc"
+  measure pg "$pgsql \"select xact_commit from pg_stat_database where datname = 'postgres'\" postgres" \
+    "$pgsql 'truncate pgbench_history' postgres >/dev/null && $pgsql 'checkpoint' postgres >/dev/null" "$work/fs"
   kill -- -"${pids[-1]}" 2>/dev/null || true
   runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/fs/pg" -m fast -w stop >/dev/null
   rm -rf "$work/fs/pg"
@@ -111,11 +118,18 @@ if [[ " $parts " == *" mariadb "* ]] && command -v mariadbd >/dev/null; then
   tx="SET @a = FLOOR(RAND() * 1000), @b = FLOOR(RAND() * 1000); START TRANSACTION;
       UPDATE acct SET bal = bal - 1 WHERE id = @a; UPDATE acct SET bal = bal + 1 WHERE id = @b;
       INSERT INTO moves (a, b, pad) VALUES (@a, @b, REPEAT('x', 200)); COMMIT;"
+  printf '%s\n' "$tx" | tr '\n' ' ' > "$work/tx.sql"
   for _ in $(seq "$clients"); do
-    setsid sh -c "yes \"$(echo $tx)\" | mariadb --socket=$work/run/my.sock -uroot bank >/dev/null 2>&1" &
+    setsid sh -c 'yes "$(cat "$0")" | mariadb --socket="$1" -uroot bank >/dev/null 2>&1' \
+      "$work/tx.sql" "$work/run/my.sock" &
     pids+=("$!")
   done
-  measure mariadb "mariadb --socket=$work/run/my.sock -uroot -N -e 'select max(n) from bank.moves'" "$work/fs"
+  sleep 2
+  [ "$(mariadb --socket="$work/run/my.sock" -uroot -N -e 'select count(*) from bank.moves')" -gt 0 ] \
+    || { echo "the ledger load does not commit" >&2; exit 1; }
+  my="mariadb --socket=$work/run/my.sock -uroot -N -e"
+  measure mariadb "$my \"show global status like 'Com_commit'\" | cut -f2" \
+    "$my 'truncate table bank.moves'" "$work/fs"
 fi
 
 python3 - "$out.jsonl" "$scale" "$files" "$clients" > "$out" <<'EOF'

@@ -5,10 +5,13 @@ For each case, in turn, on the same data under the same load: the application's
 transactions per second (TPS) in the BASELINE seconds before the backup, and during it;
 the backup's wall time (its window) and CPU seconds; transactions lost as
 (TPS before - TPS during) x backup seconds. TPS is counted from a table each committed
-transaction adds a row to (pgbench_history, the ledger's moves), sampled twice a second.
+transaction adds to (PostgreSQL's xact_commit, MariaDB's Com_commit), sampled twice a
+second.
 
-Usage: app_cost.py COUNT_COMMAND BASELINE -- NAME=COMMAND [NAME=COMMAND...]
+Usage: app_cost.py COUNT_COMMAND BASELINE RESET_COMMAND -- NAME=COMMAND [NAME=COMMAND...]
   COUNT_COMMAND prints the committed transactions so far (a shell command line).
+  RESET_COMMAND runs before each case, so that each backs up as much as the others (the
+  load's growing tables emptied, a checkpoint).
   Each case is a shell command line; it runs with caches dropped first.
 Prints one JSON object per case on stdout.
 """
@@ -52,7 +55,8 @@ class Sampler(threading.Thread):
         return (n1 - n0) / (t1 - t0) if t1 > t0 else None
 
 
-def run_case(name, command, sampler, baseline):
+def run_case(name, command, sampler, baseline, reset):
+    subprocess.run(reset, shell=True, check=True)
     subprocess.run("sync; echo 3 > /proc/sys/vm/drop_caches", shell=True, check=True)
     time.sleep(baseline)
     before_usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -85,13 +89,13 @@ def run_case(name, command, sampler, baseline):
 def main():
     args = sys.argv[1:]
     sep = args.index("--")
-    count_cmd, baseline = args[0], float(args[1])
+    count_cmd, baseline, reset = args[0], float(args[1]), args[2]
     cases = [a.split("=", 1) for a in args[sep + 1:]]
     sampler = Sampler(count_cmd)
     sampler.start()
     time.sleep(2)
     for name, command in cases:
-        print(json.dumps(run_case(name, command, sampler, baseline)), flush=True)
+        print(json.dumps(run_case(name, command, sampler, baseline, reset)), flush=True)
     sampler.stop = True
 
 

@@ -7,10 +7,14 @@
 //! snapshot, holds the freeze window and runs the user's commands, stays at the priority
 //! umbra was started with. Low priority never lengthens a freeze or a service's stop.
 //!
-//! Low is nice 19 and the lowest best-effort I/O level (7), not the idle class: under an
-//! application that keeps the disk busy, the idle class may get no disk time at all and
-//! the backup window has no bound. (The I/O level counts under the BFQ scheduler; with
-//! `none` or `mq-deadline` only the CPU part and the cgroup weights of the units act.)
+//! Low is nice 19 and the idle I/O class (`nice -n 19 ionice -c3`). The class, not a
+//! best-effort level: mq-deadline, the usual scheduler of SSDs and virtual disks, orders
+//! requests by class and ignores the levels, so only the idle class lets the applications'
+//! I/O go first; and it bounds the wait (a request waits at most `prio_aging_expire`,
+//! 10 s by default), so the backup still ends under a busy disk. BFQ serves the idle class
+//! when the disk is otherwise idle: under an application that never lets the disk rest,
+//! `priority = "normal"` is the way to a bounded window. With `none`, only the CPU part
+//! and the units' cgroup weights act.
 
 use std::str::FromStr;
 
@@ -19,8 +23,8 @@ use umbra_core::{ErrorKind, Result, UmbraError};
 /// A run's priority for its heavy work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Priority {
-    /// Nice 19, best-effort I/O level 7: the default, for machines whose applications
-    /// keep running during the backup.
+    /// Nice 19, idle I/O class: the default, for machines whose applications keep
+    /// running during the backup.
     #[default]
     Low,
     /// As umbra was started: for a backup window that must be as short as it can be.
@@ -29,11 +33,10 @@ pub enum Priority {
 
 /// The nice value of low priority.
 pub const LOW_NICE: i32 = 19;
-/// The best-effort I/O level of low priority (0 highest, 7 lowest).
-pub const LOW_IO_LEVEL: i32 = 7;
+/// The I/O class of low priority: idle (1 real-time, 2 best-effort, 3 idle).
+pub const LOW_IO_CLASS: i32 = 3;
 
 const IOPRIO_CLASS_SHIFT: i32 = 13;
-const IOPRIO_CLASS_BE: i32 = 2;
 const IOPRIO_WHO_PROCESS: i32 = 1;
 
 impl Priority {
@@ -73,7 +76,7 @@ pub fn lower_this_thread() {
             libc::SYS_ioprio_set,
             IOPRIO_WHO_PROCESS,
             0,
-            (IOPRIO_CLASS_BE << IOPRIO_CLASS_SHIFT) | LOW_IO_LEVEL,
+            LOW_IO_CLASS << IOPRIO_CLASS_SHIFT,
         );
     }
 }
@@ -128,11 +131,7 @@ mod tests {
         let before = of_this_thread();
         let inside = run_at(Priority::Low, of_this_thread);
         assert_eq!(inside.0, LOW_NICE.max(before.0), "nice inside: {inside:?}");
-        assert_eq!(
-            inside.1,
-            (IOPRIO_CLASS_BE, LOW_IO_LEVEL),
-            "I/O inside: {inside:?}"
-        );
+        assert_eq!(inside.1, (LOW_IO_CLASS, 0), "I/O inside: {inside:?}");
         // What the lowered thread starts is low too.
         let child = run_at(Priority::Low, || {
             std::thread::spawn(of_this_thread).join().expect("thread")

@@ -141,7 +141,7 @@ fn service_resources(r: &crate::config::resources::Resources) -> String {
          IOWeight={weight}\n",
         p = r.priority.as_str(),
         what = match r.priority {
-            Priority::Low => "nice 19 and best-effort I/O level 7",
+            Priority::Low => "nice 19 in the idle I/O class",
             Priority::Normal => "this priority too",
         },
     );

@@ -1,6 +1,6 @@
 //! What a backup may take from the machine (issue #18), read back from the kernel while
 //! a real backup runs: with the default `priority = "low"`, the threads that read and
-//! store run at nice 19 and best-effort I/O level 7 while the run's own thread keeps
+//! store run at nice 19 in the idle I/O class while the run's own thread keeps
 //! umbra's priority; `--priority normal` lowers nothing; `--limit-read` paces the reading.
 //! The job file's keys and the units `schedule install` writes are checked in
 //! `jobs_config.rs`.
@@ -112,8 +112,8 @@ fn low_priority_lowers_the_readers_and_the_read_limit_paces_them() {
         "no thread ran at nice 19 during a low-priority backup: {seen:?}"
     );
     assert!(
-        lowered.iter().all(|t| (t.2, t.3) == (2, 7)),
-        "a lowered thread is not at best-effort I/O level 7: {lowered:?}"
+        lowered.iter().all(|t| (t.2, t.3) == (3, 0)),
+        "a lowered thread is not in the idle I/O class: {lowered:?}"
     );
     assert!(
         seen.iter().filter(|t| t.0 == main_tid).all(|t| t.1 == base),

@@ -40,6 +40,7 @@ use commands::{commands, CommandDefaults};
 pub use locate::Origin;
 use locate::{config_error, plain_words, KeyPath, Locator};
 pub use notify::{NotifySpec, ServiceKind};
+pub use quiesce::{CommandSteps, QuiesceKind, QuiesceSpec, DEFAULT_FREEZE_TIMEOUT};
 use raw::{RawFile, RawJob, RawOpenFiles};
 use repository::repository_spec;
 pub use repository::RepositorySpec;
@@ -104,46 +105,6 @@ pub struct Job {
     pub ad_hoc: Option<ad_hoc::AdHoc>,
     pub origin: Origin,
 }
-
-/// One quiescer of a job.
-#[derive(Debug, Clone)]
-pub struct QuiesceSpec {
-    pub name: String,
-    pub covers: Vec<PathBuf>,
-    pub kind: QuiesceKind,
-    pub origin: Origin,
-}
-
-/// The commands of a `command` quiescer.
-#[derive(Debug, Clone)]
-pub struct CommandSteps {
-    pub prepare: Option<HookCommand>,
-    pub freeze: HookCommand,
-    pub thaw: HookCommand,
-    pub finish: Option<HookCommand>,
-}
-
-/// A quiescer's type, with what only that type has.
-#[derive(Debug, Clone)]
-pub enum QuiesceKind {
-    /// The user's own freeze and thaw commands.
-    Command(Box<CommandSteps>),
-    /// SQLite databases: listed, or found under `covers` by their header.
-    Sqlite { databases: Vec<PathBuf> },
-    /// A PostgreSQL server, reached with a libpq connection string.
-    Postgres {
-        connection: String,
-        os_user: Option<String>,
-        password_file: Option<PathBuf>,
-    },
-    /// A MariaDB or MySQL server, reached with the client's options.
-    Mysql(crate::quiesce::mysql::MysqlConnection),
-    /// Services, containers or cgroups held still by the cgroup freezer.
-    Freeze(crate::quiesce::freeze::Targets),
-}
-
-/// The default bound on the freeze window.
-pub const DEFAULT_FREEZE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// One source of a job.
 #[derive(Debug, Clone)]

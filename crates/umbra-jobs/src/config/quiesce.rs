@@ -2,14 +2,55 @@
 //! type is an error that says which type it belongs to.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use umbra_core::Result;
 
 use super::locate::{KeyPath, Locator};
 use super::raw::{self, RawCommand, RawQuiesce};
-use super::{absolute, commands, CommandDefaults, CommandSteps, QuiesceKind, QuiesceSpec};
+use super::{absolute, commands, CommandDefaults, Origin};
 use crate::command::HookCommand;
 use crate::quiesce::mysql::MysqlConnection;
+
+/// One quiescer of a job.
+#[derive(Debug, Clone)]
+pub struct QuiesceSpec {
+    pub name: String,
+    pub covers: Vec<PathBuf>,
+    pub kind: QuiesceKind,
+    pub origin: Origin,
+}
+
+/// The commands of a `command` quiescer.
+#[derive(Debug, Clone)]
+pub struct CommandSteps {
+    pub prepare: Option<HookCommand>,
+    pub freeze: HookCommand,
+    pub thaw: HookCommand,
+    pub finish: Option<HookCommand>,
+}
+
+/// A quiescer's type, with what only that type has.
+#[derive(Debug, Clone)]
+pub enum QuiesceKind {
+    /// The user's own freeze and thaw commands.
+    Command(Box<CommandSteps>),
+    /// SQLite databases: listed, or found under `covers` by their header.
+    Sqlite { databases: Vec<PathBuf> },
+    /// A PostgreSQL server, reached with a libpq connection string.
+    Postgres {
+        connection: String,
+        os_user: Option<String>,
+        password_file: Option<PathBuf>,
+    },
+    /// A MariaDB or MySQL server, reached with the client's options.
+    Mysql(crate::quiesce::mysql::MysqlConnection),
+    /// Services, containers or cgroups held still by the cgroup freezer.
+    Freeze(crate::quiesce::freeze::Targets),
+}
+
+/// The default bound on the freeze window.
+pub const DEFAULT_FREEZE_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn one_command(
     raw: Option<RawCommand>,

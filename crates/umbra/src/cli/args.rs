@@ -79,8 +79,8 @@ pub struct BackupArgs {
     /// `mysql:/run/mysqld/mysqld.sock`, `freeze:UNIT`. Repeatable; frozen in this order.
     #[arg(long, value_name = "TYPE:VALUE", conflicts_with_all = ["stdin", "stdin_from_command"])]
     pub quiesce: Vec<String>,
-    /// The priority of reading and storing: `low` (the default: nice 19 and the lowest
-    /// best-effort I/O level, so that running applications keep their speed) or
+    /// The priority of reading and storing: `low` (the default: nice 19 and the idle I/O
+    /// class, as `nice -n 19 ionice -c3`, so that running applications keep their speed) or
     /// `normal`. The snapshot and a freeze always run at umbra's own priority.
     #[arg(long, value_name = "PRIORITY", default_value = "low", value_parser = ["low", "normal"])]
     pub priority: String,
