@@ -248,8 +248,20 @@ impl Repo {
     /// `verify` runs after all data was read and before the snapshot is committed with its
     /// record: if what was read cannot be trusted (an LVM snapshot overflowed), it fails,
     /// the saved snapshot is removed again, and the backup fails. Data already stored is
-    /// reused by the next backup or removed by `prune`.
+    /// reused by the next backup or removed by `prune`. When the backup fails for
+    /// another reason first (a source path gone, an I/O error while reading) and `verify`
+    /// fails too, `verify`'s error is the one returned: an overflowed snapshot is the
+    /// cause, whatever it broke first.
     pub fn backup(
+        self,
+        request: &BackupRequest,
+        verify: &dyn Fn() -> Result<()>,
+    ) -> Result<BackupOutcome> {
+        self.backup_verified(request, verify)
+            .map_err(|err| verify().err().unwrap_or(err))
+    }
+
+    fn backup_verified(
         mut self,
         request: &BackupRequest,
         verify: &dyn Fn() -> Result<()>,
