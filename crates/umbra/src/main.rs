@@ -62,6 +62,18 @@ fn handle_signals() {
         });
 }
 
+/// A command that returns after a signal (its work stopped once the handler released
+/// what it held, or it saw the signal itself) must not end the process while the handler
+/// is still releasing snapshots and thawing services: the handler exits with 130 when it
+/// is done. Bounded, as a unit's stop is (`TimeoutStopSec=15min`).
+fn await_signal_handler() {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15 * 60);
+    while std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::process::exit(i32::from(EXIT_INTERRUPTED));
+}
+
 fn main() -> ExitCode {
     umbra_core::umask::make_private();
     let cli = Cli::parse();
@@ -81,7 +93,11 @@ fn main() -> ExitCode {
     let out = Output::new(settings.output);
     output::library_log::install(out.monitor(), settings.output.verbosity);
     handle_signals();
-    match commands::run(cli.command, &settings, &out) {
+    let result = commands::run(cli.command, &settings, &out);
+    if umbra_core::interrupt::interrupted() {
+        await_signal_handler();
+    }
+    match result {
         Ok(Finished::Ok) => ExitCode::SUCCESS,
         Ok(Finished::Incomplete) => ExitCode::from(EXIT_INCOMPLETE),
         Ok(Finished::Interrupted) => ExitCode::from(EXIT_INTERRUPTED),
