@@ -55,7 +55,7 @@ truncate -s 6000M "$work/fs.img"
 mkfs.btrfs -q -f "$work/fs.img" >/dev/null
 dev=$(losetup --direct-io=on -f --show "$work/fs.img"); loops+=("$dev")
 mkdir -p "$work/fs"; mount "$dev" "$work/fs"; mounts+=("$work/fs")
-mkdir -p "$work/run"; chown postgres:mysql "$work/run" 2>/dev/null || chown postgres "$work/run"; chmod 777 "$work/run"
+mkdir -p "$work/run"; chmod 777 "$work/run"  # both servers put their sockets here
 python3 "$here/gen.py" "$work/fs/files" "$files" >/dev/null
 
 cases() { # cases DIR NAME: the case list for app_cost.py, backing up DIR (repositories made first)

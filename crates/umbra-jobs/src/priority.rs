@@ -81,29 +81,6 @@ pub fn lower_this_thread() {
     }
 }
 
-/// The calling thread's nice value and I/O priority (class, level), as the kernel has
-/// them: `/proc/thread-self/stat` and `ioprio_get`.
-#[must_use]
-pub fn of_this_thread() -> (i32, (i32, i32)) {
-    let nice = std::fs::read_to_string("/proc/thread-self/stat")
-        .ok()
-        .and_then(|s| {
-            // Field 19 is the nice value; fields after the command's `)` are plain.
-            let after = s.rsplit_once(')')?.1;
-            after.split_whitespace().nth(16)?.parse().ok()
-        })
-        .unwrap_or(0);
-    // SAFETY: ioprio_get on the calling thread.
-    let io = unsafe { libc::syscall(libc::SYS_ioprio_get, IOPRIO_WHO_PROCESS, 0) } as i32;
-    (
-        nice,
-        (
-            io >> IOPRIO_CLASS_SHIFT,
-            io & ((1 << IOPRIO_CLASS_SHIFT) - 1),
-        ),
-    )
-}
-
 /// Runs `work` at `priority`: on the calling thread for normal, on a thread of its own
 /// that lowers itself first for low. A panic in `work` goes on in the caller.
 pub fn run_at<T: Send>(priority: Priority, work: impl FnOnce() -> T + Send) -> T {
@@ -125,6 +102,28 @@ pub fn run_at<T: Send>(priority: Priority, work: impl FnOnce() -> T + Send) -> T
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The calling thread's nice value and I/O priority (class, level), as the kernel has
+    /// them: `/proc/thread-self/stat` and `ioprio_get`.
+    fn of_this_thread() -> (i32, (i32, i32)) {
+        let nice = std::fs::read_to_string("/proc/thread-self/stat")
+            .ok()
+            .and_then(|s| {
+                // Field 19 is the nice value; fields after the command's `)` are plain.
+                let after = s.rsplit_once(')')?.1;
+                after.split_whitespace().nth(16)?.parse().ok()
+            })
+            .unwrap_or(0);
+        // SAFETY: ioprio_get on the calling thread.
+        let io = unsafe { libc::syscall(libc::SYS_ioprio_get, IOPRIO_WHO_PROCESS, 0) } as i32;
+        (
+            nice,
+            (
+                io >> IOPRIO_CLASS_SHIFT,
+                io & ((1 << IOPRIO_CLASS_SHIFT) - 1),
+            ),
+        )
+    }
 
     #[test]
     fn low_work_runs_lowered_and_the_caller_keeps_its_priority() {

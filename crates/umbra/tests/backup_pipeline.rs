@@ -149,3 +149,60 @@ fn a_quiescer_that_cannot_be_read_or_reached_leaves_nothing_behind() {
         Some("failed".into())
     );
 }
+
+/// A run opens its repository more than once (pre-flight, backup, its size afterwards):
+/// the password command runs once, as a password typed at a prompt is asked for once.
+#[test]
+fn the_password_command_runs_once_per_backup() {
+    let env = Env::new();
+    env.init();
+    let src = env.path("src");
+    fs::create_dir_all(&src).expect("mkdir");
+    fs::write(src.join("f"), "data").expect("write");
+    let count = env.path("asked");
+    let script = env.path("password.sh");
+    fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho asked >> {}\ncat {}\n",
+            count.display(),
+            env.path("password").display()
+        ),
+    )
+    .expect("script");
+    common::chmod(&script, 0o755);
+    let out = env
+        .umbra()
+        .env_remove("UMBRA_PASSWORD_FILE")
+        .env("UMBRA_PASSWORD_COMMAND", &script)
+        .arg("backup")
+        .arg(&src)
+        .output()
+        .expect("umbra");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        fs::read_to_string(&count).expect("asked").lines().count(),
+        1
+    );
+}
+
+/// What a crashed ad-hoc backup staged (a quiescer's copies, under its process ID) is
+/// removed by the next ad-hoc backup once that process is gone.
+#[test]
+fn a_dead_ad_hoc_backups_staging_is_swept() {
+    let env = Env::new();
+    env.init();
+    let src = env.path("src");
+    fs::create_dir_all(&src).expect("mkdir");
+    fs::write(src.join("f"), "data").expect("write");
+    // Above any pid_max: no such process.
+    let stale = env.path("state/staging/ad-hoc-2147483000");
+    fs::create_dir_all(&stale).expect("mkdir");
+    fs::write(stale.join("app.db"), "a staged copy").expect("write");
+    env.ok(&["backup", src.to_str().expect("utf8")]);
+    assert!(!stale.exists(), "{} was left", stale.display());
+}

@@ -25,11 +25,7 @@ fn threads(pid: u32) -> Vec<Sample> {
         let Ok(stat) = fs::read_to_string(t.path().join("stat")) else {
             continue;
         };
-        let Some(nice) = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().nth(16))
-            .and_then(|n| n.parse::<i32>().ok())
-        else {
+        let Some(nice) = nice_in(&stat) else {
             continue;
         };
         // SAFETY: ioprio_get(IOPRIO_WHO_PROCESS, tid) only reads.
@@ -45,15 +41,21 @@ fn threads(pid: u32) -> Vec<Sample> {
 /// it ends. Returns every sample, the wall time, and the exit code.
 type Sample = (i32, i32, i32, i32);
 
+/// The nice value in a `/proc/.../stat` line: field 19, the 17th after the command's `)`.
+fn nice_in(stat: &str) -> Option<i32> {
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(16)?
+        .parse()
+        .ok()
+}
+
 /// The nice value this test runs at: umbra's run thread keeps it.
 fn own_nice() -> i32 {
     fs::read_to_string("/proc/thread-self/stat")
         .ok()
-        .and_then(|s| {
-            s.rsplit_once(')')
-                .and_then(|(_, rest)| rest.split_whitespace().nth(16))
-                .and_then(|n| n.parse().ok())
-        })
+        .and_then(|s| nice_in(&s))
         .unwrap_or(0)
 }
 

@@ -123,7 +123,7 @@ pub fn ad_hoc_job(r: AdHocRequest) -> Result<Job> {
 /// - `mysql:/run/mysqld/mysqld.sock` (a socket; `mysql` alone: the client's defaults),
 /// - `freeze:UNIT` (a systemd unit held still by the cgroup freezer).
 pub fn quiesce_flag(text: &str, index: usize, sources: &[PathBuf]) -> Result<QuiesceSpec> {
-    let (kind, value) = match text.split_once(':') {
+    let (type_name, value) = match text.split_once(':') {
         Some((k, v)) => (k, Some(v.trim()).filter(|v| !v.is_empty())),
         None => (text, None),
     };
@@ -146,8 +146,8 @@ pub fn quiesce_flag(text: &str, index: usize, sources: &[PathBuf]) -> Result<Qui
             Err(bad(format!("{v} is relative; expected an absolute path")))
         }
     };
-    let server = matches!(kind, "postgres" | "mysql");
-    let kind = match kind {
+    let server = matches!(type_name, "postgres" | "mysql");
+    let kind = match type_name {
         "sqlite" => QuiesceKind::Sqlite {
             databases: value.map(absolute).transpose()?.into_iter().collect(),
         },
@@ -180,7 +180,6 @@ pub fn quiesce_flag(text: &str, index: usize, sources: &[PathBuf]) -> Result<Qui
             )))
         }
     };
-    let type_name = text.split(':').next().unwrap_or(text);
     Ok(QuiesceSpec {
         name: format!("{type_name}-{}", index + 1),
         // Servers cover the data directory they name once connected.
