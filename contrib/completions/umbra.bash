@@ -442,7 +442,7 @@ _umbra() {
                     return 0
                     ;;
                 --snapshot)
-                    COMPREPLY=($(compgen -W "btrfs lvm zfs reflink direct" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "btrfs lvm zfs reflink vss direct" -- "${cur}"))
                     return 0
                     ;;
                 --lvm-snapshot-size)
@@ -3846,7 +3846,7 @@ _umbra() {
                     return 0
                     ;;
                 --snapshot)
-                    COMPREPLY=($(compgen -W "btrfs lvm zfs reflink direct" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "btrfs lvm zfs reflink vss direct" -- "${cur}"))
                     return 0
                     ;;
                 --lvm-snapshot-size)

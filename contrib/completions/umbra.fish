@@ -108,6 +108,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand backup" -l snapshot -d 'Use 
 lvm\t''
 zfs\t''
 reflink\t''
+vss\t'Volume Shadow Copy (Windows)'
 direct\t''"
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l lvm-snapshot-size -d 'Copy-on-write area of classic LVM snapshots: N%ORIGIN or N%FREE (of the volume group)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l change-retries -d 'How often a file that changed while it was read is read again (files up to 8 MiB)' -r
@@ -583,6 +584,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand sources" -l snapshot -d 'Use
 lvm\t''
 zfs\t''
 reflink\t''
+vss\t'Volume Shadow Copy (Windows)'
 direct\t''"
 complete -c umbra -n "__fish_umbra_using_subcommand sources" -l lvm-snapshot-size -d 'Copy-on-write area of classic LVM snapshots: N%ORIGIN or N%FREE (of the volume group)' -r
 complete -c umbra -n "__fish_umbra_using_subcommand sources" -s r -l repo -d 'Repository location: a directory, `s3:https://host/bucket/prefix`, `sftp:user@host:/path`, `rest:https://host:port/path` or `rclone:remote:path` (docs/STORAGE.md). Default: the job file\'s repository, then RESTIC_REPOSITORY (or RESTIC_REPOSITORY_FILE), then the per-user default repository' -r

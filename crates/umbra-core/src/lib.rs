@@ -11,6 +11,7 @@ pub mod consistency;
 pub mod error;
 pub mod interrupt;
 pub mod monitor;
+pub mod os;
 pub mod plan;
 pub mod reflink;
 pub mod umask;

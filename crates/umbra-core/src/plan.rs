@@ -26,6 +26,8 @@ pub enum Method {
     Zfs,
     /// Per-file FICLONE copies on a reflink-capable filesystem.
     Reflink,
+    /// A Volume Shadow Copy (Windows): one snapshot set across the sources' volumes.
+    Vss,
     /// Not a file at all: a stream read once from standard input or a command's output
     /// (`backup --stdin`, `--stdin-from-command`). No snapshot is taken; there is nothing
     /// to take one of.
@@ -41,15 +43,17 @@ impl Method {
             Self::Lvm => "lvm",
             Self::Zfs => "zfs",
             Self::Reflink => "reflink",
+            Self::Vss => "vss",
             Self::Stream => "stream",
         }
     }
 
-    /// True for methods that capture a whole volume at one instant (btrfs, LVM, ZFS):
-    /// only these can hold an application's frozen state together with every other file.
+    /// True for methods that capture a whole volume at one instant (btrfs, LVM, ZFS,
+    /// VSS): only these can hold an application's frozen state together with every other
+    /// file.
     #[must_use]
     pub fn is_volume_snapshot(self) -> bool {
-        matches!(self, Self::Btrfs | Self::Lvm | Self::Zfs)
+        matches!(self, Self::Btrfs | Self::Lvm | Self::Zfs | Self::Vss)
     }
 }
 

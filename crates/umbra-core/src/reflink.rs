@@ -5,17 +5,53 @@
 //! A clone shares the file's extents: it costs metadata, not data, and it is taken
 //! atomically with respect to writes to the file (XFS and btrfs lock both inodes and flush
 //! the source's dirty pages first).
+//!
+//! Windows has no `FICLONE` (ReFS's block cloning is a different call, not used yet): there
+//! both functions answer `Unsupported`, and the planner never picks the reflink method.
 
+#[cfg(windows)]
+pub use windows::{clone_onto, unnamed_file};
+
+#[cfg(windows)]
+mod windows {
+    use std::fs::File;
+    use std::path::Path;
+
+    fn unsupported() -> std::io::Error {
+        std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            "reflink clones are not available on Windows",
+        )
+    }
+
+    /// Always `Unsupported` on Windows.
+    pub fn clone_onto(_src: &File, _dst: &File) -> std::io::Result<()> {
+        Err(unsupported())
+    }
+
+    /// Always `Unsupported` on Windows.
+    pub fn unnamed_file(_dir: &Path) -> std::io::Result<File> {
+        Err(unsupported())
+    }
+}
+
+#[cfg(unix)]
 use std::fs::File;
+#[cfg(unix)]
 use std::os::unix::ffi::OsStrExt;
+#[cfg(unix)]
 use std::os::unix::fs::OpenOptionsExt;
+#[cfg(unix)]
 use std::os::unix::io::{AsRawFd, FromRawFd};
+#[cfg(unix)]
 use std::path::Path;
 
 /// `_IOW(0x94, 9, int)`
+#[cfg(unix)]
 const FICLONE: libc::c_ulong = 0x4004_9409;
 
 /// Makes `dst` (empty, open for writing) share all of `src`'s extents.
+#[cfg(unix)]
 pub fn clone_onto(src: &File, dst: &File) -> std::io::Result<()> {
     // SAFETY: both descriptors are open for the duration of the call.
     if unsafe { libc::ioctl(dst.as_raw_fd(), FICLONE, src.as_raw_fd()) } != 0 {
@@ -28,6 +64,7 @@ pub fn clone_onto(src: &File, dst: &File) -> std::io::Result<()> {
 /// has no name to remove: it is freed when closed, and a crash cannot leave it behind.
 /// Falls back to a named file that is unlinked at once, where the filesystem has no
 /// `O_TMPFILE`.
+#[cfg(unix)]
 pub fn unnamed_file(dir: &Path) -> std::io::Result<File> {
     let c = std::ffi::CString::new(dir.as_os_str().as_bytes())
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;

@@ -11,8 +11,15 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 static INHERITED: AtomicU32 = AtomicU32::new(0o022);
 
-/// Sets the process umask to 077, remembering the one umbra was started with.
+/// Sets the process umask to 077, remembering the one umbra was started with. Windows has
+/// no umask: files there inherit the folder's ACL, and this does nothing.
 pub fn make_private() {
+    #[cfg(unix)]
+    set_private();
+}
+
+#[cfg(unix)]
+fn set_private() {
     // SAFETY: umask cannot fail; it only swaps the process's mask.
     let old = unsafe { libc::umask(0o077) };
     // mode_t is u32 on Linux and u16 elsewhere.

@@ -18,13 +18,14 @@
 //!   through `sh -c`. An array is always run as it is.
 
 use std::io::Read;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+
+use crate::process_tree::{self, ProcessTree};
 
 /// Variables of umbra's environment that hold a secret: the repository passwords and the
 /// S3 credentials. Commands run without them (docs/HOOKS.md); `AWS_PROFILE`, a name,
@@ -55,9 +56,14 @@ pub enum CommandLine {
 }
 
 impl CommandLine {
-    /// A string from a job file: run directly when it has no shell syntax.
+    /// A string from a job file: run directly when it has no shell syntax. On Windows a
+    /// string always goes to `cmd /S /C` (its builtins, `echo`, `net`, `if`, need it);
+    /// an argument array runs directly on both.
     #[must_use]
     pub fn from_string(text: &str) -> Self {
+        if cfg!(windows) {
+            return Self::Shell(text.to_string());
+        }
         const SHELL: &[char] = &[
             '|', '&', ';', '<', '>', '(', ')', '$', '`', '\\', '"', '\'', '*', '?', '[', ']', '#',
             '~', '{', '}', '!', '\n',
@@ -176,14 +182,6 @@ pub struct CommandRun {
 /// Where a command's output lines go. Called from the reader threads.
 pub type LineSink = Arc<dyn Fn(Stream, &str) + Send + Sync>;
 
-fn kill_group(pgid: u32, signal: i32) {
-    let Ok(pid) = i32::try_from(pgid) else { return };
-    // SAFETY: kill(2) with a negative pid signals a process group; no memory involved.
-    unsafe {
-        libc::kill(-pid, signal);
-    }
-}
-
 /// Reads `stream` to its end, passing capped lines to `sink`; returns the bytes dropped.
 fn drain(mut input: impl Read, stream: Stream, sink: &LineSink) -> u64 {
     let mut buf = vec![0u8; 64 * 1024];
@@ -231,17 +229,12 @@ pub fn run(cmd: &HookCommand, env: &[(String, String)], sink: &LineSink) -> Comm
             c.args(&argv[1..]);
             c
         }
-        CommandLine::Shell(script) => {
-            let mut c = Command::new("/bin/sh");
-            c.arg("-c").arg(script);
-            c
-        }
+        CommandLine::Shell(script) => process_tree::shell(script),
     };
     command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .process_group(0)
         .envs(env.iter().map(|(k, v)| (k, v)));
     // Passwords and store credentials stay with umbra: hooks never see them.
     for secret in SECRETS {
@@ -250,15 +243,7 @@ pub fn run(cmd: &HookCommand, env: &[(String, String)], sink: &LineSink) -> Comm
     if let Some(dir) = &cmd.working_dir {
         command.current_dir(dir);
     }
-    // The user's command gets the umask umbra was started with, not umbra's private one.
-    let umask = umbra_core::umask::inherited() as libc::mode_t;
-    // SAFETY: umask is async-signal-safe and touches no memory of the parent.
-    unsafe {
-        command.pre_exec(move || {
-            libc::umask(umask);
-            Ok(())
-        });
-    }
+    process_tree::prepare(&mut command);
     let mut child = match command.spawn() {
         Ok(c) => c,
         Err(e) => {
@@ -272,10 +257,10 @@ pub fn run(cmd: &HookCommand, env: &[(String, String)], sink: &LineSink) -> Comm
             }
         }
     };
-    let pgid = child.id();
+    let tree = ProcessTree::adopt(&child);
     let _interrupt = umbra_core::interrupt::on_interrupt(
         format!("the running command `{}`", cmd.line.display()),
-        move || kill_group(pgid, libc::SIGKILL),
+        tree.killer(),
     );
     let (done_tx, done_rx) = std::sync::mpsc::channel::<u64>();
     let mut readers = 0;
@@ -298,7 +283,7 @@ pub fn run(cmd: &HookCommand, env: &[(String, String)], sink: &LineSink) -> Comm
     let ending = loop {
         match child.try_wait() {
             Ok(Some(status)) => {
-                break match (status.code(), status.signal()) {
+                break match (status.code(), process_tree::signal_of(&status)) {
                     (Some(code), _) => Ending::Exited { code },
                     (None, Some(signal)) => Ending::Signalled { signal },
                     (None, None) => Ending::Exited { code: -1 },
@@ -312,13 +297,13 @@ pub fn run(cmd: &HookCommand, env: &[(String, String)], sink: &LineSink) -> Comm
             }
         }
         if started.elapsed() >= cmd.timeout {
-            kill_group(pgid, libc::SIGTERM);
+            tree.terminate();
             let deadline = Instant::now() + KILL_GRACE;
             while Instant::now() < deadline && matches!(child.try_wait(), Ok(None)) {
                 std::thread::sleep(Duration::from_millis(20));
             }
             // Members of the group may outlive its leader: SIGKILL the group regardless.
-            kill_group(pgid, libc::SIGKILL);
+            tree.kill();
             let _ = child.wait();
             break Ending::TimedOut {
                 after_seconds: cmd.timeout.as_secs_f64(),
@@ -373,6 +358,7 @@ mod tests {
         }
     }
 
+    #[cfg(unix)]
     #[test]
     fn strings_use_a_shell_only_when_needed() {
         assert_eq!(
@@ -393,6 +379,7 @@ mod tests {
         }
     }
 
+    #[cfg(unix)]
     #[test]
     fn output_and_exit_code_are_reported() {
         let (sink, lines) = collect();
@@ -410,6 +397,7 @@ mod tests {
         assert!(got.contains(&"stderr: err".to_string()), "{got:?}");
     }
 
+    #[cfg(unix)]
     #[test]
     fn a_missing_program_is_reported() {
         let (sink, _) = collect();
@@ -419,5 +407,78 @@ mod tests {
             &sink,
         );
         assert!(matches!(r.ending, Ending::CouldNotStart { .. }));
+    }
+
+    /// Windows: a string runs through `cmd /S /C` with the job's environment, and its
+    /// output and exit code come back as on Unix.
+    #[cfg(windows)]
+    #[test]
+    fn cmd_runs_strings_with_the_environment_and_reports_output_and_exit_code() {
+        assert!(matches!(
+            CommandLine::from_string("net stop MSSQLSERVER"),
+            CommandLine::Shell(_)
+        ));
+        let (sink, lines) = collect();
+        let r = run(
+            &hook(
+                CommandLine::from_string("echo out %UMBRA_TEST_X%& echo err 1>&2& exit /b 4"),
+                20_000,
+            ),
+            &[("UMBRA_TEST_X".into(), "forty-two".into())],
+            &sink,
+        );
+        assert_eq!(r.ending, Ending::Exited { code: 4 });
+        let got = lines.lock().map(|v| v.clone()).unwrap_or_default();
+        assert!(
+            got.iter().any(|l| l.starts_with("stdout: out forty-two")),
+            "{got:?}"
+        );
+        assert!(got.iter().any(|l| l.starts_with("stderr: err")), "{got:?}");
+    }
+
+    /// Windows: a command that outlives its timeout is ended with everything it started
+    /// (the job object), and reported as timed out.
+    #[cfg(windows)]
+    #[test]
+    fn a_timeout_ends_the_command_and_what_it_started() {
+        let (sink, _) = collect();
+        let started = Instant::now();
+        let r = run(
+            &hook(
+                CommandLine::from_string("cmd /C ping -n 60 127.0.0.1 > nul"),
+                1_500,
+            ),
+            &[],
+            &sink,
+        );
+        assert!(
+            matches!(r.ending, Ending::TimedOut { .. }),
+            "{:?}",
+            r.ending
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[cfg(windows)]
+    #[test]
+    fn a_missing_program_is_reported_on_windows() {
+        let (sink, _) = collect();
+        let r = run(
+            &hook(
+                CommandLine::Argv(vec!["Z:\\nonexistent\\tool.exe".into()]),
+                5_000,
+            ),
+            &[],
+            &sink,
+        );
+        assert!(
+            matches!(r.ending, Ending::CouldNotStart { .. }),
+            "{:?}",
+            r.ending
+        );
     }
 }

@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod overdue;
 pub mod phase;
 pub mod priority;
+mod process_tree;
 pub mod quiesce;
 pub mod runner;
 pub mod schedule;

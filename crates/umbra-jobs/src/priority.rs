@@ -15,6 +15,11 @@
 //! when the disk is otherwise idle: under an application that never lets the disk rest,
 //! `priority = "normal"` is the way to a bounded window. With `none`, only the CPU part
 //! and the units' cgroup weights act.
+//!
+//! On Windows a thread's priority is not inherited by the threads it starts, so low
+//! priority there is the process's background mode (`PROCESS_MODE_BACKGROUND_BEGIN`: low
+//! CPU, I/O and memory priority), entered for the heavy work only and left when it ends;
+//! the snapshot, the freeze and the user's commands come before or after it.
 
 use std::str::FromStr;
 
@@ -36,7 +41,9 @@ pub const LOW_NICE: i32 = 19;
 /// The I/O class of low priority: idle (1 real-time, 2 best-effort, 3 idle).
 pub const LOW_IO_CLASS: i32 = 3;
 
+#[cfg(unix)]
 const IOPRIO_CLASS_SHIFT: i32 = 13;
+#[cfg(unix)]
 const IOPRIO_WHO_PROCESS: i32 = 1;
 
 impl Priority {
@@ -68,6 +75,7 @@ impl FromStr for Priority {
 }
 
 /// Lowers the calling thread (and what it starts from now on) to low priority.
+#[cfg(unix)]
 pub fn lower_this_thread() {
     // SAFETY: plain syscalls on the calling thread (who 0 is the caller).
     unsafe {
@@ -83,6 +91,7 @@ pub fn lower_this_thread() {
 
 /// Runs `work` at `priority`: on the calling thread for normal, on a thread of its own
 /// that lowers itself first for low. A panic in `work` goes on in the caller.
+#[cfg(unix)]
 pub fn run_at<T: Send>(priority: Priority, work: impl FnOnce() -> T + Send) -> T {
     match priority {
         Priority::Normal => work(),
@@ -99,7 +108,44 @@ pub fn run_at<T: Send>(priority: Priority, work: impl FnOnce() -> T + Send) -> T
     }
 }
 
-#[cfg(test)]
+/// Lowers the calling thread to background priority (low CPU, I/O and memory priority).
+/// Threads it starts do not inherit it on Windows.
+#[cfg(windows)]
+pub fn lower_this_thread() {
+    use windows_sys::Win32::System::Threading::{
+        GetCurrentThread, SetThreadPriority, THREAD_MODE_BACKGROUND_BEGIN,
+    };
+    // SAFETY: the pseudo-handle of the calling thread.
+    unsafe { SetThreadPriority(GetCurrentThread(), THREAD_MODE_BACKGROUND_BEGIN) };
+}
+
+/// Runs `work` at `priority`: for low, with the process in background mode until it ends.
+#[cfg(windows)]
+pub fn run_at<T: Send>(priority: Priority, work: impl FnOnce() -> T + Send) -> T {
+    use windows_sys::Win32::System::Threading::{
+        GetCurrentProcess, SetPriorityClass, PROCESS_MODE_BACKGROUND_BEGIN,
+        PROCESS_MODE_BACKGROUND_END,
+    };
+    /// Leaves background mode however `work` ends.
+    struct Background;
+    impl Drop for Background {
+        fn drop(&mut self) {
+            // SAFETY: the pseudo-handle of this process.
+            unsafe { SetPriorityClass(GetCurrentProcess(), PROCESS_MODE_BACKGROUND_END) };
+        }
+    }
+    match priority {
+        Priority::Normal => work(),
+        Priority::Low => {
+            // SAFETY: the pseudo-handle of this process.
+            unsafe { SetPriorityClass(GetCurrentProcess(), PROCESS_MODE_BACKGROUND_BEGIN) };
+            let _background = Background;
+            work()
+        }
+    }
+}
+
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 

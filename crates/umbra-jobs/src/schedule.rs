@@ -156,8 +156,7 @@ fn service_resources(r: &crate::config::resources::Resources) -> String {
 
 /// Where units go: the system's directory for root, the user's otherwise.
 pub fn default_unit_dir() -> Result<PathBuf> {
-    // SAFETY: geteuid cannot fail.
-    if unsafe { libc::geteuid() } == 0 {
+    if umbra_core::os::is_privileged() {
         return Ok(PathBuf::from("/etc/systemd/system"));
     }
     let config = match std::env::var_os("XDG_CONFIG_HOME") {
@@ -189,8 +188,13 @@ pub fn write_unit(dir: &Path, name: &str, text: &str) -> Result<PathBuf> {
     // Unit files are configuration systemd and `systemctl` read: 0644, as units are.
     std::fs::write(&tmp, text)
         .and_then(|()| {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644))
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644))
+            }
+            #[cfg(windows)]
+            Ok(())
         })
         .and_then(|()| std::fs::rename(&tmp, &path))
         .map_err(|e| UmbraError::io("cannot write", &path, e))?;

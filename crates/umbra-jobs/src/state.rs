@@ -16,7 +16,6 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, Write};
-use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -63,8 +62,8 @@ impl JobState {
             .truncate(false)
             .open(&path)
             .map_err(|e| UmbraError::io("cannot open the job lock", &path, e))?;
-        // SAFETY: flock on a file descriptor we own.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        // flock(2) on Linux, LockFileEx on Windows; released when the file closes.
+        if file.try_lock().is_err() {
             let mut holder = String::new();
             let _ = file.read_to_string(&mut holder);
             let holder = holder.trim();
@@ -97,8 +96,8 @@ impl JobState {
     #[must_use]
     pub fn running(&self) -> Option<String> {
         let file = File::open(self.dir.join("lock")).ok()?;
-        // SAFETY: flock on a file descriptor we own; released when `file` closes.
-        let busy = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) } != 0;
+        // Released when `file` closes.
+        let busy = file.try_lock_shared().is_err();
         if !busy {
             return None;
         }
@@ -278,19 +277,6 @@ pub struct RunRecord {
     /// A run of `umbra backup PATH...` rather than of a job in the job file.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ad_hoc: bool,
-}
-
-/// CPU seconds (user + system) so far of this process (`RUSAGE_SELF`) or of its waited-for
-/// children (`RUSAGE_CHILDREN`).
-#[must_use]
-pub fn cpu_seconds(who: i32) -> f64 {
-    // SAFETY: getrusage fills the struct we pass.
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    if unsafe { libc::getrusage(who, &mut u) } != 0 {
-        return 0.0;
-    }
-    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
-    t(u.ru_utime) + t(u.ru_stime)
 }
 
 impl RunRecord {

@@ -24,6 +24,7 @@ pub fn sweep_leftovers(monitor: &dyn Monitor) -> Result<()> {
         };
         monitor.event(Event::Warning { message });
     }
+    #[cfg(unix)]
     for t in crate::quiesce::guardian::thaw_leftovers()? {
         let message = match (&t.error, t.was_frozen) {
             (Some(e), _) => format!(
@@ -48,8 +49,11 @@ pub fn sweep_leftovers(monitor: &dyn Monitor) -> Result<()> {
 /// are never part of a backup.
 #[must_use]
 pub fn excludes(user: &[String]) -> Vec<String> {
+    #[cfg_attr(windows, allow(unused_mut))]
     let mut all = user.to_vec();
+    #[cfg(unix)]
     all.push(umbra_snapshot::btrfs::SNAPSHOT_DIR.to_string());
+    #[cfg(unix)]
     all.push(umbra_snapshot::reflink::STAGING_DIR.to_string());
     all
 }

@@ -10,14 +10,19 @@
 //! Anything the filesystem cannot vouch for is read: extents whose physical address does
 //! not identify their bytes (compressed or otherwise encoded, inline, tail-packed, not
 //! aligned, encrypted, delayed allocation or unknown location), and any range where the
-//! two maps differ. A filesystem without `FIEMAP` vouches for nothing.
+//! two maps differ. A filesystem without `FIEMAP` vouches for nothing, and neither does
+//! Windows (no kept bases there).
+// The FIEMAP structures are Linux's; on Windows only the comparison logic is built.
+#![cfg_attr(windows, allow(dead_code))]
 
 use std::fs::File;
 use std::ops::Range;
-use std::os::fd::AsRawFd;
 use std::path::Path;
 
+use crate::platform::MetadataExt;
+
 /// `_IOWR('f', 11, struct fiemap)`.
+#[cfg(unix)]
 const FS_IOC_FIEMAP: libc::c_ulong = 0xC020_660B;
 const FIEMAP_FLAG_SYNC: u32 = 0x1;
 const EXTENT_LAST: u32 = 0x1;
@@ -126,7 +131,14 @@ const PARTS: usize = 4;
 const PART_MIN: u64 = 4 << 20;
 
 /// The extents of `file` that overlap `range`, sorted by logical offset.
+#[cfg(windows)]
+fn extents_in(_file: &File, _range: Range<u64>) -> Option<Vec<Extent>> {
+    None
+}
+
+#[cfg(unix)]
 fn extents_in(file: &File, range: Range<u64>) -> Option<Vec<Extent>> {
+    use std::os::fd::AsRawFd;
     let mut out = Vec::new();
     let mut start = range.start;
     loop {
@@ -285,7 +297,6 @@ pub fn kept_base_cost<S: std::hash::BuildHasher>(
             .copied()
             .unwrap_or_else(|| file_cost(base, now))
     };
-    use std::os::unix::fs::MetadataExt;
     let Ok(top) = std::fs::symlink_metadata(base) else {
         return 0;
     };
@@ -451,6 +462,7 @@ mod tests {
         }
     }
 
+    #[cfg(unix)]
     #[test]
     fn a_file_mapped_in_parts_has_the_map_it_has_whole() {
         use std::os::unix::fs::FileExt;

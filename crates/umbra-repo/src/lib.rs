@@ -31,6 +31,7 @@ pub mod keys;
 mod location;
 pub mod lock;
 pub mod nodes;
+mod platform;
 mod progress;
 mod referenced;
 mod remote;

@@ -65,8 +65,7 @@ pub struct LockFile {
 
 impl LockFile {
     fn for_this_process(kind: LockKind) -> Self {
-        // SAFETY: these libc calls take no arguments and cannot fail.
-        let (pid, uid, gid) = unsafe { (libc::getpid(), libc::getuid(), libc::getgid()) };
+        let (pid, uid, gid) = crate::platform::process_ids();
         Self {
             time: Timestamp::now(),
             exclusive: kind == LockKind::Exclusive,
@@ -88,13 +87,10 @@ impl LockFile {
         if self.hostname != hostname() {
             return false;
         }
-        let Ok(pid) = libc::pid_t::try_from(self.pid) else {
+        let Ok(pid) = u32::try_from(self.pid) else {
             return true;
         };
-        // SAFETY: signal 0 only checks whether the process exists.
-        let alive = unsafe { libc::kill(pid, 0) } == 0
-            || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
-        !alive
+        !umbra_core::os::process_alive(pid)
     }
 
     /// "pid 123 on host h (user root), exclusive, since <time>": for messages.
@@ -214,7 +210,7 @@ impl LockDir {
         };
         write().map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
-            let read_only = e.raw_os_error() == Some(libc::EROFS);
+            let read_only = crate::platform::is_read_only_fs(&e);
             let err = UmbraError::io("cannot write a lock file into", dir, e);
             if read_only {
                 err.with_hint(

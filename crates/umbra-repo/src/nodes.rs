@@ -16,15 +16,14 @@
 //! It also names the entry behind a walker error ([`walk_error`]): a vanished entry is
 //! told apart from an unreadable one, with its path.
 
-use std::ffi::CStr;
 use std::fs;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 use rustic_core::repofile::{Metadata, Node, NodeType};
 use rustic_core::{ReadSourceEntry, RusticError};
 
+use crate::platform::MetadataExt;
 use crate::restore::go_mode;
 
 fn timestamp(secs: i64, nsecs: i64) -> Option<Timestamp> {
@@ -33,47 +32,20 @@ fn timestamp(secs: i64, nsecs: i64) -> Option<Timestamp> {
 
 /// The name of user `uid`, if the system knows one.
 pub(crate) fn user_name(uid: u32) -> Option<String> {
-    let mut buf = vec![0 as libc::c_char; 4096];
-    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut result = std::ptr::null_mut();
-    // SAFETY: every pointer is valid for the sizes given; the result points into `buf`.
-    let rc = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result) };
-    if rc != 0 || result.is_null() {
-        return None;
-    }
-    // SAFETY: getpwuid_r succeeded, so pw_name is a valid C string inside `buf`.
-    Some(
-        unsafe { CStr::from_ptr(pwd.pw_name) }
-            .to_string_lossy()
-            .into_owned(),
-    )
+    crate::platform::user_name(uid)
 }
 
 /// The name of group `gid`, if the system knows one.
 pub(crate) fn group_name(gid: u32) -> Option<String> {
-    let mut buf = vec![0 as libc::c_char; 4096];
-    let mut grp: libc::group = unsafe { std::mem::zeroed() };
-    let mut result = std::ptr::null_mut();
-    // SAFETY: as in `user_name`.
-    let rc = unsafe { libc::getgrgid_r(gid, &mut grp, buf.as_mut_ptr(), buf.len(), &mut result) };
-    if rc != 0 || result.is_null() {
-        return None;
-    }
-    // SAFETY: getgrgid_r succeeded, so gr_name is a valid C string inside `buf`.
-    Some(
-        unsafe { CStr::from_ptr(grp.gr_name) }
-            .to_string_lossy()
-            .into_owned(),
-    )
+    crate::platform::group_name(gid)
 }
 
 /// The name of the user umbra runs as (its effective uid), as restic records it in
 /// snapshots, keys and locks; the uid in digits when the system has no name for it.
 #[must_use]
 pub fn current_user() -> String {
-    // SAFETY: geteuid cannot fail.
-    let uid = unsafe { libc::geteuid() };
-    user_name(uid).unwrap_or_else(|| uid.to_string())
+    crate::platform::current_user_name()
+        .unwrap_or_else(|| crate::platform::effective_uid().to_string())
 }
 
 /// Key options that record who made a key, where and when (restic's `key list` shows
@@ -214,7 +186,7 @@ fn node_link_target(node: &Node) -> Option<String> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 

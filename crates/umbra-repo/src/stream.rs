@@ -189,8 +189,7 @@ impl ReadSource for StreamSource {
             .and_then(|mut r| r.take())
             .map(StreamOpen);
         let now = jiff::Timestamp::now();
-        // SAFETY: getuid and getgid cannot fail.
-        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        let (_, uid, gid) = crate::platform::process_ids();
         let name = self.path.file_name().unwrap_or_default();
         let node = Node::new_node(
             name,

@@ -13,15 +13,18 @@
 //! - [`mounts`]: the mount table.
 
 pub mod base;
+#[cfg(unix)]
 pub mod btrfs;
 pub mod direct;
 pub mod lvm;
 pub mod mounts;
 pub mod planner;
 pub mod provider;
+#[cfg(unix)]
 pub mod reflink;
 pub mod registry;
 pub mod set;
+pub mod vss;
 pub mod zfs;
 
 use std::path::Path;
@@ -32,6 +35,7 @@ pub use planner::{OpenFiles, Planner, SourceChoice};
 pub use set::SnapshotSet;
 
 /// Bind-mounts `from` read-only onto `to`.
+#[cfg(unix)]
 pub(crate) fn bind_mount_read_only(from: &Path, to: &Path) -> Result<()> {
     let (f, t) = (from.to_string_lossy(), to.to_string_lossy());
     provider::run("mount", &["--bind", &f, &t])?;

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use umbra_core::{ErrorKind, Result, UmbraError};
+use umbra_core::Result;
 
 /// One line of mountinfo.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +27,28 @@ pub struct Mount {
 }
 
 impl Mount {
+    /// The share that holds a UNC path (`\\server\share\...`), as a mount of type
+    /// `network share`; `None` for any other path.
+    #[must_use]
+    pub fn network_share(path: &Path) -> Option<Self> {
+        let text = path.to_string_lossy();
+        let rest = text.strip_prefix("\\\\")?;
+        let mut parts = rest.splitn(3, '\\');
+        let (server, share) = (parts.next()?, parts.next()?);
+        if server.is_empty() || share.is_empty() || server == "?" {
+            return None;
+        }
+        let root = format!("\\\\{server}\\{share}\\");
+        Some(Self {
+            mount_point: PathBuf::from(&root),
+            root: PathBuf::from("\\"),
+            fs_type: "network share".into(),
+            source: root,
+            device: (0, 0),
+            options: vec!["rw".into()],
+        })
+    }
+
     #[must_use]
     pub fn read_only(&self) -> bool {
         self.options.iter().any(|o| o == "ro")
@@ -100,7 +122,19 @@ pub struct MountTable {
 }
 
 impl MountTable {
+    /// The mounts of this process (`/proc/self/mountinfo`); on Windows, one per drive
+    /// letter, with its file system's name (`NTFS`, `ReFS`, `FAT32`) as the type.
+    #[cfg(windows)]
     pub fn read() -> Result<Self> {
+        Ok(Self {
+            mounts: windows_volumes(),
+        })
+    }
+
+    /// The mounts of this process (`/proc/self/mountinfo`).
+    #[cfg(unix)]
+    pub fn read() -> Result<Self> {
+        use umbra_core::{ErrorKind, UmbraError};
         let text = std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| {
             UmbraError::new(
                 ErrorKind::Io,
@@ -140,6 +174,59 @@ impl MountTable {
     pub fn mounts(&self) -> &[Mount] {
         &self.mounts
     }
+}
+
+/// Every drive letter with a volume behind it, as a mount at `X:\\`.
+#[cfg(windows)]
+fn windows_volumes() -> Vec<Mount> {
+    use windows_sys::Win32::Storage::FileSystem::{GetLogicalDrives, GetVolumeInformationW};
+    // SAFETY: no arguments.
+    let drives = unsafe { GetLogicalDrives() };
+    let mut mounts = Vec::new();
+    for i in 0..26u8 {
+        if drives & (1 << i) == 0 {
+            continue;
+        }
+        let root = format!("{}:\\", char::from(b'A' + i));
+        let wide: Vec<u16> = root.encode_utf16().chain(Some(0)).collect();
+        let mut fs_name = [0u16; 64];
+        let mut flags = 0u32;
+        // SAFETY: a NUL-terminated root and buffers of the lengths given; the others null.
+        let ok = unsafe {
+            GetVolumeInformationW(
+                wide.as_ptr(),
+                std::ptr::null_mut(),
+                0,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                &mut flags,
+                fs_name.as_mut_ptr(),
+                fs_name.len() as u32,
+            )
+        };
+        // A drive whose volume cannot be asked (wine's Z:, a disconnected network drive)
+        // is still a place files live: its file system is "unknown", and has no snapshots.
+        let len = if ok == 0 {
+            fs_name[..7].copy_from_slice(&"unknown".encode_utf16().collect::<Vec<u16>>());
+            7
+        } else {
+            fs_name
+                .iter()
+                .position(|c| *c == 0)
+                .unwrap_or(fs_name.len())
+        };
+        /// `FILE_READ_ONLY_VOLUME`
+        const READ_ONLY: u32 = 0x0008_0000;
+        mounts.push(Mount {
+            mount_point: PathBuf::from(&root),
+            root: PathBuf::from("\\"),
+            fs_type: String::from_utf16_lossy(&fs_name[..len]),
+            source: root.clone(),
+            device: (0, u32::from(i)),
+            options: vec![if flags & READ_ONLY != 0 { "ro" } else { "rw" }.to_string()],
+        });
+    }
+    mounts
 }
 
 #[cfg(test)]
@@ -198,6 +285,24 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_unc_path_is_held_by_its_share() {
+        let m = Mount::network_share(Path::new(r"\\files\backup\db\x")).expect("share");
+        assert_eq!(m.mount_point, Path::new(r"\\files\backup\"));
+        assert_eq!(m.fs_type, "network share");
+        assert!(Mount::network_share(Path::new(r"\\?\C:\x")).is_none());
+        assert!(Mount::network_share(Path::new("/srv/x")).is_none());
+    }
+
+    #[cfg(windows)]
+    #[test]
+    fn the_read_table_has_the_system_drive() {
+        let t = MountTable::read().expect("volumes");
+        let c = t.containing(Path::new("C:\\Windows")).expect("C:");
+        assert_eq!(c.mount_point, Path::new("C:\\"));
+    }
+
+    #[cfg(unix)]
     #[test]
     fn the_read_table_has_a_root_mount() {
         let t = MountTable::read().expect("mountinfo");

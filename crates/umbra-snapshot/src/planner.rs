@@ -13,7 +13,9 @@ use umbra_core::{ErrorKind, Method, Result, UmbraError};
 
 use crate::mounts::MountTable;
 use crate::provider::{Provider, SourceInfo, Support};
-use crate::{btrfs::Btrfs, direct::Direct, lvm::Lvm, reflink::Reflink, zfs::Zfs};
+#[cfg(unix)]
+use crate::{btrfs::Btrfs, reflink::Reflink};
+use crate::{direct::Direct, lvm::Lvm, zfs::Zfs};
 
 /// What to do about files in use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -52,15 +54,18 @@ impl Planner {
     pub fn with_lvm(lvm: Lvm) -> Result<Self> {
         Ok(Self {
             providers: vec![
+                #[cfg(unix)]
                 Arc::new(Btrfs),
                 Arc::new(lvm),
                 Arc::new(Zfs),
+                #[cfg(unix)]
                 Arc::new(Reflink),
+                #[cfg(windows)]
+                Arc::new(crate::vss::Vss::system()),
                 Arc::new(Direct),
             ],
             mounts: MountTable::read()?,
-            // SAFETY: geteuid cannot fail.
-            root: unsafe { libc::geteuid() } == 0,
+            root: umbra_core::os::is_privileged(),
         })
     }
 
@@ -73,13 +78,18 @@ impl Planner {
     }
 
     fn info(&self, path: &Path) -> Result<SourceInfo> {
-        let real_path = std::fs::canonicalize(path).map_err(|e| {
-            UmbraError::new(
-                ErrorKind::SourceUnreadable,
-                format!("cannot back up {}: {e}", path.display()),
-            )
-        })?;
-        let mount = self.mounts.containing(&real_path).cloned().ok_or_else(|| {
+        let real_path = std::fs::canonicalize(path)
+            .map(without_verbatim_prefix)
+            .map_err(|e| {
+                UmbraError::new(
+                    ErrorKind::SourceUnreadable,
+                    format!("cannot back up {}: {e}", path.display()),
+                )
+            })?;
+        let mount = self.mounts.containing(&real_path).cloned();
+        // Windows: a network share (`\\server\share`) has no drive letter of its own.
+        let mount = mount.or_else(|| crate::mounts::Mount::network_share(&real_path));
+        let mount = mount.ok_or_else(|| {
             UmbraError::new(
                 ErrorKind::Internal,
                 format!("no mount holds {}", real_path.display()),
@@ -99,6 +109,7 @@ impl Planner {
         let mut m = match info.mount.fs_type.as_str() {
             "btrfs" => vec![Method::Btrfs],
             "zfs" => vec![Method::Zfs],
+            "NTFS" | "ReFS" if cfg!(windows) => vec![Method::Vss],
             _ => vec![],
         };
         if info.mount.is_device_mapper() {
@@ -182,7 +193,11 @@ impl Planner {
                     why_not.join("; ")
                 ),
             )
-            .with_hint(if info.root {
+            .with_hint(if cfg!(windows) {
+                "Run umbra elevated (as administrator) on an NTFS or ReFS volume for Volume \
+                 Shadow Copy, or allow direct reads with --open-files auto. Nothing was read or \
+                 written."
+            } else if info.root {
                 "Put the data on a filesystem with snapshots (btrfs, LVM, ZFS) or reflinks \
                  (xfs, btrfs), or allow direct reads with --open-files auto. Nothing was read or \
                  written."
@@ -215,6 +230,20 @@ impl Planner {
     }
 }
 
+/// Windows' `canonicalize` answers in verbatim form (`\\?\C:\data`,
+/// `\\?\UNC\server\share`); the mount table and the user speak `C:\data` and
+/// `\\server\share`. Unix paths pass unchanged.
+fn without_verbatim_prefix(path: PathBuf) -> PathBuf {
+    let text = path.to_string_lossy().into_owned();
+    if let Some(unc) = text.strip_prefix(r"\\?\UNC\") {
+        return PathBuf::from(format!(r"\\{unc}"));
+    }
+    match text.strip_prefix(r"\\?\") {
+        Some(disk) if disk.as_bytes().get(1) == Some(&b':') => PathBuf::from(disk),
+        _ => path,
+    }
+}
+
 fn alternatives(method: Method, root: bool) -> String {
     let mut alts = vec![
         "--snapshot reflink (on xfs or btrfs)",
@@ -224,4 +253,25 @@ fn alternatives(method: Method, root: bool) -> String {
         alts.insert(0, "running umbra as root");
     }
     format!("Alternatives: {}.", alts.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_verbatim_prefix;
+    use std::path::PathBuf;
+
+    #[test]
+    fn verbatim_windows_paths_become_the_ones_users_write() {
+        let p = |s: &str| without_verbatim_prefix(PathBuf::from(s));
+        assert_eq!(p(r"\\?\C:\data\db"), PathBuf::from(r"C:\data\db"));
+        assert_eq!(
+            p(r"\\?\UNC\server\share\x"),
+            PathBuf::from(r"\\server\share\x")
+        );
+        assert_eq!(
+            p(r"\\?\GLOBALROOT\Device\X"),
+            PathBuf::from(r"\\?\GLOBALROOT\Device\X")
+        );
+        assert_eq!(p("/srv/data"), PathBuf::from("/srv/data"));
+    }
 }

@@ -69,6 +69,8 @@ pub struct Recorder<'a> {
     registry: &'a Registry,
     method: Method,
     pub(crate) records: Vec<Record>,
+    /// What the snapshot set should tell the user (a VSS writer that failed).
+    pub(crate) warnings: Vec<String>,
 }
 
 impl<'a> Recorder<'a> {
@@ -77,7 +79,13 @@ impl<'a> Recorder<'a> {
             registry,
             method,
             records: Vec::new(),
+            warnings: Vec::new(),
         }
+    }
+
+    /// Passes on a warning about the snapshot being taken.
+    pub fn warn(&mut self, message: String) {
+        self.warnings.push(message);
     }
 
     /// Records `artifact`; call this *before* creating it.

@@ -53,7 +53,8 @@ impl std::fmt::Display for Artifact {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Owner {
     pub pid: u32,
-    /// Start time in clock ticks since boot (field 22 of /proc/PID/stat).
+    /// Start time in clock ticks since boot (field 22 of /proc/PID/stat); on Windows the
+    /// process's creation time (a FILETIME, which also tells boots apart).
     pub start_ticks: u64,
     pub boot_id: String,
 }
@@ -65,10 +66,7 @@ fn boot_id() -> String {
 }
 
 fn start_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
-    let after = &stat[stat.rfind(')')? + 1..];
-    after.split_whitespace().nth(19)?.parse().ok()
+    umbra_core::os::process_start(pid)
 }
 
 impl Owner {
@@ -100,15 +98,18 @@ pub struct Record {
     pub created: u64,
 }
 
-/// umbra's state directory: `UMBRA_STATE_DIR`, else `/var/lib/umbra/state` for root, else
+/// umbra's state directory: `UMBRA_STATE_DIR`; on Windows `%ProgramData%\umbra\state` (elevated)
+/// or `%LOCALAPPDATA%\umbra\state`; else `/var/lib/umbra/state` for root, else
 /// `$XDG_STATE_HOME/umbra` (`~/.local/state/umbra`). The artifact registry and the jobs'
 /// locks, logs and history live below it.
 pub fn state_dir() -> Result<PathBuf> {
     if let Some(dir) = std::env::var_os("UMBRA_STATE_DIR") {
         return Ok(PathBuf::from(dir));
     }
-    // SAFETY: geteuid cannot fail.
-    let base = if unsafe { libc::geteuid() } == 0 {
+    if let Some(dir) = umbra_core::os::windows_data_dir() {
+        return Ok(dir.join("state"));
+    }
+    let base = if umbra_core::os::is_privileged() {
         PathBuf::from("/var/lib/umbra/state")
     } else if let Some(x) = std::env::var_os("XDG_STATE_HOME") {
         PathBuf::from(x).join("umbra")
@@ -135,7 +136,7 @@ pub(crate) fn write_durably(dir: &Path, name: &str, data: &[u8]) -> std::io::Res
         f.write_all(data)?;
         f.sync_all()?;
         std::fs::rename(&tmp, &path)?;
-        std::fs::File::open(dir)?.sync_all()
+        umbra_core::os::sync_dir(dir)
     };
     write().inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
@@ -263,7 +264,7 @@ impl Registry {
                 .split('-')
                 .nth(1)
                 .and_then(|p| p.parse::<u32>().ok())
-                .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+                .is_some_and(umbra_core::os::process_alive);
             let old = entry
                 .metadata()
                 .and_then(|m| m.modified())

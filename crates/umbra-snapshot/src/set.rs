@@ -132,6 +132,9 @@ impl SnapshotSet {
             let taken = p.take(&mut rec);
             // Whatever was recorded is held, even when taking failed half-way.
             if let Ok(mut h) = self.held.lock() {
+                for message in rec.warnings.drain(..) {
+                    h.monitor.event(umbra_core::Event::Notice { message });
+                }
                 h.records.extend(
                     rec.records
                         .into_iter()

@@ -38,6 +38,7 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 /// On SIGINT or SIGTERM: release what guards registered (locks now; snapshots and
 /// freezes later), then exit 130. Data written so far stays unreferenced until the next
 /// backup reuses it or `prune` removes it; no snapshot is written for the interrupted run.
+#[cfg(unix)]
 fn handle_signals() {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
@@ -47,19 +48,49 @@ fn handle_signals() {
         .name("umbra-signals".into())
         .spawn(move || {
             if let Some(sig) = signals.forever().next() {
-                let released = umbra_core::interrupt::release_all();
-                let name = if sig == SIGINT { "SIGINT" } else { "SIGTERM" };
-                eprintln!(
-                    "interrupted by {name}; released: {}",
-                    if released.is_empty() {
-                        "nothing".to_string()
-                    } else {
-                        released.join(", ")
-                    }
-                );
-                std::process::exit(i32::from(EXIT_INTERRUPTED));
+                release_and_exit(if sig == SIGINT { "SIGINT" } else { "SIGTERM" });
             }
         });
+}
+
+/// On Windows, Ctrl-C and Ctrl-Break (SIGINT) and SIGTERM set a flag that a thread
+/// watches; from there it is the same as on Unix.
+#[cfg(windows)]
+fn handle_signals() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let int = Arc::new(AtomicBool::new(false));
+    let term = Arc::new(AtomicBool::new(false));
+    if signal_hook::flag::register(SIGINT, Arc::clone(&int)).is_err()
+        || signal_hook::flag::register(SIGTERM, Arc::clone(&term)).is_err()
+    {
+        return;
+    }
+    let _ = std::thread::Builder::new()
+        .name("umbra-signals".into())
+        .spawn(move || loop {
+            if int.load(Ordering::SeqCst) {
+                release_and_exit("SIGINT");
+            } else if term.load(Ordering::SeqCst) {
+                release_and_exit("SIGTERM");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        });
+}
+
+/// Runs the release actions guards registered, says what was released, exits 130.
+fn release_and_exit(signal: &str) -> ! {
+    let released = umbra_core::interrupt::release_all();
+    eprintln!(
+        "interrupted by {signal}; released: {}",
+        if released.is_empty() {
+            "nothing".to_string()
+        } else {
+            released.join(", ")
+        }
+    );
+    std::process::exit(i32::from(EXIT_INTERRUPTED));
 }
 
 /// A command that returns after a signal (its work stopped once the handler released

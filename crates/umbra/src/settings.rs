@@ -11,7 +11,6 @@
 //! `RESTIC_REPOSITORY`/`RESTIC_REPOSITORY_FILE`, the default repository.
 
 use std::io::{IsTerminal, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -28,8 +27,7 @@ pub struct DefaultRepo {
 }
 
 fn is_root() -> bool {
-    // SAFETY: geteuid cannot fail.
-    unsafe { libc::geteuid() == 0 }
+    umbra_core::os::is_privileged()
 }
 
 fn home() -> Option<PathBuf> {
@@ -47,7 +45,9 @@ impl DefaultRepo {
             )
             .with_hint("Set HOME, or name a repository with -r/--repo.")
         };
-        let (data, config) = if is_root() {
+        let (data, config) = if let Some(dir) = umbra_core::os::windows_data_dir() {
+            (dir.clone(), dir)
+        } else if is_root() {
             (PathBuf::from("/var/lib/umbra"), PathBuf::from("/etc/umbra"))
         } else {
             let data = match std::env::var_os("XDG_DATA_HOME") {
@@ -75,14 +75,13 @@ impl DefaultRepo {
         if let Some(dir) = self.password_file.parent() {
             std::fs::create_dir_all(dir).map_err(|e| UmbraError::io("cannot create", dir, e))?;
         }
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&self.password_file)
-            .map_err(|e| {
-                UmbraError::io("cannot create the password file", &self.password_file, e)
-            })?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&self.password_file).map_err(|e| {
+            UmbraError::io("cannot create the password file", &self.password_file, e)
+        })?;
         writeln!(file, "{password}")
             .and_then(|()| file.sync_all())
             .map_err(|e| {
@@ -384,6 +383,12 @@ pub fn run_password_command(command: &str) -> Result<String> {
 }
 
 /// Warns (once per file) when a password file is readable by others, as ssh does for keys.
+///
+/// Windows: a file's readers are in its ACL, which umbra does not read yet; no warning.
+#[cfg(windows)]
+fn warn_if_others_can_read(_path: &Path) {}
+
+#[cfg(unix)]
 fn warn_if_others_can_read(path: &Path) {
     use std::os::unix::fs::MetadataExt;
     static WARNED: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());

@@ -169,7 +169,7 @@ pub fn quiesce_flag(text: &str, index: usize, sources: &[PathBuf]) -> Result<Qui
                     "a freeze needs the unit to hold still: freeze:UNIT".into()
                 ));
             };
-            QuiesceKind::Freeze(crate::quiesce::freeze::Targets {
+            QuiesceKind::Freeze(crate::quiesce::FreezeTargets {
                 units: vec![unit.to_string()],
                 ..Default::default()
             })
@@ -189,7 +189,7 @@ pub fn quiesce_flag(text: &str, index: usize, sources: &[PathBuf]) -> Result<Qui
     })
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 

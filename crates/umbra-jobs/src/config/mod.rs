@@ -131,8 +131,7 @@ pub struct Hooks {
 
 /// The job file this user reads when `-c` names none.
 pub fn default_path() -> Result<PathBuf> {
-    // SAFETY: geteuid cannot fail.
-    if unsafe { libc::geteuid() } == 0 {
+    if umbra_core::os::is_privileged() {
         return Ok(PathBuf::from("/etc/umbra/umbra.toml"));
     }
     if let Some(x) = std::env::var_os("XDG_CONFIG_HOME") {
@@ -564,5 +563,8 @@ fn resolve_job(
     })
 }
 
-#[cfg(test)]
+// The job files of these tests name Unix paths; Windows' own are in tests_windows.rs.
+#[cfg(all(test, unix))]
 mod tests;
+#[cfg(all(test, windows))]
+mod tests_windows;

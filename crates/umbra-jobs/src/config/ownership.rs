@@ -2,15 +2,25 @@
 
 use std::path::Path;
 
-use umbra_core::{ErrorKind, Result, UmbraError};
+use umbra_core::Result;
+#[cfg(unix)]
+use umbra_core::{ErrorKind, UmbraError};
 
 /// A job file runs its commands as the user who runs umbra. As root, a job file (or its
 /// folder) that another user can write would let that user run commands as root: refuse
 /// it, as sshd refuses such key files.
+///
+/// On Windows the question is one of ACLs, which umbra does not read yet: nothing is
+/// refused there.
+#[cfg(windows)]
+pub(super) fn refuse_foreign_writers(_file: &Path) -> Result<()> {
+    Ok(())
+}
+
+#[cfg(unix)]
 pub(super) fn refuse_foreign_writers(file: &Path) -> Result<()> {
     use std::os::unix::fs::MetadataExt;
-    // SAFETY: geteuid cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
+    if !umbra_core::os::is_privileged() {
         return Ok(());
     }
     let abs = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());

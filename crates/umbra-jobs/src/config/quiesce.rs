@@ -46,7 +46,7 @@ pub enum QuiesceKind {
     /// A MariaDB or MySQL server, reached with the client's options.
     Mysql(crate::quiesce::mysql::MysqlConnection),
     /// Services, containers or cgroups held still by the cgroup freezer.
-    Freeze(crate::quiesce::freeze::Targets),
+    Freeze(crate::quiesce::FreezeTargets),
 }
 
 /// The default bound on the freeze window.
@@ -140,7 +140,7 @@ pub(super) fn resolve(
         .unwrap_or_else(|| format!("{type_name}-{}", index + 1));
     let kind = match q.kind {
         K::Freeze => {
-            let targets = crate::quiesce::freeze::Targets {
+            let targets = crate::quiesce::FreezeTargets {
                 units: q.unit.map(raw::OneOrMany::into_vec).unwrap_or_default(),
                 containers: q
                     .container
@@ -148,7 +148,7 @@ pub(super) fn resolve(
                     .unwrap_or_default(),
                 cgroups: q.cgroup.map(raw::OneOrMany::into_vec).unwrap_or_default(),
             };
-            if targets == crate::quiesce::freeze::Targets::default() {
+            if targets == crate::quiesce::FreezeTargets::default() {
                 return Err(loc.error(
                     at,
                     "a quiescer of type \"freeze\" needs what to freeze: `unit`, `container` or `cgroup`",
@@ -158,6 +158,16 @@ pub(super) fn resolve(
                 return Err(loc.error(
                     &at.key("cgroup"),
                     format!("{} is relative; expected an absolute path", rel.display()),
+                ));
+            }
+            if cfg!(windows) {
+                return Err(loc.error(
+                    at,
+                    "a quiescer of type \"freeze\" freezes Linux cgroups, which Windows does not have",
+                )
+                .with_hint(
+                    "On Windows, stop and start the service with a quiescer of type \"command\" \
+                     (`freeze = \"net stop NAME\"`, `thaw = \"net start NAME\"`).",
                 ));
             }
             QuiesceKind::Freeze(targets)

@@ -135,7 +135,7 @@ fn run(data: &Path, p: &Prove<'_>, rec: &mut CheckRecord) -> Result<(), String> 
             .args(["-u", "root", "shutdown"]),
         p.deadline,
     );
-    if server.stop(libc::SIGTERM, Duration::from_secs(60)) {
+    if server.stop(super::server::SIGTERM, Duration::from_secs(60)) {
         rec.detail.push("stopped cleanly".into());
     } else {
         rec.fail(format!("did not stop within 60 s: {}", log_tail(&log, 3)));

@@ -103,6 +103,10 @@ impl Prove<'_> {
     /// permission for group and others (only in the scratch copy; the snapshot's
     /// directories above a data directory are often private, a temporary directory, a
     /// home). The scratch root is opened to traversal (0711), never to listing.
+    #[cfg(windows)]
+    fn reach(&self, _data: &Path) {}
+
+    #[cfg(unix)]
     fn reach(&self, data: &Path) {
         use std::os::unix::fs::PermissionsExt;
         self.scratch.open_for_servers();
@@ -124,11 +128,9 @@ impl Prove<'_> {
 
     /// A directory of the scratch owned by `owner` (0700), for a server's socket and files.
     fn private_dir(&self, name: &str, owner: (u32, u32)) -> std::result::Result<PathBuf, String> {
-        use std::os::unix::fs::PermissionsExt;
         let dir = self.scratch.dir.join(name);
         std::fs::create_dir_all(&dir)
-            .and_then(|()| std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)))
-            .and_then(|()| std::os::unix::fs::chown(&dir, Some(owner.0), Some(owner.1)))
+            .and_then(|()| server::make_private_to(&dir, owner))
             .map_err(|e| format!("cannot prepare {}: {e}", dir.display()))?;
         self.scratch.open_for_servers();
         Ok(dir)

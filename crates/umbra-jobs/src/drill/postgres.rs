@@ -64,7 +64,7 @@ fn run(data: &Path, p: &Prove<'_>, rec: &mut CheckRecord) -> Result<(), String> 
         .and_then(|()| std::fs::write(&ident, ""))
         .map_err(|e| format!("cannot write the drill's server configuration: {e}"))?;
     for f in [&conf, &hba, &ident] {
-        let _ = std::os::unix::fs::chown(f, Some(owner.0), Some(owner.1));
+        let _ = super::server::give_to(f, owner);
     }
     p.reach(data);
     // A restored postmaster.pid would make the server refuse to start.
@@ -154,7 +154,7 @@ fn run(data: &Path, p: &Prove<'_>, rec: &mut CheckRecord) -> Result<(), String> 
         rec,
     );
     // Fast shutdown (SIGINT): a clean stop is part of the proof.
-    if server.stop(libc::SIGINT, Duration::from_secs(60)) {
+    if server.stop(super::server::SIGINT, Duration::from_secs(60)) {
         rec.detail.push("stopped cleanly".into());
     } else {
         rec.fail(format!("did not stop within 60 s: {}", log_tail(&log, 3)));

@@ -116,8 +116,11 @@ impl Scratch {
 
     /// Lets the scratch root be traversed (not listed) by a server's user: 0711.
     pub fn open_for_servers(&self) {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(0o711));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(0o711));
+        }
     }
 }
 
@@ -144,8 +147,7 @@ fn kill_groups(groups: &[i32], dir: &Path) {
         if !String::from_utf8_lossy(&cmdline).contains(&needle) {
             continue;
         }
-        // SAFETY: signalling a process group we started (checked just above).
-        unsafe { libc::kill(-g, libc::SIGKILL) };
+        super::server::kill_group(g);
     }
     // SIGKILL is delivered, not yet done: wait (briefly) until no process that names the
     // scratch is left, so that umbra never exits with a server still running.

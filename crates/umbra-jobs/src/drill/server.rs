@@ -5,9 +5,12 @@
 //! change of credentials clears it; so even `kill -9` of umbra takes the server with it.
 //! The signal follows the *thread* that started the server: servers are started from the
 //! drill's own thread, which outlives them.
+//!
+//! On Windows a server runs as umbra's own user, is ended with `TerminateProcess` (no
+//! signals), and ownership is not changed; the Unix-only calls are in this file alone.
 
 use std::fs::File;
-use std::os::unix::fs::MetadataExt;
+#[cfg(unix)]
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -19,10 +22,66 @@ pub struct Server {
     pub name: &'static str,
 }
 
-/// The uid and gid that own `path`.
+/// The signals a server is asked to stop with (libc's numbers, the same on every Unix).
+pub const SIGINT: i32 = 2;
+pub const SIGTERM: i32 = 15;
+
+/// The uid and gid that own `path` (0 and 0 on Windows).
 pub fn owner_of(path: &Path) -> std::io::Result<(u32, u32)> {
     let m = std::fs::metadata(path)?;
-    Ok((m.uid(), m.gid()))
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Ok((m.uid(), m.gid()))
+    }
+    #[cfg(windows)]
+    {
+        let _ = m;
+        Ok((0, 0))
+    }
+}
+
+/// Gives `path` to `owner` (nothing on Windows).
+pub fn give_to(path: &Path, owner: (u32, u32)) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::chown(path, Some(owner.0), Some(owner.1))
+    }
+    #[cfg(windows)]
+    {
+        let _ = (path, owner);
+        Ok(())
+    }
+}
+
+/// Makes the directory `dir` private (0700) to `owner` (only the folder's ACL on Windows).
+pub fn make_private_to(dir: &Path, owner: (u32, u32)) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    give_to(dir, owner)
+}
+
+/// Kills the process group `g` (on Windows, the process `g`).
+pub fn kill_group(g: i32) {
+    if g <= 1 {
+        return;
+    }
+    #[cfg(unix)]
+    // SAFETY: signalling a process group the drill started.
+    unsafe {
+        libc::kill(-g, libc::SIGKILL);
+    }
+    #[cfg(windows)]
+    {
+        let _ = std::process::Command::new("taskkill")
+            .args(["/F", "/T", "/PID", &g.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
 }
 
 /// The name of user `uid`, for clients' `-U`.
@@ -46,12 +105,11 @@ impl Server {
         let out = File::create(log)?;
         let err = out.try_clone()?;
         // The log must be writable by the server's user too, for servers that reopen it.
-        let _ = std::os::unix::fs::chown(log, Some(owner.0), Some(owner.1));
-        cmd.stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .uid(owner.0)
-            .gid(owner.1);
+        let _ = give_to(log, owner);
+        cmd.stdin(Stdio::null()).stdout(out).stderr(err);
+        #[cfg(unix)]
+        cmd.uid(owner.0).gid(owner.1);
+        #[cfg(unix)]
         // SAFETY: only async-signal-safe calls (setpgid, prctl, getppid) between fork and exec.
         unsafe {
             cmd.pre_exec(|| {
@@ -86,8 +144,16 @@ impl Server {
     /// Asks it to stop with `signal`, waits up to `grace`, then kills its group.
     /// True when it stopped by itself.
     pub fn stop(mut self, signal: i32, grace: Duration) -> bool {
+        #[cfg(unix)]
         // SAFETY: signalling our own child.
-        unsafe { libc::kill(self.pgid(), signal) };
+        unsafe {
+            libc::kill(self.pgid(), signal);
+        }
+        #[cfg(windows)]
+        {
+            let _ = signal;
+            let _ = self.child.kill();
+        }
         let t = Instant::now();
         while t.elapsed() < grace {
             if self.exited().is_some() {
@@ -100,11 +166,7 @@ impl Server {
     }
 
     fn kill_group(&mut self) {
-        let g = self.pgid();
-        if g > 1 {
-            // SAFETY: signalling the process group we created.
-            unsafe { libc::kill(-g, libc::SIGKILL) };
-        }
+        kill_group(self.pgid());
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -167,6 +229,7 @@ pub fn output_by(cmd: &mut Command, deadline: Instant) -> std::io::Result<std::p
     use std::io::Read;
     // SAFETY: only async-signal-safe calls between fork and exec. A client dies with
     // umbra too (Ctrl-C exits while a check may be running).
+    #[cfg(unix)]
     unsafe {
         cmd.pre_exec(|| {
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);

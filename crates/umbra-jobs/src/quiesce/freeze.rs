@@ -31,13 +31,7 @@ use super::cgroup::{container_pid, unit_cgroup_path, Cgroup, Hierarchies};
 use super::guardian::{self, FrozenRecord, Guardian, Paused};
 use super::{Context, Quiescer};
 
-/// What a freeze quiescer names, as the job file does.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Targets {
-    pub units: Vec<String>,
-    pub containers: Vec<String>,
-    pub cgroups: Vec<PathBuf>,
-}
+pub use super::FreezeTargets as Targets;
 
 pub struct FreezeQuiescer {
     name: String,

@@ -395,7 +395,7 @@ impl FrozenRecord {
             f.write_all(&body)?;
             f.sync_all()?;
             std::fs::rename(&tmp, &path)?;
-            std::fs::File::open(&dir)?.sync_all()
+            umbra_core::os::sync_dir(&dir)
         };
         write().map_err(|e| UmbraError::io("cannot write the freeze record", &path, e))?;
         Ok(path)

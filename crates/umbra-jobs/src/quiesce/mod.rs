@@ -15,9 +15,12 @@
 //! - **Measured.** Each quiescer's window, from the start of its freeze to the end of its
 //!   thaw, goes into the snapshot's consistency record.
 
+#[cfg(unix)]
 pub mod cgroup;
 pub mod command;
+#[cfg(unix)]
 pub mod freeze;
+#[cfg(unix)]
 pub mod guardian;
 pub mod mysql;
 pub mod postgres;
@@ -33,6 +36,15 @@ use std::time::{Duration, Instant};
 use std::path::Path;
 
 use umbra_core::{ErrorKind, Method, QuiesceRecord, Result, Substitute, UmbraError};
+
+/// What a freeze quiescer names, as the job file does: systemd units, containers and
+/// cgroups, all frozen through the Linux cgroup freezer (so Linux only).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FreezeTargets {
+    pub units: Vec<String>,
+    pub containers: Vec<String>,
+    pub cgroups: Vec<PathBuf>,
+}
 
 /// What a quiescer learns before the freeze: how each source will be read, and where it
 /// may stage files (removed after the run).
@@ -118,6 +130,42 @@ pub trait Quiescer: Send {
     /// Whether its last freeze completed (asked after a failed window).
     fn froze(&self) -> bool {
         true
+    }
+}
+
+/// A quiescer this platform cannot run: its `prepare` fails, naming why, before anything
+/// is frozen. (The job file's parser refuses such quiescers first; this is the guard.)
+#[cfg(windows)]
+pub struct Unsupported {
+    pub name: String,
+    pub why: &'static str,
+}
+
+#[cfg(windows)]
+impl Quiescer for Unsupported {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn kind(&self) -> &'static str {
+        "unsupported"
+    }
+    fn covers(&self) -> &[PathBuf] {
+        &[]
+    }
+    fn prepare(&mut self, _ctx: &Context<'_>) -> Result<()> {
+        Err(UmbraError::new(
+            ErrorKind::Config,
+            format!("quiescer `{}` cannot run here: {}", self.name, self.why),
+        ))
+    }
+    fn freeze(&mut self, _deadline: Instant) -> Result<()> {
+        Ok(())
+    }
+    fn thaw(&mut self) -> Result<()> {
+        Ok(())
+    }
+    fn finish(&mut self, _backup_ok: bool) -> Result<()> {
+        Ok(())
     }
 }
 

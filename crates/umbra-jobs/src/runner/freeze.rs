@@ -29,6 +29,7 @@ use super::shared::Shared;
 use crate::config::QuiesceKind;
 use crate::phase::{Phase, Step};
 use crate::quiesce::command::{CommandQuiescer, Exec};
+#[cfg(unix)]
 use crate::quiesce::freeze::FreezeQuiescer;
 use crate::quiesce::mysql::MysqlQuiescer;
 use crate::quiesce::postgres::PostgresQuiescer;
@@ -69,11 +70,18 @@ pub(super) fn build(s: &Arc<Shared>) -> Vec<quiesce::Shared> {
                     finish: steps.finish.clone(),
                     exec,
                 }),
+                #[cfg(unix)]
                 QuiesceKind::Freeze(targets) => Box::new(FreezeQuiescer::new(
                     spec.name.clone(),
                     spec.covers.clone(),
                     targets.clone(),
                 )),
+                // Refused when the job file is read (config/quiesce.rs).
+                #[cfg(windows)]
+                QuiesceKind::Freeze(_) => Box::new(crate::quiesce::Unsupported {
+                    name: spec.name.clone(),
+                    why: "freezing cgroups needs Linux",
+                }),
                 QuiesceKind::Sqlite { databases } => Box::new(SqliteQuiescer::new(
                     spec.name.clone(),
                     spec.covers.clone(),
@@ -248,6 +256,10 @@ fn go_on_without(
 /// the window. Flushed here, the snapshot inside the window has only what the
 /// application wrote in the last moments left to flush. Failures only cost time: the
 /// snapshot flushes anyway.
+#[cfg(windows)]
+fn flush_before_the_window(_s: &Shared, _sources: &[(PathBuf, Method)]) {}
+
+#[cfg(unix)]
 fn flush_before_the_window(s: &Shared, sources: &[(PathBuf, Method)]) {
     use std::os::unix::fs::OpenOptionsExt;
     let started = std::time::Instant::now();

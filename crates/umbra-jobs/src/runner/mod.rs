@@ -119,10 +119,7 @@ pub fn run_job(job: &Job, ctx: &RunContext<'_>) -> Result<RunReport> {
     let run_id = shared::run_id(job, started);
     let log = Arc::new(state.new_log(&run_id)?);
     let previous = state.history()?.pop();
-    let cpu_at_start = (
-        crate::state::cpu_seconds(libc::RUSAGE_SELF),
-        crate::state::cpu_seconds(libc::RUSAGE_CHILDREN),
-    );
+    let cpu_at_start = umbra_core::os::cpu_seconds();
     let (targets, unreadable_secrets) = notify::targets(job);
     let sources: Vec<String> = job
         .sources
@@ -250,9 +247,8 @@ pub fn run_job(job: &Job, ctx: &RunContext<'_>) -> Result<RunReport> {
             r.hint = flow.failure_hint.clone();
         }
         r.seconds = shared.t0.elapsed().as_secs_f64();
-        r.cpu_seconds = Some(crate::state::cpu_seconds(libc::RUSAGE_SELF) - cpu_at_start.0);
-        r.commands_cpu_seconds =
-            Some(crate::state::cpu_seconds(libc::RUSAGE_CHILDREN) - cpu_at_start.1);
+        r.cpu_seconds = Some(umbra_core::os::cpu_seconds().0 - cpu_at_start.0);
+        r.commands_cpu_seconds = Some(umbra_core::os::cpu_seconds().1 - cpu_at_start.1);
         r
     };
     let _ = std::fs::remove_dir_all(&staging);

@@ -177,14 +177,7 @@ pub(super) fn report(
 /// This machine's name, as notifications show it.
 #[must_use]
 pub fn host_name() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: gethostname writes at most buf.len() bytes into buf.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return "unknown-host".into();
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
+    umbra_core::os::hostname()
 }
 
 /// Sends `start`, and notes as warnings of this run the deliveries that failed: those of

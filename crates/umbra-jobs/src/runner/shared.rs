@@ -202,12 +202,9 @@ pub(super) fn sweep_ad_hoc_staging() {
         let pid = name
             .to_str()
             .and_then(|n| n.strip_prefix(super::freeze::AD_HOC_STAGING))
-            .and_then(|p| p.parse::<i32>().ok());
-        // SAFETY: kill with signal 0 only asks whether the process exists.
+            .and_then(|p| p.parse::<u32>().ok());
         if let Some(pid) = pid {
-            if unsafe { libc::kill(pid, 0) } != 0
-                && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
-            {
+            if !umbra_core::os::process_alive(pid) {
                 let _ = std::fs::remove_dir_all(e.path());
             }
         }

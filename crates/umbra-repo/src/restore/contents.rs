@@ -12,7 +12,6 @@
 //! its size. The plan itself (one entry per distinct blob) grows with the snapshot.
 
 use std::collections::HashMap;
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -23,6 +22,7 @@ use sha2::Digest;
 use umbra_core::Task;
 
 use crate::crypto::FileCrypto;
+use crate::platform::{FileExt, OpenOptionsExt};
 
 /// The largest range of a pack read at once.
 const MAX_RANGE: u32 = 16 << 20;
@@ -304,7 +304,7 @@ fn write_blob(plain: &[u8], blob: &BlobUse, jobs: &[FileJob], fatal: &Fatal) {
         let Some(j) = jobs.get(*job) else { continue };
         let result = std::fs::OpenOptions::new()
             .write(true)
-            .custom_flags(libc::O_NOFOLLOW)
+            .custom_flags(crate::platform::O_NOFOLLOW)
             .open(&j.tmp)
             .and_then(|f| f.write_all_at(plain, *offset));
         if let Err(e) = result {

@@ -102,7 +102,7 @@ fn decide_file(
     node: &Node,
     existing: &std::fs::Metadata,
 ) -> Action {
-    use std::os::unix::fs::MetadataExt;
+    use crate::platform::MetadataExt;
     let mtime = jiff::Timestamp::new(
         existing.mtime(),
         i32::try_from(existing.mtime_nsec()).unwrap_or(0),

@@ -169,17 +169,11 @@ pub(crate) fn globs(includes: &[String], excludes: &[String]) -> Excludes {
 }
 
 fn free_bytes(path: &Path) -> Option<u64> {
-    let c = target::cpath(path).ok()?;
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: `c` is a valid NUL-terminated path and `st` a properly sized out-parameter.
-    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
-        return None;
-    }
-    Some(st.f_bavail * st.f_frsize)
+    crate::platform::free_space(path).ok()
 }
 
 fn io_error(doing: &str, path: &Path, e: &std::io::Error) -> UmbraError {
-    if e.raw_os_error() == Some(libc::ENOSPC) || e.kind() == std::io::ErrorKind::StorageFull {
+    if crate::platform::is_disk_full(e) {
         return UmbraError::new(
             ErrorKind::DiskFull,
             format!(
@@ -201,8 +195,7 @@ fn hardlink_key(node: &Node) -> Option<(u64, u64)> {
 }
 
 fn is_root() -> bool {
-    // SAFETY: geteuid cannot fail.
-    unsafe { libc::geteuid() == 0 }
+    crate::platform::is_superuser()
 }
 
 impl Repo {

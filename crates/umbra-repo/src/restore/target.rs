@@ -19,14 +19,19 @@
 //! against: a target is expected to be owned by the restore.
 
 use std::collections::HashSet;
-use std::ffi::CString;
 use std::fs::{self, File, OpenOptions};
 use std::io;
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use rustic_core::repofile::{Metadata, Node, NodeType};
+use rustic_core::repofile::{Node, NodeType};
+
+use crate::platform::{
+    self, DirBuilderExt, MetadataExt, OpenOptionsExt, O_NOFOLLOW, S_IFBLK, S_IFCHR, S_IFDIR,
+    S_IFIFO, S_IFLNK, S_IFMT, S_IFSOCK, S_ISGID, S_ISUID, S_ISVTX,
+};
+
+/// Sets what the snapshot recorded of an entry: see the platform's own `set_metadata`.
+pub(crate) use crate::platform::set_metadata;
 
 /// What is at a path in the target before the restore touches it.
 #[derive(Debug)]
@@ -183,7 +188,7 @@ impl Target {
             .write(true)
             .create_new(true)
             .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
+            .custom_flags(O_NOFOLLOW)
             .open(&tmp)?;
         file.set_len(size)?;
         Ok(tmp)
@@ -213,7 +218,7 @@ impl Target {
         if self.dry_run {
             return Ok(());
         }
-        std::os::unix::fs::symlink(node.node_type.to_link(), self.full(rel))
+        platform::make_symlink(node.node_type.to_link(), &self.full(rel))
     }
 
     /// Creates a device, fifo or socket node.
@@ -222,20 +227,13 @@ impl Target {
             return Ok(());
         }
         let (kind, dev) = match node.node_type {
-            NodeType::Dev { device } => (libc::S_IFBLK, device),
-            NodeType::Chardev { device } => (libc::S_IFCHR, device),
-            NodeType::Fifo => (libc::S_IFIFO, 0),
-            NodeType::Socket => (libc::S_IFSOCK, 0),
+            NodeType::Dev { device } => (S_IFBLK, device),
+            NodeType::Chardev { device } => (S_IFCHR, device),
+            NodeType::Fifo => (S_IFIFO, 0),
+            NodeType::Socket => (S_IFSOCK, 0),
             _ => return Ok(()),
         };
-        let c = cpath(&self.full(rel))?;
-        // SAFETY: `c` is a valid NUL-terminated path.
-        let rc = unsafe { libc::mknod(c.as_ptr(), kind | 0o600, dev as libc::dev_t) };
-        if rc == 0 {
-            Ok(())
-        } else {
-            Err(io::Error::last_os_error())
-        }
+        platform::make_special(&self.full(rel), kind, dev)
     }
 
     pub(crate) fn hard_link(&self, canonical: &Path, rel: &Path) -> io::Result<()> {
@@ -260,7 +258,7 @@ impl Target {
     pub(crate) fn open_existing(&self, rel: &Path) -> io::Result<File> {
         OpenOptions::new()
             .read(true)
-            .custom_flags(libc::O_NOFOLLOW)
+            .custom_flags(O_NOFOLLOW)
             .open(self.full(rel))
     }
 
@@ -298,11 +296,6 @@ impl Drop for PendingTemps {
     }
 }
 
-pub(crate) fn cpath(path: &Path) -> io::Result<CString> {
-    CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
-}
-
 /// Go's `os.FileMode` bits, as restic stores them, to Unix permission bits.
 pub(crate) fn unix_permissions(go_mode: u32) -> u32 {
     let mut mode = go_mode & 0o777;
@@ -321,103 +314,25 @@ pub(crate) fn unix_permissions(go_mode: u32) -> u32 {
 /// Unix `st_mode` to Go's `os.FileMode`, as restic stores it.
 pub(crate) fn go_mode(st_mode: u32) -> u32 {
     let mut go = st_mode & 0o777;
-    go |= match st_mode & libc::S_IFMT {
-        libc::S_IFDIR => 1 << 31,
-        libc::S_IFLNK => 1 << 27,
-        libc::S_IFBLK => 1 << 26,
-        libc::S_IFCHR => (1 << 26) | (1 << 21),
-        libc::S_IFIFO => 1 << 25,
-        libc::S_IFSOCK => 1 << 24,
+    go |= match st_mode & S_IFMT {
+        S_IFDIR => 1 << 31,
+        S_IFLNK => 1 << 27,
+        S_IFBLK => 1 << 26,
+        S_IFCHR => (1 << 26) | (1 << 21),
+        S_IFIFO => 1 << 25,
+        S_IFSOCK => 1 << 24,
         _ => 0,
     };
-    if st_mode & libc::S_ISUID != 0 {
+    if st_mode & S_ISUID != 0 {
         go |= 1 << 23;
     }
-    if st_mode & libc::S_ISGID != 0 {
+    if st_mode & S_ISGID != 0 {
         go |= 1 << 22;
     }
-    if st_mode & libc::S_ISVTX != 0 {
+    if st_mode & S_ISVTX != 0 {
         go |= 1 << 20;
     }
     go
-}
-
-/// The time of a node as `timespec`, or `UTIME_OMIT`.
-fn timespec(t: Option<jiff::Timestamp>) -> libc::timespec {
-    match t {
-        Some(t) => libc::timespec {
-            tv_sec: t.as_second() as libc::time_t,
-            tv_nsec: libc::c_long::from(t.subsec_nanosecond()),
-        },
-        None => libc::timespec {
-            tv_sec: 0,
-            tv_nsec: libc::UTIME_OMIT,
-        },
-    }
-}
-
-/// Sets owner (as root), permissions, extended attributes and times of `path`, in that
-/// order (chown clears setuid bits, and every change but the last touches times).
-/// Returns a description of each part that failed.
-pub(crate) fn set_metadata(path: &Path, node: &Node, as_root: bool) -> Vec<String> {
-    let mut failed = Vec::new();
-    let meta: &Metadata = &node.meta;
-    let Ok(c) = cpath(path) else {
-        return vec!["the path contains a NUL byte".into()];
-    };
-    if as_root && (meta.uid.is_some() || meta.gid.is_some()) {
-        if let Err(e) = std::os::unix::fs::lchown(path, meta.uid, meta.gid) {
-            failed.push(format!("owner {:?}:{:?}: {e}", meta.uid, meta.gid));
-        }
-    }
-    if !node.is_symlink() {
-        if let Some(mode) = meta.mode {
-            use std::os::unix::fs::PermissionsExt;
-            let perm = unix_permissions(mode);
-            if let Err(e) = fs::set_permissions(path, fs::Permissions::from_mode(perm)) {
-                failed.push(format!("mode {perm:o}: {e}"));
-            }
-        }
-    }
-    for xattr in &meta.extended_attributes {
-        let value = xattr.value.as_deref().unwrap_or_default();
-        let Ok(name) = CString::new(xattr.name.as_bytes()) else {
-            continue;
-        };
-        // SAFETY: valid C strings and a buffer of the given length.
-        let rc = unsafe {
-            libc::lsetxattr(
-                c.as_ptr(),
-                name.as_ptr(),
-                value.as_ptr().cast(),
-                value.len(),
-                0,
-            )
-        };
-        if rc != 0 {
-            failed.push(format!(
-                "extended attribute {}: {}",
-                xattr.name,
-                io::Error::last_os_error()
-            ));
-        }
-    }
-    if meta.mtime.is_some() || meta.atime.is_some() {
-        let times = [timespec(meta.atime.or(meta.mtime)), timespec(meta.mtime)];
-        // SAFETY: `c` is a valid path and `times` two valid timespecs.
-        let rc = unsafe {
-            libc::utimensat(
-                libc::AT_FDCWD,
-                c.as_ptr(),
-                times.as_ptr(),
-                libc::AT_SYMLINK_NOFOLLOW,
-            )
-        };
-        if rc != 0 {
-            failed.push(format!("times: {}", io::Error::last_os_error()));
-        }
-    }
-    failed
 }
 
 #[cfg(test)]
@@ -427,16 +342,17 @@ mod tests {
     #[test]
     fn go_modes_round_trip() {
         for st in [
-            libc::S_IFDIR | 0o755,
-            libc::S_IFREG | 0o4755,
-            libc::S_IFREG | 0o2640,
-            libc::S_IFDIR | 0o1777,
+            S_IFDIR | 0o755,
+            crate::platform::S_IFREG | 0o4755,
+            crate::platform::S_IFREG | 0o2640,
+            S_IFDIR | 0o1777,
         ] {
             assert_eq!(unix_permissions(go_mode(st)), st & 0o7777, "{st:o}");
         }
-        assert_eq!(go_mode(libc::S_IFDIR | 0o750), (1 << 31) | 0o750);
+        assert_eq!(go_mode(S_IFDIR | 0o750), (1 << 31) | 0o750);
     }
 
+    #[cfg(unix)]
     #[test]
     fn a_symlinked_directory_in_the_target_is_replaced_not_followed() {
         let dir = std::env::temp_dir().join(format!("umbra-target-{}", std::process::id()));

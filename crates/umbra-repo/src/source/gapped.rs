@@ -14,13 +14,13 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::io::Read;
 use std::ops::Range;
-use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use super::open::PlannedOpen;
+use crate::platform::{Advice, FileExt};
 
 /// Ranges the kernel is asked for ahead of the one being read.
 const READ_AHEAD_RANGES: usize = 32;
@@ -38,7 +38,7 @@ pub(crate) struct GappedReader {
 
 impl GappedReader {
     pub(crate) fn new(file: File, ranges: VecDeque<Range<u64>>, open: PlannedOpen) -> Self {
-        advise(&file, &(0..0), libc::POSIX_FADV_RANDOM);
+        advise(&file, &(0..0), Advice::Random);
         let ahead = ReadAhead::start(&file, ranges.iter().cloned().collect());
         Self {
             file,
@@ -110,7 +110,7 @@ impl ReadAhead {
                             end = ranges[next].end;
                             next += 1;
                         }
-                        advise(&file, &(start..end), libc::POSIX_FADV_WILLNEED);
+                        advise(&file, &(start..end), Advice::WillNeed);
                     } else {
                         std::thread::park_timeout(Duration::from_millis(10));
                     }
@@ -144,15 +144,6 @@ impl Drop for ReadAhead {
 }
 
 /// `posix_fadvise` for `range` (`0..0`: the whole file). Advice only: errors are ignored.
-fn advise(file: &File, range: &Range<u64>, advice: libc::c_int) {
-    let (Ok(start), Ok(len)) = (
-        libc::off_t::try_from(range.start),
-        libc::off_t::try_from(range.end - range.start),
-    ) else {
-        return;
-    };
-    // SAFETY: a valid descriptor; the call only gives the kernel advice.
-    unsafe {
-        libc::posix_fadvise(std::os::fd::AsRawFd::as_raw_fd(file), start, len, advice);
-    }
+fn advise(file: &File, range: &Range<u64>, advice: Advice) {
+    crate::platform::advise(file, range.start, range.end - range.start, advice);
 }

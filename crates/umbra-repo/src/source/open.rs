@@ -14,8 +14,6 @@
 use std::fs::File;
 use std::io::{Cursor, Read};
 use std::ops::Range;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
-use std::os::unix::io::AsRawFd;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -29,6 +27,7 @@ use rustic_core::{
 use super::gapped::GappedReader;
 use super::ReadLog;
 use crate::chunking::{stored_cut, FileFacts, Stored};
+use crate::platform::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 
 /// Files up to this size are read into memory, so that a change while reading can be
 /// answered by reading again.
@@ -417,8 +416,7 @@ fn named_clone(to: &CloneTo) -> std::io::Result<File> {
 
 /// Asks the kernel to drop `file`'s cached pages (a hint; failures cost nothing).
 fn drop_pages(file: &File) {
-    // SAFETY: an open descriptor; offset 0 and length 0 mean the whole file.
-    unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+    crate::platform::advise(file, 0, 0, crate::platform::Advice::DontNeed);
 }
 
 /// Gives a clone the live file's access time and the walk's modification time (the
@@ -431,21 +429,7 @@ fn keep_times(
     let (sec, nsec) = mtime.map_or((live.mtime(), live.mtime_nsec()), |t| {
         (t.as_second(), i64::from(t.subsec_nanosecond()))
     });
-    let times = [
-        libc::timespec {
-            tv_sec: live.atime(),
-            tv_nsec: live.atime_nsec(),
-        },
-        libc::timespec {
-            tv_sec: sec,
-            tv_nsec: nsec,
-        },
-    ];
-    // SAFETY: an open descriptor and two timespecs.
-    if unsafe { libc::futimens(file.as_raw_fd(), times.as_ptr()) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
+    crate::platform::set_file_times(file, (live.atime(), live.atime_nsec()), (sec, nsec))
 }
 
 /// A file's content for the archiver: read whole (small files), streamed, or streamed

@@ -23,6 +23,8 @@ pub enum SnapshotArg {
     Lvm,
     Zfs,
     Reflink,
+    /// Volume Shadow Copy (Windows).
+    Vss,
     Direct,
 }
 

@@ -59,6 +59,7 @@ fn policy(args: &SnapshotArgs) -> (OpenFiles, Option<Method>) {
         SnapshotArg::Lvm => Method::Lvm,
         SnapshotArg::Zfs => Method::Zfs,
         SnapshotArg::Reflink => Method::Reflink,
+        SnapshotArg::Vss => Method::Vss,
         SnapshotArg::Direct => Method::Direct,
     });
     (open, forced)
@@ -140,7 +141,9 @@ pub fn cleanup(out: &Output) -> Result<Finished> {
         ));
     }
     // Services a dead run left frozen (its guardian normally thawed them already).
-    let (mut thawed, mut thaw_failures) = (0, Vec::new());
+    #[cfg_attr(windows, allow(unused_mut))]
+    let (mut thawed, mut thaw_failures) = (0, Vec::<String>::new());
+    #[cfg(unix)]
     for t in umbra_jobs::quiesce::guardian::thaw_leftovers()? {
         match (&t.error, t.was_frozen) {
             (Some(e), _) => thaw_failures.push(format!("thawing {}: {e}", t.cgroup.display())),

@@ -138,13 +138,26 @@ pub fn targets(
         );
     }
     for file in raw {
-        use std::os::unix::ffi::OsStrExt;
         out.extend(
             read(file)?
                 .split(|b| *b == 0)
                 .filter(|p| !p.is_empty())
-                .map(|p| PathBuf::from(std::ffi::OsStr::from_bytes(p))),
+                .map(path_of_bytes),
         );
     }
     Ok(out)
+}
+
+/// A path from raw bytes: as they are on Unix; as UTF-8 (lossy) on Windows, where paths
+/// are UTF-16 and a file list is written in UTF-8.
+fn path_of_bytes(bytes: &[u8]) -> PathBuf {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        PathBuf::from(std::ffi::OsStr::from_bytes(bytes))
+    }
+    #[cfg(windows)]
+    {
+        PathBuf::from(String::from_utf8_lossy(bytes).into_owned())
+    }
 }

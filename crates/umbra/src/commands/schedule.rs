@@ -26,8 +26,7 @@ fn systemd_running() -> bool {
 }
 
 fn is_root() -> bool {
-    // SAFETY: geteuid cannot fail.
-    unsafe { libc::geteuid() == 0 }
+    umbra_core::os::is_privileged()
 }
 
 fn systemctl(args: &[&str], out: &Output) -> Result<()> {
@@ -200,13 +199,7 @@ pub fn daemon(max_runs: Option<u64>, settings: &Settings, out: &Output) -> Resul
         let child = Arc::clone(&child);
         umbra_core::interrupt::on_interrupt("the running job", move || {
             if let Ok(Some(pid)) = child.lock().map(|c| *c) {
-                if let Ok(pid) = i32::try_from(pid) {
-                    // SAFETY: signalling a child process we started.
-                    unsafe { libc::kill(pid, libc::SIGTERM) };
-                    let mut status = 0;
-                    // SAFETY: waiting for that child.
-                    unsafe { libc::waitpid(pid, &mut status, 0) };
-                }
+                stop_and_wait(pid);
             }
         })
     };
@@ -271,5 +264,26 @@ pub fn daemon(max_runs: Option<u64>, settings: &Settings, out: &Output) -> Resul
         if max_runs.is_some_and(|m| runs >= m) {
             return Ok(Finished::Ok);
         }
+    }
+}
+
+/// Asks the running job `pid` to stop (SIGTERM: it releases and records on its own) and
+/// waits for it. Windows has no SIGTERM: the job's process tree is ended.
+fn stop_and_wait(pid: u32) {
+    #[cfg(unix)]
+    if let Ok(pid) = i32::try_from(pid) {
+        // SAFETY: signalling a child process we started.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let mut status = 0;
+        // SAFETY: waiting for that child.
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+    }
+    #[cfg(windows)]
+    {
+        let _ = std::process::Command::new("taskkill")
+            .args(["/F", "/T", "/PID", &pid.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
     }
 }
