@@ -64,5 +64,6 @@ timed nice -n 5 cargo test --release --locked --no-fail-fast "${BUILD_STD[@]}" \
 grep -q "test result: ok" "$CACHE/unit.log"
 if grep -q "test result: FAILED" "$CACHE/unit.log"; then exit 1; fi
 
-# 6. End to end.
-timed bash "$HERE/smoke.sh" "$EXE"
+# 6. End to end, with a helper that holds a file open without sharing.
+x86_64-w64-mingw32-gcc -O2 -municode -o "$CACHE/holdfile.exe" "$HERE/holdfile.c"
+HOLDFILE="$CACHE/holdfile.exe" timed bash "$HERE/smoke.sh" "$EXE"

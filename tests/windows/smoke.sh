@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# smoke.sh EXE - umbra.exe end to end under wine: init, a backup of a folder with
+# smoke.sh EXE - umbra.exe end to end under wine (HOLDFILE=holdfile.exe adds a file held
+# open without sharing): init, a backup of a folder with
 # --open-files off, snapshots, a byte-identical restore, check; then what the open-files
 # policies do where there is no Volume Shadow Copy (wine has none): `auto` reads
 # directly, with change detection, and records so; `required` fails before reading,
@@ -100,5 +101,25 @@ grep -q running "$T/service.state" || fail "the service was left: $(cat "$T/serv
 umbra --config "$(win "$T/umbra.toml")" history app | tee "$T/history.txt"
 grep -q success "$T/history.txt" || fail "history: $(cat "$T/history.txt")"
 echo "job phases ran through cmd in order; the service was started again after the snapshot"
+
+# A file another process holds with no sharing: read directly, it is a sharing violation,
+# named, and the backup ends with exit code 3 (saved, incomplete).
+if [ -n "${HOLDFILE:-}" ]; then
+  mkdir -p "$T/held"
+  printf 'ledger\n' > "$T/held/ledger.db"
+  printf 'free\n' > "$T/held/free.txt"
+  wine "$HOLDFILE" "$(win "$T/held/ledger.db")" "$(win "$T/ready")" 30 &
+  holder=$!
+  for _ in $(seq 100); do [ -f "$T/ready" ] && break; sleep 0.2; done
+  [ -f "$T/ready" ] || fail "holdfile did not take the file"
+  code=0
+  umbra backup --open-files off "$(win "$T/held")" > "$T/held.out" 2>&1 || code=$?
+  kill "$holder" 2>/dev/null || true
+  wait "$holder" 2>/dev/null || true
+  cat "$T/held.out"
+  [ "$code" = 3 ] || fail "a held file: exit code $code, expected 3"
+  grep -q 'ledger.db: Sharing violation' "$T/held.out" || fail "the held file is not named"
+  echo "a file held without sharing: named as unreadable, exit code 3"
+fi
 
 echo "windows smoke test passed"

@@ -57,6 +57,13 @@ pub fn windows_data_dir() -> Option<std::path::PathBuf> {
     std::env::var_os(var).map(|d| std::path::PathBuf::from(d).join("umbra"))
 }
 
+/// Windows: turns on `SeBackupPrivilege` for this process when it holds it (elevated), so
+/// that files opened with backup semantics are read whatever their ACLs say, as backup
+/// programs do. Nothing on Unix (root reads everything). Returns whether it is on.
+pub fn enable_backup_privilege() -> bool {
+    imp::enable_backup_privilege()
+}
+
 /// Syncs the directory `dir`, so that names created or renamed in it survive a crash. On
 /// Linux a rename is durable only once its directory is fsynced; Windows cannot open a
 /// directory as a plain file, and NTFS journals the rename itself: nothing to do there.
@@ -116,6 +123,10 @@ mod imp {
 
     pub(super) fn sync_dir(dir: &Path) -> std::io::Result<()> {
         std::fs::File::open(dir)?.sync_all()
+    }
+
+    pub(super) fn enable_backup_privilege() -> bool {
+        false
     }
 }
 
@@ -221,5 +232,39 @@ mod imp {
 
     pub(super) fn sync_dir(_dir: &Path) -> std::io::Result<()> {
         Ok(())
+    }
+
+    pub(super) fn enable_backup_privilege() -> bool {
+        use windows_sys::Win32::Security::{
+            AdjustTokenPrivileges, LookupPrivilegeValueW, LUID_AND_ATTRIBUTES,
+            SE_PRIVILEGE_ENABLED, TOKEN_ADJUST_PRIVILEGES, TOKEN_PRIVILEGES,
+        };
+        let name: Vec<u16> = "SeBackupPrivilege".encode_utf16().chain(Some(0)).collect();
+        // SAFETY: plain Win32 calls with valid pointers, on a token handle this function
+        // owns and closes.
+        unsafe {
+            let mut token: HANDLE = std::ptr::null_mut();
+            if OpenProcessToken(
+                GetCurrentProcess(),
+                TOKEN_ADJUST_PRIVILEGES | TOKEN_QUERY,
+                &mut token,
+            ) == 0
+            {
+                return false;
+            }
+            let mut privileges = TOKEN_PRIVILEGES {
+                PrivilegeCount: 1,
+                Privileges: [LUID_AND_ATTRIBUTES {
+                    Luid: std::mem::zeroed(),
+                    Attributes: SE_PRIVILEGE_ENABLED,
+                }],
+            };
+            let ok = LookupPrivilegeValueW(std::ptr::null(), name.as_ptr(), &mut privileges.Privileges[0].Luid) != 0
+                && AdjustTokenPrivileges(token, 0, &privileges, 0, std::ptr::null_mut(), std::ptr::null_mut()) != 0
+                // ERROR_NOT_ALL_ASSIGNED: the token does not hold it.
+                && std::io::Error::last_os_error().raw_os_error() != Some(1300);
+            CloseHandle(token);
+            ok
+        }
     }
 }

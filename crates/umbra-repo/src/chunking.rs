@@ -212,7 +212,7 @@ fn is_in_place_format(file: &FileFacts<'_>) -> bool {
         return true;
     }
     let mut head = [0u8; 16];
-    let read = std::fs::File::open(file.read_path)
+    let read = crate::platform::open_for_backup(file.read_path)
         .and_then(|f| f.take(16).read(&mut head))
         .unwrap_or(0);
     IN_PLACE_MAGIC

@@ -71,6 +71,8 @@ pub struct Recorder<'a> {
     pub(crate) records: Vec<Record>,
     /// What the snapshot set should tell the user (a VSS writer that failed).
     pub(crate) warnings: Vec<String>,
+    /// Applications the method brought to a consistent point (VSS writers).
+    pub(crate) applications: Vec<umbra_core::QuiesceRecord>,
 }
 
 impl<'a> Recorder<'a> {
@@ -80,12 +82,19 @@ impl<'a> Recorder<'a> {
             method,
             records: Vec::new(),
             warnings: Vec::new(),
+            applications: Vec::new(),
         }
     }
 
     /// Passes on a warning about the snapshot being taken.
     pub fn warn(&mut self, message: String) {
         self.warnings.push(message);
+    }
+
+    /// Records an application the method itself held still (a VSS writer), for the
+    /// snapshot's consistency record.
+    pub fn application(&mut self, record: umbra_core::QuiesceRecord) {
+        self.applications.push(record);
     }
 
     /// Records `artifact`; call this *before* creating it.

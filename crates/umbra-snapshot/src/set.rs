@@ -86,6 +86,9 @@ pub struct SnapshotSet {
     /// Milliseconds from the start of the first snapshot to the end of the last one;
     /// `None` when no source was snapshotted.
     pub spread_ms: Option<u64>,
+    /// Applications the snapshot method itself brought to a consistent point (VSS
+    /// writers), for the snapshot's record; they cover no source path of their own.
+    pub applications: Vec<umbra_core::QuiesceRecord>,
     _on_interrupt: Registration,
 }
 
@@ -114,6 +117,7 @@ impl SnapshotSet {
             held,
             sources: Vec::new(),
             spread_ms: None,
+            applications: Vec::new(),
             _on_interrupt: on_interrupt,
         };
         set.fill(choices, &registry)
@@ -135,6 +139,7 @@ impl SnapshotSet {
                 for message in rec.warnings.drain(..) {
                     h.monitor.event(umbra_core::Event::Notice { message });
                 }
+                self.applications.append(&mut rec.applications);
                 h.records.extend(
                     rec.records
                         .into_iter()
@@ -171,7 +176,7 @@ impl SnapshotSet {
         umbra_core::SourcePlan {
             sources: self.sources.clone(),
             snapshot_set_spread_ms: self.spread_ms,
-            quiesced: Vec::new(),
+            quiesced: self.applications.clone(),
             substitutes: Vec::new(),
             omit: Vec::new(),
         }

@@ -107,6 +107,7 @@ fn await_signal_handler() {
 
 fn main() -> ExitCode {
     umbra_core::umask::make_private();
+    umbra_core::os::enable_backup_privilege();
     let cli = Cli::parse();
     // `config check` reports the job file's problems itself.
     // So does `jobs --check`, which must answer UNKNOWN (exit 3), as a monitoring plugin.

@@ -305,7 +305,8 @@ pub(super) fn apply(
     records: &[QuiesceRecord],
     quiescers: &[quiesce::Shared],
 ) {
-    plan.quiesced = records.to_vec();
+    // After what the snapshot method recorded itself (VSS writers).
+    plan.quiesced.extend(records.iter().cloned());
     let mut copies_cover = Vec::new();
     for q in quiescers {
         if let Ok(q) = q.lock() {

@@ -14,6 +14,11 @@ use rustic_core::repofile::{Metadata, Node};
 
 use super::Advice;
 
+/// Opens a source file to back it up.
+pub(crate) fn open_for_backup(path: &std::path::Path) -> io::Result<File> {
+    File::open(path)
+}
+
 /// `open` flag: fail instead of following a symlink in the last component.
 pub(crate) const O_NOFOLLOW: i32 = libc::O_NOFOLLOW;
 

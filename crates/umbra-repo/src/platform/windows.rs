@@ -99,6 +99,19 @@ impl MetadataExt for Metadata {
     }
 }
 
+/// Opens a source file to back it up: sharing reading, writing and deleting with the
+/// applications that have it open (std's default), and with backup semantics, so that an
+/// elevated umbra (which holds `SeBackupPrivilege`) reads what the file's ACL would deny.
+/// A file another process holds without sharing still fails, with a sharing violation.
+pub(crate) fn open_for_backup(path: &Path) -> io::Result<File> {
+    /// `FILE_FLAG_BACKUP_SEMANTICS`
+    const BACKUP_SEMANTICS: u32 = 0x0200_0000;
+    let mut options = OpenOptions::new();
+    options.read(true);
+    std::os::windows::fs::OpenOptionsExt::custom_flags(&mut options, BACKUP_SEMANTICS);
+    options.open(path)
+}
+
 /// `mode` and `custom_flags` as on Unix; modes are ignored (files take the folder's ACL).
 pub(crate) trait OpenOptionsExt {
     fn mode(&mut self, mode: u32) -> &mut Self;

@@ -165,9 +165,12 @@ impl PlannedOpen {
     /// now and all of it (see [`Self::read_small`]).
     fn open_file(&self) -> std::io::Result<(File, u64)> {
         let Some(to) = &self.clone else {
-            return Ok((File::open(&self.read_path)?, self.expected.size));
+            return Ok((
+                crate::platform::open_for_backup(&self.read_path)?,
+                self.expected.size,
+            ));
         };
-        let src = File::open(&self.read_path)?;
+        let src = crate::platform::open_for_backup(&self.read_path)?;
         let clone = named_clone(to)?;
         umbra_core::reflink::clone_onto(&src, &clone)?;
         let live = src.metadata()?;
@@ -193,7 +196,7 @@ impl PlannedOpen {
         buf: &mut Vec<u8>,
         max: u64,
     ) -> std::io::Result<bool> {
-        let src = File::open(&self.read_path)?;
+        let src = crate::platform::open_for_backup(&self.read_path)?;
         let same = self.same_file(&src.metadata()?);
         with_scratch(dir, |mut scratch| {
             scratch.set_len(0)?;
@@ -252,7 +255,7 @@ impl PlannedOpen {
         }
         let mut attempt = 0;
         loop {
-            let mut file = File::open(&self.read_path)?;
+            let mut file = crate::platform::open_for_backup(&self.read_path)?;
             let before = Expected::of_metadata(&file.metadata()?);
             let mut buf = Vec::with_capacity(limit);
             (&mut file)

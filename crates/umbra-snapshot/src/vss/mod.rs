@@ -269,6 +269,27 @@ impl From<VssError> for Failure {
     }
 }
 
+/// A writer as the snapshot's record keeps it: kind `vss-writer`, its state, and for a
+/// failed one `failed` (which the run reports as a warning). It covers no path: a writer
+/// vouches for its own application's files, which VSS does not name in non-component mode.
+fn writer_record(w: &WriterStatus) -> umbra_core::QuiesceRecord {
+    let mut details = std::collections::BTreeMap::new();
+    details.insert("state".to_string(), w.state_name().to_string());
+    if w.failed() {
+        details.insert(
+            "failed".to_string(),
+            format!("{} (0x{:08X})", w.state_name(), w.failure),
+        );
+    }
+    umbra_core::QuiesceRecord {
+        name: w.name.clone(),
+        kind: "vss-writer".into(),
+        freeze_us: 0,
+        covers: Vec::new(),
+        details,
+    }
+}
+
 /// The writers that failed, as warnings naming each.
 fn writer_warnings(writers: &[WriterStatus]) -> Vec<String> {
     writers
@@ -307,6 +328,9 @@ impl Prepared for PreparedVss {
                         Ok(writers) => {
                             for w in writer_warnings(&writers) {
                                 recorder.warn(w);
+                            }
+                            for w in &writers {
+                                recorder.application(writer_record(w));
                             }
                         }
                         Err(e) => recorder.warn(format!(

@@ -281,6 +281,21 @@ fn a_failed_writer_is_named_and_the_level_stays_crash_consistent() {
     assert!(notices[0].contains("SqlServerWriter"));
     assert!(notices[0].contains("failed at freeze"));
     assert!(notices[0].contains("0x800423F4"));
+    // Both writers are in the snapshot's record; the failed one says so.
+    let quiesced = set.plan().quiesced;
+    assert_eq!(quiesced.len(), 2);
+    assert!(quiesced
+        .iter()
+        .all(|q| q.kind == "vss-writer" && q.covers.is_empty()));
+    assert_eq!(
+        quiesced[0].details.get("state").map(String::as_str),
+        Some("stable")
+    );
+    assert!(!quiesced[0].details.contains_key("failed"));
+    assert_eq!(
+        quiesced[1].details.get("failed").map(String::as_str),
+        Some("failed at freeze (0x800423F4)")
+    );
     set.release().expect("release");
     s.assert_clean();
 }

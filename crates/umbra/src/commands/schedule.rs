@@ -54,6 +54,16 @@ fn absolute_config(settings: &Settings) -> Result<PathBuf> {
 
 pub fn run(command: &ScheduleCommand, settings: &Settings, out: &Output) -> Result<Finished> {
     let config = Config::load(&settings.config_file)?;
+    if cfg!(windows) && unit_dir_of(command).is_none() {
+        return Err(UmbraError::new(
+            ErrorKind::InvalidInput,
+            "`umbra schedule` writes systemd units, which Windows does not have",
+        )
+        .with_hint(
+            "Run `umbra daemon` as a service, or add a task to Task Scheduler: \
+             schtasks /Create /SC DAILY /ST 02:30 /RL HIGHEST /TN umbra-JOB /TR \"umbra.exe run JOB\"",
+        ));
+    }
     match command {
         ScheduleCommand::Install { unit_dir } => {
             install(&config, unit_dir.as_deref(), settings, out)
@@ -285,5 +295,14 @@ fn stop_and_wait(pid: u32) {
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .status();
+    }
+}
+
+/// The unit folder a schedule command names, if any (`--unit-dir`).
+fn unit_dir_of(command: &ScheduleCommand) -> Option<&Path> {
+    match command {
+        ScheduleCommand::Install { unit_dir }
+        | ScheduleCommand::Remove { unit_dir, .. }
+        | ScheduleCommand::List { unit_dir } => unit_dir.as_deref(),
     }
 }
