@@ -75,6 +75,8 @@ const WRITER_FAILED_LAST: u32 = 15;
 /// One writer's state after the snapshot set was taken.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WriterStatus {
+    /// The writer instance, as its metadata names it too.
+    pub instance: Guid,
     pub name: String,
     /// `VSS_WRITER_STATE`.
     pub state: u32,
@@ -113,6 +115,24 @@ impl WriterStatus {
     }
 }
 
+/// A file set of a writer's component: a folder, a file pattern in it, and whether the
+/// folders below count too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComponentFiles {
+    pub path: String,
+    pub filespec: String,
+    pub recursive: bool,
+}
+
+/// What a writer says it manages (`GetWriterMetadata`, every component's files, databases
+/// and logs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriterFiles {
+    pub instance: Guid,
+    pub name: String,
+    pub files: Vec<ComponentFiles>,
+}
+
 /// The requester's side of VSS, as umbra uses it: a copy backup (`VSS_BT_COPY`, so that
 /// other backup software's incremental chains are not disturbed) of whole volumes, in
 /// non-component mode (every writer freezes and thaws; none is selected).
@@ -122,6 +142,8 @@ pub trait VssApi: Send {
     fn initialize_for_copy_backup(&mut self) -> VssResult<()>;
     /// `GatherWriterMetadata`, waited for.
     fn gather_writer_metadata(&mut self) -> VssResult<()>;
+    /// After [`VssApi::gather_writer_metadata`]: the files each writer manages.
+    fn writer_files(&mut self) -> VssResult<Vec<WriterFiles>>;
     /// `StartSnapshotSet`: the new set's id.
     fn start_snapshot_set(&mut self) -> VssResult<Guid>;
     /// `AddToSnapshotSet` for a volume (`C:\`): the snapshot's id.

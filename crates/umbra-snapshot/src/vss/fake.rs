@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::api::{hresult as hr, Guid, VssApi, VssError, VssResult, WriterStatus};
+use super::api::{hresult as hr, Guid, VssApi, VssError, VssResult, WriterFiles, WriterStatus};
 
 /// VSS's own limit on holding the volumes' writes during `DoSnapshotSet`.
 pub const HOLD_LIMIT_MS: u64 = 10_000;
@@ -29,6 +29,8 @@ pub struct Machine {
     pub in_progress: Option<u64>,
     /// Writers and the states they end in after `DoSnapshotSet`.
     pub writers: Vec<WriterStatus>,
+    /// What the writers' metadata says they manage.
+    pub writer_files: Vec<WriterFiles>,
     /// How long flushing and holding the writes takes.
     pub hold_writes_ms: u64,
     /// `CreateVssBackupComponents` fails with this (no VSS, as under wine).
@@ -48,6 +50,7 @@ impl Default for Machine {
             max_per_volume: 64,
             in_progress: None,
             writers: Vec::new(),
+            writer_files: Vec::new(),
             hold_writes_ms: 30,
             unavailable: None,
             calls: Vec::new(),
@@ -149,6 +152,14 @@ impl VssApi for FakeVss {
         self.enter("GatherWriterMetadata", &[State::Initialized])?;
         self.state = State::MetadataGathered;
         Ok(())
+    }
+
+    fn writer_files(&mut self) -> VssResult<Vec<WriterFiles>> {
+        self.enter(
+            "GetWriterMetadata",
+            &[State::MetadataGathered, State::SetStarted],
+        )?;
+        Ok(self.machine.lock().expect("machine").writer_files.clone())
     }
 
     fn start_snapshot_set(&mut self) -> VssResult<Guid> {

@@ -14,11 +14,13 @@
 //! writers do not truncate logs or mark files backed up, so another tool's incremental
 //! chain is left as it was.
 //!
-//! Writers: after the set is taken, each writer's state is read. A failed writer leaves
-//! the volume crash-consistent, not application-consistent, for its application: the run
-//! names it in a warning, with its state and error. The level recorded for the sources is
-//! `volume-snapshot` either way (a writer vouches only for its own application's files,
-//! so a stable writer raises nothing).
+//! Writers: before the set, each writer's metadata says which files it manages (its
+//! components' folders and patterns); after the set, each writer's state says whether it
+//! brought its application to a consistent point. A source made entirely of files that
+//! stable writers manage (a SQL Server data folder, with the SQL writer stable) is recorded
+//! `app-consistent`; one that a failed writer manages is lowered to `volume-snapshot` (as a
+//! crash would leave it), and the writer is named in a notice and in the record; any other
+//! source is `volume-snapshot` (a writer vouches only for its own files).
 
 pub mod api;
 #[cfg(windows)]
@@ -35,7 +37,7 @@ use std::time::Duration;
 
 use umbra_core::{ConsistencyLevel, ErrorKind, Method, Result, UmbraError};
 
-use self::api::{hresult as hr, Guid, OpenVss, VssApi, VssError, WriterStatus};
+use self::api::{hresult as hr, Guid, OpenVss, VssApi, VssError, WriterFiles, WriterStatus};
 use crate::provider::{Prepared, Presented, Provider, Recorder, SourceInfo, Support};
 use crate::registry::Artifact;
 
@@ -77,6 +79,9 @@ struct TakenSet {
     id: Guid,
     /// Shadow copy device path per volume.
     devices: HashMap<String, String>,
+    /// What each writer manages, and its state after the set.
+    files: Vec<WriterFiles>,
+    writers: Vec<WriterStatus>,
     api: Box<dyn VssApi>,
 }
 
@@ -225,6 +230,8 @@ impl Inner {
         let mut api = (self.open)()?;
         api.initialize_for_copy_backup()?;
         api.gather_writer_metadata()?;
+        // Without it no source is raised; the set is no worse for it.
+        let files = api.writer_files().unwrap_or_default();
         let id = api.start_snapshot_set()?;
         // On record before it can exist: a crash from here on is repaired by the sweep.
         if let Err(e) = recorder.record(Artifact::new(SET_KIND, id.to_string())) {
@@ -245,7 +252,13 @@ impl Inner {
             Ok(devices)
         })();
         match result {
-            Ok(devices) => Ok(TakenSet { id, devices, api }),
+            Ok(devices) => Ok(TakenSet {
+                id,
+                devices,
+                files,
+                writers: Vec::new(),
+                api,
+            }),
             Err(e) => {
                 let _ = api.abort_backup();
                 // Whatever DoSnapshotSet made is deleted now; the record goes with the
@@ -269,10 +282,68 @@ impl From<VssError> for Failure {
     }
 }
 
-/// A writer as the snapshot's record keeps it: kind `vss-writer`, its state, and for a
-/// failed one `failed` (which the run reports as a warning). It covers no path: a writer
-/// vouches for its own application's files, which VSS does not name in non-component mode.
-fn writer_record(w: &WriterStatus) -> umbra_core::QuiesceRecord {
+/// `%SystemRoot%\x` with the variable's value; unknown variables stay as written.
+fn expand(path: &str) -> String {
+    let mut out = String::new();
+    let mut rest = path;
+    while let Some(start) = rest.find('%') {
+        let Some(len) = rest[start + 1..].find('%') else {
+            break;
+        };
+        let name = &rest[start + 1..start + 1 + len];
+        out.push_str(&rest[..start]);
+        match std::env::var(name) {
+            Ok(v) if !name.is_empty() => out.push_str(&v),
+            _ => out.push_str(&rest[start..start + len + 2]),
+        }
+        rest = &rest[start + len + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A path for comparison: backslashes, no trailing one, lower case (Windows paths are
+/// case-insensitive).
+fn comparable(path: &str) -> String {
+    path.replace('/', "\\")
+        .trim_end_matches('\\')
+        .to_lowercase()
+}
+
+/// Whether every file below `source` belongs to one of the writer's file sets: a set of
+/// all files (`*`) in the source's folder or, recursively, in one above it.
+fn manages(files: &WriterFiles, source: &str) -> bool {
+    let source = comparable(source);
+    files.files.iter().any(|f| {
+        let all = f.filespec == "*" || f.filespec == "*.*";
+        let dir = comparable(&expand(&f.path));
+        let inside = source == dir || (f.recursive && source.starts_with(&format!("{dir}\\")));
+        all && !dir.is_empty() && inside
+    })
+}
+
+/// The level of a source in the set: `app-consistent` when writers manage all of it and
+/// every one of them is stable; `volume-snapshot` otherwise (a failed writer, or files no
+/// writer vouches for).
+fn level_of(source: &str, files: &[WriterFiles], writers: &[WriterStatus]) -> ConsistencyLevel {
+    let managing: Vec<&WriterFiles> = files.iter().filter(|f| manages(f, source)).collect();
+    let all_stable = !managing.is_empty()
+        && managing.iter().all(|f| {
+            writers
+                .iter()
+                .find(|w| w.instance == f.instance)
+                .is_some_and(|w| !w.failed() && w.state == api::WRITER_STABLE)
+        });
+    if all_stable {
+        ConsistencyLevel::AppConsistent
+    } else {
+        ConsistencyLevel::VolumeSnapshot
+    }
+}
+
+/// A writer as the snapshot's record keeps it: kind `vss-writer`, its state, the folders
+/// it manages, and for a failed one `failed` (which the run reports as a warning).
+fn writer_record(w: &WriterStatus, files: &[WriterFiles]) -> umbra_core::QuiesceRecord {
     let mut details = std::collections::BTreeMap::new();
     details.insert("state".to_string(), w.state_name().to_string());
     if w.failed() {
@@ -281,11 +352,16 @@ fn writer_record(w: &WriterStatus) -> umbra_core::QuiesceRecord {
             format!("{} (0x{:08X})", w.state_name(), w.failure),
         );
     }
+    let covers = files
+        .iter()
+        .filter(|f| f.instance == w.instance)
+        .flat_map(|f| f.files.iter().map(|c| PathBuf::from(expand(&c.path))))
+        .collect();
     umbra_core::QuiesceRecord {
         name: w.name.clone(),
         kind: "vss-writer".into(),
         freeze_us: 0,
-        covers: Vec::new(),
+        covers,
         details,
     }
 }
@@ -330,8 +406,9 @@ impl Prepared for PreparedVss {
                                 recorder.warn(w);
                             }
                             for w in &writers {
-                                recorder.application(writer_record(w));
+                                recorder.application(writer_record(w, &set.files));
                             }
+                            set.writers = writers;
                         }
                         Err(e) => recorder.warn(format!(
                             "the VSS writers' states cannot be read ({} returned 0x{:08X}): \
@@ -352,6 +429,12 @@ impl Prepared for PreparedVss {
             .taken
             .as_ref()
             .and_then(|t| t.devices.get(&volume).cloned());
+        let level = batch
+            .taken
+            .as_ref()
+            .map_or(ConsistencyLevel::VolumeSnapshot, |t| {
+                level_of(&self.info.path.to_string_lossy(), &t.files, &t.writers)
+            });
         if batch.takes_left == 0 {
             if let Some(set) = batch.taken.take() {
                 if let Ok(mut live) = inner.live.lock() {
@@ -368,7 +451,7 @@ impl Prepared for PreparedVss {
         })?;
         Ok(Presented {
             read_from: read_path(&device, &self.info),
-            level: ConsistencyLevel::VolumeSnapshot,
+            level,
             identity_from: None,
             clone_on_read: None,
         })

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use umbra_core::{ConsistencyLevel, Event, Method, Monitor, ProgressKind, Task};
 
-use super::api::{hresult as hr, WriterStatus};
+use super::api::{hresult as hr, ComponentFiles, Guid, WriterFiles, WriterStatus};
 use super::fake::{FakeVss, Machine};
 use super::Vss;
 use crate::mounts::Mount;
@@ -260,22 +260,22 @@ fn the_ten_second_hold_running_out_leaves_nothing() {
 }
 
 #[test]
-fn a_failed_writer_is_named_and_the_level_stays_crash_consistent() {
+fn a_failed_writer_is_named_and_its_files_are_crash_consistent() {
     let s = scene(&["C:\\"]);
-    s.machine.lock().expect("machine").writers = vec![
-        WriterStatus {
-            name: "System Writer".into(),
-            state: 1,
-            failure: 0,
-        },
-        WriterStatus {
-            name: "SqlServerWriter".into(),
-            state: 9,
-            failure: 0x8004_23F4,
-        },
-    ];
-    let set = s.take(&["C:\\data"]).expect("taken");
-    assert_eq!(set.sources[0].expected, ConsistencyLevel::VolumeSnapshot);
+    {
+        let mut m = s.machine.lock().expect("machine");
+        m.writers = vec![
+            writer(1, "System Writer", 1, 0),
+            writer(2, "SqlServerWriter", 9, 0x8004_23F4),
+        ];
+        m.writer_files = vec![sql_files(2, r"C:\data\sql")];
+    }
+    let set = s.take(&["C:\\data\\sql"]).expect("taken");
+    assert_eq!(
+        set.sources[0].expected,
+        ConsistencyLevel::VolumeSnapshot,
+        "the writer of its files failed: as a crash left them"
+    );
     let notices = s.notices.0.lock().expect("notices").clone();
     assert_eq!(notices.len(), 1, "{notices:?}");
     assert!(notices[0].contains("SqlServerWriter"));
@@ -284,9 +284,8 @@ fn a_failed_writer_is_named_and_the_level_stays_crash_consistent() {
     // Both writers are in the snapshot's record; the failed one says so.
     let quiesced = set.plan().quiesced;
     assert_eq!(quiesced.len(), 2);
-    assert!(quiesced
-        .iter()
-        .all(|q| q.kind == "vss-writer" && q.covers.is_empty()));
+    assert!(quiesced.iter().all(|q| q.kind == "vss-writer"));
+    assert_eq!(quiesced[1].covers, vec![PathBuf::from(r"C:\data\sql")]);
     assert_eq!(
         quiesced[0].details.get("state").map(String::as_str),
         Some("stable")
@@ -296,6 +295,65 @@ fn a_failed_writer_is_named_and_the_level_stays_crash_consistent() {
         quiesced[1].details.get("failed").map(String::as_str),
         Some("failed at freeze (0x800423F4)")
     );
+    set.release().expect("release");
+    s.assert_clean();
+}
+
+fn writer(n: u128, name: &str, state: u32, failure: u32) -> WriterStatus {
+    WriterStatus {
+        instance: Guid(n),
+        name: name.into(),
+        state,
+        failure,
+    }
+}
+
+fn sql_files(n: u128, dir: &str) -> WriterFiles {
+    WriterFiles {
+        instance: Guid(n),
+        name: "SqlServerWriter".into(),
+        files: vec![ComponentFiles {
+            path: dir.into(),
+            filespec: "*".into(),
+            recursive: true,
+        }],
+    }
+}
+
+#[test]
+fn sources_a_stable_writer_manages_whole_are_app_consistent_and_only_those() {
+    let s = scene(&["C:\\"]);
+    {
+        let mut m = s.machine.lock().expect("machine");
+        m.writers = vec![writer(2, "SqlServerWriter", 1, 0)];
+        // A path with a variable, as writers report them; a pattern that is not all files.
+        std::env::set_var("UMBRA_TEST_SQLROOT", r"C:\Program Files\SQL");
+        let mut files = sql_files(2, r"%UMBRA_TEST_SQLROOT%\DATA");
+        files.files.push(ComponentFiles {
+            path: r"C:\logs".into(),
+            filespec: "*.ldf".into(),
+            recursive: false,
+        });
+        m.writer_files = vec![files];
+    }
+    let set = s
+        .take(&[
+            r"C:\Program Files\SQL\data\sales",
+            r"C:\logs",
+            r"C:\Users\app",
+        ])
+        .expect("taken");
+    let levels: Vec<ConsistencyLevel> = set.sources.iter().map(|p| p.expected).collect();
+    assert_eq!(
+        levels,
+        vec![
+            ConsistencyLevel::AppConsistent,
+            ConsistencyLevel::VolumeSnapshot,
+            ConsistencyLevel::VolumeSnapshot
+        ],
+        "inside the writer's folder (any case); a folder it manages only *.ldf of; one it does not manage"
+    );
+    assert!(s.notices.0.lock().expect("notices").is_empty());
     set.release().expect("release");
     s.assert_clean();
 }
