@@ -25,6 +25,8 @@
 pub mod api;
 #[cfg(windows)]
 pub mod com;
+#[cfg(windows)]
+mod com_metadata;
 #[cfg(test)]
 mod fake;
 #[cfg(test)]
