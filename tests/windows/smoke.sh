@@ -70,6 +70,14 @@ grep -qi "no snapshot can be taken" "$T/required.out" || fail "required: $(cat "
 umbra snapshots --json > "$T/snapshots.json"
 python3 -c "import json,sys; s=json.load(open(sys.argv[1])); assert len(s)==2, s" "$T/snapshots.json"
 echo "required without VSS: refused before reading: $(grep -i 'no snapshot' "$T/required.out" | head -n 1)"
+# --snapshot vss where there is none: refused, with what to do instead.
+if umbra backup --snapshot vss "$(win "$T/data")" > "$T/vss.out" 2>&1; then fail "--snapshot vss succeeded"; fi
+grep -q "open-files off" "$T/vss.out" || fail "--snapshot vss: $(cat "$T/vss.out")"
+grep -q reflink "$T/vss.out" && fail "a Linux method offered on Windows: $(cat "$T/vss.out")"
+# umbra schedule writes systemd units: refused, with the Task Scheduler line.
+if umbra schedule install > "$T/schedule.out" 2>&1; then fail "schedule install succeeded"; fi
+grep -q schtasks "$T/schedule.out" || fail "schedule: $(cat "$T/schedule.out")"
+
 # A job whose phases run through cmd: the classic stop, snapshot, start pattern.
 cat > "$T/umbra.toml" <<TOML
 [repository]

@@ -245,6 +245,13 @@ fn without_verbatim_prefix(path: PathBuf) -> PathBuf {
 }
 
 fn alternatives(method: Method, root: bool) -> String {
+    if cfg!(windows) {
+        let mut alts = vec!["--open-files off (direct reads)"];
+        if !root {
+            alts.insert(0, "running umbra elevated (as administrator)");
+        }
+        return format!("Alternatives: {}.", alts.join(", "));
+    }
     let mut alts = vec![
         "--snapshot reflink (on xfs or btrfs)",
         "--open-files off (direct reads)",

@@ -129,8 +129,12 @@ pub struct Hooks {
     pub finally: Vec<HookCommand>,
 }
 
-/// The job file this user reads when `-c` names none.
+/// The job file this user reads when `-c` names none (on Windows, `umbra.toml` in
+/// `%ProgramData%\umbra` or `%LOCALAPPDATA%\umbra`).
 pub fn default_path() -> Result<PathBuf> {
+    if let Some(dir) = umbra_core::os::windows_data_dir() {
+        return Ok(dir.join("umbra.toml"));
+    }
     if umbra_core::os::is_privileged() {
         return Ok(PathBuf::from("/etc/umbra/umbra.toml"));
     }

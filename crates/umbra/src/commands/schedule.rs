@@ -53,7 +53,6 @@ fn absolute_config(settings: &Settings) -> Result<PathBuf> {
 }
 
 pub fn run(command: &ScheduleCommand, settings: &Settings, out: &Output) -> Result<Finished> {
-    let config = Config::load(&settings.config_file)?;
     if cfg!(windows) && unit_dir_of(command).is_none() {
         return Err(UmbraError::new(
             ErrorKind::InvalidInput,
@@ -64,6 +63,7 @@ pub fn run(command: &ScheduleCommand, settings: &Settings, out: &Output) -> Resu
              schtasks /Create /SC DAILY /ST 02:30 /RL HIGHEST /TN umbra-JOB /TR \"umbra.exe run JOB\"",
         ));
     }
+    let config = Config::load(&settings.config_file)?;
     match command {
         ScheduleCommand::Install { unit_dir } => {
             install(&config, unit_dir.as_deref(), settings, out)
