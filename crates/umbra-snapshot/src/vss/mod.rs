@@ -205,20 +205,12 @@ impl Inner {
             attempt += 1;
             match self.try_take_set(volumes, recorder) {
                 Err(Failure::Record(e)) => return Err(e),
-                Err(Failure::Vss(e))
+                Err(Failure::Vss(e, _))
                     if e.hresult == hr::VSS_E_SNAPSHOT_SET_IN_PROGRESS && attempt < self.tries =>
                 {
                     std::thread::sleep(self.pause);
                 }
-                Err(Failure::Vss(e)) => {
-                    let volume = volumes.iter().find(|v| e.call.contains(v.as_str()));
-                    return Err(explain(
-                        e,
-                        volume
-                            .map(String::as_str)
-                            .or(volumes.first().map(String::as_str)),
-                    ));
-                }
+                Err(Failure::Vss(e, volume)) => return Err(explain(e, volume.as_deref())),
                 Ok(set) => return Ok(set),
             }
         }
@@ -243,7 +235,11 @@ impl Inner {
         let result = (|| {
             let mut snapshots = Vec::with_capacity(volumes.len());
             for v in volumes {
-                snapshots.push((v.clone(), api.add_to_snapshot_set(v)?));
+                // A volume VSS refuses is named in the error.
+                let snap = api
+                    .add_to_snapshot_set(v)
+                    .map_err(|e| Failure::Vss(e, Some(v.clone())))?;
+                snapshots.push((v.clone(), snap));
             }
             api.prepare_for_backup()?;
             api.do_snapshot_set()?;
@@ -266,21 +262,22 @@ impl Inner {
                 // Whatever DoSnapshotSet made is deleted now; the record goes with the
                 // set's release (and the sweep, if umbra dies first).
                 let _ = api.delete_snapshot_set(id);
-                Err(Failure::Vss(e))
+                Err(e)
             }
         }
     }
 }
 
-/// Why taking a set failed: a VSS call, or the registry.
+/// Why taking a set failed: a VSS call (and the volume it was about, when it was about
+/// one), or the registry.
 enum Failure {
-    Vss(VssError),
+    Vss(VssError, Option<String>),
     Record(UmbraError),
 }
 
 impl From<VssError> for Failure {
     fn from(e: VssError) -> Self {
-        Self::Vss(e)
+        Self::Vss(e, None)
     }
 }
 

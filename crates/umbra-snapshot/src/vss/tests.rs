@@ -219,6 +219,11 @@ fn a_volume_at_its_shadow_copy_limit_is_named_with_what_to_do() {
         err.message()
     );
     assert!(err.hint().contains("vssadmin delete shadows"));
+    assert!(
+        err.message().contains(r"volume (D:\)"),
+        "names the full volume: {}",
+        err.message()
+    );
     s.machine
         .lock()
         .expect("machine")
@@ -243,6 +248,7 @@ fn a_volume_vss_refuses_fails_before_anything_is_read() {
         err.message()
     );
     assert!(err.hint().contains("--open-files off"));
+    assert!(err.message().contains(r"(E:\)"), "{}", err.message());
     s.assert_clean();
 }
 
