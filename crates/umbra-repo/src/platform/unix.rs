@@ -69,12 +69,6 @@ pub(crate) fn free_space(path: &Path) -> io::Result<u64> {
     Ok(u64::from(st.f_bavail).saturating_mul(u64::from(st.f_frsize)))
 }
 
-/// Does this process run as root (and so may restore owners)?
-pub(crate) fn is_superuser() -> bool {
-    // SAFETY: cannot fail.
-    unsafe { libc::geteuid() == 0 }
-}
-
 /// This process's id, user id and group id.
 pub(crate) fn process_ids() -> (u32, u32, u32) {
     // SAFETY: cannot fail.

@@ -222,12 +222,6 @@ pub(crate) fn free_space(path: &Path) -> io::Result<u64> {
     Ok(available)
 }
 
-/// Windows has no single superuser that may set owners the way root can; owners are not
-/// restored there.
-pub(crate) fn is_superuser() -> bool {
-    false
-}
-
 /// This process's id; Windows has no numeric user or group ids (0).
 pub(crate) fn process_ids() -> (u32, u32, u32) {
     (std::process::id(), 0, 0)

@@ -195,7 +195,8 @@ fn hardlink_key(node: &Node) -> Option<(u64, u64)> {
 }
 
 fn is_root() -> bool {
-    crate::platform::is_superuser()
+    // Windows: owners are not restored there (platform::set_metadata), whatever this says.
+    umbra_core::os::is_privileged()
 }
 
 impl Repo {
