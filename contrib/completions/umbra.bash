@@ -97,6 +97,9 @@ _umbra() {
             umbra,schedule)
                 cmd="umbra__subcmd__schedule"
                 ;;
+            umbra,serve)
+                cmd="umbra__subcmd__serve"
+                ;;
             umbra,show)
                 cmd="umbra__subcmd__show"
                 ;;
@@ -207,6 +210,9 @@ _umbra() {
                 ;;
             umbra__subcmd__help,schedule)
                 cmd="umbra__subcmd__help__subcmd__schedule"
+                ;;
+            umbra__subcmd__help,serve)
+                cmd="umbra__subcmd__help__subcmd__serve"
                 ;;
             umbra__subcmd__help,show)
                 cmd="umbra__subcmd__help__subcmd__show"
@@ -341,7 +347,7 @@ _umbra() {
 
     case "${cmd}" in
         umbra)
-            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version init backup snapshots show ls restore find mount cat dump diff check copy stats tag forget prune repair key sources cleanup run jobs drill metrics notify history config schedule daemon generate unlock help"
+            opts="-r -c -o -q -v -h -V --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version init backup snapshots show ls restore find mount cat dump diff check copy stats tag forget prune repair key sources cleanup run jobs drill metrics notify history config schedule daemon serve generate unlock help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -955,13 +961,29 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__daemon)
-            opts="-r -c -o -q -v -h -V --max-runs --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-r -c -o -q -v -h -V --max-runs --web --listen --tls-cert --tls-key --insecure-http --print-url --read-only-token --allow-edit --metrics-public --host-name --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --max-runs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host-name)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1469,7 +1491,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__help)
-            opts="init backup snapshots show ls restore find mount cat dump diff check copy stats tag forget prune repair key sources cleanup run jobs drill metrics notify history config schedule daemon generate unlock help"
+            opts="init backup snapshots show ls restore find mount cat dump diff check copy stats tag forget prune repair key sources cleanup run jobs drill metrics notify history config schedule daemon serve generate unlock help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1989,6 +2011,20 @@ _umbra() {
         umbra__subcmd__help__subcmd__schedule__subcmd__remove)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umbra__subcmd__help__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -3640,6 +3676,80 @@ _umbra() {
             fi
             case "${prev}" in
                 --unit-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --option)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-upload)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit-download)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        umbra__subcmd__serve)
+            opts="-r -c -o -q -v -h -V --listen --tls-cert --tls-key --insecure-http --print-url --read-only-token --allow-edit --metrics-public --host-name --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host-name)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

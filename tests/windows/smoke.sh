@@ -77,6 +77,9 @@ grep -q reflink "$T/vss.out" && fail "a Linux method offered on Windows: $(cat "
 # umbra schedule writes systemd units: refused, with the Task Scheduler line.
 if umbra schedule install > "$T/schedule.out" 2>&1; then fail "schedule install succeeded"; fi
 grep -q schtasks "$T/schedule.out" || fail "schedule: $(cat "$T/schedule.out")"
+# The web console is in the Windows build: its token is created and the login link printed.
+umbra serve --print-url > "$T/serve.out" 2>&1 || fail "serve --print-url: $(cat "$T/serve.out")"
+grep -Eq '^http://127.0.0.1:9474/login\?token=[0-9a-f]{64}' "$T/serve.out" || fail "serve: $(cat "$T/serve.out")"
 
 # A job whose phases run through cmd: the classic stop, snapshot, start pattern.
 cat > "$T/umbra.toml" <<TOML

@@ -64,6 +64,13 @@ pub enum Event {
     Notice { message: String },
     /// Informational detail, shown with `-v`.
     Info { message: String },
+    /// A job's phase ended (`ok`, `failed`, `skipped`): shown with `-v`, so that a run can
+    /// be followed as it goes (the web console runs jobs with `-v --json`).
+    PhaseEnded {
+        phase: String,
+        status: String,
+        millis: u64,
+    },
 }
 
 /// The sink for progress and events. Implementations must be cheap to call from many

@@ -170,6 +170,7 @@ mod tests {
             cpu_seconds: None,
             commands_cpu_seconds: None,
             ad_hoc: false,
+            triggered_by: None,
         }
     }
 

@@ -277,6 +277,10 @@ pub struct RunRecord {
     /// A run of `umbra backup PATH...` rather than of a job in the job file.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ad_hoc: bool,
+    /// Who started the run when it was not the command line or the scheduler: `console`
+    /// for a run started from the web console.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub triggered_by: Option<String>,
 }
 
 impl RunRecord {

@@ -452,6 +452,17 @@ fn locked(holder: &str) -> UmbraError {
     )
 }
 
+/// The locks other processes hold now (stale ones left out), each described; an
+/// unreadable lock file counts as held.
+pub(crate) fn held(dir: &LockDir, key: &MasterKey) -> Result<Vec<String>> {
+    let crypto = FileCrypto::new(key)?;
+    Ok(read_locks(dir, &crypto)?
+        .into_iter()
+        .filter(|(_, lock)| lock.as_ref().is_none_or(|l| !l.is_stale()))
+        .map(|(_, lock)| lock.map_or_else(|| "an unreadable lock".to_string(), |l| l.describe()))
+        .collect())
+}
+
 /// Removes stale locks (or, with `all`, every lock) and returns what was removed.
 pub(crate) fn unlock(
     dir: &LockDir,

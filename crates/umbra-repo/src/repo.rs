@@ -286,6 +286,27 @@ impl Repo {
         self.inner.config().id.to_hex().to_string()
     }
 
+    /// A second handle on the same open repository, holding no lock: for a long-lived
+    /// reader (the web console) that must neither block `prune` nor derive the key again
+    /// for every request. A read that races a `prune` fails with an error; it never
+    /// changes the repository.
+    #[must_use]
+    pub fn reader(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            location: self.location.clone(),
+            monitor: Arc::clone(&self.monitor),
+            lock: None,
+            filter: self.filter.clone(),
+        }
+    }
+
+    /// The locks held on the repository now, by this process or others (stale ones left
+    /// out), each described as "an exclusive lock of pid N on host H ...".
+    pub fn held_locks(&self) -> Result<Vec<String>> {
+        crate::lock::held(&self.location.lock_dir()?, &self.inner.key())
+    }
+
     /// Removes stale locks, or all locks with `all`; returns a description of each.
     pub fn unlock(&self, all: bool) -> Result<Vec<String>> {
         crate::lock::unlock(

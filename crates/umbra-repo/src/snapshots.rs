@@ -102,6 +102,29 @@ impl Repo {
         self.find(spec).map(|s| SnapshotInfo::from_file(&s))
     }
 
+    /// The ids of all snapshot files, unread (one listing of the repository's
+    /// `snapshots/`): a cheap way to see whether the snapshots changed.
+    pub fn snapshot_file_ids(&self) -> Result<Vec<String>> {
+        // A local repository that went away lists as empty; say it is gone instead.
+        if self.location.local_path().is_some() && !self.location.exists() {
+            return Err(UmbraError::new(
+                ErrorKind::RepositoryMissing,
+                format!(
+                    "the repository at {} cannot be reached: its config file is gone",
+                    self.location
+                ),
+            )
+            .with_hint("Check that its disk is mounted and the path is right."));
+        }
+        let mut ids: Vec<String> = self
+            .snapshot_ids()?
+            .iter()
+            .map(|id| id.to_hex().to_string())
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+
     fn snapshot_ids(&self) -> Result<Vec<SnapshotId>> {
         Ok(self
             .inner

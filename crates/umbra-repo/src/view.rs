@@ -30,6 +30,8 @@ pub struct TreeRef(TreeId);
 /// One snapshot, as the view names it.
 #[derive(Debug, Clone)]
 pub struct ViewSnapshot {
+    /// The full id (64 hex digits).
+    pub id: String,
     pub short_id: String,
     /// The snapshot's time as restic's mount names it, with `-N` when another snapshot
     /// has the same time.
@@ -98,6 +100,7 @@ impl RepoView {
                 let name = if *n == 0 { base } else { format!("{base}-{n}") };
                 *n += 1;
                 ViewSnapshot {
+                    id: s.id.to_hex().to_string(),
                     short_id: s.id.to_hex()[..8].to_string(),
                     name,
                     time: SystemTime::from(s.time.timestamp()),
@@ -127,6 +130,41 @@ impl RepoView {
             .get_tree(&tree.0)
             .map_err(rustic("cannot read a directory of the snapshot"))?;
         tree.nodes.iter().map(|n| self.view_node(n)).collect()
+    }
+
+    /// Entries `offset..offset + limit` of a directory, and how many it has: a page of a
+    /// huge directory without converting the rest (the web console's listing).
+    pub fn list_page(
+        &self,
+        tree: TreeRef,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(usize, Vec<ViewNode>)> {
+        let tree = self
+            .repo
+            .get_tree(&tree.0)
+            .map_err(rustic("cannot read a directory of the snapshot"))?;
+        let page = tree
+            .nodes
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .map(|n| self.view_node(n))
+            .collect::<Result<_>>()?;
+        Ok((tree.nodes.len(), page))
+    }
+
+    /// The entry called `name` in a directory, if it has one (converting only that one).
+    pub fn child(&self, tree: TreeRef, name: &std::ffi::OsStr) -> Result<Option<ViewNode>> {
+        let tree = self
+            .repo
+            .get_tree(&tree.0)
+            .map_err(rustic("cannot read a directory of the snapshot"))?;
+        tree.nodes
+            .iter()
+            .find(|n| n.name() == name)
+            .map(|n| self.view_node(n))
+            .transpose()
     }
 
     fn view_node(&self, node: &Node) -> Result<ViewNode> {

@@ -46,6 +46,9 @@ pub struct RunContext<'a> {
     /// The repository as users may see it (no secrets): `UMBRA_REPOSITORY`.
     pub repository: String,
     pub monitor: Arc<dyn Monitor>,
+    /// Who started the run, when not the command line or the scheduler (`console`); the
+    /// run's record keeps it.
+    pub triggered_by: Option<String>,
 }
 
 fn planner(job: &Job) -> Result<Planner> {
@@ -162,6 +165,7 @@ pub fn run_job(job: &Job, ctx: &RunContext<'_>) -> Result<RunReport> {
             cpu_seconds: None,
             commands_cpu_seconds: None,
             ad_hoc: job.ad_hoc.is_some(),
+            triggered_by: ctx.triggered_by.clone(),
         }),
         claims: Claims::default(),
         interrupted: AtomicBool::new(false),

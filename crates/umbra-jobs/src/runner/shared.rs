@@ -73,6 +73,12 @@ impl Shared {
     }
 
     pub(super) fn push(&self, phase: PhaseRecord) {
+        // Told as it ends, so that a watcher (`-v`, the web console) follows the run.
+        self.runner.monitor.event(umbra_core::Event::PhaseEnded {
+            phase: phase.phase.clone(),
+            status: phase.status.clone(),
+            millis: (phase.seconds * 1000.0) as u64,
+        });
         if let Ok(mut r) = self.record.lock() {
             r.phases.push(phase);
         }

@@ -412,3 +412,41 @@ impl FilterArgs {
         }
     }
 }
+
+/// The web console's options (`umbra serve`, `umbra daemon --web`).
+#[derive(Debug, Clone, Args)]
+pub struct WebArgs {
+    /// Where the console listens. Anything but a loopback address needs TLS
+    /// (--tls-cert, --tls-key) or --insecure-http.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:9474")]
+    pub listen: std::net::SocketAddr,
+    /// The TLS certificate chain (PEM): the console serves HTTPS.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP on a non-loopback address (the token crosses the network in the
+    /// clear; a warning says so).
+    #[arg(long, conflicts_with = "tls_cert")]
+    pub insecure_http: bool,
+    /// Print the login link (with the access token) and exit.
+    #[arg(long)]
+    pub print_url: bool,
+    /// Also accept a read-only token (created beside the access token): it can see and
+    /// download, not run, restore or change anything.
+    #[arg(long)]
+    pub read_only_token: bool,
+    /// Let the console change the job file: each source's open-files setting and the
+    /// `before` and `after_snapshot` commands (checked as `config check` checks them;
+    /// comments kept; the previous file kept as FILE.previous).
+    #[arg(long)]
+    pub allow_edit: bool,
+    /// Serve /metrics without a token (for a Prometheus server on the same host).
+    #[arg(long)]
+    pub metrics_public: bool,
+    /// Another host name the console answers to (for a reverse proxy or DNS name);
+    /// requests naming any other host are refused. Repeatable.
+    #[arg(long = "host-name", value_name = "NAME")]
+    pub host_names: Vec<String>,
+}

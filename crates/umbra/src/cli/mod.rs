@@ -279,7 +279,15 @@ pub enum Command {
         /// Exit after this many runs (for tests and one-shot use).
         #[arg(long, value_name = "N")]
         max_runs: Option<u64>,
+        /// Serve the web console from the same process (its options as `umbra serve`'s).
+        #[arg(long)]
+        web: bool,
+        #[command(flatten)]
+        web_args: WebArgs,
     },
+    /// Serve the local web console: every job's sources, consistency, freeze window and
+    /// downtime; snapshots to browse, download and restore; run now (docs/WEB.md).
+    Serve(WebArgs),
     /// Write shell completions and man pages, generated from this command line (restic's
     /// `generate`). `umbra generate --completions-dir contrib/completions --man-dir
     /// contrib/man` refreshes the copies kept in the source tree.

@@ -280,6 +280,7 @@ pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finis
         open_copy_target: &no_copies,
         repository: location.clone(),
         monitor: out.monitor(),
+        triggered_by: None,
     };
     let report = umbra_jobs::run_job(&job, &ctx)?;
     let record = &report.record;

@@ -78,6 +78,10 @@ pub fn run(args: &RunArgs, settings: &Settings, out: &Output) -> Result<Finished
         open_copy_target: &open_copy_target,
         repository: settings.repo.location().to_string(),
         monitor: out.monitor(),
+        // The web console starts `umbra run` with this set, so that the record says so.
+        triggered_by: std::env::var("UMBRA_TRIGGERED_BY")
+            .ok()
+            .filter(|t| t == "console"),
     };
     let names: Vec<&str> = config.jobs.keys().map(String::as_str).collect();
     for line in umbra_jobs::bases::release_bases_of_removed_jobs(&names, out.monitor().as_ref()) {

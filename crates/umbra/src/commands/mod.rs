@@ -13,6 +13,7 @@ mod monitoring;
 mod schedule;
 mod snapshot_list;
 mod snapshots;
+mod web;
 
 use std::path::{Component, Path, PathBuf};
 
@@ -139,7 +140,17 @@ pub fn run(command: Command, settings: &Settings, out: &Output) -> Result<Finish
             command: crate::cli::ConfigCommand::Check,
         } => jobs::check(settings, out),
         Command::Schedule { command } => schedule::run(&command, settings, out),
-        Command::Daemon { max_runs } => schedule::daemon(max_runs, settings, out),
+        Command::Daemon {
+            max_runs,
+            web,
+            web_args,
+        } => {
+            if web {
+                web::start_beside_daemon(&web_args, settings, out)?;
+            }
+            schedule::daemon(max_runs, settings, out)
+        }
+        Command::Serve(args) => web::serve(&args, settings, out),
     }
 }
 

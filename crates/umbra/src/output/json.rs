@@ -132,7 +132,7 @@ impl Monitor for JsonMonitor {
     }
 
     fn event(&self, event: Event) {
-        if matches!(event, Event::Info { .. }) && self.verbosity < 1 {
+        if matches!(event, Event::Info { .. } | Event::PhaseEnded { .. }) && self.verbosity < 1 {
             return;
         }
         // A notice is about the machine, not the command's result: standard output stays

@@ -163,6 +163,14 @@ pub(crate) fn describe(event: &Event) -> (i8, String) {
         Event::Damage { message } => (0, format!("warning: {message}")),
         Event::Notice { message } => (0, message.clone()),
         Event::Info { message } => (1, message.clone()),
+        Event::PhaseEnded {
+            phase,
+            status,
+            millis,
+        } => (
+            1,
+            format!("phase {phase}: {status} ({:.3} s)", *millis as f64 / 1000.0),
+        ),
     }
 }
 
@@ -190,6 +198,13 @@ pub(crate) fn event_json(event: &Event) -> Value {
         Event::Damage { message } => json!({"message_type": "damage", "message": message}),
         Event::Notice { message } => json!({"message_type": "notice", "message": message}),
         Event::Info { message } => json!({"message_type": "info", "message": message}),
+        Event::PhaseEnded {
+            phase,
+            status,
+            millis,
+        } => {
+            json!({"message_type": "phase", "phase": phase, "status": status, "seconds": *millis as f64 / 1000.0})
+        }
     }
 }
 

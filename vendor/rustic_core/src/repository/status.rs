@@ -56,7 +56,8 @@ pub trait IndexedFull: IndexedIds {
 }
 
 /// Open Status: This repository is open, i.e. the password has been checked and the decryption key is available.
-#[derive(Debug)]
+// umbra patch 20: Clone, so that a second unlocked handle shares the derived key.
+#[derive(Debug, Clone)]
 pub struct OpenStatus {
     /// The cache
     pub(super) cache: Option<Cache>,
