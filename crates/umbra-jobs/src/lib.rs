@@ -20,6 +20,7 @@ pub mod calendar;
 pub mod command;
 pub mod config;
 pub mod drill;
+pub mod maintenance_log;
 pub mod metrics;
 pub mod overdue;
 pub mod phase;

@@ -437,7 +437,7 @@ pub async fn diff(State(app): State<AppRef>, Query(q): Query<DiffQuery>) -> Resp
 }
 
 /// The repository's health, as the health page shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct Health {
     pub repository: String,
     pub reachable: bool,
@@ -447,72 +447,61 @@ pub struct Health {
     pub locks: Vec<String>,
     /// From the newest run record that measured it.
     pub size_bytes: Option<u64>,
-    /// The last run that pruned (its job has `prune = true`).
-    pub last_prune: Option<String>,
-    /// The last restore drill that passed (a restore checked file by file and, for
-    /// databases, started); `umbra check` runs are not recorded anywhere.
-    pub last_check: Option<String>,
+    /// The last `umbra check` of this repository, and the last prune (`umbra prune`,
+    /// `forget --prune`, or a job's retention), from umbra's maintenance log.
+    pub last_check: Option<umbra_jobs::maintenance_log::MaintenanceRecord>,
+    pub last_prune: Option<umbra_jobs::maintenance_log::MaintenanceRecord>,
+    /// When a restore drill last passed (a restore checked file by file and, for
+    /// databases, started).
+    pub last_drill: Option<String>,
 }
 
 pub async fn health_of(app: &AppRef) -> Health {
+    use umbra_jobs::maintenance_log;
     let app = Arc::clone(app);
     let repository = app.repo.describe();
+    let known = Health {
+        last_check: maintenance_log::last("check", &repository),
+        last_prune: maintenance_log::last("prune", &repository),
+        repository: repository.clone(),
+        ..Health::default()
+    };
     let r = blocking(move || {
         let snaps = app.repo.snapshots()?;
         let locks = app.repo.held_locks()?;
         let config = umbra_jobs::Config::load(&app.config_file).ok();
-        let (mut size, mut prune, mut check): (
-            Option<(String, u64)>,
-            Option<String>,
-            Option<String>,
-        ) = (None, None, None);
-        for (name, job) in config.iter().flat_map(|c| c.jobs.iter()) {
+        let (mut size, mut drill): (Option<(String, u64)>, Option<String>) = (None, None);
+        for name in config.iter().flat_map(|c| c.jobs.keys()) {
             let state = umbra_jobs::state::JobState::for_job(name)?;
-            let newer =
-                |x: &Option<String>, t: &str| x.as_ref().is_none_or(|have| have.as_str() < t);
             for r in state.history()? {
                 if let Some(b) = r.backup.as_ref().and_then(|b| b.repository_bytes) {
                     if size.as_ref().is_none_or(|(t, _)| *t < r.started) {
                         size = Some((r.started.clone(), b));
                     }
                 }
-                let pruned = job.prune
-                    && r.phases
-                        .iter()
-                        .any(|p| p.phase == "retention" && p.status == "ok");
-                if pruned && newer(&prune, &r.started) {
-                    prune = Some(r.started.clone());
-                }
             }
             for d in state.drills()? {
-                if d.passed() && newer(&check, &d.started) {
-                    check = Some(d.started.clone());
+                if d.passed() && drill.as_ref().is_none_or(|t| *t < d.started) {
+                    drill = Some(d.started.clone());
                 }
             }
         }
-        Ok((snaps.len(), locks, size.map(|s| s.1), prune, check))
+        Ok((snaps.len(), locks, size.map(|s| s.1), drill))
     })
     .await;
     match r {
-        Ok((snapshots, locks, size_bytes, last_prune, last_check)) => Health {
-            repository,
+        Ok((snapshots, locks, size_bytes, last_drill)) => Health {
             reachable: true,
-            error: None,
             snapshots,
             locks,
             size_bytes,
-            last_prune,
-            last_check,
+            last_drill,
+            ..known
         },
         Err(e) => Health {
-            repository,
             reachable: false,
             error: Some(format!("{} {}", e.message(), e.hint())),
-            snapshots: 0,
-            locks: Vec::new(),
-            size_bytes: None,
-            last_prune: None,
-            last_check: None,
+            ..known
         },
     }
 }

@@ -1,7 +1,8 @@
 //! Downloads: one file, or a directory as a `.tar` or `.zip`, streamed.
 //!
-//! The repository is read on a blocking thread that hands 64 KiB pieces to the response
-//! through a channel of 8, so a download of any size holds about half a megabyte, and a
+//! The repository is read on a blocking thread that hands pieces (1 MiB of a file, 64 KiB
+//! of an archive) to the response through a channel of 8, so a download of any size holds
+//! a few megabytes at most, and a
 //! client that goes away stops the reading (the next send fails). A damaged blob ends
 //! the download with an error mid-stream: the connection is cut, so the client sees a
 //! failed download, never a short file presented as whole.
@@ -21,7 +22,11 @@ use umbra_repo::view::ViewKind;
 use crate::server::{blocking, error_response, AppRef};
 use crate::tree_path::Found;
 
+/// What the archive writer hands over at a time.
 const PIECE: usize = 64 * 1024;
+/// What a file download reads at a time: larger, because each read looks up the file's
+/// blobs again (1 MiB pieces: 0.85 GB/s here, against 0.3 GB/s with 64 KiB).
+const FILE_PIECE: usize = 1024 * 1024;
 
 #[derive(Deserialize)]
 pub struct FileQuery {
@@ -84,7 +89,7 @@ pub async fn file(
     tokio::task::spawn_blocking(move || {
         let mut offset = 0u64;
         while offset < size {
-            match view.read(&content, offset, PIECE) {
+            match view.read(&content, offset, FILE_PIECE) {
                 Ok(data) if data.is_empty() => break,
                 Ok(data) => {
                     offset += data.len() as u64;

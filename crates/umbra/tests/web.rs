@@ -21,7 +21,15 @@ use console::{console, jobs_with_data, Console};
 fn every_route_needs_the_token_and_answers_with_it() {
     let j = jobs_with_data("");
     assert!(j.run(&["run", "docs"]).status.success());
-    let c = console(&j, &[]);
+    assert!(j.run(&["check"]).status.success());
+    assert!(j.run(&["prune"]).status.success());
+    let c = console(&j, &["--read-only-token"]);
+    let ro = format!(
+        "Bearer {}",
+        fs::read_to_string(j.env.path("state/web/read-only-token"))
+            .unwrap()
+            .trim()
+    );
     let snap = c.get("/api/snapshots").json()[0]["id"]
         .as_str()
         .unwrap()
@@ -54,14 +62,38 @@ fn every_route_needs_the_token_and_answers_with_it() {
         assert_eq!(wrong.status, 401, "{r} with a wrong token");
         let ok = c.get(r);
         assert_eq!(ok.status, 200, "{r}: {}", ok.text());
+        let read_only = request(c.port, "GET", r, &[("Authorization", &ro)], b"");
+        assert_eq!(read_only.status, 200, "{r} with the read-only token");
         assert_eq!(ok.header("x-frame-options"), Some("DENY"), "{r}");
         assert!(ok
             .header("content-security-policy")
             .unwrap_or("")
             .contains("frame-ancestors 'none'"));
     }
-    for r in ["/api/jobs/docs/run", "/api/restore", "/jobs/docs/run"] {
+    for r in [
+        "/api/jobs/docs/run",
+        "/api/restore",
+        "/jobs/docs/run",
+        "/jobs/docs/edit",
+        &format!("/snapshots/{snap}/restore"),
+    ] {
         assert_eq!(request(c.port, "POST", r, &[], b"").status, 401, "POST {r}");
+        let (kind, body): (&str, &[u8]) = if r.starts_with("/api/") {
+            ("application/json", br#"{"snapshot": "x", "path": "/"}"#)
+        } else {
+            (
+                "application/x-www-form-urlencoded",
+                b"path=%2F&open_files_0=off",
+            )
+        };
+        let h = [("Authorization", ro.as_str()), ("Content-Type", kind)];
+        let refused = request(c.port, "POST", r, &h, body);
+        assert_eq!(
+            refused.status,
+            403,
+            "POST {r} with the read-only token: {}",
+            refused.text()
+        );
     }
     // Static assets need no token; they hold nothing secret.
     assert_eq!(
@@ -105,11 +137,29 @@ fn every_route_needs_the_token_and_answers_with_it() {
             .len(),
         0
     );
+    // The health page has the check just run, from umbra's maintenance log.
+    let health = c.get("/api/health").json();
+    assert_eq!(health["last_check"]["ok"], true, "{health}");
+    assert_eq!(health["last_prune"]["kind"], "prune", "{health}");
+    assert!(c.get("/health").text().contains("last check"));
+    assert_eq!(health["reachable"], true);
     // /metrics is Prometheus text.
     assert!(c
         .get("/metrics")
         .text()
         .contains("umbra_job_last_success_timestamp_seconds"));
+}
+
+/// `--metrics-public` opens /metrics, and only /metrics, to a scraper without a token.
+#[test]
+fn metrics_public_opens_only_the_metrics() {
+    let j = jobs_with_data("");
+    let c = console(&j, &["--metrics-public"]);
+    let m = request(c.port, "GET", "/metrics", &[], b"");
+    assert_eq!(m.status, 200, "{}", m.text());
+    assert!(m.text().contains("umbra_job"), "{}", m.text());
+    assert_eq!(request(c.port, "GET", "/api/jobs", &[], b"").status, 401);
+    assert_eq!(request(c.port, "GET", "/", &[], b"").status, 401);
 }
 
 /// The login link gives an HttpOnly, SameSite=Strict cookie; the token file is 0600.

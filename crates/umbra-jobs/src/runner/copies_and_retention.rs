@@ -54,15 +54,21 @@ impl Flow<'_> {
         );
         if job.prune && removed > 0 {
             let p = crate::priority::run_at(job.resources.priority, || repo.prune())?;
-            self.s.runner.log.line(
-                "retention",
-                &format!(
-                    "pruned: {} -> {} pack(s), {} bytes freed",
-                    p.packs_before,
-                    p.packs_after,
-                    p.bytes_freed()
-                ),
+            let detail = format!(
+                "{} -> {} pack(s), {} bytes freed",
+                p.packs_before,
+                p.packs_after,
+                p.bytes_freed()
             );
+            self.s
+                .runner
+                .log
+                .line("retention", &format!("pruned: {detail}"));
+            if let Err(e) =
+                crate::maintenance_log::append("prune", &self.ctx.repository, true, &detail)
+            {
+                self.s.runner.log.line("retention", e.message());
+            }
         }
         Ok(())
     }

@@ -8,7 +8,7 @@ use maud::{html, Markup};
 use super::{csrf_ok, csrf_refused, respond};
 use crate::access::{Caller, Role};
 use crate::api::{DiffQuery, LsQuery, RestoreRequest, SnapshotQuery, PAGE};
-use crate::render::{bytes, level_badge, page, q, when};
+use crate::render::{bytes, level_badge, page, q, status_badge, when};
 use crate::server::{error_response, see_other, AppRef};
 
 fn consistency(s: &umbra_repo::SnapshotInfo) -> Markup {
@@ -239,6 +239,15 @@ pub async fn diff(
     ))
 }
 
+fn maintenance(r: Option<&umbra_jobs::maintenance_log::MaintenanceRecord>) -> Markup {
+    html! {
+        @match r {
+            Some(r) => { (when(&r.time)) " " (status_badge(if r.ok { "success" } else { "failed" })) " " span.muted { (r.detail) } }
+            None => { "never (umbra records checks and prunes from this version on)" }
+        }
+    }
+}
+
 /// `/health`: the repository, its locks, size, last prune and last proven restore.
 pub async fn health(State(app): State<AppRef>, Extension(caller): Extension<Caller>) -> Response {
     let h = crate::api::health_of(&app).await;
@@ -253,8 +262,9 @@ pub async fn health(State(app): State<AppRef>, Extension(caller): Extension<Call
         table {
             tr { th { "snapshots" } td { (h.snapshots) } }
             tr { th { "size" } td { (h.size_bytes.map_or("not measured yet".to_string(), bytes)) } }
-            tr { th { "last prune" } td { (h.last_prune.as_deref().map_or("never (by a job)".to_string(), when)) } }
-            tr { th { "last proven restore (drill)" } td { (h.last_check.as_deref().map_or("never".to_string(), when)) } }
+            tr { th { "last check" } td { (maintenance(h.last_check.as_ref())) } }
+            tr { th { "last prune" } td { (maintenance(h.last_prune.as_ref())) } }
+            tr { th { "last proven restore (drill)" } td { (h.last_drill.as_deref().map_or("never".to_string(), when)) } }
         }
     };
     respond(page("Repository", caller.csrf.as_deref(), body))

@@ -23,6 +23,18 @@ pub fn check(
     let location = repo.location().to_string();
     let findings = repo.check(read_data, check_unused)?;
     let errors = findings.iter().filter(|f| f.severity == "error").count();
+    let detail = match read_data {
+        umbra_repo::check::ReadData::All => "structure and all data",
+        umbra_repo::check::ReadData::Subset(_) => "structure and part of the data",
+        umbra_repo::check::ReadData::None => "structure",
+    };
+    record(
+        "check",
+        &location,
+        errors == 0,
+        &format!("{detail}; {errors} error(s)"),
+        out,
+    );
     let only_unused = findings
         .iter()
         .filter(|f| f.severity == "error")
@@ -140,8 +152,31 @@ pub fn forget(args: &ForgetArgs, settings: &Settings, out: &Output) -> Result<Fi
     Ok(Finished::Ok)
 }
 
+/// Notes a check or prune in umbra's maintenance log (what the web console's health page
+/// shows); a failure to write it is said, and changes nothing else.
+fn record(kind: &str, repository: &str, ok: bool, detail: &str, out: &Output) {
+    if let Err(e) = umbra_jobs::maintenance_log::append(kind, repository, ok, detail) {
+        out.error_line(format!(
+            "warning: {} (the {kind} itself is done)",
+            e.message()
+        ));
+    }
+}
+
 fn prune_with(repo: &umbra_repo::Repo, out: &Output) -> Result<()> {
     let p = repo.prune()?;
+    record(
+        "prune",
+        &repo.location().to_string(),
+        true,
+        &format!(
+            "{} -> {} pack(s), {} freed",
+            p.packs_before,
+            p.packs_after,
+            human_bytes(p.bytes_freed())
+        ),
+        out,
+    );
     out.summary(format!(
         "pruned: {} -> {} pack(s), {} -> {}, {} freed ({} pack(s) repacked)",
         p.packs_before,
