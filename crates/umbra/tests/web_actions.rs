@@ -42,6 +42,12 @@ fn run_now_runs_once_and_is_recorded_from_the_console() {
     );
     let done = c.wait_task(&id);
     assert_eq!(done["state"], "success", "{done}");
+    // The live view follows the phases as they end (`-v --json` phase events).
+    let output = c.get(&format!("/api/tasks/{id}")).json()["output"].to_string();
+    assert!(
+        output.contains(r#"\"message_type\":\"phase\",\"phase\":\"before\""#),
+        "{output}"
+    );
     let last = j.last_run("slow");
     assert_eq!(last["triggered_by"], "console");
     assert_eq!(last["status"], "success");
@@ -278,4 +284,32 @@ fn editing_a_job_needs_allow_edit_and_keeps_the_file_whole() {
     assert_eq!(jobs[0]["before"][1], "echo more");
     let audit = fs::read_to_string(j.env.path("state/web/audit.jsonl")).unwrap();
     assert!(audit.contains("\"kind\":\"edit\""));
+}
+
+/// A job's retention that prunes is "last prune" on the health page; `umbra -v run`
+/// tells each phase as it ends.
+#[test]
+fn a_jobs_prune_is_the_last_prune_and_phases_are_told() {
+    let j = jobs_with_data("[jobs.kept]\nsources = [\"SRC\"]\nkeep = { last = 1 }\nprune = true\n");
+    assert!(j.run(&["run", "kept"]).status.success());
+    fs::write(j.src.join("sub/note.txt"), "changed\n").unwrap();
+    let second = j.run(&["-v", "run", "kept"]);
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    let told = format!(
+        "{}{}",
+        String::from_utf8_lossy(&second.stdout),
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert!(told.contains("phase backup: ok"), "{told}");
+    assert!(told.contains("phase retention: ok"), "{told}");
+    let log = fs::read_to_string(j.env.path("state/maintenance.jsonl")).unwrap();
+    assert!(log.contains("\"kind\":\"prune\""), "{log}");
+    let c = console(&j, &[]);
+    let health = c.get("/api/health").json();
+    assert_eq!(health["last_prune"]["ok"], true, "{health}");
+    assert!(health["last_check"].is_null(), "{health}");
 }
