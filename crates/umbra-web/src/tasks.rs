@@ -73,8 +73,12 @@ pub struct Task {
 impl Task {
     #[must_use]
     pub fn status(&self) -> TaskStatus {
-        let exit = self.ended.lock().ok().and_then(|e| *e);
-        let done = self.ended.lock().map(|e| e.is_some()).unwrap_or(true);
+        // A poisoned lock counts as ended, without a code.
+        let (done, exit) = self
+            .ended
+            .lock()
+            .map(|e| (e.is_some(), *e))
+            .unwrap_or((true, None));
         TaskStatus {
             id: self.id.clone(),
             kind: self.kind.clone(),
@@ -172,19 +176,10 @@ impl Tasks {
         v
     }
 
-    /// Writes one line to the audit log (an edit of the job file).
-    pub fn audit(&self, what: &serde_json::Value) {
-        use std::io::Write;
-        let line = serde_json::json!({
-            "time": jiff::Timestamp::now().to_string(),
-            "from": "console",
-            "task": what,
-        });
-        let _ = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.audit)
-            .and_then(|mut f| writeln!(f, "{line}"));
+    /// Writes one line to the audit log (an edit of the job file); a failure to write
+    /// it is returned.
+    pub fn audit(&self, what: &impl Serialize) -> Result<()> {
+        append_line(&self.audit, what)
     }
 
     /// A run of `job` this console started and that has not ended.
@@ -317,7 +312,7 @@ impl Tasks {
             let _ = err_reader.await;
             let code = status.ok().and_then(|s| s.code()).unwrap_or(-1);
             t3.end(code);
-            write_audit(&audit, &t3.status());
+            let _ = append_line(&audit, &t3.status());
         });
         if let Err(e) = append_line(&self.audit, &task.status()) {
             task.push("stderr", format!("warning: {}", e.message()));
@@ -326,17 +321,14 @@ impl Tasks {
     }
 }
 
-fn write_audit(file: &std::path::Path, status: &TaskStatus) {
-    let _ = append_line(file, status);
-}
-
-/// Appends one JSON line to the audit log: every task, when it starts and when it ends.
-fn append_line(file: &std::path::Path, status: &TaskStatus) -> Result<()> {
+/// Appends one JSON line to the audit log: every task when it starts and when it ends,
+/// and every edit of the job file.
+fn append_line(file: &std::path::Path, what: &impl Serialize) -> Result<()> {
     use std::io::Write;
     let mut line = serde_json::to_string(&serde_json::json!({
         "time": jiff::Timestamp::now().to_string(),
         "from": "console",
-        "task": status,
+        "task": what,
     }))
     .map_err(|e| {
         UmbraError::new(ErrorKind::Internal, "cannot write the audit log").with_source(e)

@@ -109,7 +109,9 @@ pub async fn save(
     .await;
     match saved {
         Ok(previous) => {
-            app.tasks.audit(&serde_json::json!({
+            // The file is written: the audit line is best effort, as for tasks (the
+            // previous file beside it says what changed).
+            let _ = app.tasks.audit(&serde_json::json!({
                 "kind": "edit", "job": name, "file": app.config_file, "previous": previous,
             }));
             see_other(&format!("/jobs/{name}"))
