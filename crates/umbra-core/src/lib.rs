@@ -10,6 +10,7 @@
 pub mod consistency;
 pub mod error;
 pub mod interrupt;
+pub mod lease;
 pub mod monitor;
 pub mod os;
 pub mod plan;

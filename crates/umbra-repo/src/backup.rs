@@ -347,6 +347,7 @@ impl Repo {
                 let _ = crate::repair::index_finished_packs(&location2, key2);
             });
         let unfinished = self.unfinished_mark();
+        let monitor = Arc::clone(&self.monitor);
         let Repo { inner, lock, .. } = self;
         let indexed = inner
             .to_indexed_ids()
@@ -365,6 +366,15 @@ impl Repo {
 
         // The consistency record, from what the reader saw.
         let reports = log.finish();
+        let (leased, cloned) = log.small_reads();
+        if leased + cloned > 0 {
+            monitor.event(umbra_core::Event::Info {
+                message: format!(
+                    "clones made as files were read: {cloned} small file(s) cloned, \
+                     {leased} read under a read lease (no writer had them open)"
+                ),
+            });
+        }
         let record = ConsistencyRecord {
             version: ConsistencyRecord::VERSION,
             sources: sources

@@ -116,6 +116,30 @@ fn btrfs_subvolume_plain_directory_and_nested_subvolumes() {
     assert_eq!(second["bytes_read"], 0, "{second}");
     assert_eq!(second["files_changed"], 0, "{second}");
     assert_nothing_left(&fs, &env);
+
+    // The same subvolume mounted on its own (`subvol=vol`): the nested subvolumes are
+    // listed from the top of the filesystem and must map onto this mount's paths.
+    let device = sh(&format!("findmnt -n -o SOURCE {}", fs.mount.display()));
+    let vol = env.path("vol-mount");
+    fs::create_dir_all(&vol).expect("mkdir");
+    sh(&format!(
+        "mount -o subvol=vol {} {}",
+        device.trim(),
+        vol.display()
+    ));
+    let (code, third) = env.backup_json(&[&vol.join("data")], &[]);
+    let restored = env.restore_latest("restore-vol");
+    sh(&format!("umount {}", vol.display()));
+    assert_eq!(code, Some(0), "{third}");
+    assert_eq!(
+        third["consistency"]["sources"][0]["method"], "btrfs",
+        "{third}"
+    );
+    assert_same_tree(
+        &fs.path("vol/data"),
+        &restored_path(&restored, &vol.join("data")),
+    );
+    assert_eq!(btrfs_leftovers(&fs), "", "snapshots left behind");
 }
 
 #[test]

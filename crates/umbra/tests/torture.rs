@@ -303,6 +303,111 @@ fn reflink_clones_keep_every_file_consistent_on_its_own() {
     }
 }
 
+/// The reflink method reads a small file that nobody has open for writing under a read
+/// lease instead of cloning it. A file held open for writing gets no lease and is cloned; a
+/// file a writer keeps opening, rewriting whole and closing breaks leases as it opens, and
+/// is then cloned. Either way every file is stored as it was at one instant (a 64 KiB
+/// `pwrite` of one byte value is never stored half done), and the writer is not held up
+/// for longer than a read.
+#[test]
+fn reflink_reads_files_without_writers_under_a_lease_and_clones_the_rest() {
+    let env = Env::new();
+    let Some(fs) = LoopFs::new("xfs", env.dir.path(), 512) else {
+        return;
+    };
+    env.init();
+    let src = fs.path("src");
+    fs::create_dir_all(src.join("quiet")).expect("mkdir");
+    for i in 0..200 {
+        fs::write(src.join(format!("quiet/{i}")), common::Rng(i).bytes(3000)).expect("write");
+    }
+    const SIZE: usize = 64 << 10;
+    let stop = Arc::new(AtomicBool::new(false));
+    let rewrites = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    // held.bin: one descriptor open for writing throughout.
+    let held = fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .open(src.join("held.bin"))
+        .expect("held");
+    held.write_all_at(&[0u8; SIZE], 0).expect("write");
+    // reopened.bin: opened, rewritten whole in one write, closed, again and again.
+    fs::write(src.join("reopened.bin"), [0u8; SIZE]).expect("write");
+    let mut threads = Vec::new();
+    for (name, keep_open) in [("held.bin", Some(held)), ("reopened.bin", None)] {
+        let (path, s, n) = (src.join(name), Arc::clone(&stop), Arc::clone(&rewrites));
+        threads.push(std::thread::spawn(move || {
+            let mut g: u8 = 1;
+            while !s.load(Ordering::Relaxed) {
+                let file = match &keep_open {
+                    Some(f) => f.try_clone().expect("dup"),
+                    None => fs::OpenOptions::new()
+                        .write(true)
+                        .open(&path)
+                        .expect("reopen"),
+                };
+                file.write_all_at(&[g; SIZE], 0).expect("rewrite");
+                g = g.wrapping_add(1).max(1);
+                n.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let out = env.run(&[
+        "-v",
+        "backup",
+        "--snapshot",
+        "reflink",
+        src.to_str().expect("utf8"),
+    ]);
+    let before_stop = rewrites.load(Ordering::Relaxed);
+    std::thread::sleep(Duration::from_millis(200));
+    let progressed = rewrites.load(Ordering::Relaxed) - before_stop;
+    stop.store(true, Ordering::Relaxed);
+    for t in threads {
+        t.join().expect("writer");
+    }
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(progressed > 0, "the writers stopped: {text}");
+    // "clones made as files were read: C small file(s) cloned, L read under a read lease"
+    let counts: Vec<u64> = text
+        .lines()
+        .find(|l| l.contains("read under a read lease"))
+        .unwrap_or_else(|| panic!("no lease count in: {text}"))
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    let (cloned, leased) = (counts[0], counts[1]);
+    assert!(leased >= 200, "the quiet files were not leased: {text}");
+    assert!(
+        cloned >= 1,
+        "the file held open for writing was not cloned: {text}"
+    );
+    assert_eq!(cloned + leased, 202, "{text}");
+
+    let restored = restored_path(&env.restore_latest("restored"), &src);
+    for name in ["held.bin", "reopened.bin"] {
+        let data = fs::read(restored.join(name)).expect("restored");
+        assert_eq!(data.len(), SIZE, "{name}");
+        assert!(
+            data.iter().all(|b| *b == data[0]),
+            "{name} was stored half rewritten"
+        );
+    }
+    for i in 0..200 {
+        assert_eq!(
+            fs::read(restored.join(format!("quiet/{i}"))).expect("restored"),
+            common::Rng(i).bytes(3000)
+        );
+    }
+}
+
 #[test]
 fn direct_reads_on_ext4_report_the_page_file_as_changed_while_read() {
     if !prerequisites() {

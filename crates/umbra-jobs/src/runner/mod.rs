@@ -468,11 +468,29 @@ impl Flow<'_> {
         }
         // 4. read and store.
         let mut backed_up = false;
+        let mut measured = false;
         if let Some(set) = set {
             if self.failure.is_none() {
                 backed_up = self.backup(&set);
             }
-            if let Err(e) = set.release() {
+            // Releasing a snapshot costs wall time (deleting a btrfs snapshot evicts every
+            // inode read from it: 0.14 s after 32,000 files). When nothing after this
+            // step changes the repository, its figures are measured meanwhile.
+            let measure_now = backed_up && job.copy_to.is_empty() && job.keep.is_none();
+            let released = std::thread::scope(|scope| {
+                let release = scope.spawn(move || set.release());
+                if measure_now {
+                    self.measure_repository();
+                    measured = true;
+                }
+                release.join().unwrap_or_else(|_| {
+                    Err(umbra_core::UmbraError::new(
+                        umbra_core::ErrorKind::Internal,
+                        "the snapshot release panicked; the next run releases what is left",
+                    ))
+                })
+            });
+            if let Err(e) = released {
                 s.runner.log.line(
                     "backup",
                     &format!("cannot release the snapshot set: {}", e.message()),
@@ -551,7 +569,7 @@ impl Flow<'_> {
                 );
             }
         }
-        if backed_up {
+        if backed_up && !measured {
             self.measure_repository();
         }
         // 6b. a restore drill, when the last one that passed is older than `every`.

@@ -71,9 +71,30 @@ pub(crate) struct ReadLog {
     /// What each compared file's copy in the kept base holds of its own, by its path in
     /// the base: the cost report after the backup takes it from here.
     base_costs: Mutex<HashMap<PathBuf, u64>>,
+    /// Small files of sources cloned as they are read that were read under a read lease
+    /// instead, and those that were cloned (someone had them open for writing).
+    small_leased: AtomicU64,
+    small_cloned: AtomicU64,
 }
 
 impl ReadLog {
+    fn count_leased(&self) {
+        self.small_leased.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn count_cloned(&self) {
+        self.small_cloned.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Small files read under a read lease and small files cloned, of sources cloned as
+    /// they are read.
+    pub(crate) fn small_reads(&self) -> (u64, u64) {
+        (
+            self.small_leased.load(Ordering::Relaxed),
+            self.small_cloned.load(Ordering::Relaxed),
+        )
+    }
+
     fn unreadable(&self, source: usize, path: PathBuf, error: String) {
         self.monitor.event(Event::Unreadable {
             path: path.clone(),
@@ -230,6 +251,8 @@ impl PlannedReadSource {
             large_fixed: sources.iter().map(|_| Default::default()).collect(),
             bytes_reused: AtomicU64::new(0),
             base_costs: Mutex::new(HashMap::new()),
+            small_leased: AtomicU64::new(0),
+            small_cloned: AtomicU64::new(0),
         });
         Ok((
             Self {

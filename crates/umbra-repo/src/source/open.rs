@@ -207,6 +207,27 @@ impl PlannedOpen {
         })
     }
 
+    /// Reads a small file of a source cloned as it is read *without* cloning it, under a
+    /// read lease (see [`umbra_core::lease`]): the kernel grants one only while nobody
+    /// has the file open for writing, and marks it broken as soon as someone tries, so a
+    /// read that ends with the lease unbroken saw the file as it was at one moment, as a
+    /// clone would, for a few syscalls instead of a clone (35 µs of kernel time per file
+    /// on btrfs). `None` when there is no lease to take or it broke during the read: the
+    /// caller then clones. Returns whether the file read is the walked one.
+    fn read_leased(&self, buf: &mut Vec<u8>, max: u64) -> std::io::Result<Option<bool>> {
+        let src = crate::platform::open_for_backup(&self.read_path)?;
+        let Some(lease) = umbra_core::lease::ReadLease::take(&src) else {
+            return Ok(None);
+        };
+        let same = self.same_file(&src.metadata()?);
+        (&src).take(max).read_to_end(buf)?;
+        if !lease.unbroken() {
+            return Ok(None);
+        }
+        self.log.count_leased();
+        Ok(Some(same))
+    }
+
     /// Streams `len` bytes of a large file from `file`; a file read in place is checked at
     /// its end for changes (a clone cannot change).
     fn stream(self, file: File, len: u64) -> FileReader {
@@ -247,7 +268,14 @@ impl PlannedOpen {
         if let Some(to) = &self.clone {
             let max = self.expected.size.max(RETRY_LIMIT);
             let mut buf = Vec::with_capacity(limit);
-            let same = self.clone_small(&to.dir, &mut buf, max + 1)?;
+            let same = match self.read_leased(&mut buf, max + 1)? {
+                Some(same) => same,
+                None => {
+                    buf.clear();
+                    self.log.count_cloned();
+                    self.clone_small(&to.dir, &mut buf, max + 1)?
+                }
+            };
             self.log.count_read(buf.len() as u64);
             let whole = buf.len() as u64 <= max;
             buf.truncate(usize::try_from(max).unwrap_or(usize::MAX));
