@@ -29,7 +29,7 @@ impl Repo {
     }
 
     pub fn keys(&self) -> Result<Vec<KeyInfo>> {
-        let current = *self.inner.key_id();
+        let current = self.key_id;
         let ids: Vec<KeyId> = self
             .inner
             .list::<KeyId>()

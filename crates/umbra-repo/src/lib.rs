@@ -27,6 +27,7 @@ pub mod diff;
 mod error;
 pub mod extents;
 pub mod forget;
+mod key_cache;
 pub mod keys;
 mod location;
 pub mod lock;

@@ -25,6 +25,9 @@ pub struct Repo {
     pub(crate) lock: Option<LockGuard>,
     /// restic's `--host/--tag/--path`: which snapshots `latest` and the lists consider.
     pub(crate) filter: crate::snapshots::SnapshotFilter,
+    /// The key file the password opened (kept here: an open with the master key a
+    /// previous open found, see `key_cache`, does not learn it).
+    pub(crate) key_id: Option<rustic_core::repofile::KeyId>,
 }
 
 /// How to open a repository.
@@ -158,7 +161,9 @@ impl Repo {
                 let _ = std::fs::remove_dir_all(local);
             }
         })?;
+        crate::key_cache::forget(&location.to_string());
         Ok(Self {
+            key_id: *inner.key_id(),
             inner,
             location: location.clone(),
             monitor,
@@ -240,11 +245,31 @@ impl Repo {
         if options.bypass_cache {
             repo_opts = RepositoryOptions::default().no_cache(true);
         }
-        let inner =
+        let storage = || {
             Repository::new_with_progress(&repo_opts, &backends, MonitorBars(Arc::clone(&monitor)))
-                .map_err(rustic("cannot open the repository's storage"))?
-                .open(&Credentials::password(password))
-                .map_err(rustic("cannot open the repository"))?;
+                .map_err(rustic("cannot open the repository's storage"))
+        };
+        // Opened before in this process with this password: the master key found then
+        // (no second key derivation); the password if that key does not open it.
+        let name = location.to_string();
+        let reopened = match crate::key_cache::find(&name, password) {
+            Some((key, key_id)) => storage()?
+                .open(&Credentials::Masterkey(key))
+                .ok()
+                .map(|inner| (inner, key_id)),
+            None => None,
+        };
+        let (inner, key_id) = match reopened {
+            Some(opened) => opened,
+            None => {
+                let inner = storage()?
+                    .open(&Credentials::password(password))
+                    .map_err(rustic("cannot open the repository"))?;
+                let key_id = *inner.key_id();
+                crate::key_cache::remember(&name, password, inner.key(), key_id);
+                (inner, key_id)
+            }
+        };
         let lock = match options.lock {
             Some(kind) => Some(LockGuard::acquire(
                 location.lock_dir()?,
@@ -263,6 +288,7 @@ impl Repo {
             monitor,
             lock,
             filter: crate::snapshots::SnapshotFilter::default(),
+            key_id,
         })
     }
 
@@ -298,6 +324,7 @@ impl Repo {
             monitor: Arc::clone(&self.monitor),
             lock: None,
             filter: self.filter.clone(),
+            key_id: self.key_id,
         }
     }
 
