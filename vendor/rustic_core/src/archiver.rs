@@ -214,7 +214,8 @@ impl<'a, BE: DecryptFullBackend, I: ReadGlobalIndex> Archiver<'a, BE, I> {
                 },
                 |item| self.file_archiver.process(item, p),
             )
-            .readahead_scoped_custom(s, |o| o.buffer_size(8))
+            // umbra patch 21: no readahead thread here; the map's output is already a
+            // channel to the tree archiver below.
             .filter_map(|item| match item {
                 Ok(item) => Some(item),
                 Err(err) => {
