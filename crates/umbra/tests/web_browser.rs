@@ -40,7 +40,7 @@ impl Browser {
             .spawn()
             .expect("start chromedriver");
         let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while !common::listening(port) {
             assert!(Instant::now() < deadline, "chromedriver did not listen");
             std::thread::sleep(Duration::from_millis(100));
         }

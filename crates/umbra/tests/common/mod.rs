@@ -573,6 +573,16 @@ pub fn restic_at(env: &Env, repo: &Path, args: &[&str]) -> Output {
 }
 
 /// Runs a shell command and returns its stdout (for btrfs, mount checks and the like).
+/// Whether something listens on 127.0.0.1:`port`. A connection to itself does not count:
+/// the test ports come from the ephemeral range, so Linux may give a connection to a port
+/// nothing listens on that same port as its own end, and the two ends meet
+/// (a "simultaneous open"). That once let a test go on before its server listened, and
+/// held the port the server was about to bind.
+pub fn listening(port: u16) -> bool {
+    std::net::TcpStream::connect(("127.0.0.1", port))
+        .is_ok_and(|s| s.local_addr().ok() != s.peer_addr().ok())
+}
+
 pub fn sh(cmd: &str) -> String {
     let out = Command::new("sh").arg("-c").arg(cmd).output().expect("sh");
     String::from_utf8_lossy(&out.stdout).into_owned()

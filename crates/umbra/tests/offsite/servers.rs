@@ -23,7 +23,7 @@ pub fn unused_port() -> u16 {
 
 pub fn wait_for_port(port: u16, what: &str) {
     let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+    while !crate::common::listening(port) {
         assert!(
             started.elapsed() < Duration::from_secs(30),
             "{what} did not start"

@@ -38,7 +38,7 @@ impl Console {
             .spawn()
             .expect("start umbra serve");
         let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while !crate::common::listening(port) {
             assert!(
                 Instant::now() < deadline,
                 "the console did not listen within 30 s"
