@@ -139,6 +139,11 @@ fn listed_nested(
             {
                 continue;
             }
+            // Behind another mount, the path names something else: walk instead.
+            let parent_dir = local.parent()?;
+            if mounts.containing(parent_dir).map(|m| &m.mount_point) != Some(&mount.mount_point) {
+                return None;
+            }
             let meta = std::fs::symlink_metadata(&local).ok()?;
             if !meta.is_dir() || meta.ino() != SUBVOLUME_ROOT_INODE {
                 return None;
