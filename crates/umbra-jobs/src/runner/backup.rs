@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use umbra_core::Event;
+use umbra_core::{ErrorKind, Event, Result, UmbraError};
 use umbra_repo::lock::LockKind;
 use umbra_repo::BackupRequest;
 use umbra_snapshot::SnapshotSet;
@@ -121,6 +121,33 @@ impl Flow<'_> {
                 false
             }
         }
+    }
+
+    /// Releases the snapshot set. Releasing costs wall time (deleting a btrfs snapshot
+    /// evicts every inode read from it: 0.14 s after 32,000 files), so when the backup
+    /// succeeded and nothing after this step changes the repository (no copy, no
+    /// retention), the repository's figures are measured meanwhile. Returns the release's
+    /// result and whether the figures were measured.
+    pub(super) fn release_measuring(
+        &self,
+        set: SnapshotSet,
+        backed_up: bool,
+    ) -> (Result<()>, bool) {
+        let job = &self.s.job;
+        let measure_now = backed_up && job.copy_to.is_empty() && job.keep.is_none();
+        let released = std::thread::scope(|scope| {
+            let release = scope.spawn(move || set.release());
+            if measure_now {
+                self.measure_repository();
+            }
+            release.join().unwrap_or_else(|_| {
+                Err(UmbraError::new(
+                    ErrorKind::Internal,
+                    "the snapshot release panicked; the next run releases what is left",
+                ))
+            })
+        });
+        (released, measure_now)
     }
 
     /// The repository's snapshots and pack bytes after the run, for the metrics. Best
