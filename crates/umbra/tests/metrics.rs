@@ -19,10 +19,7 @@ fn stdout(o: &Output) -> String {
 /// `GET path` from 127.0.0.1:`port`, the body.
 fn http_get(port: u16, path: &str) -> Option<String> {
     use std::io::Read;
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    if s.local_addr().ok() == s.peer_addr().ok() {
-        return None; // connected to itself: nothing listens yet (see common::listening)
-    }
+    let mut s = common::connect(port)?;
     write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
     let mut text = String::new();
     s.read_to_string(&mut text).ok()?;
@@ -281,4 +278,32 @@ sources = ["SRC"]
         .expect("umbra");
     assert_eq!(out.status.code(), Some(3));
     assert!(stdout(&out).starts_with("UNKNOWN - "), "{}", stdout(&out));
+}
+
+/// A job whose retention forgets snapshots after its backup has its repository measured
+/// after the retention (a job without one is measured while its snapshot set is
+/// released): after two runs keeping the last one, the repository holds one snapshot.
+#[test]
+fn the_repository_is_measured_after_the_retention_of_the_run() {
+    let j = Jobs::new(
+        r#"
+[metrics]
+textfile = "DIR/textfile/umbra.prom"
+
+[jobs.pruned]
+sources = ["SRC"]
+keep = { last = 1 }
+"#,
+    );
+    fs::create_dir_all(j.env.path("textfile")).expect("dir");
+    for round in 0..2 {
+        fs::write(j.src.join("data"), format!("round {round}")).expect("write");
+        let out = j.run(&["run", "pruned"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let text = fs::read_to_string(j.env.path("textfile/umbra.prom")).expect("the textfile");
+    assert!(
+        text.contains("umbra_repository_snapshots{job=\"pruned\"} 1"),
+        "{text}"
+    );
 }

@@ -142,6 +142,50 @@ fn btrfs_subvolume_plain_directory_and_nested_subvolumes() {
     assert_eq!(btrfs_leftovers(&fs), "", "snapshots left behind");
 }
 
+/// A nested subvolume that the filesystem lists but that lies behind another mount is not
+/// what its path names now: here `other` (with its own nested `sub`) is bind-mounted over
+/// `data/hidden`, so `data/hidden/sub` is a subvolume root, but `other/sub`, not the
+/// listed one. The provider walks the source instead of trusting the listing, and the
+/// walk still finds the nested subvolume in plain view.
+#[test]
+fn btrfs_walks_when_a_listed_subvolume_lies_behind_another_mount() {
+    let env = Env::new();
+    let Some(fs) = LoopFs::new("btrfs", env.dir.path(), 512) else {
+        return;
+    };
+    let data = fs.path("data");
+    fs::create_dir_all(data.join("hidden")).expect("mkdir");
+    for sub in ["data/seen", "data/hidden/sub", "other", "other/sub"] {
+        sh(&format!(
+            "btrfs subvolume create {}",
+            fs.path(sub).display()
+        ));
+        fs::write(fs.path(sub).join("f"), sub).expect("write");
+    }
+    let hidden = data.join("hidden");
+    sh(&format!(
+        "mount --bind {} {}",
+        fs.path("other").display(),
+        hidden.display()
+    ));
+    env.init();
+    let (code, summary) = env.backup_json(&[&data], &[]);
+    sh(&format!("umount {}", hidden.display()));
+    assert_eq!(code, Some(0), "{summary}");
+    assert_eq!(btrfs_leftovers(&fs), "", "snapshots left behind");
+    let restored = restored_path(&env.restore_latest("restore"), &data);
+    assert_eq!(
+        fs::read_to_string(restored.join("seen/f")).expect("the nested subvolume in view"),
+        "data/seen"
+    );
+    // Neither the listed subvolume nor the one the path names was snapshotted: in the
+    // snapshot, `hidden/sub` is an empty directory.
+    assert!(
+        !restored.join("hidden/sub/f").exists(),
+        "a subvolume behind the bind mount was snapshotted from the listing"
+    );
+}
+
 #[test]
 fn reflink_on_xfs_is_file_atomic_and_keeps_parents_and_hardlinks() {
     let env = Env::new();

@@ -188,44 +188,36 @@ impl PlannedOpen {
         self.expected.inode == 0 || live.ino() == self.expected.inode
     }
 
-    /// Clones a small file onto this thread's scratch file and reads the clone into `buf`,
-    /// at most `max` bytes. Returns whether the clone is of the walked file.
+    /// Clones the small file `src` onto this thread's scratch file and reads the clone into
+    /// `buf`, at most `max` bytes.
     fn clone_small(
-        &self,
+        src: &File,
         dir: &std::path::Path,
         buf: &mut Vec<u8>,
         max: u64,
-    ) -> std::io::Result<bool> {
-        let src = crate::platform::open_for_backup(&self.read_path)?;
-        let same = self.same_file(&src.metadata()?);
+    ) -> std::io::Result<()> {
         with_scratch(dir, |mut scratch| {
             scratch.set_len(0)?;
-            umbra_core::reflink::clone_onto(&src, scratch)?;
+            umbra_core::reflink::clone_onto(src, scratch)?;
             std::io::Seek::seek(&mut scratch, std::io::SeekFrom::Start(0))?;
             scratch.take(max).read_to_end(buf)?;
-            Ok(same)
+            Ok(())
         })
     }
 
-    /// Reads a small file of a source cloned as it is read *without* cloning it, under a
-    /// read lease (see [`umbra_core::lease`]): the kernel grants one only while nobody
-    /// has the file open for writing, and marks it broken as soon as someone tries, so a
-    /// read that ends with the lease unbroken saw the file as it was at one moment, as a
-    /// clone would, for a few syscalls instead of a clone (35 µs of kernel time per file
-    /// on btrfs). `None` when there is no lease to take or it broke during the read: the
-    /// caller then clones. Returns whether the file read is the walked one.
-    fn read_leased(&self, buf: &mut Vec<u8>, max: u64) -> std::io::Result<Option<bool>> {
-        let src = crate::platform::open_for_backup(&self.read_path)?;
-        let Some(lease) = umbra_core::lease::ReadLease::take(&src) else {
-            return Ok(None);
+    /// Reads the small file `src` (of a source cloned as it is read) *without* cloning it,
+    /// under a read lease (see [`umbra_core::lease`]): the kernel grants one only while
+    /// nobody has the file open for writing, and marks it broken as soon as someone tries,
+    /// so a read that ends with the lease unbroken saw the file as it was at one moment,
+    /// as a clone would, for a few syscalls instead of a clone (35 µs of kernel time per
+    /// file on btrfs). False when there is no lease to take or it broke during the read:
+    /// the caller then clones (what `buf` holds then is not to be used).
+    fn read_leased(src: &File, buf: &mut Vec<u8>, max: u64) -> std::io::Result<bool> {
+        let Some(lease) = umbra_core::lease::ReadLease::take(src) else {
+            return Ok(false);
         };
-        let same = self.same_file(&src.metadata()?);
-        (&src).take(max).read_to_end(buf)?;
-        if !lease.unbroken() {
-            return Ok(None);
-        }
-        self.log.count_leased();
-        Ok(Some(same))
+        src.take(max).read_to_end(buf)?;
+        Ok(lease.unbroken())
     }
 
     /// Streams `len` bytes of a large file from `file`; a file read in place is checked at
@@ -268,14 +260,16 @@ impl PlannedOpen {
         if let Some(to) = &self.clone {
             let max = self.expected.size.max(RETRY_LIMIT);
             let mut buf = Vec::with_capacity(limit);
-            let same = match self.read_leased(&mut buf, max + 1)? {
-                Some(same) => same,
-                None => {
-                    buf.clear();
-                    self.log.count_cloned();
-                    self.clone_small(&to.dir, &mut buf, max + 1)?
-                }
-            };
+            // One open serves the lease, or the clone when there is none.
+            let src = crate::platform::open_for_backup(&self.read_path)?;
+            let same = self.same_file(&src.metadata()?);
+            if Self::read_leased(&src, &mut buf, max + 1)? {
+                self.log.count_leased();
+            } else {
+                buf.clear();
+                self.log.count_cloned();
+                Self::clone_small(&src, &to.dir, &mut buf, max + 1)?;
+            }
             self.log.count_read(buf.len() as u64);
             let whole = buf.len() as u64 <= max;
             buf.truncate(usize::try_from(max).unwrap_or(usize::MAX));

@@ -579,8 +579,15 @@ pub fn restic_at(env: &Env, repo: &Path, args: &[&str]) -> Output {
 /// (a "simultaneous open"). That once let a test go on before its server listened, and
 /// held the port the server was about to bind.
 pub fn listening(port: u16) -> bool {
+    connect(port).is_some()
+}
+
+/// A connection to what listens on 127.0.0.1:`port`; `None` when nothing does (a
+/// connection to itself included, see [`listening`]).
+pub fn connect(port: u16) -> Option<std::net::TcpStream> {
     std::net::TcpStream::connect(("127.0.0.1", port))
-        .is_ok_and(|s| s.local_addr().ok() != s.peer_addr().ok())
+        .ok()
+        .filter(|s| s.local_addr().ok() != s.peer_addr().ok())
 }
 
 pub fn sh(cmd: &str) -> String {
