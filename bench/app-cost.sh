@@ -6,7 +6,9 @@
 # CPU seconds, and transactions lost = (TPS before - TPS during) x window. Results to
 # bench/results/app-cost-<date>.md (and the raw JSON lines beside it).
 #
-# Cases, each an initial backup into a fresh repository with the page cache dropped:
+# Cases, each an initial backup into a fresh repository, the mixed files' page cache
+# dropped first (not the database's: its TPS before would be a warm-up), after a checkpoint:
+#   nothing                     no backup, 20 s: the noise of TPS during against TPS before
 #   restic                      restic 0.14, reading the live files
 #   restic nice                 the same under `nice -n 19 ionice -c3`
 #   umbra (default: low)        umbra from a btrfs snapshot, priority low (the default)
@@ -60,6 +62,7 @@ python3 "$here/gen.py" "$work/fs/files" "$files" >/dev/null
 
 cases() { # cases DIR NAME: the case list for app_cost.py, backing up DIR (repositories made first)
   local d="$1" n="$2"
+  echo "nothing=sleep 20"
   echo "restic=restic -r $work/r-$n-1 backup -q $d"
   echo "restic nice=nice -n 19 ionice -c3 restic -r $work/r-$n-2 backup -q $d"
   # --keep-base never: a base snapshot kept by one case would lie in the tree (under
@@ -80,7 +83,7 @@ measure() { # measure NAME COUNT_COMMAND RESET_COMMAND DIR
     # load that has run longer.
     if [ $((r % 2)) = 1 ]; then mapfile -t list < <(cases "$dir" "$name")
     else mapfile -t list < <(cases "$dir" "$name" | tac); fi
-    python3 "$here/app_cost.py" "$counter" 10 "$reset" -- "${list[@]}" | sed "s/^{/{\"load\": \"$name\", \"round\": $r, /" >> "$out.jsonl"
+    python3 "$here/app_cost.py" "$counter" 15 "$reset" "python3 $here/evict.py $work/fs/files" -- "${list[@]}" | sed "s/^{/{\"load\": \"$name\", \"round\": $r, /" >> "$out.jsonl"
   done
 }
 
@@ -139,7 +142,9 @@ scale, files, clients = sys.argv[2:5]
 print(f"# What a backup costs the running application ({len(rows)} backups)\n")
 print(f"btrfs loop filesystem (direct I/O), 2 cores; pgbench scale {scale} or the MariaDB ledger, "
       f"{clients} load clients throughout, beside gen.py's sets at scale {files}; each case an "
-      "initial backup of the whole filesystem into a fresh repository, page cache dropped first.\n")
+      "initial backup of the whole filesystem into a fresh repository after a checkpoint, the "
+      "mixed files' page cache dropped (not the database's), TPS before over 15 s after 5 s "
+      "of settling.\n")
 def f(v, d=0):
     return "-" if v is None else f"{v:,.{d}f}"
 for load in ("pg", "mariadb"):

@@ -8,11 +8,14 @@ the backup's wall time (its window) and CPU seconds; transactions lost as
 transaction adds to (PostgreSQL's xact_commit, MariaDB's Com_commit), sampled twice a
 second.
 
-Usage: app_cost.py COUNT_COMMAND BASELINE RESET_COMMAND -- NAME=COMMAND [NAME=COMMAND...]
+Usage: app_cost.py COUNT_COMMAND BASELINE RESET_COMMAND EVICT_COMMAND -- NAME=COMMAND...
   COUNT_COMMAND prints the committed transactions so far (a shell command line).
   RESET_COMMAND runs before each case, so that each backs up as much as the others (the
   load's growing tables emptied, a checkpoint).
-  Each case is a shell command line; it runs with caches dropped first.
+  EVICT_COMMAND then drops the page cache of the files the backup reads cold (not the
+  database's working set: its TPS before the backup would then be a warm-up).
+  After SETTLE seconds, TPS is counted over BASELINE seconds; then the case runs.
+  Each case is a shell command line.
 Prints one JSON object per case on stdout.
 """
 import json
@@ -55,10 +58,13 @@ class Sampler(threading.Thread):
         return (n1 - n0) / (t1 - t0) if t1 > t0 else None
 
 
-def run_case(name, command, sampler, baseline, reset):
+SETTLE = 5.0
+
+
+def run_case(name, command, sampler, baseline, reset, evict):
     subprocess.run(reset, shell=True, check=True)
-    subprocess.run("sync; echo 3 > /proc/sys/vm/drop_caches", shell=True, check=True)
-    time.sleep(baseline)
+    subprocess.run(evict, shell=True, check=True)
+    time.sleep(SETTLE + baseline)
     before_usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.time()
     done = subprocess.run(command, shell=True, stdout=subprocess.DEVNULL,
@@ -89,13 +95,13 @@ def run_case(name, command, sampler, baseline, reset):
 def main():
     args = sys.argv[1:]
     sep = args.index("--")
-    count_cmd, baseline, reset = args[0], float(args[1]), args[2]
+    count_cmd, baseline, reset, evict = args[0], float(args[1]), args[2], args[3]
     cases = [a.split("=", 1) for a in args[sep + 1:]]
     sampler = Sampler(count_cmd)
     sampler.start()
     time.sleep(2)
     for name, command in cases:
-        print(json.dumps(run_case(name, command, sampler, baseline, reset)), flush=True)
+        print(json.dumps(run_case(name, command, sampler, baseline, reset, evict)), flush=True)
     sampler.stop = True
 
 

@@ -16,6 +16,20 @@
 //! `priority = "normal"` is the way to a bounded window. With `none`, only the CPU part
 //! and the units' cgroup weights act.
 //!
+//! Why the session's autogroup too: with `sched_autogroup_enabled` (the default of
+//! Debian's and most distributions' kernels), the CPU scheduler first shares the CPUs
+//! between sessions, each session (`setsid`) an autogroup of equal weight, and only
+//! then between the threads of a session by their nice values. A database started by
+//! systemd, or by anyone with `setsid`, is a session of its own, so a backup at nice 19
+//! took as much CPU from it as one at nice 0: two CPU spinners at nice 19 cut pgbench's
+//! TPS to 0.41x (to 0.31x under `SCHED_IDLE`; docs/BENCHMARKS.md). So low work also sets
+//! its session's autogroup nice to 19 (`/proc/self/autogroup`) while it runs, and puts
+//! the previous value back when the last low work of the process ends; the snapshot, a
+//! freeze and the job's commands run before or after, at the value the session had.
+//! Where the CPU controller of a cgroup is in use (a systemd unit with `CPUWeight=`,
+//! which the units of `schedule install` set), the kernel uses the cgroups' weights
+//! instead of autogroups, and this setting is inert.
+//!
 //! On Windows a thread's priority is not inherited by the threads it starts, so low
 //! priority there is the process's background mode (`PROCESS_MODE_BACKGROUND_BEGIN`: low
 //! CPU, I/O and memory priority), entered for the heavy work only and left when it ends;
@@ -90,12 +104,14 @@ pub fn lower_this_thread() {
 }
 
 /// Runs `work` at `priority`: on the calling thread for normal, on a thread of its own
-/// that lowers itself first for low. A panic in `work` goes on in the caller.
+/// that lowers itself first for low, with the session lowered meanwhile
+/// ([`lower_session`]). A panic in `work` goes on in the caller.
 #[cfg(unix)]
 pub fn run_at<T: Send>(priority: Priority, work: impl FnOnce() -> T + Send) -> T {
     match priority {
         Priority::Normal => work(),
         Priority::Low => std::thread::scope(|scope| {
+            let _session = lower_session();
             let handle = scope.spawn(|| {
                 lower_this_thread();
                 work()
@@ -105,6 +121,86 @@ pub fn run_at<T: Send>(priority: Priority, work: impl FnOnce() -> T + Send) -> T
                 Err(panic) => std::panic::resume_unwind(panic),
             }
         }),
+    }
+}
+
+/// The session's autogroup at nice 19 until dropped (see the module doc); nested and
+/// concurrent holders in one process share one lowering, undone when the last is dropped.
+#[must_use = "the session is lowered only while this lives"]
+pub struct SessionLowered(());
+
+/// Lowers this process's session (its autogroup) to nice 19 until the value returned is
+/// dropped. Where the kernel has no autogroups, or they are off, nothing changes; a
+/// failure to write the setting is ignored (low priority is a courtesy, not a guarantee).
+#[must_use = "the session is lowered only while this lives"]
+pub fn lower_session() -> SessionLowered {
+    #[cfg(target_os = "linux")]
+    autogroup::enter();
+    SessionLowered(())
+}
+
+impl Drop for SessionLowered {
+    fn drop(&mut self) {
+        #[cfg(target_os = "linux")]
+        autogroup::leave();
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod autogroup {
+    use std::sync::Mutex;
+
+    /// The autogroup setting of the calling process (`/autogroup-N nice K`).
+    const SETTING: &str = "/proc/self/autogroup";
+    /// How many lowerings are held, and the nice value to put back when none is.
+    static HELD: Mutex<(usize, Option<i32>)> = Mutex::new((0, None));
+
+    pub(super) fn enter() {
+        let mut held = HELD
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        held.0 += 1;
+        if held.0 > 1 {
+            return;
+        }
+        held.1 = match nice() {
+            Some(n) if n < super::LOW_NICE && set(super::LOW_NICE) => Some(n),
+            _ => None,
+        };
+    }
+
+    pub(super) fn leave() {
+        let mut held = HELD
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        held.0 = held.0.saturating_sub(1);
+        if held.0 == 0 {
+            if let Some(n) = held.1.take() {
+                set(n);
+            }
+        }
+    }
+
+    /// The session's autogroup nice value, if the kernel has autogroups.
+    pub(super) fn nice() -> Option<i32> {
+        let text = std::fs::read_to_string(SETTING).ok()?;
+        text.split_whitespace().last()?.parse().ok()
+    }
+
+    /// Sets the autogroup nice value. Without CAP_SYS_ADMIN the kernel takes one change
+    /// per 100 ms and answers EAGAIN in between: a change that close to the last is
+    /// retried a few times.
+    fn set(n: i32) -> bool {
+        for _ in 0..5 {
+            match std::fs::write(SETTING, n.to_string()) {
+                Ok(()) => return true,
+                Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => {
+                    std::thread::sleep(std::time::Duration::from_millis(110));
+                }
+                Err(_) => return false,
+            }
+        }
+        false
     }
 }
 
@@ -149,6 +245,15 @@ pub fn run_at<T: Send>(priority: Priority, work: impl FnOnce() -> T + Send) -> T
 mod tests {
     use super::*;
 
+    /// The tests that lower: the session's lowering is process-wide, so they take turns.
+    static TURNS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn turn() -> std::sync::MutexGuard<'static, ()> {
+        TURNS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// The calling thread's nice value and I/O priority (class, level), as the kernel has
     /// them: `/proc/thread-self/stat` and `ioprio_get`.
     fn of_this_thread() -> (i32, (i32, i32)) {
@@ -173,6 +278,7 @@ mod tests {
 
     #[test]
     fn low_work_runs_lowered_and_the_caller_keeps_its_priority() {
+        let _turn = turn();
         let before = of_this_thread();
         let inside = run_at(Priority::Low, of_this_thread);
         assert_eq!(inside.0, LOW_NICE.max(before.0), "nice inside: {inside:?}");
@@ -184,6 +290,34 @@ mod tests {
         assert_eq!(child.0, LOW_NICE.max(before.0));
         assert_eq!(of_this_thread(), before, "the caller was lowered");
         assert_eq!(run_at(Priority::Normal, of_this_thread), before);
+    }
+
+    /// Low work lowers the session's autogroup while it runs, once however many low
+    /// works overlap, and puts the value back when the last ends.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn low_work_lowers_the_session_and_puts_it_back() {
+        let _turn = turn();
+        let Some(before) = autogroup::nice() else {
+            eprintln!("SKIPPED: this kernel has no autogroups (/proc/self/autogroup)");
+            return;
+        };
+        if before >= LOW_NICE {
+            eprintln!("SKIPPED: this session is already at autogroup nice {before}");
+            return;
+        }
+        let (inside, nested) = run_at(Priority::Low, || {
+            let nested = run_at(Priority::Low, autogroup::nice);
+            (autogroup::nice(), nested)
+        });
+        assert_eq!(inside, Some(LOW_NICE));
+        assert_eq!(nested, Some(LOW_NICE));
+        assert_eq!(
+            autogroup::nice(),
+            Some(before),
+            "the session was not put back"
+        );
+        assert_eq!(run_at(Priority::Normal, autogroup::nice), Some(before));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! What a backup may take from the machine (issue #18), read back from the kernel while
 //! a real backup runs: with the default `priority = "low"`, the threads that read and
 //! store run at nice 19 in the idle I/O class while the run's own thread keeps
-//! umbra's priority; `--priority normal` lowers nothing; `--limit-read` paces the reading.
+//! umbra's priority, and the session's autogroup is at nice 19 meanwhile and put back
+//! after; `--priority normal` lowers nothing; `--limit-read` paces the reading.
 //! The job file's keys and the units `schedule install` writes are checked in
 //! `jobs_config.rs`.
 
@@ -37,9 +38,30 @@ fn threads(pid: u32) -> Vec<Sample> {
     out
 }
 
-/// Backs up `src` with `extra` flags, sampling the threads' priorities every 50 ms until
-/// it ends. Returns every sample, the wall time, and the exit code.
 type Sample = (i32, i32, i32, i32);
+
+/// The autogroup nice value of `pid`'s session (`/autogroup-N nice K`), if the kernel
+/// has autogroups.
+fn autogroup_nice(pid: &str) -> Option<i32> {
+    fs::read_to_string(format!("/proc/{pid}/autogroup"))
+        .ok()?
+        .split_whitespace()
+        .last()?
+        .parse()
+        .ok()
+}
+
+/// What [`sampled_backup`] saw.
+struct Sampled {
+    /// Every thread, every 50 ms.
+    threads: Vec<Sample>,
+    /// umbra's main thread (the run's own).
+    main_tid: i32,
+    /// umbra's session's autogroup nice, every 50 ms.
+    autogroup: Vec<i32>,
+    took: Duration,
+    code: Option<i32>,
+}
 
 /// The nice value in a `/proc/.../stat` line: field 19, the 17th after the command's `)`.
 fn nice_in(stat: &str) -> Option<i32> {
@@ -59,11 +81,9 @@ fn own_nice() -> i32 {
         .unwrap_or(0)
 }
 
-fn sampled_backup(
-    env: &Env,
-    src: &std::path::Path,
-    extra: &[&str],
-) -> (Vec<Sample>, i32, Duration, Option<i32>) {
+/// Backs up `src` with `extra` flags, sampling the threads' priorities and the session's
+/// autogroup every 50 ms until it ends.
+fn sampled_backup(env: &Env, src: &std::path::Path, extra: &[&str]) -> Sampled {
     let started = Instant::now();
     let mut child = env
         .umbra()
@@ -75,12 +95,20 @@ fn sampled_backup(
         .spawn()
         .expect("umbra backup");
     let mut seen = Vec::new();
+    let mut autogroup = Vec::new();
     let pid = i32::try_from(child.id()).expect("pid");
     loop {
         if let Ok(Some(status)) = child.try_wait() {
-            return (seen, pid, started.elapsed(), status.code());
+            return Sampled {
+                threads: seen,
+                main_tid: pid,
+                autogroup,
+                took: started.elapsed(),
+                code: status.code(),
+            };
         }
         seen.extend(threads(child.id()));
+        autogroup.extend(autogroup_nice(&child.id().to_string()));
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -106,8 +134,38 @@ fn low_priority_lowers_the_readers_and_the_read_limit_paces_them() {
         base < 19,
         "the test runs at nice {base}: nothing could be seen lowered"
     );
-    let (seen, main_tid, took, code) = sampled_backup(&env, &src, &["--limit-read", "2"]);
+    // umbra runs in this test's session: its autogroup is ours.
+    let session = autogroup_nice("self");
+    let Sampled {
+        threads: seen,
+        main_tid,
+        autogroup,
+        took,
+        code,
+    } = sampled_backup(&env, &src, &["--limit-read", "2"]);
     assert_eq!(code, Some(0));
+    match session {
+        Some(before) if before < 19 => {
+            assert!(
+                autogroup.contains(&19),
+                "the session's autogroup was never at nice 19 during a low backup: {autogroup:?}"
+            );
+            assert_eq!(
+                autogroup.first(),
+                Some(&before),
+                "the session was lowered before the snapshot: {autogroup:?}"
+            );
+            assert_eq!(
+                autogroup_nice("self"),
+                Some(before),
+                "the session's autogroup was not put back"
+            );
+        }
+        Some(before) => eprintln!(
+            "NOT CHECKED: the session's autogroup is already at nice {before}, nothing could be seen lowered"
+        ),
+        None => eprintln!("NOT CHECKED: this kernel has no autogroups (/proc/self/autogroup)"),
+    }
     let lowered: Vec<_> = seen.iter().filter(|t| t.1 == 19).collect();
     assert!(
         !lowered.is_empty(),
@@ -130,12 +188,17 @@ fn low_priority_lowers_the_readers_and_the_read_limit_paces_them() {
 
     // `--priority normal`: nothing is lowered.
     fs::write(src.join("new"), "changed").expect("write");
-    let (seen, _, _, code) =
-        sampled_backup(&env, &src, &["--priority", "normal", "--limit-read", "20"]);
-    assert_eq!(code, Some(0));
+    let normal = sampled_backup(&env, &src, &["--priority", "normal", "--limit-read", "20"]);
+    assert_eq!(normal.code, Some(0));
     assert!(
-        seen.iter().all(|t| t.1 == base),
-        "a thread was lowered under --priority normal: {seen:?}"
+        normal.threads.iter().all(|t| t.1 == base),
+        "a thread was lowered under --priority normal: {:?}",
+        normal.threads
+    );
+    assert!(
+        normal.autogroup.iter().all(|n| Some(*n) == session),
+        "the session was lowered under --priority normal: {:?}",
+        normal.autogroup
     );
 
     // Bad values are refused with what to do.

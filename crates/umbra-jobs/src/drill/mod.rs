@@ -238,6 +238,7 @@ pub fn run(job: &Job, snapshot: Option<&str>, ctx: &DrillContext<'_>) -> Result<
         scope
             .spawn(|| {
                 // A drill must not disturb the applications it runs beside.
+                let _session = crate::priority::lower_session();
                 crate::priority::lower_this_thread();
                 prove_all(job, snapshot, ctx, &log, &run_id, t0, &mut record)
             })
