@@ -150,21 +150,40 @@ impl Drop for SessionLowered {
 mod autogroup {
     use std::sync::Mutex;
 
+    use umbra_core::interrupt::{on_interrupt, Registration};
+
     /// The autogroup setting of the calling process (`/autogroup-N nice K`).
     const SETTING: &str = "/proc/self/autogroup";
-    /// How many lowerings are held, and the nice value to put back when none is.
-    static HELD: Mutex<(usize, Option<i32>)> = Mutex::new((0, None));
+
+    /// How many lowerings are held; the nice value to put back when none is, and the
+    /// interrupt action that puts it back if a signal ends umbra first (a signal runs no
+    /// destructor; the CLI's handler runs these actions, newest first, so the session
+    /// is back before snapshots are released and services thawed).
+    struct Held {
+        count: usize,
+        restore: Option<(i32, Registration)>,
+    }
+
+    static HELD: Mutex<Held> = Mutex::new(Held {
+        count: 0,
+        restore: None,
+    });
 
     pub(super) fn enter() {
         let mut held = HELD
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        held.0 += 1;
-        if held.0 > 1 {
+        held.count += 1;
+        if held.count > 1 {
             return;
         }
-        held.1 = match nice() {
-            Some(n) if n < super::LOW_NICE && set(super::LOW_NICE) => Some(n),
+        held.restore = match nice() {
+            Some(n) if n < super::LOW_NICE && set(super::LOW_NICE) => Some((
+                n,
+                on_interrupt("the session's CPU priority", move || {
+                    set(n);
+                }),
+            )),
             _ => None,
         };
     }
@@ -173,9 +192,10 @@ mod autogroup {
         let mut held = HELD
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        held.0 = held.0.saturating_sub(1);
-        if held.0 == 0 {
-            if let Some(n) = held.1.take() {
+        held.count = held.count.saturating_sub(1);
+        if held.count == 0 {
+            if let Some((n, registration)) = held.restore.take() {
+                drop(registration);
                 set(n);
             }
         }

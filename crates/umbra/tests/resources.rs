@@ -2,7 +2,8 @@
 //! a real backup runs: with the default `priority = "low"`, the threads that read and
 //! store run at nice 19 in the idle I/O class while the run's own thread keeps
 //! umbra's priority, and the session's autogroup is at nice 19 meanwhile and put back
-//! after; `--priority normal` lowers nothing; `--limit-read` paces the reading.
+//! after (also when a signal ends the backup); `--priority normal` lowers nothing;
+//! `--limit-read` paces the reading.
 //! The job file's keys and the units `schedule install` writes are checked in
 //! `jobs_config.rs`.
 
@@ -200,6 +201,41 @@ fn low_priority_lowers_the_readers_and_the_read_limit_paces_them() {
         "the session was lowered under --priority normal: {:?}",
         normal.autogroup
     );
+
+    // Interrupted while lowered: a signal runs no destructor, so the session comes back
+    // through the release actions of the CLI's handler.
+    if let Some(before) = session.filter(|n| *n < 19) {
+        fs::write(src.join("newer"), "changed again").expect("write");
+        let child = env
+            .umbra()
+            .args(["backup", "--limit-read", "1"])
+            .arg(&src)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("umbra backup");
+        let pid = child.id().to_string();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while autogroup_nice(&pid) != Some(19) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(
+            autogroup_nice(&pid),
+            Some(19),
+            "the session was never lowered"
+        );
+        // SAFETY: a signal to the child this test started.
+        unsafe { libc::kill(i32::try_from(child.id()).expect("pid"), libc::SIGINT) };
+        let out = child.wait_with_output().expect("umbra");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(130), "{err}");
+        assert!(err.contains("the session's CPU priority"), "{err}");
+        assert_eq!(
+            autogroup_nice("self"),
+            Some(before),
+            "an interrupted backup left the session at nice 19: {err}"
+        );
+    }
 
     // Bad values are refused with what to do.
     for (flag, value, says) in [
