@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod jobs;
+pub mod leftovers;
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
