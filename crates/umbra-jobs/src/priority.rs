@@ -25,7 +25,9 @@
 //! TPS to 0.41x (to 0.31x under `SCHED_IDLE`; docs/BENCHMARKS.md). So low work also sets
 //! its session's autogroup nice to 19 (`/proc/self/autogroup`) while it runs, and puts
 //! the previous value back when the last low work of the process ends; the snapshot, a
-//! freeze and the job's commands run before or after, at the value the session had.
+//! freeze and the job's commands run before or after, at the value the session had. A
+//! signal puts it back through the CLI's release actions; after a `kill -9`, a record in
+//! the runtime directory lets the next low work in that session put it back.
 //! Where the CPU controller of a cgroup is in use (a systemd unit with `CPUWeight=`,
 //! which the units of `schedule install` set), the kernel uses the cgroups' weights
 //! instead of autogroups, and this setting is inert.
@@ -150,6 +152,8 @@ impl Drop for SessionLowered {
 mod autogroup {
     use std::sync::Mutex;
 
+    use std::path::PathBuf;
+
     use umbra_core::interrupt::{on_interrupt, Registration};
 
     /// The autogroup setting of the calling process (`/autogroup-N nice K`).
@@ -177,13 +181,15 @@ mod autogroup {
         if held.count > 1 {
             return;
         }
+        repair();
         held.restore = match nice() {
-            Some(n) if n < super::LOW_NICE && set(super::LOW_NICE) => Some((
-                n,
-                on_interrupt("the session's CPU priority", move || {
-                    set(n);
-                }),
-            )),
+            Some(n) if n < super::LOW_NICE && set(super::LOW_NICE) => {
+                write_record(n);
+                Some((
+                    n,
+                    on_interrupt("the session's CPU priority", move || put_back(n)),
+                ))
+            }
             _ => None,
         };
     }
@@ -196,9 +202,81 @@ mod autogroup {
         if held.count == 0 {
             if let Some((n, registration)) = held.restore.take() {
                 drop(registration);
-                set(n);
+                put_back(n);
             }
         }
+    }
+
+    fn put_back(n: i32) {
+        set(n);
+        if let Some(path) = record_path() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+
+    // The record of a lowered session, so that a `kill -9` is repaired: the autogroup is a
+    // kernel object that lives until its session ends or the machine reboots, so the
+    // record lives in the runtime directory (`/run/umbra/sessions` for root,
+    // `$XDG_RUNTIME_DIR/umbra/sessions` otherwise), named after the autogroup, and says
+    // the value to put back and which umbra (pid, start, boot) lowered it. The next low
+    // work in that session puts the value back if that umbra is gone.
+
+    fn record_path() -> Option<PathBuf> {
+        let dir = if umbra_core::os::is_privileged() {
+            PathBuf::from("/run/umbra/sessions")
+        } else {
+            PathBuf::from(std::env::var_os("XDG_RUNTIME_DIR")?).join("umbra/sessions")
+        };
+        // `/autogroup-13388 nice 0`
+        let text = std::fs::read_to_string(SETTING).ok()?;
+        let group = text.split_whitespace().next()?.trim_start_matches('/');
+        (!group.is_empty() && !group.contains('/')).then(|| dir.join(group))
+    }
+
+    fn boot_id() -> String {
+        std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    }
+
+    fn write_record(saved: i32) {
+        let Some(path) = record_path() else { return };
+        let pid = std::process::id();
+        let start = umbra_core::os::process_start(pid).unwrap_or(0);
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let _ = std::fs::write(&path, format!("{saved} {pid} {start} {}\n", boot_id()));
+    }
+
+    /// A record left by an umbra that is gone (killed while lowered): put its value back.
+    fn repair() {
+        let Some(path) = record_path() else { return };
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            return;
+        };
+        let fields: Vec<&str> = text.split_whitespace().collect();
+        let [saved, pid, start, boot] = fields[..] else {
+            let _ = std::fs::remove_file(&path);
+            return;
+        };
+        let (Ok(saved), Ok(pid), Ok(start)) = (
+            saved.parse::<i32>(),
+            pid.parse::<u32>(),
+            start.parse::<u64>(),
+        ) else {
+            let _ = std::fs::remove_file(&path);
+            return;
+        };
+        let same_boot = boot == boot_id();
+        if same_boot && umbra_core::os::process_start(pid) == Some(start) {
+            return; // that umbra still runs, and puts the value back itself
+        }
+        // Autogroup numbers start again at boot: a record of another boot is not ours.
+        if same_boot && nice() == Some(super::LOW_NICE) {
+            set(saved);
+        }
+        let _ = std::fs::remove_file(&path);
     }
 
     /// The session's autogroup nice value, if the kernel has autogroups.

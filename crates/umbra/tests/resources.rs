@@ -114,6 +114,38 @@ fn sampled_backup(env: &Env, src: &std::path::Path, extra: &[&str]) -> Sampled {
     }
 }
 
+/// A low backup of `src` read at 1 MB/s, returned once its session is seen lowered (give
+/// it megabytes to read).
+#[track_caller]
+fn lowered_backup(env: &Env, src: &std::path::Path) -> std::process::Child {
+    let mut child = env
+        .umbra()
+        .args(["backup", "--limit-read", "1"])
+        .arg(src)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("umbra backup");
+    let pid = child.id().to_string();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while autogroup_nice(&pid) != Some(19) && Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut e, &mut err);
+            }
+            panic!("the backup ended ({status}) before its session was seen lowered: {err}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        autogroup_nice(&pid),
+        Some(19),
+        "the session was never lowered"
+    );
+    child
+}
+
 fn source(env: &Env, mb: usize) -> std::path::PathBuf {
     let src = env.path("src");
     fs::create_dir_all(&src).expect("mkdir");
@@ -205,25 +237,9 @@ fn low_priority_lowers_the_readers_and_the_read_limit_paces_them() {
     // Interrupted while lowered: a signal runs no destructor, so the session comes back
     // through the release actions of the CLI's handler.
     if let Some(before) = session.filter(|n| *n < 19) {
-        fs::write(src.join("newer"), "changed again").expect("write");
-        let child = env
-            .umbra()
-            .args(["backup", "--limit-read", "1"])
-            .arg(&src)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("umbra backup");
-        let pid = child.id().to_string();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while autogroup_nice(&pid) != Some(19) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        assert_eq!(
-            autogroup_nice(&pid),
-            Some(19),
-            "the session was never lowered"
-        );
+        // 3 MB to read at 1 MB/s: the low work lasts long enough to be seen.
+        fs::write(src.join("newer"), common::Rng(19).bytes(3_000_000)).expect("write");
+        let child = lowered_backup(&env, &src);
         // SAFETY: a signal to the child this test started.
         unsafe { libc::kill(i32::try_from(child.id()).expect("pid"), libc::SIGINT) };
         let out = child.wait_with_output().expect("umbra");
@@ -234,6 +250,26 @@ fn low_priority_lowers_the_readers_and_the_read_limit_paces_them() {
             autogroup_nice("self"),
             Some(before),
             "an interrupted backup left the session at nice 19: {err}"
+        );
+
+        // SIGKILL runs nothing: the session stays lowered until the next low work in it
+        // finds the record of an umbra that is gone, and puts the value back.
+        fs::write(src.join("newest"), common::Rng(20).bytes(3_000_000)).expect("write");
+        let mut child = lowered_backup(&env, &src);
+        child.kill().expect("SIGKILL");
+        let _ = child.wait();
+        assert_eq!(
+            autogroup_nice("self"),
+            Some(19),
+            "SIGKILL cannot put it back"
+        );
+        let next = sampled_backup(&env, &src, &[]);
+        assert_eq!(next.code, Some(0));
+        assert_eq!(
+            autogroup_nice("self"),
+            Some(before),
+            "the run after a SIGKILL did not put the session back: {:?}",
+            next.autogroup
         );
     }
 
