@@ -155,6 +155,7 @@ mod autogroup {
     use std::path::PathBuf;
 
     use umbra_core::interrupt::{on_interrupt, Registration};
+    use umbra_snapshot::registry::Owner;
 
     /// The autogroup setting of the calling process (`/autogroup-N nice K`).
     const SETTING: &str = "/proc/self/autogroup";
@@ -233,20 +234,16 @@ mod autogroup {
         (!group.is_empty() && !group.contains('/')).then(|| dir.join(group))
     }
 
-    fn boot_id() -> String {
-        std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default()
-    }
-
     fn write_record(saved: i32) {
         let Some(path) = record_path() else { return };
-        let pid = std::process::id();
-        let start = umbra_core::os::process_start(pid).unwrap_or(0);
+        let me = Owner::this_process();
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
-        let _ = std::fs::write(&path, format!("{saved} {pid} {start} {}\n", boot_id()));
+        let _ = std::fs::write(
+            &path,
+            format!("{saved} {} {} {}\n", me.pid, me.start_ticks, me.boot_id),
+        );
     }
 
     /// A record left by an umbra that is gone (killed while lowered): put its value back.
@@ -256,24 +253,33 @@ mod autogroup {
             return;
         };
         let fields: Vec<&str> = text.split_whitespace().collect();
-        let [saved, pid, start, boot] = fields[..] else {
+        let parsed = match fields[..] {
+            [saved, pid, start, boot] => {
+                saved
+                    .parse::<i32>()
+                    .ok()
+                    .zip(
+                        pid.parse()
+                            .ok()
+                            .zip(start.parse().ok())
+                            .map(|(pid, start_ticks)| Owner {
+                                pid,
+                                start_ticks,
+                                boot_id: boot.to_string(),
+                            }),
+                    )
+            }
+            _ => None,
+        };
+        let Some((saved, owner)) = parsed else {
             let _ = std::fs::remove_file(&path);
             return;
         };
-        let (Ok(saved), Ok(pid), Ok(start)) = (
-            saved.parse::<i32>(),
-            pid.parse::<u32>(),
-            start.parse::<u64>(),
-        ) else {
-            let _ = std::fs::remove_file(&path);
-            return;
-        };
-        let same_boot = boot == boot_id();
-        if same_boot && umbra_core::os::process_start(pid) == Some(start) {
+        if owner.is_alive() {
             return; // that umbra still runs, and puts the value back itself
         }
         // Autogroup numbers start again at boot: a record of another boot is not ours.
-        if same_boot && nice() == Some(super::LOW_NICE) {
+        if owner.boot_id == Owner::this_process().boot_id && nice() == Some(super::LOW_NICE) {
             set(saved);
         }
         let _ = std::fs::remove_file(&path);
