@@ -34,6 +34,12 @@ pub trait Task: Send + Sync {
     /// For a task that goes through files: how many it has reached, of how many found
     /// so far (restic's `files_done` and `total_files`). Tasks that show none ignore it.
     fn set_files(&self, _done: u64, _total: u64) {}
+    /// Whether anyone sees this task's progress. A task nobody sees spares the work of
+    /// knowing its total: a backup then skips the size scan, a second walk of every
+    /// source (an `lstat` per file) that only feeds the progress bar.
+    fn is_shown(&self) -> bool {
+        true
+    }
 }
 
 /// Something that happened, worth telling a user, but not fatal to the command.
@@ -93,6 +99,9 @@ impl Task for NullTask {
     fn increment(&self, _n: u64) {}
     fn set_title(&self, _title: &str) {}
     fn finish(&self) {}
+    fn is_shown(&self) -> bool {
+        false
+    }
 }
 
 impl Monitor for NullMonitor {

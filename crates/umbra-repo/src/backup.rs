@@ -349,9 +349,13 @@ impl Repo {
         let unfinished = self.unfinished_mark();
         let monitor = Arc::clone(&self.monitor);
         let Repo { inner, lock, .. } = self;
-        let indexed = inner
-            .to_indexed_ids()
-            .map_err(rustic("cannot read the repository's index"))?;
+        let indexed = inner.to_indexed_ids().map_err(|e| {
+            from_rustic_at(
+                "cannot read the repository's index",
+                e,
+                Some(&location.to_string()),
+            )
+        })?;
         let saved = indexed.archive(&opts, &source, snap, &named).map_err(|e| {
             // The same for a failed backup (a full disk may refuse this too).
             let _ = crate::repair::index_finished_packs(&location, key);
@@ -450,7 +454,9 @@ impl Repo {
         let existing: BTreeSet<String> = self
             .inner
             .list::<SnapshotId>()
-            .map_err(rustic("cannot list snapshots"))?
+            .map_err(|e| {
+                from_rustic_at("cannot list snapshots", e, Some(&self.location.to_string()))
+            })?
             .map(|id| id.to_hex().to_string())
             .collect();
         let parent = sources

@@ -78,7 +78,7 @@ impl std::fmt::Debug for TaskProgress {
 
 impl RusticProgress for TaskProgress {
     fn is_hidden(&self) -> bool {
-        false
+        !self.task.is_shown()
     }
     fn set_length(&self, len: u64) {
         self.task.set_total(len);
@@ -110,7 +110,39 @@ impl RusticProgress for TaskProgress {
 
 #[cfg(test)]
 mod tests {
-    use super::title;
+    use std::sync::Arc;
+
+    use rustic_core::{ProgressBars, ProgressType};
+    use umbra_core::{Event, Monitor, NullMonitor, ProgressKind, Task};
+
+    use super::{title, MonitorBars};
+
+    /// A monitor whose tasks are shown (the trait's default).
+    struct Shown;
+    struct ShownTask;
+    impl Task for ShownTask {
+        fn set_total(&self, _total: u64) {}
+        fn increment(&self, _n: u64) {}
+        fn set_title(&self, _title: &str) {}
+        fn finish(&self) {}
+    }
+    impl Monitor for Shown {
+        fn start_task(&self, _kind: ProgressKind, _title: &str) -> Box<dyn Task> {
+            Box::new(ShownTask)
+        }
+        fn event(&self, _event: Event) {}
+    }
+
+    /// rustic_core scans a backup's sources for the progress bar's total only when the
+    /// progress is not hidden: a monitor that shows nothing (cron, `-q`) spares that walk.
+    #[test]
+    fn progress_nobody_sees_is_hidden_from_rustic() {
+        let hidden =
+            MonitorBars(Arc::new(NullMonitor)).progress(ProgressType::Bytes, "backing up...");
+        assert!(hidden.is_hidden());
+        let shown = MonitorBars(Arc::new(Shown)).progress(ProgressType::Bytes, "backing up...");
+        assert!(!shown.is_hidden());
+    }
 
     #[test]
     fn rustics_step_labels_read_as_umbras() {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use rustic_core::{ConfigOptions, Credentials, OpenStatus, Repository, RepositoryOptions};
 use umbra_core::{ErrorKind, Monitor, Result, UmbraError};
 
-use crate::error::rustic;
+use crate::error::{from_rustic_at, rustic};
 pub use crate::location::RepoLocation;
 use crate::lock::{LockGuard, LockKind};
 use crate::progress::MonitorBars;
@@ -245,13 +245,15 @@ impl Repo {
         if options.bypass_cache {
             repo_opts = RepositoryOptions::default().no_cache(true);
         }
+        // A remote store's failure names the repository: a backup may open it more than
+        // once, and the server can go away between the opens.
+        let name = location.to_string();
         let storage = || {
             Repository::new_with_progress(&repo_opts, &backends, MonitorBars(Arc::clone(&monitor)))
-                .map_err(rustic("cannot open the repository's storage"))
+                .map_err(|e| from_rustic_at("cannot open the repository's storage", e, Some(&name)))
         };
         // Opened before in this process with this password: the master key found then
         // (no second key derivation); the password if that key does not open it.
-        let name = location.to_string();
         let reopened = match crate::key_cache::find(&name, password) {
             Some((key, key_id)) => storage()?
                 .open(&Credentials::Masterkey(key))
@@ -264,7 +266,7 @@ impl Repo {
             None => {
                 let inner = storage()?
                     .open(&Credentials::password(password))
-                    .map_err(rustic("cannot open the repository"))?;
+                    .map_err(|e| from_rustic_at("cannot open the repository", e, Some(&name)))?;
                 let key_id = *inner.key_id();
                 crate::key_cache::remember(&name, password, inner.key(), key_id);
                 (inner, key_id)

@@ -419,25 +419,32 @@ fn servers_that_stop_answering_or_die_mid_backup_fail_the_backup_in_bounded_time
     ] {
         ok(&env, &store, &repo, &["init"]);
         fs::write(src.join("big"), Rng(says.len() as u64).bytes(300_000_000)).expect("write");
-        // At normal priority: the server is stopped 1.5 s in, and a backup at low priority
-        // on a busy machine may have stored almost nothing by then.
-        let child = with_store(&mut env.umbra(), &store)
+        // The S3 server is stopped once the backup has read 64 MiB (its `--json` progress,
+        // once a second), so that some packs are stored whatever the machine's load: a
+        // fixed delay stopped it before the first pack on a busy machine.
+        let mut child = with_store(&mut env.umbra(), &store)
             .args(quick)
             .args([
                 "-r",
                 &repo,
+                "--json",
                 "backup",
                 "--priority",
                 "normal",
                 src.to_str().expect("utf8"),
             ])
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("umbra");
+        let (progress, stdout) = read_progress(child.stdout.take().expect("stdout"));
         let s3_case = repo.starts_with("s3:");
         if s3_case {
-            std::thread::sleep(Duration::from_millis(1500));
+            let read = progress
+                .iter()
+                .find(|&done| done >= 64 << 20)
+                .expect("the backup ended before it read 64 MiB");
+            eprintln!("stopping the S3 server after {read} bytes were read");
             s3.signal(libc::SIGSTOP);
         } else {
             // As soon as the backup's lock is on the server, before the data is.
@@ -452,7 +459,8 @@ fn servers_that_stop_answering_or_die_mid_backup_fail_the_backup_in_bounded_time
         let stopped = Instant::now();
         let out = child.wait_with_output().expect("wait");
         let took = stopped.elapsed();
-        let err = String::from_utf8_lossy(&out.stderr);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned()
+            + &stdout.join().expect("stdout reader");
         assert!(!out.status.success(), "the backup succeeded: {err}");
         assert!(err.contains(says), "{err}");
         assert!(
@@ -504,6 +512,36 @@ fn servers_that_stop_answering_or_die_mid_backup_fail_the_backup_in_bounded_time
         );
         assert_same_tree(&src, &restored_path(&target, &src));
     }
+}
+
+/// The `bytes_done` of each `--json` progress line of `stdout`, as they come, and all of
+/// its lines (with `--json`, the error is one of them) when it ends.
+fn read_progress(
+    stdout: std::process::ChildStdout,
+) -> (
+    std::sync::mpsc::Receiver<u64>,
+    std::thread::JoinHandle<String>,
+) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let all = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let done = serde_json::from_str::<serde_json::Value>(&line)
+                .ok()
+                .and_then(|v| v["bytes_done"].as_u64());
+            if let Some(done) = done {
+                let _ = tx.send(done);
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    (rx, all)
 }
 
 /// A job with `copy_to`: the 3-2-1 rule in one job. Each run's snapshot goes into the
