@@ -1,4 +1,5 @@
 use std::{
+    collections::HashSet,
     num::NonZeroU32,
     sync::{Arc, RwLock},
     thread::scope,
@@ -550,6 +551,8 @@ pub(crate) struct BasicPacker {
     created: SystemTime,
     /// The index of the pack
     index: IndexPack,
+    /// umbra patch 23: the ids of the blobs in `index`, for [`BasicPacker::has`].
+    ids: HashSet<BlobId>,
     /// The pack sizer
     pack_sizer: PackSizer,
     /// The packer stats
@@ -571,6 +574,7 @@ impl BasicPacker {
             count: 0,
             created: SystemTime::now(),
             index: IndexPack::default(),
+            ids: HashSet::new(),
             pack_sizer,
             stats: PackerStats::default(),
         }
@@ -654,6 +658,7 @@ impl BasicPacker {
 
         self.index
             .add(*id, self.blob_type, offset, len, uncompressed_length);
+        _ = self.ids.insert(*id); // umbra patch 23
         self.count += 1;
 
         Ok(())
@@ -753,6 +758,7 @@ impl BasicPacker {
         self.pack_sizer.add_size(self.index.pack_size());
         self.count = 0;
         self.created = SystemTime::now();
+        self.ids.clear(); // umbra patch 23
         (
             std::mem::take(&mut self.file),
             std::mem::take(&mut self.index),
@@ -763,8 +769,11 @@ impl BasicPacker {
         std::mem::take(&mut self.stats)
     }
 
+    /// umbra patch 23: a set lookup. The pack's blob list was searched from the start
+    /// for every blob added (twice: the packer's filter, then `add_raw`), quadratic in
+    /// the blobs of a pack, which small files make many.
     pub fn has(&self, id: &BlobId) -> bool {
-        self.index.blobs.iter().any(|b| &b.id == id)
+        self.ids.contains(id)
     }
 }
 
