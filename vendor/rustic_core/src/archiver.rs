@@ -204,6 +204,8 @@ impl<'a, BE: DecryptFullBackend, I: ReadGlobalIndex> Archiver<'a, BE, I> {
                     }
                 },
             )
+            // umbra patch 24: handed to the readers in batches (see `Batches`).
+            .batches()
             // archive files in parallel
             // umbra patch 18: the number of readers, when asked for.
             .parallel_map_scoped_custom(
@@ -212,8 +214,14 @@ impl<'a, BE: DecryptFullBackend, I: ReadGlobalIndex> Archiver<'a, BE, I> {
                     Some(n) => o.threads(n),
                     None => o,
                 },
-                |item| self.file_archiver.process(item, p),
+                |batch: Vec<_>| {
+                    batch
+                        .into_iter()
+                        .map(|item| self.file_archiver.process(item, p))
+                        .collect::<Vec<_>>()
+                },
             )
+            .flatten()
             // umbra patch 21: no readahead thread here; the map's output is already a
             // channel to the tree archiver below.
             .filter_map(|item| match item {
@@ -251,3 +259,54 @@ impl<'a, BE: DecryptFullBackend, I: ReadGlobalIndex> Archiver<'a, BE, I> {
         Ok(self.snap)
     }
 }
+
+/// umbra patch 24: the walk's items, in batches for the file archiver's readers.
+///
+/// Each item handed to a reader thread and back costs two hand-offs, on 2 cores often two
+/// context switches, whether or not the reader has anything to do: a directory, or a file
+/// the parent snapshot vouches for, needs no reading at all. A no-change backup of 7,000
+/// files in 11,000 directories spent about 30% of its CPU in the scheduler. A batch ends
+/// after [`Batches::MAX_ITEMS`] items, or as soon as the files in it that must be read
+/// reach [`Batches::MAX_READ`] bytes, so that large files still go to the readers one by
+/// one and are read side by side.
+struct Batches<I> {
+    inner: I,
+}
+
+impl<I> Batches<I> {
+    const MAX_ITEMS: usize = 64;
+    const MAX_READ: u64 = 1 << 20;
+}
+
+impl<O, I> Iterator for Batches<I>
+where
+    I: Iterator<Item = parent::ItemWithParent<O>>,
+{
+    type Item = Vec<parent::ItemWithParent<O>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut batch = Vec::new();
+        let mut to_read = 0;
+        for item in self.inner.by_ref() {
+            if let tree::TreeType::Other((_, node, (_, parent, _))) = &item {
+                if node.is_file() && !matches!(parent, parent::ParentResult::Matched(())) {
+                    to_read += node.meta.size.max(1);
+                }
+            }
+            batch.push(item);
+            if batch.len() >= Self::MAX_ITEMS || to_read >= Self::MAX_READ {
+                break;
+            }
+        }
+        (!batch.is_empty()).then_some(batch)
+    }
+}
+
+/// umbra patch 24: `.batches()` on the walk's items.
+trait IntoBatches: Iterator + Sized {
+    fn batches(self) -> Batches<Self> {
+        Batches { inner: self }
+    }
+}
+
+impl<I: Iterator> IntoBatches for I {}
