@@ -28,7 +28,18 @@ impl RestServer {
         if !require(have("rclone"), "rclone (Debian's rclone; see .ci/run)") {
             return None;
         }
-        Some(Self::serve(dir, unused_port(), credentials))
+        // A port found free can be taken by another test's server before rclone binds it
+        // (rclone then exits, and the port answers for the other server a while): a
+        // server of ours that is gone a moment after its port answered is started again
+        // on another port.
+        for _ in 0..5 {
+            let mut server = Self::serve(dir, unused_port(), credentials);
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            if matches!(server.child.try_wait(), Ok(None)) {
+                return Some(server);
+            }
+        }
+        panic!("rclone serve restic exited right after it started, five times");
     }
 
     /// Kills the server and starts it again on the same port and directory.
