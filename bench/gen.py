@@ -67,6 +67,18 @@ def gen_mixed(dest, scale, rng):
         write(os.path.join(dest, "mixed", *parts, f"file{i:05}.rs"), text_blob(rng, size))
 
 
+def gen_many(dest, rng):
+    """100,000 files of 64 B - 7 KiB in 1,000 directories, whatever the scale: issue #11's
+    no-change case. Made only when asked for (`bench/run.sh` with `many` in BENCH_SETS)."""
+    marker = os.path.join(dest, ".complete-many")
+    if os.path.exists(marker):
+        return
+    for d in range(1000):
+        for i in range(100):
+            write(os.path.join(dest, "many", f"d{d:04}", f"f{i:03}"), rng.randbytes(rng.randint(64, 7 * 1024)))
+    open(marker, "w").close()
+
+
 def main():
     dest = sys.argv[1]
     scale = float(sys.argv[2]) if len(sys.argv) > 2 else 1.0

@@ -8,14 +8,16 @@
 # Not part of CI. Settings by environment:
 #   BENCH_SCALE   data size factor (1.0 = about 2 GB)            default 1.0
 #   BENCH_WORK    where data, repositories and restores go      default bench/work
-#   BENCH_SETS    which data sets                               default "small large mixed"
+#   BENCH_SETS    which data sets                               default "small large mixed many"
+#                 (many: 100,000 files of 64 B-7 KiB, whatever the scale; its no-change
+#                 backup only, the initial one untimed)
 #   BENCH_COLD    1 = drop the page cache before each step (root) default 0
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
 scale="${BENCH_SCALE:-1.0}"
 work="${BENCH_WORK:-$here/work}"
-sets="${BENCH_SETS:-small large mixed}"
+sets="${BENCH_SETS:-small large mixed many}"
 cold="${BENCH_COLD:-0}"
 mkdir -p "$work" "$here/results"
 
@@ -28,6 +30,9 @@ command -v rustic >/dev/null || cargo install rustic-rs --locked
 umbra="$root/target/release/umbra"
 
 python3 "$here/gen.py" "$work/data" "$scale"
+case " $sets " in *" many "*)
+  python3 -c "import random, sys; sys.path.insert(0, '$here'); import gen; gen.gen_many('$work/data', random.Random(4))" ;;
+esac
 echo "benchmark password" > "$work/password"; chmod 600 "$work/password"
 
 # --- one measured step -----------------------------------------------------------------
@@ -46,25 +51,39 @@ export RESTIC_PASSWORD_FILE="$work/password" UMBRA_PASSWORD_FILE="$work/password
 export RESTIC_CACHE_DIR="$work/cache/restic" UMBRA_CACHE_DIR="$work/cache/umbra"
 export RUSTIC_CACHE_DIR="$work/cache/rustic"
 : > "$work/times"
+: > "$work/sizes"
 
 for set in $sets; do
   src="$work/data/$set"
   echo "== $set ($(du -sh "$src" | cut -f1))"
+  echo "$set $(du -sb "$src" | cut -f1)" >> "$work/sizes"
   for tool in umbra restic rustic; do
     repo="$work/repo-$tool-$set"
     rm -rf "$repo" "$work/restore" "$work/cache/$tool"
-    case $tool in
-      umbra)
+    case $set/$tool in
+      many/umbra)
+        "$umbra" -q -r "$repo" init
+        "$umbra" -q -r "$repo" backup "$src" > /dev/null
+        measure "$set/$tool/nochange"  "$umbra" -q -r "$repo" backup "$src" ;;
+      many/restic)
+        restic -q -r "$repo" init
+        restic -q -r "$repo" backup "$src" > /dev/null
+        measure "$set/$tool/nochange"  restic -q -r "$repo" backup "$src" ;;
+      many/rustic)
+        rustic -r "$repo" --password-file "$work/password" init >/dev/null 2>&1
+        rustic -r "$repo" --password-file "$work/password" backup "$src" >/dev/null 2>&1
+        measure "$set/$tool/nochange"  rustic -r "$repo" --password-file "$work/password" backup "$src" ;;
+      */umbra)
         "$umbra" -q -r "$repo" init
         measure "$set/$tool/backup"    "$umbra" -q -r "$repo" backup "$src"
         measure "$set/$tool/nochange"  "$umbra" -q -r "$repo" backup "$src"
         measure "$set/$tool/restore"   "$umbra" -q -r "$repo" restore latest --target "$work/restore" ;;
-      restic)
+      */restic)
         restic -q -r "$repo" init
         measure "$set/$tool/backup"    restic -q -r "$repo" backup "$src"
         measure "$set/$tool/nochange"  restic -q -r "$repo" backup "$src"
         measure "$set/$tool/restore"   restic -q -r "$repo" restore latest --target "$work/restore" ;;
-      rustic)
+      */rustic)
         rustic -r "$repo" --password-file "$work/password" init >/dev/null 2>&1
         measure "$set/$tool/backup"    rustic -r "$repo" --password-file "$work/password" backup "$src"
         measure "$set/$tool/nochange"  rustic -r "$repo" --password-file "$work/password" backup "$src"
@@ -76,9 +95,10 @@ done
 
 # --- the report ------------------------------------------------------------------------
 out="$here/results/results-$(date -u +%Y-%m-%d).md"
-python3 - "$work/times" "$out" "$scale" "$cold" <<'PY'
+python3 - "$work/times" "$out" "$scale" "$cold" "$work/sizes" <<'PY'
 import sys, platform, subprocess, os
-times, out, scale, cold = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+times, out, scale, cold, sizes = sys.argv[1:6]
+size = {name: int(n) for name, n in (l.split() for l in open(sizes))}
 rows = {}
 for line in open(times):
     name, wall, cpu, rss = line.split()
@@ -96,8 +116,8 @@ lines = [
     f"Machine: {os.cpu_count()} cores ({cpu}), {int(mem)//1024} MiB RAM, kernel {platform.release()}.",
     f"Tools: {ver(['restic', 'version'])}; {ver(['rustic', '--version'])}; umbra (release build).", "",
     "Ratios are umbra / peer: below 1 means umbra is faster or smaller.", "",
-    "| set | step | umbra wall s | restic wall s | rustic wall s | wall ratio vs restic | vs rustic | umbra CPU s | CPU ratio vs restic | vs rustic | umbra RSS MiB | restic RSS MiB | rustic RSS MiB | RSS ratio vs restic | vs rustic |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "| set | step | umbra wall s | restic wall s | rustic wall s | wall ratio vs restic | vs rustic | umbra CPU s | CPU ratio vs restic | vs rustic | umbra CPU s per GB | umbra RSS MiB | restic RSS MiB | rustic RSS MiB | RSS ratio vs restic | vs rustic |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
 ]
 def r(a, b):
     return f"{a / b:.2f}" if b else "-"
@@ -108,7 +128,7 @@ for s in dict.fromkeys(k[0] for k in rows):
             continue
         lines.append(
             f"| {s} | {step} | {u[0]:.2f} | {re[0]:.2f} | {ru[0]:.2f} | {r(u[0], re[0])} | {r(u[0], ru[0])} "
-            f"| {u[1]:.2f} | {r(u[1], re[1])} | {r(u[1], ru[1])} "
+            f"| {u[1]:.2f} | {r(u[1], re[1])} | {r(u[1], ru[1])} | {r(u[1], size.get(s, 0) / 1e9)} "
             f"| {u[2]/1024:.0f} | {re[2]/1024:.0f} | {ru[2]/1024:.0f} | {r(u[2], re[2])} | {r(u[2], ru[2])} |")
 open(out, "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
