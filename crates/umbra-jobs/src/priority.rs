@@ -7,6 +7,10 @@
 //! snapshot, holds the freeze window and runs the user's commands, stays at the priority
 //! umbra was started with. Low priority never lengthens a freeze or a service's stop.
 //!
+//! Low also reads a volume snapshot's large files around the page cache (the runner asks
+//! umbra-repo for it; see its `source::direct`): caching pages nobody reads again is
+//! kernel work at nobody's priority.
+//!
 //! Low is nice 19 and the idle I/O class (`nice -n 19 ionice -c3`). The class, not a
 //! best-effort level: mq-deadline, the usual scheduler of SSDs and virtual disks, orders
 //! requests by class and ignores the levels, so only the idle class lets the applications'

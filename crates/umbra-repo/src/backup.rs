@@ -73,6 +73,10 @@ pub struct BackupRequest {
     pub read_concurrency: Option<usize>,
     /// Bytes per second read from the sources, all readers together; `None`: no limit.
     pub limit_read: Option<u64>,
+    /// Read volume snapshots' large files around the page cache (`O_DIRECT`): what low
+    /// priority asks, for the kernel work of caching pages nobody will read again runs at
+    /// nobody's priority (see `source::direct`).
+    pub read_around_cache: bool,
 }
 
 impl Default for BackupRequest {
@@ -97,6 +101,7 @@ impl Default for BackupRequest {
             with_atime: false,
             read_concurrency: None,
             limit_read: None,
+            read_around_cache: false,
         }
     }
 }
@@ -325,6 +330,9 @@ impl Repo {
         )?;
         if let Some(rate) = request.limit_read {
             log.limit_reads(rate);
+        }
+        if request.read_around_cache {
+            log.read_snapshots_direct();
         }
 
         let snap = new_snapshot(&request.tags, request.host.as_ref(), request.time.as_ref())?;

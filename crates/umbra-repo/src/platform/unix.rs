@@ -42,6 +42,35 @@ pub(crate) fn advise(file: &File, start: u64, len: u64, advice: Advice) {
     unsafe { libc::posix_fadvise(file.as_raw_fd(), start, len, advice) };
 }
 
+/// `EINVAL`: among others, the error of a direct read the filesystem does not take.
+pub(crate) const EINVAL: i32 = libc::EINVAL;
+
+/// Turns reading around the page cache (`O_DIRECT`) on or off for an open file; false
+/// where the filesystem has no direct I/O or the flag could not be changed.
+#[cfg(target_os = "linux")]
+pub(crate) fn set_direct(file: &File, on: bool) -> bool {
+    let fd = file.as_raw_fd();
+    // SAFETY: an open descriptor; F_GETFL and F_SETFL read and set its status flags.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags < 0 {
+            return false;
+        }
+        let flags = if on {
+            flags | libc::O_DIRECT
+        } else {
+            flags & !libc::O_DIRECT
+        };
+        libc::fcntl(fd, libc::F_SETFL, flags) == 0
+    }
+}
+
+/// Reading around the cache is Linux's `O_DIRECT`; elsewhere files are read as they are.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn set_direct(_file: &File, _on: bool) -> bool {
+    false
+}
+
 /// Sets an open file's access and modification times (seconds, nanoseconds).
 pub(crate) fn set_file_times(file: &File, atime: (i64, i64), mtime: (i64, i64)) -> io::Result<()> {
     let ts = |(sec, nsec): (i64, i64)| libc::timespec {

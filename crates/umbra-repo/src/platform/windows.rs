@@ -171,6 +171,14 @@ impl FileExt for File {
 /// No read-ahead hints on Windows.
 pub(crate) fn advise(_file: &File, _start: u64, _len: u64, _advice: Advice) {}
 
+/// `EINVAL` (never seen here: files are not read around the cache on Windows).
+pub(crate) const EINVAL: i32 = 22;
+
+/// Reading around the cache is Linux's `O_DIRECT`; here files are read as they are.
+pub(crate) fn set_direct(_file: &File, _on: bool) -> bool {
+    false
+}
+
 fn system_time(sec: i64, nsec: i64) -> std::time::SystemTime {
     let base = std::time::UNIX_EPOCH;
     let nanos = std::time::Duration::from_nanos(nsec.clamp(0, 999_999_999) as u64);

@@ -56,6 +56,9 @@ pub(crate) struct ReadLog {
     /// How often a small file that changed while read is read again.
     retries: u32,
     bytes_read: AtomicU64,
+    /// Whether volume snapshots' large files are read around the page cache (low
+    /// priority; see [`direct`]).
+    direct_reads: std::sync::atomic::AtomicBool,
     /// `--limit-read`: the pace every reader's bytes are counted against.
     read_pace: std::sync::OnceLock<crate::throttle::Pace>,
     monitor: Arc<dyn Monitor>,
@@ -139,6 +142,11 @@ impl ReadLog {
     /// Paces every reader of this backup to `rate` bytes per second in all.
     pub(crate) fn limit_reads(&self, rate: u64) {
         let _ = self.read_pace.set(crate::throttle::Pace::new(rate));
+    }
+
+    /// Reads volume snapshots' large files around the page cache from now on.
+    pub(crate) fn read_snapshots_direct(&self) {
+        self.direct_reads.store(true, Ordering::Relaxed);
     }
 
     /// Counts `n` bytes read from a source, and waits as the read limit asks.
@@ -244,6 +252,7 @@ impl PlannedReadSource {
             reports: Mutex::new(vec![SourceReport::default(); sources.len()]),
             retries,
             bytes_read: AtomicU64::new(0),
+            direct_reads: std::sync::atomic::AtomicBool::new(false),
             read_pace: std::sync::OnceLock::new(),
             monitor,
             files,
@@ -425,6 +434,8 @@ pub(crate) fn map_entry(
                 base_path,
                 mtime: entry.node.meta.mtime,
                 drop_pages: plan.method.is_volume_snapshot(),
+                direct: plan.method.is_volume_snapshot()
+                    && log.direct_reads.load(Ordering::Relaxed),
                 read_path,
                 named_path: named.clone(),
                 source: idx,
@@ -439,6 +450,7 @@ pub(crate) fn map_entry(
     }
 }
 
+mod direct;
 mod gapped;
 mod open;
 pub(crate) use open::{Expected, PlannedOpen};
