@@ -188,12 +188,19 @@ mod autogroup {
         }
         repair();
         held.restore = match nice() {
-            Some(n) if n < super::LOW_NICE && set(super::LOW_NICE) => {
+            Some(n) if n < super::LOW_NICE => {
+                // Recorded, and put back on a signal, before it is lowered: a signal or a
+                // kill between the two would otherwise leave it lowered with nothing to
+                // put it back (a SIGINT in that moment once did, in CI).
                 write_record(n);
-                Some((
-                    n,
-                    on_interrupt("the session's CPU priority", move || put_back(n)),
-                ))
+                let registration = on_interrupt("the session's CPU priority", move || put_back(n));
+                if set(super::LOW_NICE) {
+                    Some((n, registration))
+                } else {
+                    drop(registration);
+                    remove_record();
+                    None
+                }
             }
             _ => None,
         };
@@ -214,6 +221,10 @@ mod autogroup {
 
     fn put_back(n: i32) {
         set(n);
+        remove_record();
+    }
+
+    fn remove_record() {
         if let Some(path) = record_path() {
             let _ = std::fs::remove_file(path);
         }
