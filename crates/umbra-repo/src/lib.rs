@@ -39,6 +39,7 @@ mod remote;
 pub mod repair;
 pub mod repo;
 pub mod restore;
+mod size;
 pub mod snapshots;
 mod source;
 pub mod stats;

@@ -51,6 +51,19 @@ fn have_restic() -> bool {
     )
 }
 
+/// A fresh environment whose repository restic made, with an empty `src` beside it; `None`
+/// (said loudly) without restic.
+fn restic_made_repository() -> Option<(Env, std::path::PathBuf)> {
+    if !have_restic() {
+        return None;
+    }
+    let env = Env::new();
+    restic_ok(&env, &["init"]);
+    let src = env.path("src");
+    fs::create_dir_all(&src).expect("mkdir");
+    Some((env, src))
+}
+
 #[test]
 fn restic_checks_and_restores_what_umbra_wrote() {
     if !have_restic() {
@@ -89,12 +102,9 @@ fn restic_checks_and_restores_what_umbra_wrote() {
 
 #[test]
 fn umbra_reads_restores_and_extends_a_restic_repository() {
-    if !have_restic() {
+    let Some((env, src)) = restic_made_repository() else {
         return;
-    }
-    let env = Env::new();
-    restic_ok(&env, &["init"]);
-    let src = env.path("src");
+    };
     sample_tree(&src);
     restic_ok(&env, &["backup", src.to_str().expect("utf8")]);
     let table = env.ok(&["snapshots"]);
@@ -146,13 +156,9 @@ fn restic_honours_umbras_exclusive_lock() {
 /// size; a low-entropy stretch runs to the maximum (8 MiB).
 #[test]
 fn umbra_cuts_files_where_restic_does() {
-    if !have_restic() {
+    let Some((env, src)) = restic_made_repository() else {
         return;
-    }
-    let env = Env::new();
-    restic_ok(&env, &["init"]);
-    let src = env.path("src");
-    fs::create_dir_all(&src).expect("mkdir");
+    };
     let mut data = Rng(25).bytes(6_000_000);
     data[1_000_000..1_300_000].fill(0);
     data.extend((0..9_000_000u32).map(|i| (i % 3) as u8));

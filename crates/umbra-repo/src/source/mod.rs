@@ -149,6 +149,11 @@ impl ReadLog {
         self.direct_reads.store(true, Ordering::Relaxed);
     }
 
+    /// Whether volume snapshots' large files are read around the page cache.
+    fn reads_snapshots_direct(&self) -> bool {
+        self.direct_reads.load(Ordering::Relaxed)
+    }
+
     /// Counts `n` bytes read from a source, and waits as the read limit asks.
     pub(crate) fn count_read(&self, n: u64) {
         self.bytes_read.fetch_add(n, Ordering::Relaxed);
@@ -434,8 +439,6 @@ pub(crate) fn map_entry(
                 base_path,
                 mtime: entry.node.meta.mtime,
                 drop_pages: plan.method.is_volume_snapshot(),
-                direct: plan.method.is_volume_snapshot()
-                    && log.direct_reads.load(Ordering::Relaxed),
                 read_path,
                 named_path: named.clone(),
                 source: idx,

@@ -102,9 +102,6 @@ pub(crate) struct PlannedOpen {
     /// files: 0.27-0.31 s → 0.16-0.21 s). The backup as a whole was no faster for it
     /// (4 runs each: medians 5.24 s with, 5.15 s without; within the noise).
     pub(super) drop_pages: bool,
-    /// Whether a streamed file is read around the page cache (a volume snapshot's, at
-    /// low priority; see [`super::direct`]).
-    pub(super) direct: bool,
     pub(super) named_path: PathBuf,
     pub(super) expected: Expected,
     pub(super) source: usize,
@@ -227,7 +224,9 @@ impl PlannedOpen {
     /// Streams `len` bytes of a large file from `file`; a file read in place is checked at
     /// its end for changes (a clone cannot change).
     fn stream(self, file: File, len: u64) -> FileReader {
-        let file = if self.direct {
+        // A volume snapshot's file (the files whose pages are dropped), when asked (low
+        // priority): read around the page cache; see [`super::direct`].
+        let file = if self.drop_pages && self.log.reads_snapshots_direct() {
             DirectFile::new(file)
         } else {
             DirectFile::buffered(file)
