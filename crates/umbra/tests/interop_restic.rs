@@ -172,4 +172,72 @@ fn umbra_cuts_files_where_restic_does() {
         summary["data_blobs"], 0,
         "umbra cut other chunks than restic: {summary}"
     );
+
+    // A cut restic makes 10 bytes past the minimum size (512 KiB): the 64 bytes before it
+    // are a window found to match restic's mask under this repository's polynomial.
+    // rustic_core's own loop hashed the window there without its last byte, and cut
+    // elsewhere (vendor/PATCHES.md, patch 25).
+    let config = restic_ok(&env, &["cat", "config"]);
+    let config: serde_json::Value = serde_json::from_str(&config).expect("restic's config");
+    let poly = config["chunker_polynomial"]
+        .as_str()
+        .and_then(|p| u64::from_str_radix(p, 16).ok())
+        .expect("chunker_polynomial");
+    let window = Rabin::new(poly).matching_window(&mut Rng(27), (1 << 20) - 1);
+    let mut edge = Rng(28).bytes((512 << 10) + 10 - 64);
+    edge.extend_from_slice(&window);
+    edge.extend(Rng(29).bytes(1_000_000));
+    fs::remove_file(src.join("file.bin")).expect("rm");
+    fs::write(src.join("edge.bin"), &edge).expect("write");
+    restic_ok(&env, &["backup", src.to_str().expect("utf8")]);
+    let (code, summary) = env.backup_json(&[&src], &["--force"]);
+    assert_eq!(code, Some(0), "{summary}");
+    assert_eq!(
+        summary["data_blobs"], 0,
+        "umbra did not cut 10 bytes past the minimum where restic did: {summary}"
+    );
+}
+
+/// restic's Rabin fingerprint of a 64-byte window (its chunker's), computed the long way.
+struct Rabin {
+    poly: u64,
+    /// `out[b]`: the fingerprint of `b` and 63 zero bytes.
+    out: Vec<u64>,
+}
+
+impl Rabin {
+    fn new(poly: u64) -> Self {
+        let mut rabin = Self {
+            poly,
+            out: Vec::new(),
+        };
+        rabin.out = (0..=255u8)
+            .map(|b| (0..63).fold(rabin.append(0, b), |h, _| rabin.append(h, 0)))
+            .collect();
+        rabin
+    }
+
+    /// `hash * x^8 + b` modulo the polynomial, over GF(2).
+    fn append(&self, hash: u64, b: u8) -> u64 {
+        let degree = 63 - self.poly.leading_zeros();
+        let mut h = (hash << 8) | u64::from(b);
+        while h != 0 && 63 - h.leading_zeros() >= degree {
+            h ^= self.poly << (63 - h.leading_zeros() - degree);
+        }
+        h
+    }
+
+    /// 64 random bytes whose fingerprint has no bit of `mask` set (about `mask` tries,
+    /// one byte slid in at a time).
+    fn matching_window(&self, rng: &mut Rng, mask: u64) -> Vec<u8> {
+        let mut stream = rng.bytes(64);
+        let mut hash = stream.iter().fold(0, |h, &b| self.append(h, b));
+        while hash & mask != 0 {
+            let b = (rng.next() & 0xff) as u8;
+            let leaving = stream[stream.len() - 64];
+            hash = self.append(hash ^ self.out[usize::from(leaving)], b);
+            stream.push(b);
+        }
+        stream.split_off(stream.len() - 64)
+    }
 }

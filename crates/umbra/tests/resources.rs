@@ -3,7 +3,8 @@
 //! store run at nice 19 in the idle I/O class while the run's own thread keeps
 //! umbra's priority, and the session's autogroup is at nice 19 meanwhile and put back
 //! after (also when a signal ends the backup); `--priority normal` lowers nothing;
-//! `--limit-read` paces the reading.
+//! `--limit-read` paces the reading; a low backup reads a volume snapshot's large files
+//! with `O_DIRECT` (around the page cache), a normal one and live files through it.
 //! The job file's keys and the units `schedule install` writes are checked in
 //! `jobs_config.rs`.
 
@@ -290,4 +291,110 @@ fn low_priority_lowers_the_readers_and_the_read_limit_paces_them() {
             "{flag} {value}: {err}"
         );
     }
+}
+
+/// The open flags of every file `pid` holds open whose path ends with `name`, every 20 ms
+/// until it exits: (path, flags) as `/proc/PID/fdinfo` shows them.
+fn open_flags_while_running(mut child: std::process::Child, name: &str) -> Vec<(String, i32)> {
+    let pid = child.id();
+    let mut seen = Vec::new();
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut e, &mut err);
+            }
+            assert!(status.success(), "{err}");
+            return seen;
+        }
+        for fd in fs::read_dir(format!("/proc/{pid}/fd"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let Ok(target) = fs::read_link(fd.path()) else {
+                continue;
+            };
+            let target = target.to_string_lossy().into_owned();
+            if !target.ends_with(name) {
+                continue;
+            }
+            let info = format!("/proc/{pid}/fdinfo/{}", fd.file_name().to_string_lossy());
+            let flags = fs::read_to_string(info).ok().and_then(|s| {
+                let line = s.lines().find(|l| l.starts_with("flags:"))?;
+                i32::from_str_radix(line.trim_start_matches("flags:").trim(), 8).ok()
+            });
+            if let Some(flags) = flags {
+                seen.push((target, flags));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The kernel's view of how a backup reads a 24 MiB file of a btrfs source, paced to last
+/// a few seconds: low priority reads the volume snapshot's copy with `O_DIRECT`, normal
+/// priority reads it through the page cache, and a live file (no volume snapshot) is
+/// never read direct (that would make the kernel write the application's dirty pages
+/// back first).
+#[test]
+fn low_priority_reads_a_volume_snapshots_large_files_around_the_page_cache() {
+    let env = Env::new();
+    let Some(lfs) = common::LoopFs::new("btrfs", env.dir.path(), 300) else {
+        return;
+    };
+    env.init();
+    let src = lfs.path("data");
+    fs::create_dir_all(&src).expect("mkdir");
+    let mut rng = common::Rng(21);
+    let mut backup = |name: &str, extra: &[&str]| {
+        fs::write(src.join(name), rng.bytes(24 << 20)).expect("write");
+        let child = env
+            .umbra()
+            .args(["backup", "--limit-read", "8", "--keep-base", "never"])
+            .args(extra)
+            .arg(&src)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("umbra backup");
+        open_flags_while_running(child, name)
+    };
+    let direct = |seen: &[(String, i32)]| seen.iter().all(|(_, f)| f & libc::O_DIRECT != 0);
+    let buffered = |seen: &[(String, i32)]| seen.iter().all(|(_, f)| f & libc::O_DIRECT == 0);
+
+    let low = backup("low.img", &["--snapshot", "btrfs"]);
+    assert!(!low.is_empty(), "the file was never seen open");
+    assert!(
+        low.iter().all(|(p, _)| p.contains(".umbra-snapshots")),
+        "read from elsewhere than the snapshot: {low:?}"
+    );
+    assert!(
+        direct(&low),
+        "a low backup read the snapshot's file buffered: {low:?}"
+    );
+
+    let normal = backup(
+        "normal.img",
+        &["--snapshot", "btrfs", "--priority", "normal"],
+    );
+    assert!(!normal.is_empty(), "the file was never seen open");
+    assert!(
+        buffered(&normal),
+        "--priority normal read direct: {normal:?}"
+    );
+
+    let live = backup("live.img", &["--open-files", "off"]);
+    assert!(!live.is_empty(), "the file was never seen open");
+    assert!(
+        live.iter().all(|(p, _)| !p.contains(".umbra-snapshots")),
+        "{live:?}"
+    );
+    assert!(buffered(&live), "a live file was read direct: {live:?}");
+    eprintln!(
+        "measured: {} samples of the snapshot's file open with O_DIRECT at low, {} and {} without at normal and live",
+        low.len(),
+        normal.len(),
+        live.len()
+    );
 }

@@ -1,7 +1,7 @@
 use std::{
     fmt::Debug,
     fs::{self, File, Metadata},
-    io::{Read, Seek, SeekFrom},
+    io::{Read, Seek, SeekFrom, Write},
     path::{Path, PathBuf},
     process::Command,
 };
@@ -472,11 +472,9 @@ impl WriteBackend for LocalBackend {
         _cacheable: bool,
         content: BytesList,
     ) -> RusticResult<()> {
-        fn write_local_file(
-            filename: &Path,
-            mut reader: impl Read,
-            length: u64,
-        ) -> RusticResult<()> {
+        // umbra patch 26: each part written as it is, instead of through `io::copy`'s 8 KiB
+        // buffer (a copy of every byte, and a write call per 8 KiB of a 16 MiB pack).
+        fn write_local_file(filename: &Path, parts: &[Bytes], length: u64) -> RusticResult<()> {
             let mut file = fs::OpenOptions::new()
                 .create(true)
                 .truncate(true)
@@ -501,14 +499,17 @@ impl WriteBackend for LocalBackend {
                     .attach_context("path", filename.to_string_lossy())
             })?;
 
-            _ = std::io::copy(&mut reader, &mut file).map_err(|err| {
-                RusticError::with_source(
+            parts
+                .iter()
+                .try_for_each(|part| file.write_all(part))
+                .map_err(|err| {
+                    RusticError::with_source(
                     ErrorKind::InputOutput,
                     "Failed to write to the buffer: `{path}`. Please check the file and try again.",
                     err,
                 )
                 .attach_context("path", filename.to_string_lossy())
-            })?;
+                })?;
             file.sync_all().map_err(|err| {
                 RusticError::with_source(
                     ErrorKind::InputOutput,
@@ -540,10 +541,9 @@ impl WriteBackend for LocalBackend {
         // Write to temporary file
         let filename_tmp = parent.join(Self::filename(tpe, id) + "-tmp-");
         let size = content.size();
-        let reader = content.reader();
         match write_local_file(
             &filename_tmp,
-            reader,
+            content.slice(),
             size.try_into().expect("size too large for u64"), // should not happen
         ) {
             Ok(file) => file,

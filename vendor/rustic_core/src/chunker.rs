@@ -1,11 +1,14 @@
 use std::io::Read;
 
+use std::sync::Arc;
+
+mod cut;
 mod fixed_size;
 pub mod rabin;
 
+use cut::Tables;
 use fixed_size::ChunkIter as FixedSizeChunkIter;
 use rabin::ChunkIter as RabinChunkIter;
-use rustic_cdc::Rabin64;
 
 use crate::{
     RusticResult,
@@ -16,18 +19,18 @@ use crate::{
 ///
 /// `Rabin64::new_with_polynom` computes two 256-entry tables, which took 31% of all CPU of
 /// a backup of 20,000 small files (one chunker per file). restic computes them once per
-/// polynomial; here they are computed once and cloned (4 KiB) for each file.
-fn rabin_for(poly: u64) -> Rabin64 {
-    static TABLES: std::sync::Mutex<Option<(u64, Rabin64)>> = std::sync::Mutex::new(None);
+/// polynomial; here they are computed once and shared by every file's chunker.
+fn tables_for(poly: u64) -> Arc<Tables> {
+    static TABLES: std::sync::Mutex<Option<(u64, Arc<Tables>)>> = std::sync::Mutex::new(None);
     let Ok(mut cached) = TABLES.lock() else {
-        return Rabin64::new_with_polynom(6, &poly);
+        return Arc::new(Tables::new(poly));
     };
     match &*cached {
-        Some((p, rabin)) if *p == poly => rabin.clone(),
+        Some((p, tables)) if *p == poly => Arc::clone(tables),
         _ => {
-            let rabin = Rabin64::new_with_polynom(6, &poly);
-            *cached = Some((poly, rabin.clone()));
-            rabin
+            let tables = Arc::new(Tables::new(poly));
+            *cached = Some((poly, Arc::clone(&tables)));
+            tables
         }
     }
 }
@@ -47,9 +50,8 @@ impl<R: Read + Send> ChunkIter<R> {
         let iter = match config.chunker() {
             Chunker::Rabin => {
                 let poly = config.poly()?;
-                let rabin = rabin_for(poly);
                 Self::Rabin(Box::new(RabinChunkIter::new(
-                    rabin,
+                    tables_for(poly),
                     config.chunk_size(),
                     config.chunk_min_size(),
                     config.chunk_max_size(),

@@ -20,7 +20,7 @@ use crate::{
         decrypt::{DecryptFullBackend, DecryptWriteBackend},
     },
     blob::{BlobId, BlobLocations, BlobType},
-    crypto::{CryptoKey, hasher::hash_reader},
+    crypto::{CryptoKey, hasher::Hasher},
     error::{ErrorKind, RusticError, RusticResult},
     index::{IndexEntry, indexer::SharedIndexer},
     repofile::{
@@ -842,8 +842,11 @@ impl Actor {
                     .into_iter()
                     .readahead_scoped(scope)
                     .map(|(file, index): (BytesList, IndexPack)| {
-                        let id = hash_reader(file.clone().reader())
-                            .expect("reading from memory cannot fail");
+                        // umbra patch 27: the pack's parts hashed where they lie, not
+                        // copied 4 KiB at a time through `hash_reader`'s buffer.
+                        let mut hasher = Hasher::new();
+                        file.slice().iter().for_each(|part| hasher.update(part));
+                        let id = hasher.finalize();
                         (file, PackId::from(id), index)
                     })
                     .readahead_scoped(scope)

@@ -1,15 +1,17 @@
 use std::io::{self, Read};
 
+use std::sync::Arc;
+
 use rand::{RngExt, rng};
-use rustic_cdc::{Polynom, Polynom64, Rabin64, RollingHash64};
+use rustic_cdc::{Polynom, Polynom64};
+
+use super::cut::Tables;
 
 use crate::error::{ErrorKind, RusticError, RusticResult};
 
 pub(super) mod constants {
     /// The size of a kilobyte.
     pub(super) const KB: usize = 1024;
-    /// Buffer size used for reading - TODO: Find out optimal size for best performance!
-    pub(super) const BUF_SIZE: usize = 4 * KB;
     /// Random polynomial maximum tries.
     pub(super) const RAND_POLY_MAX_TRIES: i32 = 1_000_000;
 }
@@ -42,12 +44,13 @@ pub(crate) fn check_rabin_params(
 }
 
 /// `ChunkIter` is an iterator that chunks data.
+///
+/// umbra patch 25: the bytes are read in blocks straight into the chunk, and the cut is
+/// found by [`Tables::first_cut`] (four lanes at a time) instead of one byte pushed and
+/// hashed at a time. The cuts are restic's; see `cut.rs`.
 pub(crate) struct ChunkIter<R: Read + Send> {
-    /// The buffer used for reading.
-    buf: Vec<u8>,
-
-    /// The position in the buffer.
-    pos: usize,
+    /// The bytes read past the last cut: the start of the next chunk.
+    carry: Vec<u8>,
 
     /// The reader.
     reader: R,
@@ -55,8 +58,8 @@ pub(crate) struct ChunkIter<R: Read + Send> {
     /// The split mask used to determine if a chunk is a chunk boundary.
     split_mask: u64,
 
-    /// The rolling hash.
-    rabin: Rabin64,
+    /// The Rabin fingerprint's tables.
+    tables: Arc<Tables>,
 
     /// The size hint is used to optimize memory allocation; this should be an upper bound on the size.
     size_hint: usize,
@@ -67,6 +70,9 @@ pub(crate) struct ChunkIter<R: Read + Send> {
     /// The maximum size of a chunk.
     max_size: usize,
 
+    /// The expected size of a chunk (the mask's): with `min_size`, sizes the allocation.
+    chunk_size: usize,
+
     /// If the iterator is finished.
     finished: bool,
 }
@@ -76,11 +82,11 @@ impl<R: Read + Send> ChunkIter<R> {
     ///
     /// # Arguments
     ///
+    /// * `tables` - The Rabin fingerprint's tables for the repository's polynomial.
     /// * `reader` - The reader to read from.
     /// * `size_hint` - The size hint is used to optimize memory allocation; this should be an upper bound on the size.
-    /// * `rabin` - The rolling hash.
     pub(crate) fn new(
-        rabin: Rabin64,
+        tables: Arc<Tables>,
         chunk_size: usize,
         chunk_min_size: usize,
         chunk_max_size: usize,
@@ -88,106 +94,88 @@ impl<R: Read + Send> ChunkIter<R> {
         size_hint: usize,
     ) -> RusticResult<Self> {
         check_rabin_params(chunk_size, chunk_min_size, chunk_max_size)?;
-        let chunk_size: u64 = chunk_size.try_into().unwrap();
-        let split_mask: u64 = chunk_size - 1;
+        let split_mask: u64 = (chunk_size as u64).wrapping_sub(1);
         Ok(Self {
-            buf: vec![0; constants::BUF_SIZE],
-            pos: constants::BUF_SIZE,
+            carry: Vec::new(),
             reader,
             split_mask,
-            rabin,
+            tables,
             size_hint, // size hint is used to optimize memory allocation; this should be an upper bound on the size
             min_size: chunk_min_size,
             max_size: chunk_max_size,
+            chunk_size,
             finished: false,
         })
     }
+
+    /// Reads up to `want` more bytes onto the end of `chunk`; how many came (0 at the end).
+    fn read_more(&mut self, chunk: &mut Vec<u8>, want: usize) -> io::Result<usize> {
+        (&mut self.reader).take(want as u64).read_to_end(chunk)
+    }
+
+    /// The next chunk, or `None` at the end.
+    fn next_chunk(&mut self) -> io::Result<Option<Vec<u8>>> {
+        // Room for most chunks at once: growing a chunk copies it.
+        let room = self
+            .size_hint
+            .min(self.min_size.saturating_add(2 * self.chunk_size))
+            .max(self.carry.len());
+        let mut chunk = Vec::with_capacity(room);
+        chunk.append(&mut self.carry);
+        if chunk.len() < self.min_size {
+            let want = self.min_size - chunk.len();
+            _ = self.read_more(&mut chunk, want)?;
+        }
+        if chunk.len() < self.min_size {
+            self.finished = true;
+            return Ok((!chunk.is_empty()).then_some(chunk));
+        }
+        // The next position that may be a cut: a chunk ending there.
+        let mut at = self.min_size;
+        let cut = loop {
+            let end = chunk.len().min(self.max_size);
+            if at <= end {
+                if let Some(cut) = self.tables.first_cut(&chunk, at, end + 1, self.split_mask) {
+                    break cut;
+                }
+                at = end + 1;
+            }
+            if chunk.len() >= self.max_size {
+                break self.max_size;
+            }
+            let want = READ_STEP.min(self.max_size - chunk.len());
+            if self.read_more(&mut chunk, want)? == 0 {
+                self.finished = true;
+                break chunk.len();
+            }
+        };
+        self.carry.extend_from_slice(&chunk[cut..]);
+        chunk.truncate(cut);
+        self.size_hint = self.size_hint.saturating_sub(chunk.len()); // size_hint can be too small!
+        Ok(Some(chunk))
+    }
 }
+
+/// How much is read at a time past a chunk's minimum size. What is read past a cut is
+/// copied to the next chunk: half of this, on average, per chunk.
+const READ_STEP: usize = 64 * constants::KB;
 
 impl<R: Read + Send> Iterator for ChunkIter<R> {
     type Item = RusticResult<Vec<u8>>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.finished {
+        if self.finished && self.carry.is_empty() {
             return None;
         }
-
-        let mut min_size = self.min_size;
-        let mut vec = Vec::with_capacity(self.size_hint.min(min_size));
-
-        // check if some bytes exist in the buffer and if yes, use them
-        let open_buf_len = self.buf.len() - self.pos;
-        if open_buf_len > 0 {
-            vec.resize(open_buf_len, 0);
-            vec.copy_from_slice(&self.buf[self.pos..]);
-            self.pos = self.buf.len();
-            min_size -= open_buf_len;
-        }
-
-        let size = match (&mut self.reader)
-            .take(min_size as u64)
-            .read_to_end(&mut vec)
-        {
-            Ok(size) => size,
-            Err(err) => {
-                return Some(Err(RusticError::with_source(
+        self.next_chunk()
+            .map_err(|err| {
+                RusticError::with_source(
                     ErrorKind::InputOutput,
                     "Failed to read from reader in iterator",
                     err,
-                )));
-            }
-        };
-
-        // If self.min_size is not reached, we are done.
-        // Note that the read data is of size size + open_buf_len and self.min_size = minsize + open_buf_len
-        if size < min_size {
-            self.finished = true;
-            vec.truncate(size + open_buf_len);
-            return if vec.is_empty() { None } else { Some(Ok(vec)) };
-        }
-
-        _ = self
-            .rabin
-            .reset_and_prefill_window(&mut vec[vec.len() - 64..vec.len()].iter().copied());
-
-        loop {
-            if vec.len() >= self.max_size {
-                break;
-            }
-
-            if (self.rabin.hash & self.split_mask) == 0 {
-                break;
-            }
-
-            if self.buf.len() == self.pos {
-                match self.reader.read(&mut self.buf[..]) {
-                    Ok(0) => {
-                        self.finished = true;
-                        break;
-                    }
-                    Ok(size) => {
-                        self.pos = 0;
-                        self.buf.truncate(size);
-                    }
-
-                    Err(ref e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(err) => {
-                        return Some(Err(RusticError::with_source(
-                            ErrorKind::InputOutput,
-                            "Failed to read from reader in iterator",
-                            err,
-                        )));
-                    }
-                }
-            }
-
-            let byte = self.buf[self.pos];
-            vec.push(byte);
-            self.pos += 1;
-            self.rabin.slide(byte);
-        }
-        self.size_hint = self.size_hint.saturating_sub(vec.len()); // size_hint can be too small!
-        Some(Ok(vec))
+                )
+            })
+            .transpose()
     }
 }
 
@@ -322,6 +310,7 @@ mod tests {
     use insta::assert_ron_snapshot;
     use rand::prelude::*;
     use std::io::{Cursor, repeat};
+    use std::sync::Arc;
 
     /// The Splitmask is used to determine if a chunk is a chunk boundary.
     const SIZE: usize = 1 << 20;
@@ -334,8 +323,8 @@ mod tests {
 
     fn chunker<R: Read + Send>(reader: R, size_hint: usize) -> ChunkIter<R> {
         let poly = 0x003D_A335_8B4D_C173;
-        let rabin = Rabin64::new_with_polynom(6, &poly);
-        ChunkIter::new(rabin, SIZE, MIN_SIZE, MAX_SIZE, reader, size_hint).unwrap()
+        let tables = Arc::new(Tables::new(poly));
+        ChunkIter::new(tables, SIZE, MIN_SIZE, MAX_SIZE, reader, size_hint).unwrap()
     }
 
     #[test]
@@ -355,6 +344,91 @@ mod tests {
             .collect();
 
         assert_ron_snapshot!(chunks);
+    }
+
+    /// restic's chunker (chunker.go's `reset` and `Next`), one byte at a time: the chunk
+    /// lengths umbra patch 25's lanes must reproduce.
+    fn restic_lengths(data: &[u8], poly: u64, mask: u64, min: usize, max: usize) -> Vec<usize> {
+        use rustic_cdc::Rabin64;
+        let out = Rabin64::calculate_out_table(64, &poly);
+        let reduce = Rabin64::calculate_mod_table(&poly);
+        let shift = poly.degree() - 8;
+        let mut lengths = Vec::new();
+        let mut start = 0;
+        while start < data.len() {
+            let mut win = [0u8; 64];
+            let mut wpos = 0;
+            let mut slide = |digest: u64, b: u8| {
+                let leaving = win[wpos];
+                win[wpos] = b;
+                wpos = (wpos + 1) % 64;
+                let digest = digest ^ out[leaving as usize];
+                ((digest << 8) | u64::from(b)) ^ reduce[(digest >> shift) as usize]
+            };
+            let mut digest = slide(0, 1);
+            let mut add = min - 64;
+            let mut pos = start + add;
+            loop {
+                if pos >= data.len() {
+                    lengths.push(data.len() - start);
+                    start = data.len();
+                    break;
+                }
+                digest = slide(digest, data[pos]);
+                add += 1;
+                pos += 1;
+                if add >= min && (digest & mask == 0 || add >= max) {
+                    lengths.push(add);
+                    start += add;
+                    break;
+                }
+            }
+        }
+        lengths
+    }
+
+    /// A reader that hands out what it has in pieces of 1 to 5,000 bytes.
+    struct Ragged(Cursor<Vec<u8>>, StdRng);
+
+    impl Read for Ragged {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.1.random_range(1..=5000).min(buf.len());
+            self.0.read(&mut buf[..n])
+        }
+    }
+
+    #[test]
+    fn cuts_are_restics() {
+        let poly = 0x003D_A335_8B4D_C173;
+        let mut rng = StdRng::seed_from_u64(25);
+        // Random bytes, a stretch of zeros, and low-entropy text: cuts in all of them.
+        let mut data = vec![0u8; 3 << 20];
+        rng.fill_bytes(&mut data[..2 << 20]);
+        data.extend((0..(1 << 20)).map(|i: u32| b"abcab "[(i % 6) as usize] ^ (i % 7 == 0) as u8));
+        for (mask_bits, min, max) in [
+            (9, 256, 8192),
+            (12, 64, 1 << 20),
+            (14, 4096, 1 << 16),
+            (20, 512 * 1024, 8 << 20),
+        ] {
+            let mask = (1u64 << mask_bits) - 1;
+            let want = restic_lengths(&data, poly, mask, min, max);
+            let reader = Ragged(Cursor::new(data.clone()), StdRng::seed_from_u64(mask_bits));
+            let iter = ChunkIter::new(
+                Arc::new(Tables::new(poly)),
+                1 << mask_bits,
+                min,
+                max,
+                reader,
+                usize::MAX,
+            )
+            .unwrap();
+            let chunks: Vec<Vec<u8>> = iter.map(Result::unwrap).collect();
+            let got: Vec<usize> = chunks.iter().map(Vec::len).collect();
+            assert_eq!(got, want, "mask 2^{mask_bits}, min {min}, max {max}");
+            assert_eq!(chunks.concat(), data);
+            assert!(want.len() > 3, "too few cuts to say anything: {want:?}");
+        }
     }
 
     #[test]
