@@ -20,6 +20,10 @@
 #   BENCH_CLIENTS    load clients          default 4
 #   BENCH_ROUNDS     rounds of all cases   default 1
 #   BENCH_PARTS      "pg mariadb", or one  default both
+#   BENCH_CASES      a file of cases instead of the list above, one `NAME=COMMAND` a line, in
+#                    which @D@ is the directory to back up, @U@ umbra, and @W@/r-@N@-1 to
+#                    -4 and @W@/u-@N@-1 to -4 are fresh restic and umbra repositories
+#                    (for experiments: `umbra old=/tmp/old/umbra -r @W@/u-@N@-3 backup @D@`)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
@@ -62,6 +66,10 @@ python3 "$here/gen.py" "$work/fs/files" "$files" >/dev/null
 
 cases() { # cases DIR NAME: the case list for app_cost.py, backing up DIR (repositories made first)
   local d="$1" n="$2"
+  if [ -n "${BENCH_CASES:-}" ]; then
+    sed -e "s|@D@|$d|g" -e "s|@W@|$work|g" -e "s|@N@|$n|g" -e "s|@U@|$umbra|g" "$BENCH_CASES"
+    return
+  fi
   echo "nothing=sleep 20"
   echo "restic=restic -r $work/r-$n-1 backup -q $d"
   echo "restic nice=nice -n 19 ionice -c3 restic -r $work/r-$n-2 backup -q $d"
@@ -75,7 +83,7 @@ measure() { # measure NAME COUNT_COMMAND RESET_COMMAND DIR
   local name="$1" counter="$2" reset="$3" dir="$4" r
   for r in $(seq 1 "$rounds"); do
     rm -rf "$work"/r-"$name"-* "$work"/u-"$name"-*
-    for i in 1 2; do
+    for i in 1 2 3 4; do
       restic -r "$work/r-$name-$i" init -q >/dev/null
       "$umbra" -r "$work/u-$name-$i" init -q
     done
@@ -162,7 +170,7 @@ for load in ("pg", "mariadb"):
         return statistics.median(v) if v else None
     rl, rw = med("restic", "lost"), med("restic", "window_s")
     print("\nAgainst restic (medians over rounds):\n")
-    for case in ("umbra (default: low)", "umbra --priority normal"):
+    for case in sorted({r["case"] for r in mine} - {"nothing", "restic"}):
         ul, uw, ur = med(case, "lost"), med(case, "window_s"), med(case, "ratio")
         lost = f"{ul / rl:.2f}x" if ul is not None and rl else "-"
         window = f"{uw / rw:.2f}x" if uw is not None and rw else "-"
