@@ -198,6 +198,16 @@ fn umbra_cuts_files_where_restic_does() {
     );
 }
 
+/// `hash * x^8 + b` modulo `poly`, over GF(2): one byte appended to a Rabin fingerprint.
+fn append(poly: u64, hash: u64, b: u8) -> u64 {
+    let degree = 63 - poly.leading_zeros();
+    let mut h = (hash << 8) | u64::from(b);
+    while h != 0 && 63 - h.leading_zeros() >= degree {
+        h ^= poly << (63 - h.leading_zeros() - degree);
+    }
+    h
+}
+
 /// restic's Rabin fingerprint of a 64-byte window (its chunker's), computed the long way.
 struct Rabin {
     poly: u64,
@@ -207,35 +217,21 @@ struct Rabin {
 
 impl Rabin {
     fn new(poly: u64) -> Self {
-        let mut rabin = Self {
-            poly,
-            out: Vec::new(),
-        };
-        rabin.out = (0..=255u8)
-            .map(|b| (0..63).fold(rabin.append(0, b), |h, _| rabin.append(h, 0)))
+        let out = (0..=255u8)
+            .map(|b| (0..63).fold(append(poly, 0, b), |h, _| append(poly, h, 0)))
             .collect();
-        rabin
-    }
-
-    /// `hash * x^8 + b` modulo the polynomial, over GF(2).
-    fn append(&self, hash: u64, b: u8) -> u64 {
-        let degree = 63 - self.poly.leading_zeros();
-        let mut h = (hash << 8) | u64::from(b);
-        while h != 0 && 63 - h.leading_zeros() >= degree {
-            h ^= self.poly << (63 - h.leading_zeros() - degree);
-        }
-        h
+        Self { poly, out }
     }
 
     /// 64 random bytes whose fingerprint has no bit of `mask` set (about `mask` tries,
     /// one byte slid in at a time).
     fn matching_window(&self, rng: &mut Rng, mask: u64) -> Vec<u8> {
         let mut stream = rng.bytes(64);
-        let mut hash = stream.iter().fold(0, |h, &b| self.append(h, b));
+        let mut hash = stream.iter().fold(0, |h, &b| append(self.poly, h, b));
         while hash & mask != 0 {
             let b = (rng.next() & 0xff) as u8;
             let leaving = stream[stream.len() - 64];
-            hash = self.append(hash ^ self.out[usize::from(leaving)], b);
+            hash = append(self.poly, hash ^ self.out[usize::from(leaving)], b);
             stream.push(b);
         }
         stream.split_off(stream.len() - 64)

@@ -380,6 +380,10 @@ fn low_priority_reads_a_volume_snapshots_large_files_around_the_page_cache() {
     );
     assert!(!normal.is_empty(), "the file was never seen open");
     assert!(
+        normal.iter().all(|(p, _)| p.contains(".umbra-snapshots")),
+        "read from elsewhere than the snapshot: {normal:?}"
+    );
+    assert!(
         buffered(&normal),
         "--priority normal read direct: {normal:?}"
     );

@@ -12,7 +12,7 @@
 use rustic_cdc::{Polynom, Polynom64, Rabin64};
 
 /// The Rabin window: 64 bytes, as in restic.
-pub(super) const WINDOW: usize = 64;
+const WINDOW: usize = 64;
 
 /// Positions per lane in one pass of four lanes.
 const LANE: usize = 4096;

@@ -164,7 +164,8 @@ impl<R: Read + Send> Iterator for ChunkIter<R> {
     type Item = RusticResult<Vec<u8>>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.finished && self.carry.is_empty() {
+        // Finished means the reader ended, with nothing carried past a cut.
+        if self.finished {
             return None;
         }
         self.next_chunk()
