@@ -237,3 +237,55 @@ impl Rabin {
         stream.split_off(stream.len() - 64)
     }
 }
+
+/// Small files that share a content, read side by side (one reader's batch, before any
+/// pack is written), are stored once; restic finds no blob twice in the index and reads
+/// back the whole tree, also after a large file joins the small ones.
+#[test]
+fn small_files_sent_together_are_stored_once_each() {
+    if !have_restic() {
+        return;
+    }
+    let env = Env::new();
+    env.init();
+    let src = env.path("src");
+    fs::create_dir_all(src.join("small")).expect("mkdir");
+    let mut rng = Rng(28);
+    for i in 0..150 {
+        let body = rng.bytes(1_000 + i * 37);
+        // Each content twice, side by side.
+        fs::write(src.join(format!("small/{i:03}a")), &body).expect("write");
+        fs::write(src.join(format!("small/{i:03}b")), &body).expect("write");
+    }
+    env.backup_json(&[&src], &[]);
+    let data_blobs = |env: &Env| -> Vec<String> {
+        restic_ok(env, &["list", "blobs"])
+            .lines()
+            .filter(|l| l.starts_with("data "))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(data_blobs(&env).len(), 150, "one blob per distinct content");
+
+    fs::write(src.join("small/large.bin"), Rng(29).bytes(3_000_000)).expect("write");
+    for i in 0..40 {
+        fs::write(src.join(format!("small/new{i:02}")), rng.bytes(2_000)).expect("write");
+    }
+    env.backup_json(&[&src], &[]);
+    let blobs = data_blobs(&env);
+    let distinct: std::collections::HashSet<&String> = blobs.iter().collect();
+    assert_eq!(distinct.len(), blobs.len(), "a blob is in the index twice");
+    let check = restic_ok(&env, &["check", "--read-data"]);
+    assert!(check.contains("no errors were found"), "{check}");
+    let target = env.path("restic-restore");
+    restic_ok(
+        &env,
+        &[
+            "restore",
+            "latest",
+            "--target",
+            target.to_str().expect("utf8"),
+        ],
+    );
+    assert_same_tree(&src, &restored_path(&target, &src));
+}
