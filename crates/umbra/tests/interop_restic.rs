@@ -32,6 +32,24 @@ fn restic_ok(env: &Env, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// restic's `check --read-data` finds no errors, and its restore of the latest snapshot
+/// gives back `src` as it is now.
+fn restic_reads_back(env: &Env, src: &Path) {
+    let check = restic_ok(env, &["check", "--read-data"]);
+    assert!(check.contains("no errors were found"), "{check}");
+    let target = env.path("restic-restore");
+    restic_ok(
+        env,
+        &[
+            "restore",
+            "latest",
+            "--target",
+            target.to_str().expect("utf8"),
+        ],
+    );
+    assert_same_tree(src, &restored_path(&target, src));
+}
+
 fn sample_tree(root: &Path) {
     fs::create_dir_all(root.join("dir/sub")).expect("mkdir");
     fs::create_dir_all(root.join("empty")).expect("mkdir");
@@ -80,24 +98,12 @@ fn restic_checks_and_restores_what_umbra_wrote() {
     )
     .expect("write");
     env.backup_json(&[&src], &[]);
-    let check = restic_ok(&env, &["check", "--read-data"]);
-    assert!(check.contains("no errors were found"), "{check}");
     let snaps = restic_ok(&env, &["snapshots"]);
     assert!(
         snaps.contains("2 snapshots") && snaps.contains("interop"),
         "{snaps}"
     );
-    let target = env.path("restic-restore");
-    restic_ok(
-        &env,
-        &[
-            "restore",
-            "latest",
-            "--target",
-            target.to_str().expect("utf8"),
-        ],
-    );
-    assert_same_tree(&src, &restored_path(&target, &src));
+    restic_reads_back(&env, &src);
 }
 
 #[test]
@@ -242,7 +248,7 @@ impl Rabin {
 /// pack is written), are stored once; restic finds no blob twice in the index and reads
 /// back the whole tree, also after a large file joins the small ones.
 #[test]
-fn small_files_sent_together_are_stored_once_each() {
+fn identical_small_files_read_side_by_side_are_stored_once() {
     if !have_restic() {
         return;
     }
@@ -275,17 +281,5 @@ fn small_files_sent_together_are_stored_once_each() {
     let blobs = data_blobs(&env);
     let distinct: std::collections::HashSet<&String> = blobs.iter().collect();
     assert_eq!(distinct.len(), blobs.len(), "a blob is in the index twice");
-    let check = restic_ok(&env, &["check", "--read-data"]);
-    assert!(check.contains("no errors were found"), "{check}");
-    let target = env.path("restic-restore");
-    restic_ok(
-        &env,
-        &[
-            "restore",
-            "latest",
-            "--target",
-            target.to_str().expect("utf8"),
-        ],
-    );
-    assert_same_tree(&src, &restored_path(&target, &src));
+    restic_reads_back(&env, &src);
 }
