@@ -23,7 +23,8 @@
 #   BENCH_CASES      a file of cases instead of the list above, one `NAME=COMMAND` a line, in
 #                    which @D@ is the directory to back up, @U@ umbra, and @W@/r-@N@-1 to
 #                    -4 and @W@/u-@N@-1 to -4 are fresh restic and umbra repositories
-#                    (for experiments: `umbra old=/tmp/old/umbra -r @W@/u-@N@-3 backup @D@`)
+#                    (for experiments: `umbra old=/tmp/old/umbra -r @W@/u-@N@-3 backup -q
+#                    --keep-base never @D@`; see cases() for why --keep-base never)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
@@ -32,6 +33,12 @@ files="${BENCH_FILES:-0.3}"
 clients="${BENCH_CLIENTS:-4}"
 rounds="${BENCH_ROUNDS:-1}"
 parts="${BENCH_PARTS:-pg mariadb}"
+if [ -n "${BENCH_CASES:-}" ]; then  # checked before anything is set up
+  [ -r "$BENCH_CASES" ] || { echo "app-cost.sh: BENCH_CASES=$BENCH_CASES cannot be read; name a file of NAME=COMMAND lines" >&2; exit 2; }
+  if bad=$(grep -nv -e '^[^=][^=]*=.' -e '^[[:space:]]*$' "$BENCH_CASES"); then
+    printf 'app-cost.sh: %s: these lines are not NAME=COMMAND:\n%s\n' "$BENCH_CASES" "$bad" >&2; exit 2
+  fi
+fi
 work="$(mktemp -d /tmp/umbra-bench-appcost.XXXXXX)"
 chmod 755 "$work"
 mkdir -p "$here/results"
@@ -67,7 +74,7 @@ python3 "$here/gen.py" "$work/fs/files" "$files" >/dev/null
 cases() { # cases DIR NAME: the case list for app_cost.py, backing up DIR (repositories made first)
   local d="$1" n="$2"
   if [ -n "${BENCH_CASES:-}" ]; then
-    sed -e "s|@D@|$d|g" -e "s|@W@|$work|g" -e "s|@N@|$n|g" -e "s|@U@|$umbra|g" "$BENCH_CASES"
+    sed -e '/^[[:space:]]*$/d' -e "s|@D@|$d|g" -e "s|@W@|$work|g" -e "s|@N@|$n|g" -e "s|@U@|$umbra|g" "$BENCH_CASES"
     return
   fi
   echo "nothing=sleep 20"
