@@ -24,7 +24,9 @@
 #                    which @D@ is the directory to back up, @U@ umbra, and @W@/r-@N@-1 to
 #                    -4 and @W@/u-@N@-1 to -4 are fresh restic and umbra repositories
 #                    (for experiments: `umbra old=/tmp/old/umbra -r @W@/u-@N@-3 backup -q
-#                    --keep-base never @D@`; see cases() for why --keep-base never)
+#                    --keep-base never @D@`; see cases() for why --keep-base never;
+#                    bench/pg_waits.py wrapped around a case says where the database's
+#                    time went meanwhile)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"

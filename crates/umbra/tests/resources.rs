@@ -2,9 +2,10 @@
 //! a real backup runs: with the default `priority = "low"`, the threads that read and
 //! store run at nice 19 in the idle I/O class while the run's own thread keeps
 //! umbra's priority, and the session's autogroup is at nice 19 meanwhile and put back
-//! after (also when a signal ends the backup); `--priority normal` lowers nothing;
-//! `--limit-read` paces the reading; a low backup reads a volume snapshot's large files
-//! with `O_DIRECT` (around the page cache), a normal one and live files through it.
+//! after (also when a signal ends the backup), and they leave one CPU free; `--priority
+//! normal` lowers nothing; `--limit-read` paces the reading; a low backup reads a volume
+//! snapshot's large files with `O_DIRECT` (around the page cache), a normal one and live
+//! files through it.
 //! The job file's keys and the units `schedule install` writes are checked in
 //! `jobs_config.rs`.
 
@@ -15,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use common::Env;
 
-/// Every thread of `pid`: (thread id, nice, I/O class, I/O level).
+/// Every thread of `pid`: (thread id, nice, I/O class, I/O level, CPUs it may run on).
 fn threads(pid: u32) -> Vec<Sample> {
     let mut out = Vec::new();
     let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
@@ -34,13 +35,25 @@ fn threads(pid: u32) -> Vec<Sample> {
         // SAFETY: ioprio_get(IOPRIO_WHO_PROCESS, tid) only reads.
         let io = unsafe { libc::syscall(libc::SYS_ioprio_get, 1, tid) } as i32;
         if io >= 0 {
-            out.push((tid, nice, io >> 13, io & 0x1fff));
+            out.push((tid, nice, io >> 13, io & 0x1fff, allowed_cpus(tid)));
         }
     }
     out
 }
 
-type Sample = (i32, i32, i32, i32);
+type Sample = (i32, i32, i32, i32, i32);
+
+/// How many CPUs thread `tid` may run on (0: this test's own thread); -1 if unknown.
+fn allowed_cpus(tid: i32) -> i32 {
+    // SAFETY: a zeroed cpu_set_t is the empty set; sched_getaffinity fills one of its size.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+            return -1;
+        }
+        libc::CPU_COUNT(&set)
+    }
+}
 
 /// The autogroup nice value of `pid`'s session (`/autogroup-N nice K`), if the kernel
 /// has autogroups.
@@ -213,6 +226,23 @@ fn low_priority_lowers_the_readers_and_the_read_limit_paces_them() {
         seen.iter().filter(|t| t.0 == main_tid).all(|t| t.1 == base),
         "the run's own thread (snapshot, freeze, commands) was lowered: {seen:?}"
     );
+    // Low work leaves the first of this machine's CPUs free; the run's own thread keeps
+    // them all.
+    let cpus = allowed_cpus(0);
+    if cpus >= 2 {
+        assert!(
+            lowered.iter().all(|t| t.4 == cpus - 1),
+            "a lowered thread may run on other than {} of the {cpus} CPUs: {lowered:?}",
+            cpus - 1
+        );
+        assert!(
+            seen.iter().filter(|t| t.0 == main_tid).all(|t| t.4 == cpus),
+            "the run's own thread lost a CPU: {seen:?}"
+        );
+        eprintln!("measured: lowered threads on {} of {cpus} CPUs", cpus - 1);
+    } else {
+        eprintln!("NOT CHECKED: this test may run on {cpus} CPU(s); low work leaves one free only where there are two or more");
+    }
     // The limit is a ceiling: 6 MB cannot have been read in much less than 3 s.
     assert!(
         took >= Duration::from_millis(2400),
@@ -225,7 +255,7 @@ fn low_priority_lowers_the_readers_and_the_read_limit_paces_them() {
     let normal = sampled_backup(&env, &src, &["--priority", "normal", "--limit-read", "20"]);
     assert_eq!(normal.code, Some(0));
     assert!(
-        normal.threads.iter().all(|t| t.1 == base),
+        normal.threads.iter().all(|t| t.1 == base && t.4 == cpus),
         "a thread was lowered under --priority normal: {:?}",
         normal.threads
     );
