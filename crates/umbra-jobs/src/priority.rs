@@ -42,11 +42,13 @@
 //! autogroup cut its TPS to 0.39x of a run with nothing beside it, one spinner to 0.74x,
 //! though it took 15 CPU seconds in 20 s; with one CPU left free umbra's low backups let
 //! it keep 0.85 of its TPS instead of 0.77 (medians of 7 and 21 rounds), at the price of
-//! the window (1.30x restic's instead of 0.97x). The database's CPU time per transaction and its
-//! wait in the run queue hardly grew: what grew is the time it sleeps, most likely for
-//! wake-ups (its I/O completions among them) that find no CPU free. So low work runs on all the CPUs it may use but the first
-//! (where it may use two or more); its threads, and the processes a drill starts,
-//! inherit that like the nice value. Normal priority keeps them all.
+//! the window (1.30x restic's instead of 0.97x). The database's CPU time per transaction
+//! and its wait in the run queue hardly grew: what grew is the time it sleeps, most
+//! likely for wake-ups (its I/O completions among them) that find no CPU free. So low
+//! work runs on all the CPUs it may use but the first (where it may use two or more);
+//! its threads, and the processes a drill starts, inherit that like the nice value, and
+//! the engine, which starts one reader and one packer thread per CPU it may use, starts
+//! one fewer. Normal priority keeps them all.
 //!
 //! On Windows a thread's priority is not inherited by the threads it starts, so low
 //! priority there is the process's background mode (`PROCESS_MODE_BACKGROUND_BEGIN`: low

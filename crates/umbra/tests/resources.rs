@@ -241,7 +241,7 @@ fn low_priority_lowers_the_readers_and_the_read_limit_paces_them() {
         );
         eprintln!("measured: lowered threads on {} of {cpus} CPUs", cpus - 1);
     } else {
-        eprintln!("NOT CHECKED: this test may run on {cpus} CPU(s); low work leaves one free only where there are two or more");
+        eprintln!("NOT CHECKED: this test may use {cpus} CPU(s); one is left free from two on");
     }
     // The limit is a ceiling: 6 MB cannot have been read in much less than 3 s.
     assert!(
