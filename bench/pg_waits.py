@@ -20,8 +20,10 @@ import subprocess
 import sys
 import time
 
+if "--" not in sys.argv[4:5] or len(sys.argv) < 6:
+    sys.exit("usage: pg_waits.py LOG NAME SOCKET_DIR -- COMMAND... (see the top of this file)")
 log, name, run = sys.argv[1], sys.argv[2], sys.argv[3]
-command = sys.argv[sys.argv.index("--") + 1:]
+command = sys.argv[5:]
 psql = sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"))[-1]
 uid = pwd.getpwnam("postgres").pw_uid
 
@@ -30,7 +32,9 @@ def commits():
     out = subprocess.run(["runuser", "-u", "postgres", "--", psql, "-h", run, "-p", "25434", "-Atc",
                           "select xact_commit from pg_stat_database where datname = 'postgres'",
                           "postgres"], capture_output=True, text=True).stdout
-    return int(out.strip() or 0)
+    if not out.strip().isdigit():
+        sys.exit(f"pg_waits.py: no PostgreSQL answered on {run} port 25434 (start it as app-cost.sh does)")
+    return int(out.strip())
 
 
 def threads():
