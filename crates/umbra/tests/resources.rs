@@ -2,8 +2,9 @@
 //! a real backup runs: with the default `priority = "low"`, the threads that read and
 //! store run at nice 19 in the idle I/O class while the run's own thread keeps
 //! umbra's priority, and the session's autogroup is at nice 19 meanwhile and put back
-//! after (also when a signal ends the backup), and they leave one CPU free; `--priority
-//! normal` lowers nothing; `--limit-read` paces the reading; a low backup reads a volume
+//! after (also when a signal ends the backup), and they leave one CPU free while other
+//! work uses it and take it back while the machine is idle; `--priority normal` lowers
+//! nothing; `--limit-read` paces the reading; a low backup reads a volume
 //! snapshot's large files with `O_DIRECT` (around the page cache), a normal one and live
 //! files through it.
 //! The job file's keys and the units `schedule install` writes are checked in
@@ -43,6 +44,36 @@ fn threads(pid: u32) -> Vec<Sample> {
 
 type Sample = (i32, i32, i32, i32, i32);
 
+/// One test at a time: a test's backups and spinners are the "other work" another
+/// test's low backup would see.
+fn turn() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TURN.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A process using one CPU fully (nice 0) until dropped: other work on the machine.
+struct Spinner(std::process::Child);
+
+impl Spinner {
+    fn start() -> Self {
+        let child = std::process::Command::new("sh")
+            .args(["-c", "while :; do :; done"])
+            .spawn()
+            .expect("sh");
+        // Let the watcher of the next backup see it from its first tick.
+        std::thread::sleep(Duration::from_millis(100));
+        Self(child)
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// How many CPUs thread `tid` may run on (0: this test's own thread); -1 if unknown.
 fn allowed_cpus(tid: i32) -> i32 {
     // SAFETY: a zeroed cpu_set_t is the empty set; sched_getaffinity fills one of its size.
@@ -70,6 +101,8 @@ fn autogroup_nice(pid: &str) -> Option<i32> {
 struct Sampled {
     /// Every thread, every 50 ms.
     threads: Vec<Sample>,
+    /// The same from 500 ms on: after the spare-CPU watcher's first looks.
+    settled: Vec<Sample>,
     /// umbra's main thread (the run's own).
     main_tid: i32,
     /// umbra's session's autogroup nice, every 50 ms.
@@ -110,19 +143,25 @@ fn sampled_backup(env: &Env, src: &std::path::Path, extra: &[&str]) -> Sampled {
         .spawn()
         .expect("umbra backup");
     let mut seen = Vec::new();
+    let mut settled = Vec::new();
     let mut autogroup = Vec::new();
     let pid = i32::try_from(child.id()).expect("pid");
     loop {
         if let Ok(Some(status)) = child.try_wait() {
             return Sampled {
                 threads: seen,
+                settled,
                 main_tid: pid,
                 autogroup,
                 took: started.elapsed(),
                 code: status.code(),
             };
         }
-        seen.extend(threads(child.id()));
+        let now = threads(child.id());
+        if started.elapsed() >= Duration::from_millis(500) {
+            settled.extend(now.iter().copied());
+        }
+        seen.extend(now);
         autogroup.extend(autogroup_nice(&child.id().to_string()));
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -172,6 +211,7 @@ fn source(env: &Env, mb: usize) -> std::path::PathBuf {
 
 #[test]
 fn low_priority_lowers_the_readers_and_the_read_limit_paces_them() {
+    let _turn = turn();
     let env = Env::new();
     env.init();
     let src = source(&env, 6);
@@ -183,13 +223,17 @@ fn low_priority_lowers_the_readers_and_the_read_limit_paces_them() {
     );
     // umbra runs in this test's session: its autogroup is ours.
     let session = autogroup_nice("self");
+    // Beside other work that uses a CPU, so that the low work leaves one free throughout.
+    let spinner = Spinner::start();
     let Sampled {
         threads: seen,
+        settled,
         main_tid,
         autogroup,
         took,
         code,
     } = sampled_backup(&env, &src, &["--limit-read", "2"]);
+    drop(spinner);
     assert_eq!(code, Some(0));
     match session {
         Some(before) if before < 19 => {
@@ -226,10 +270,15 @@ fn low_priority_lowers_the_readers_and_the_read_limit_paces_them() {
         seen.iter().filter(|t| t.0 == main_tid).all(|t| t.1 == base),
         "the run's own thread (snapshot, freeze, commands) was lowered: {seen:?}"
     );
-    // Low work leaves the first of this machine's CPUs free; the run's own thread keeps
-    // them all.
+    // Beside other work, low work leaves the first of this machine's CPUs free from the
+    // watcher's first look on; the run's own thread keeps them all.
     let cpus = allowed_cpus(0);
     if cpus >= 2 {
+        let lowered: Vec<_> = settled.iter().filter(|t| t.1 == 19).collect();
+        assert!(
+            !lowered.is_empty(),
+            "the backup ended within 500 ms: {settled:?}"
+        );
         assert!(
             lowered.iter().all(|t| t.4 == cpus - 1),
             "a lowered thread may run on other than {} of the {cpus} CPUs: {lowered:?}",
@@ -368,7 +417,77 @@ fn open_flags_while_running(mut child: std::process::Child, name: &str) -> Vec<(
 /// never read direct (that would make the kernel write the application's dirty pages
 /// back first).
 #[test]
+fn low_priority_gives_the_spare_cpu_back_while_the_machine_is_idle_and_takes_it_again() {
+    let _turn = turn();
+    let cpus = allowed_cpus(0);
+    if cpus < 2 {
+        eprintln!("NOT CHECKED: this test may use {cpus} CPU(s); one is left free from two on");
+        return;
+    }
+    let env = Env::new();
+    env.init();
+    let src = source(&env, 8);
+    // 8 MB at 2 MB/s: about 4 s, nothing else running: the lowered threads keep every
+    // CPU after the watcher's first look (100 ms in).
+    let idle = sampled_backup(&env, &src, &["--limit-read", "2"]);
+    assert_eq!(idle.code, Some(0));
+    let lowered: Vec<_> = idle.settled.iter().filter(|t| t.1 == 19).collect();
+    let wide = lowered.iter().filter(|t| t.4 == cpus).count();
+    assert!(
+        wide > 0,
+        "no lowered thread got the spare CPU back on an idle machine in {:?}: {lowered:?}",
+        idle.took
+    );
+    eprintln!(
+        "measured: on an idle machine {wide} of {} samples of lowered threads on all {cpus} CPUs",
+        lowered.len()
+    );
+
+    // Other work starting halfway: the spare CPU is left free again within a tick or two.
+    fs::write(src.join("more"), common::Rng(22).bytes(2_000_000)).expect("write");
+    let mut child = env
+        .umbra()
+        .args(["backup", "--limit-read", "1", "--keep-base", "never"])
+        .arg(&src)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("umbra backup");
+    let pid = child.id();
+    let mut before = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    // Until the watcher has widened (10 MB at 1 MB/s leaves time for it).
+    while !before.iter().any(|t: &Sample| t.1 == 19 && t.4 == cpus) && Instant::now() < deadline {
+        before.extend(threads(pid));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let spinner = Spinner::start();
+    // Two ticks and a margin, then every lowered thread must be off the first CPU.
+    std::thread::sleep(Duration::from_millis(800));
+    let after = threads(pid);
+    drop(spinner);
+    // SIGINT, not SIGKILL: the backup puts the session's autogroup back as it ends.
+    // SAFETY: a signal to the child this test started.
+    unsafe { libc::kill(i32::try_from(pid).expect("pid"), libc::SIGINT) };
+    let _ = child.wait();
+    assert!(
+        before.iter().any(|t| t.1 == 19 && t.4 == cpus),
+        "the second backup never got the spare CPU: {before:?}"
+    );
+    let lowered_after: Vec<_> = after.iter().filter(|t| t.1 == 19).collect();
+    assert!(
+        !lowered_after.is_empty(),
+        "the backup ended too soon: {after:?}"
+    );
+    assert!(
+        lowered_after.iter().all(|t| t.4 == cpus - 1),
+        "beside a spinning process the lowered threads kept every CPU: {lowered_after:?}"
+    );
+}
+
+#[test]
 fn low_priority_reads_a_volume_snapshots_large_files_around_the_page_cache() {
+    let _turn = turn();
     let env = Env::new();
     let Some(lfs) = common::LoopFs::new("btrfs", env.dir.path(), 300) else {
         return;

@@ -82,8 +82,8 @@ pub struct BackupArgs {
     #[arg(long, value_name = "TYPE:VALUE", conflicts_with_all = ["stdin", "stdin_from_command"])]
     pub quiesce: Vec<String>,
     /// The priority of reading and storing: `low` (the default: nice 19 and the idle I/O
-    /// class, as `nice -n 19 ionice -c3`, with one CPU left free, so that running
-    /// applications keep their speed) or `normal`. The snapshot and a freeze always run at
+    /// class, as `nice -n 19 ionice -c3`, with one CPU left free while other work uses
+    /// it, so that running applications keep their speed) or `normal`. The snapshot and a freeze always run at
     /// umbra's own priority.
     #[arg(long, value_name = "PRIORITY", default_value = "low", value_parser = ["low", "normal"])]
     pub priority: String,

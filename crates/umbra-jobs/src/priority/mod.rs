@@ -46,9 +46,10 @@
 //! and its wait in the run queue hardly grew: what grew is the time it sleeps, most
 //! likely for wake-ups (its I/O completions among them) that find no CPU free. So low
 //! work runs on all the CPUs it may use but the first (where it may use two or more);
-//! its threads, and the processes a drill starts, inherit that like the nice value, and
-//! the engine, which starts one reader and one packer thread per CPU it may use, starts
-//! one fewer. Normal priority keeps them all.
+//! its threads, and the processes a drill starts, inherit that like the nice value. But
+//! only while other work uses that CPU: a backup's low threads get it back while the
+//! rest of the machine is idle, and leave it again when it is not ([`spare_cpu`]), and
+//! the engine sizes its pools for every CPU. Normal priority keeps them all.
 //!
 //! On Windows a thread's priority is not inherited by the threads it starts, so low
 //! priority there is the process's background mode (`PROCESS_MODE_BACKGROUND_BEGIN`: low
@@ -57,6 +58,9 @@
 //! left free there (not measured on Windows).
 
 use std::str::FromStr;
+
+#[cfg(target_os = "linux")]
+mod spare_cpu;
 
 use umbra_core::{ErrorKind, Result, UmbraError};
 
@@ -109,12 +113,19 @@ impl FromStr for Priority {
     }
 }
 
-/// Lowers the calling thread (and what it starts from now on) to low priority.
+/// Lowers the calling thread (and what it starts from now on) to low priority, off one
+/// CPU for good (a drill; a backup's low work is watched instead, see [`run_at`]).
 #[cfg(unix)]
 pub fn lower_this_thread() {
     // First, so that a thread seen at nice 19 is already off its CPU.
     #[cfg(target_os = "linux")]
     leave_one_cpu();
+    lower_nice_and_io();
+}
+
+/// Nice 19 and the idle I/O class for the calling thread and what it starts from now on.
+#[cfg(unix)]
+fn lower_nice_and_io() {
     // SAFETY: plain syscalls on the calling thread (who 0 is the caller).
     unsafe {
         libc::setpriority(libc::PRIO_PROCESS, 0, LOW_NICE);
@@ -133,21 +144,16 @@ pub fn lower_this_thread() {
 /// seconds, whatever its nice value). A failure changes nothing: it is a courtesy.
 #[cfg(target_os = "linux")]
 fn leave_one_cpu() {
-    let size = std::mem::size_of::<libc::cpu_set_t>();
-    // SAFETY: a zeroed cpu_set_t is the empty set; sched_getaffinity and sched_setaffinity
-    // on the calling thread (pid 0) read and write a set of the size given; the CPU_*
-    // helpers index within CPU_SETSIZE.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        if libc::sched_getaffinity(0, size, &mut set) != 0 || libc::CPU_COUNT(&set) < 2 {
-            return;
-        }
-        let setsize = usize::try_from(libc::CPU_SETSIZE).unwrap_or(0);
-        if let Some(first) = (0..setsize).find(|&cpu| libc::CPU_ISSET(cpu, &set)) {
-            libc::CPU_CLR(first, &mut set);
-            libc::sched_setaffinity(0, size, &set);
-        }
+    if let Some(narrow) = spare_cpu::CpuSet::of_this_thread().and_then(|s| s.without_first()) {
+        narrow.give_to(0);
     }
+}
+
+/// The nice value in the text of a `/proc/.../stat` file (its field 19).
+#[cfg(target_os = "linux")]
+fn nice_in_stat(stat: &str) -> Option<i32> {
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    rest.split_whitespace().nth(16)?.parse().ok()
 }
 
 /// Runs `work` at `priority`: on the calling thread for normal, on a thread of its own
@@ -159,8 +165,21 @@ pub fn run_at<T: Send>(priority: Priority, work: impl FnOnce() -> T + Send) -> T
         Priority::Normal => work(),
         Priority::Low => std::thread::scope(|scope| {
             let _session = lower_session();
-            let handle = scope.spawn(|| {
-                lower_this_thread();
+            // Gives the CPU left free back while nobody else uses it (spare_cpu's doc);
+            // stopped when `work` has ended.
+            #[cfg(target_os = "linux")]
+            let watcher = spare_cpu::Watcher::start(scope);
+            #[cfg(target_os = "linux")]
+            let wide = watcher.as_ref().is_some_and(|(_, wide)| *wide);
+            #[cfg(not(target_os = "linux"))]
+            let wide = false;
+            let handle = scope.spawn(move || {
+                // On every CPU only where the watcher's first look found them idle.
+                if wide {
+                    lower_nice_and_io();
+                } else {
+                    lower_this_thread();
+                }
                 work()
             });
             match handle.join() {
