@@ -3,8 +3,8 @@
 //! Why: low work keeps off one CPU because a backup on every CPU costs a running
 //! application far more than its CPU seconds (the module doc of `priority`). But on a
 //! machine where nothing else runs, the CPU left free serves nobody, and on 2 cores a low
-//! backup then took 1.5x the time of a normal one (7.2-7.7 s against 4.9 s for 1 GB of
-//! small files in `/dev/shm`, docs/BENCHMARKS.md, 2026-12-03). A low default has to cost
+//! backup then took 1.5x the time of a normal one (7.1-7.7 s against 4.7-5.1 s for 1 GB
+//! of small files in `/dev/shm`, docs/BENCHMARKS.md, 2026-12-03). A low default has to cost
 //! nothing where nobody competes, so a watcher beside the low work measures what the
 //! rest of the machine uses, and gives the low threads every CPU while that is under a
 //! quarter of a CPU, and takes the first one away again as soon as it reaches half a
@@ -24,8 +24,8 @@
 //! pools were sized for one CPU fewer (7 s against a normal run's 5 s for 1 GB of small
 //! files); started wide beside pgbench, two readers on the one CPU left took more from it
 //! (TPS kept 0.76 against 0.87, 4 rounds). Processes that low work starts keep the set
-//! they were started with. The kernel's threads that serve this
-//! process's I/O count as others: a backup whose reading keeps them busy stays narrow.
+//! they were started with. The kernel's threads that serve this process's I/O count as
+//! others: a backup whose reads keep them busy for half a CPU stays narrow (not measured).
 
 use std::sync::mpsc;
 use std::thread::{Scope, ScopedJoinHandle};
