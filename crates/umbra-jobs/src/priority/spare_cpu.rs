@@ -280,15 +280,18 @@ mod tests {
             busy_ticks(&set).expect("/proc/stat"),
             own_ticks().expect("stat"),
         );
-        // 300 ms spinning is about 30 ticks of our own; the machine saw them too.
+        // 300 ms spinning is about 30 ticks of our own; the machine saw most of them too
+        // (its counters are sampled at the timer tick, a process's time is exact, so the
+        // two differ by a few ticks either way: the watcher's subtraction saturates).
         let own = after.1 - before.1;
+        let busy = after.0 - before.0;
         assert!(
             own >= 15,
             "own time grew by {own} ticks in 300 ms of spinning"
         );
         assert!(
-            after.0 - before.0 >= own,
-            "the machine's busy time grew less than ours"
+            busy * 10 >= own * 7,
+            "the machine's busy time grew by {busy} ticks, ours by {own}"
         );
     }
 }
