@@ -34,6 +34,10 @@ pub trait Task: Send + Sync {
     /// For a task that goes through files: how many it has reached, of how many found
     /// so far (restic's `files_done` and `total_files`). Tasks that show none ignore it.
     fn set_files(&self, _done: u64, _total: u64) {}
+    /// For a task that goes through files: how to list the files it is working on now
+    /// (restic's `current_files`). Called once, as the task starts; a task that shows them
+    /// calls `list` when it shows its progress, so that nothing is collected per file.
+    fn files_in_progress(&self, _list: fn() -> Vec<String>) {}
     /// Whether anyone sees this task's progress. A task nobody sees spares the work of
     /// knowing its total: a backup then skips the size scan, a second walk of every
     /// source (an `lstat` per file) that only feeds the progress bar.

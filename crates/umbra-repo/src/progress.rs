@@ -4,8 +4,9 @@
 //! "backing up..."). We hand it one that forwards to a [`Task`] of the monitor, so the CLI
 //! decides how (and whether) to show it.
 
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use rustic_core::{Progress, ProgressBars, ProgressType, RusticProgress};
 use umbra_core::{Monitor, ProgressKind, Task};
@@ -26,25 +27,72 @@ impl ProgressBars for MonitorBars {
             ProgressType::Counter => ProgressKind::Count,
             ProgressType::Bytes => ProgressKind::Bytes,
         };
-        Progress::new(TaskProgress {
-            task: self.0.start_task(kind, &title(prefix)),
-            files: prefix == "backing up...",
-        })
+        let files = prefix == "backing up...";
+        let task = self.0.start_task(kind, &title(prefix));
+        if files {
+            task.files_in_progress(backup_files_in_progress);
+        }
+        Progress::new(TaskProgress { task, files })
     }
 }
 
 /// The files of the backup under way: `total` found by the size scan, `done` reached by
-/// the walk (which the archiver pulls from as it goes). A process runs one backup at a
-/// time; the backup's source resets them as it is made.
+/// the walk (which the archiver pulls from as it goes), and those being read now. A
+/// process runs one backup at a time; the backup's source resets the counts as it is made.
 pub(crate) struct FileCounts {
     pub(crate) total: AtomicU64,
     pub(crate) done: AtomicU64,
+    /// The files opened and not yet done with (restic's `current_files`), by the id of
+    /// their [`InProgress`]. A few at a time (one per reading thread), so a list.
+    current: Mutex<Vec<(u64, PathBuf)>>,
+    next_id: AtomicU64,
 }
 
 pub(crate) static BACKUP_FILES: FileCounts = FileCounts {
     total: AtomicU64::new(0),
     done: AtomicU64::new(0),
+    current: Mutex::new(Vec::new()),
+    next_id: AtomicU64::new(0),
 };
+
+impl FileCounts {
+    /// Lists `path` among the files being read until the value returned is dropped (when
+    /// the archiver is done with the file's reader: read, cut and hashed).
+    pub(crate) fn start(&'static self, path: &Path) -> InProgress {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut current) = self.current.lock() {
+            current.push((id, path.to_path_buf()));
+        }
+        InProgress { id, of: self }
+    }
+
+    /// The files being read now, in the order they were opened.
+    fn current(&self) -> Vec<String> {
+        self.current
+            .lock()
+            .map(|c| c.iter().map(|(_, p)| p.display().to_string()).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// One file being read for the backup; see [`FileCounts::start`].
+pub(crate) struct InProgress {
+    id: u64,
+    of: &'static FileCounts,
+}
+
+impl Drop for InProgress {
+    fn drop(&mut self) {
+        if let Ok(mut current) = self.of.current.lock() {
+            current.retain(|(id, _)| *id != self.id);
+        }
+    }
+}
+
+/// For [`Task::files_in_progress`]: a plain function, asked only when a status is shown.
+fn backup_files_in_progress() -> Vec<String> {
+    BACKUP_FILES.current()
+}
 
 /// rustic_core's step labels in umbra's words. Some are internal and alarm users: every
 /// backup "removes snapshots" (the copy without the consistency record), which is not

@@ -115,6 +115,10 @@ fn json_outputs_have_restics_keys_and_types() {
     fs::write(src.join("empty"), "").expect("write");
     fs::write(src.join("dir/sub/b.txt"), vec![7u8; 300_000]).expect("write");
     std::os::unix::fs::symlink("a.txt", src.join("link")).expect("symlink");
+    // A file that takes each backup a few seconds (both are held to 4 MB/s below), so
+    // that both print statuses while it is read: restic then lists it in
+    // `current_files`, a key it leaves out while no file is under way.
+    fs::write(src.join("big.bin"), common::Rng(7).bytes(12 << 20)).expect("write");
 
     let restic = |args: &[&str]| {
         let mut all = vec!["--json"];
@@ -134,8 +138,26 @@ fn json_outputs_have_restics_keys_and_types() {
     };
     let src_arg = src.to_str().expect("utf8");
     // restic's snapshot first, then umbra's: each reads the other's.
-    let theirs = restic(&["backup", src_arg]);
-    let ours = umbra(&["backup", src_arg]);
+    let theirs = restic(&["backup", "--limit-upload", "4096", src_arg]);
+    // `--force`: restic's snapshot is umbra's parent, and the big file is read again.
+    let ours = umbra(&["backup", "--force", "--limit-read", "4", src_arg]);
+    let big = src.join("big.bin").display().to_string();
+    let listed = |text: &str| {
+        objects(text).iter().any(|v| {
+            v["message_type"] == "status"
+                && v["current_files"]
+                    .as_array()
+                    .is_some_and(|files| files.iter().any(|f| f.as_str() == Some(&big)))
+        })
+    };
+    assert!(
+        listed(&ours),
+        "no status of umbra's lists {big} in `current_files`:\n{ours}"
+    );
+    assert!(
+        listed(&theirs),
+        "restic's statuses never list {big}: the test no longer shows the key"
+    );
     let mut problems: Vec<String> = gaps(&theirs, &ours)
         .into_iter()
         .map(|g| format!("backup: {g}"))

@@ -456,6 +456,7 @@ pub(crate) fn map_entry(
 mod direct;
 mod gapped;
 mod open;
+mod reader;
 pub(crate) use open::{Expected, PlannedOpen};
 
 #[cfg(test)]

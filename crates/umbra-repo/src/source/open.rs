@@ -26,9 +26,11 @@ use rustic_core::{
 
 use super::direct::DirectFile;
 use super::gapped::GappedReader;
+use super::reader::{CheckedReader, Content, FileReader};
 use super::ReadLog;
 use crate::chunking::{stored_cut, FileFacts, Stored};
 use crate::platform::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use crate::progress::BACKUP_FILES;
 
 /// Files up to this size are read into memory, so that a change while reading can be
 /// answered by reading again.
@@ -65,7 +67,7 @@ impl Expected {
     }
 
     /// Compares only what both sides know (a walk may not record ctime or inode).
-    fn differs_from(&self, now: &Self) -> bool {
+    pub(super) fn differs_from(&self, now: &Self) -> bool {
         self.size != now.size
             || (self.mtime.is_some() && self.mtime != now.mtime)
             || (self.ctime.is_some() && self.ctime != now.ctime)
@@ -223,7 +225,7 @@ impl PlannedOpen {
 
     /// Streams `len` bytes of a large file from `file`; a file read in place is checked at
     /// its end for changes (a clone cannot change).
-    fn stream(self, file: File, len: u64) -> FileReader {
+    fn stream(self, file: File, len: u64) -> Content {
         // A volume snapshot's file (the files whose pages are dropped), when asked (low
         // priority): read around the page cache; see [`super::direct`].
         let file = if self.drop_pages && self.log.reads_snapshots_direct() {
@@ -231,7 +233,7 @@ impl PlannedOpen {
         } else {
             DirectFile::buffered(file)
         };
-        FileReader::Stream(CheckedReader {
+        Content::Stream(CheckedReader {
             file,
             remaining: len,
             checked: self.clone.is_some(),
@@ -314,6 +316,24 @@ impl ReadSourceOpen for PlannedOpen {
         prior: Option<&Node>,
         data_length: &dyn Fn(&DataId) -> Option<u32>,
     ) -> RusticResult<(Self::Reader, ChunkPlan)> {
+        let listed = BACKUP_FILES.start(&self.named_path);
+        let (content, plan) = self.content_planned(prior, data_length)?;
+        Ok((FileReader::new(content, listed), plan))
+    }
+
+    fn open(self) -> RusticResult<Self::Reader> {
+        let listed = BACKUP_FILES.start(&self.named_path);
+        Ok(FileReader::new(self.content()?, listed))
+    }
+}
+
+impl PlannedOpen {
+    /// The file's content to read, and how to cut it.
+    fn content_planned(
+        self,
+        prior: Option<&Node>,
+        data_length: &dyn Fn(&DataId) -> Option<u32>,
+    ) -> RusticResult<(Content, ChunkPlan)> {
         let policy = self
             .log
             .chunking
@@ -333,7 +353,7 @@ impl ReadSourceOpen for PlannedOpen {
             mtime: self.mtime,
         };
         let Some(size) = crate::chunking::decide(policy, &facts, prior, data_length) else {
-            return Ok((self.open()?, ChunkPlan::Repository));
+            return Ok((self.content()?, ChunkPlan::Repository));
         };
         if self.expected.size >= crate::chunking::LARGE_FILE {
             self.log.large_fixed(self.source);
@@ -359,7 +379,7 @@ impl ReadSourceOpen for PlannedOpen {
         let file = match file {
             Some((file, _)) if reuse.iter().any(Option::is_some) => file,
             Some((file, len)) => return Ok((self.stream(file, len), fixed)),
-            None => return Ok((self.open()?, fixed)),
+            None => return Ok((self.content()?, fixed)),
         };
         let reused: u64 = reuse
             .iter()
@@ -374,17 +394,18 @@ impl ReadSourceOpen for PlannedOpen {
             .map(|i| chunk_range(i, size, self.expected.size))
             .collect();
         let reader = GappedReader::new(file, to_read, self);
-        Ok((FileReader::Gapped(reader), ChunkPlan::Fixed { size, reuse }))
+        Ok((Content::Gapped(reader), ChunkPlan::Fixed { size, reuse }))
     }
 
-    fn open(self) -> RusticResult<Self::Reader> {
+    /// The file's content to read, for the archiver's own cut.
+    fn content(self) -> RusticResult<Content> {
         if self.expected.size <= RETRY_LIMIT {
             return match self.read_small() {
                 Ok((data, clean)) => {
                     if !clean {
                         self.log.changed(self.source, self.named_path.clone());
                     }
-                    Ok(FileReader::Memory(Cursor::new(data)))
+                    Ok(Content::Memory(Cursor::new(data)))
                 }
                 Err(err) => Err(self.unreadable(&err)),
             };
@@ -448,7 +469,7 @@ fn named_clone(to: &CloneTo) -> std::io::Result<File> {
 }
 
 /// Asks the kernel to drop `file`'s cached pages (a hint; failures cost nothing).
-fn drop_pages(file: &File) {
+pub(super) fn drop_pages(file: &File) {
     crate::platform::advise(file, 0, 0, crate::platform::Advice::DontNeed);
 }
 
@@ -463,24 +484,6 @@ fn keep_times(
         (t.as_second(), i64::from(t.subsec_nanosecond()))
     });
     crate::platform::set_file_times(file, (live.atime(), live.atime_nsec()), (sec, nsec))
-}
-
-/// A file's content for the archiver: read whole (small files), streamed, or streamed
-/// with the reused chunks left out.
-pub(crate) enum FileReader {
-    Memory(Cursor<Vec<u8>>),
-    Stream(CheckedReader),
-    Gapped(GappedReader),
-}
-
-impl Read for FileReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        match self {
-            Self::Memory(c) => c.read(buf),
-            Self::Stream(r) => r.read(buf),
-            Self::Gapped(r) => r.read(buf),
-        }
-    }
 }
 
 /// The number of chunks of `size` bytes in a file of `len` bytes.
@@ -500,70 +503,6 @@ fn covered(ranges: &[Range<u64>], r: &Range<u64>) -> bool {
     ranges
         .get(i)
         .is_some_and(|x| x.start <= r.start && x.end >= r.end)
-}
-
-/// Streams a large file, never past its walked size, and at its end checks that it did
-/// not change meanwhile.
-pub(crate) struct CheckedReader {
-    file: DirectFile,
-    open: PlannedOpen,
-    /// Bytes still to deliver before the walked size is reached.
-    remaining: u64,
-    checked: bool,
-}
-
-impl CheckedReader {
-    fn check(&mut self, shrank: bool) {
-        if self.checked {
-            return;
-        }
-        self.checked = true;
-        if self.open.drop_pages && !self.file.is_direct() {
-            drop_pages(self.file.file());
-        }
-        let changed = shrank
-            || match self.file.file().metadata() {
-                Ok(m) => self.open.expected.differs_from(&Expected::of_metadata(&m)),
-                Err(_) => true,
-            };
-        if changed {
-            self.open
-                .log
-                .changed(self.open.source, self.open.named_path.clone());
-        }
-    }
-}
-
-impl Read for CheckedReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.remaining == 0 {
-            self.check(false);
-            return Ok(0);
-        }
-        let want = buf
-            .len()
-            .min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
-        match self.file.read(&mut buf[..want]) {
-            Ok(0) => {
-                // The file ended before its walked size: it shrank while we read it.
-                self.check(true);
-                Ok(0)
-            }
-            Ok(n) => {
-                self.remaining -= n as u64;
-                self.open.log.count_read(n as u64);
-                Ok(n)
-            }
-            Err(err) => {
-                self.open.log.unreadable(
-                    self.open.source,
-                    self.open.named_path.clone(),
-                    err.to_string(),
-                );
-                Err(err)
-            }
-        }
-    }
 }
 
 #[cfg(test)]

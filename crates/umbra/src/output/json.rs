@@ -2,7 +2,7 @@
 //! JSON object per line on stdout.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
 use serde_json::json;
@@ -28,6 +28,8 @@ struct JsonTask {
     /// Files reached and found, for a task that goes through files (0: none told).
     files_done: AtomicU64,
     files_total: AtomicU64,
+    /// Lists the files being worked on, for a task that goes through files.
+    in_progress: OnceLock<fn() -> Vec<String>>,
 }
 
 impl JsonTask {
@@ -66,6 +68,15 @@ impl JsonTask {
                 if n > 0 {
                     v[key] = n.into();
                 }
+            }
+            // Also left out while empty, as restic does.
+            let current = self
+                .in_progress
+                .get()
+                .map(|list| list())
+                .unwrap_or_default();
+            if !current.is_empty() {
+                v["current_files"] = current.into();
             }
             if let Some(f) = fraction.filter(|f| *f > 0.0 && *f < 1.0) {
                 // restic's estimate: the rate so far, over what is left.
@@ -109,6 +120,9 @@ impl Task for JsonTask {
         self.files_done.store(done, Ordering::Relaxed);
         self.files_total.store(total.max(done), Ordering::Relaxed);
     }
+    fn files_in_progress(&self, list: fn() -> Vec<String>) {
+        let _ = self.in_progress.set(list);
+    }
 }
 
 impl Monitor for JsonMonitor {
@@ -122,6 +136,7 @@ impl Monitor for JsonMonitor {
             started: Instant::now(),
             files_done: AtomicU64::new(0),
             files_total: AtomicU64::new(0),
+            in_progress: OnceLock::new(),
         });
         // restic prints a status line as a byte-counting task starts: a reader of its
         // `backup --json` sees one even when the backup ends within the second.
@@ -160,6 +175,7 @@ mod tests {
             started: Instant::now(),
             files_done: AtomicU64::new(0),
             files_total: AtomicU64::new(0),
+            in_progress: OnceLock::new(),
         };
         let v = task.status(false);
         assert_eq!(v["message_type"], "status");
@@ -178,7 +194,19 @@ mod tests {
             (v["files_done"].as_u64(), v["total_files"].as_u64()),
             (Some(3), Some(10))
         );
-        task.total.store(0, Ordering::Relaxed);
-        assert_eq!(task.status(false)["percent_done"], 0.0);
+        assert!(v.get("current_files").is_none(), "none told: {v}");
+        task.files_in_progress(Vec::new);
+        assert!(task.status(false).get("current_files").is_none(), "empty");
+        let task2 = JsonTask {
+            in_progress: OnceLock::new(),
+            ..task
+        };
+        task2.files_in_progress(|| vec!["/srv/a".into(), "/srv/b".into()]);
+        assert_eq!(
+            task2.status(false)["current_files"],
+            serde_json::json!(["/srv/a", "/srv/b"])
+        );
+        task2.total.store(0, Ordering::Relaxed);
+        assert_eq!(task2.status(false)["percent_done"], 0.0);
     }
 }
