@@ -420,7 +420,8 @@ pub fn run_at<T: Send>(priority: Priority, work: impl FnOnce() -> T + Send) -> T
     }
 }
 
-#[cfg(all(test, unix))]
+// Linux: the tests read the kernel back through `/proc` and `ioprio_get`.
+#[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
 
@@ -438,11 +439,7 @@ mod tests {
     fn of_this_thread() -> (i32, (i32, i32)) {
         let nice = std::fs::read_to_string("/proc/thread-self/stat")
             .ok()
-            .and_then(|s| {
-                // Field 19 is the nice value; fields after the command's `)` are plain.
-                let after = s.rsplit_once(')')?.1;
-                after.split_whitespace().nth(16)?.parse().ok()
-            })
+            .and_then(|s| nice_in_stat(&s))
             .unwrap_or(0);
         // SAFETY: ioprio_get on the calling thread.
         let io = unsafe { libc::syscall(libc::SYS_ioprio_get, IOPRIO_WHO_PROCESS, 0) } as i32;
