@@ -411,11 +411,9 @@ fn open_flags_while_running(mut child: std::process::Child, name: &str) -> Vec<(
     }
 }
 
-/// The kernel's view of how a backup reads a 24 MiB file of a btrfs source, paced to last
-/// a few seconds: low priority reads the volume snapshot's copy with `O_DIRECT`, normal
-/// priority reads it through the page cache, and a live file (no volume snapshot) is
-/// never read direct (that would make the kernel write the application's dirty pages
-/// back first).
+/// On an idle machine a low backup's lowered threads get every CPU back; once other work
+/// starts beside it, they leave the first CPU free again within a few of the watcher's
+/// ticks.
 #[test]
 fn low_priority_gives_the_spare_cpu_back_while_the_machine_is_idle_and_takes_it_again() {
     let _turn = turn();
@@ -427,8 +425,9 @@ fn low_priority_gives_the_spare_cpu_back_while_the_machine_is_idle_and_takes_it_
     let env = Env::new();
     env.init();
     let src = source(&env, 8);
-    // 8 MB at 2 MB/s: about 4 s, nothing else running: the lowered threads keep every
-    // CPU after the watcher's first look (100 ms in).
+    // 8 MB at 2 MB/s: about 4 s, nothing else running: the watcher's first look (50 ms,
+    // before the low work starts) finds the machine idle, and the lowered threads keep
+    // every CPU.
     let idle = sampled_backup(&env, &src, &["--limit-read", "2"]);
     assert_eq!(idle.code, Some(0));
     let lowered: Vec<_> = idle.settled.iter().filter(|t| t.1 == 19).collect();
@@ -485,6 +484,11 @@ fn low_priority_gives_the_spare_cpu_back_while_the_machine_is_idle_and_takes_it_
     );
 }
 
+/// The kernel's view of how a backup reads a 24 MiB file of a btrfs source, paced to last
+/// a few seconds: low priority reads the volume snapshot's copy with `O_DIRECT`, normal
+/// priority reads it through the page cache, and a live file (no volume snapshot) is
+/// never read direct (that would make the kernel write the application's dirty pages
+/// back first).
 #[test]
 fn low_priority_reads_a_volume_snapshots_large_files_around_the_page_cache() {
     let _turn = turn();

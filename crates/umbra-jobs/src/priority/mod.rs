@@ -149,11 +149,17 @@ fn leave_one_cpu() {
     }
 }
 
+/// The fields of a `/proc/.../stat` file after the command's `(...)`, which may itself
+/// hold spaces and parentheses: the first is field 3 (the state).
+#[cfg(target_os = "linux")]
+fn stat_fields(stat: &str) -> Option<std::str::SplitWhitespace<'_>> {
+    Some(stat.get(stat.rfind(')')? + 1..)?.split_whitespace())
+}
+
 /// The nice value in the text of a `/proc/.../stat` file (its field 19).
 #[cfg(target_os = "linux")]
 fn nice_in_stat(stat: &str) -> Option<i32> {
-    let rest = stat.get(stat.rfind(')')? + 2..)?;
-    rest.split_whitespace().nth(16)?.parse().ok()
+    stat_fields(stat)?.nth(16)?.parse().ok()
 }
 
 /// Runs `work` at `priority`: on the calling thread for normal, on a thread of its own
@@ -494,6 +500,17 @@ mod tests {
             "the session was not put back"
         );
         assert_eq!(run_at(Priority::Normal, autogroup::nice), Some(before));
+    }
+
+    /// A command may hold spaces and parentheses: the fields are counted from its last `)`.
+    #[test]
+    fn a_stat_line_is_read_after_the_command() {
+        // pid (comm) state, then fields 4-18, then nice (19).
+        let line = format!("42 (a) b (c) S {} 19 1 0 0\n", "7 ".repeat(15));
+        assert_eq!(stat_fields(&line).and_then(|mut f| f.next()), Some("S"));
+        assert_eq!(nice_in_stat(&line), Some(19));
+        assert_eq!(nice_in_stat("42 (no end"), None);
+        assert_eq!(nice_in_stat("42 (short) S 1 2"), None);
     }
 
     #[test]

@@ -179,10 +179,9 @@ fn busy_ticks(set: &CpuSet) -> Option<u64> {
 /// This process's CPU time (user and system, ended threads included), in clock ticks.
 fn own_ticks() -> Option<u64> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // fields[0] is field 3 (state); utime and stime are fields 14 and 15.
-    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+    // utime and stime are fields 14 and 15 (the first after the command is field 3).
+    let mut fields = super::stat_fields(&stat)?.skip(11);
+    Some(fields.next()?.parse::<u64>().ok()? + fields.next()?.parse::<u64>().ok()?)
 }
 
 fn clock_ticks_per_second() -> f64 {
