@@ -283,3 +283,62 @@ fn identical_small_files_read_side_by_side_are_stored_once() {
     assert_eq!(distinct.len(), blobs.len(), "a blob is in the index twice");
     restic_reads_back(&env, &src);
 }
+
+/// With one CPU to run on (a machine of one, or low priority leaving the first CPU free),
+/// the packer compresses and encrypts on its own thread rather than in a pool of one
+/// (vendor patch 28). A backup pinned to one CPU stores each content once, and restic
+/// checks every pack and restores the tree: the same as on every CPU.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_backup_on_one_cpu_stores_what_one_on_every_cpu_does() {
+    use std::os::unix::process::CommandExt;
+    if !have_restic() {
+        return;
+    }
+    let env = Env::new();
+    env.init();
+    let src = env.path("src");
+    fs::create_dir_all(src.join("small")).expect("mkdir");
+    let mut rng = Rng(31);
+    for i in 0..120 {
+        let body = rng.bytes(700 + i * 53);
+        fs::write(src.join(format!("small/{i:03}a")), &body).expect("write");
+        fs::write(src.join(format!("small/{i:03}b")), &body).expect("write");
+    }
+    fs::write(src.join("large.bin"), Rng(32).bytes(6_000_000)).expect("write");
+    // The first CPU this test may use, and only that one for umbra.
+    // SAFETY: cpu_set_t is plain data; sched_getaffinity fills the set of the size given.
+    let mut allowed: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    let size = std::mem::size_of::<libc::cpu_set_t>();
+    assert_eq!(unsafe { libc::sched_getaffinity(0, size, &mut allowed) }, 0);
+    let first = (0..libc::CPU_SETSIZE as usize)
+        .find(|&c| unsafe { libc::CPU_ISSET(c, &allowed) })
+        .expect("a CPU");
+    let mut one: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    unsafe { libc::CPU_SET(first, &mut one) };
+    let mut cmd = env.umbra();
+    cmd.args(["backup", "-q"]).arg(&src);
+    // SAFETY: between fork and exec only the sched_setaffinity system call runs.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::sched_setaffinity(0, size, &one) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+    let out = cmd.output().expect("run umbra");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let data = restic_ok(&env, &["list", "blobs"]);
+    let data: Vec<&str> = data.lines().filter(|l| l.starts_with("data ")).collect();
+    let distinct: std::collections::HashSet<&&str> = data.iter().collect();
+    assert_eq!(distinct.len(), data.len(), "a blob is in the index twice");
+    // 120 small contents, and the large file in more than one chunk.
+    assert!(data.len() > 121, "{} data blobs", data.len());
+    restic_reads_back(&env, &src);
+}

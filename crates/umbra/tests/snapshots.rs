@@ -59,6 +59,10 @@ fn btrfs_subvolume_plain_directory_and_nested_subvolumes() {
         "{first}"
     );
     assert_eq!(btrfs_leftovers(&fs), "", "snapshots left behind");
+    // The release waited until the kernel dropped the deleted snapshots, not only
+    // their paths.
+    let deleted = sh(&format!("btrfs subvolume list -d {}", fs.mount.display()));
+    assert_eq!(deleted.trim(), "", "deleted snapshots not yet dropped");
     assert_nothing_left(&fs, &env);
 
     // Stored under the original paths, nested subvolumes included.

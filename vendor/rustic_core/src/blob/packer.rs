@@ -194,6 +194,10 @@ impl PackSizer {
     }
 }
 
+/// umbra patch 28: a blob compressed and encrypted, ready for the pack: its data, id,
+/// length before compression, and that length when it was compressed.
+type Processed = (Vec<u8>, BlobId, u64, Option<NonZeroU32>);
+
 /// The `Packer` is responsible for packing blobs into pack files.
 ///
 /// # Type Parameters
@@ -257,37 +261,51 @@ impl<BE: DecryptWriteBackend> Packer<BE> {
             finish: finish_rx,
         };
 
+        // umbra patch 28: with one CPU to run on (a machine of one, or umbra's low
+        // priority leaving the first CPU free), a pool of one worker only adds two
+        // hand-offs per blob (to the worker and back), each a context switch on that
+        // CPU; the packer's thread then compresses and encrypts the blobs itself.
+        let inline = std::thread::available_parallelism().is_ok_and(|n| n.get() == 1);
         let _join_handle = std::thread::spawn(move || {
             scope(|scope| {
+                let process = |(data, id): (Bytes, BlobId)| {
+                    let (data, data_len, uncompressed_length) = be.process_data(&data)?;
+                    Ok((data, id, u64::from(data_len), uncompressed_length))
+                };
+                // check again if id is already contained, then write
+                // TODO: We may still save duplicate blobs - the indexer is only updated when the packfile write has completed
+                let write = |processed: &mut dyn Iterator<Item = RusticResult<Processed>>| {
+                    processed
+                        .filter(|res| {
+                            res.as_ref().map_or_else(
+                                |_| true,
+                                |(_, id, _, _)| !indexer.read().unwrap().has(id),
+                            )
+                        })
+                        .try_for_each(|item: RusticResult<_>| -> RusticResult<()> {
+                            let (data, id, data_len, ul) = item?;
+                            raw_packer
+                                .write()
+                                .unwrap()
+                                .add_raw(data.into(), &id, data_len, ul)
+                        })
+                };
                 // umbra patch 21: no readahead threads before the parallel map. `rx` is
                 // already a channel, and the parallel map's pump pulls from it on a thread
                 // of its own; the two readahead stages only added two hand-offs (a
-                // context switch each, on 2 cores) per blob.
-                let status = rx
+                // context switch each, on 2 cores) per blob. Nor one after it, in front
+                // of the single writer: the map's output is already a channel.
+                let new_blobs = rx
                     .into_iter()
                     // early check if id is already contained
                     .filter(|(_, id)| !indexer.read().unwrap().has(id))
-                    .filter(|(_, id)| !raw_packer.read().unwrap().has(id))
-                    .parallel_map_scoped(scope, |(data, id): (Bytes, BlobId)| {
-                        let (data, data_len, uncompressed_length) = be.process_data(&data)?;
-                        Ok((data, id, u64::from(data_len), uncompressed_length))
-                    })
-                    // umbra patch 21: no readahead thread in front of the single writer
-                    // either; the map's output is already a channel.
-                    // check again if id is already contained
-                    // TODO: We may still save duplicate blobs - the indexer is only updated when the packfile write has completed
-                    .filter(|res| {
-                        res.as_ref()
-                            .map_or_else(|_| true, |(_, id, _, _)| !indexer.read().unwrap().has(id))
-                    })
-                    .try_for_each(|item: RusticResult<_>| -> RusticResult<()> {
-                        let (data, id, data_len, ul) = item?;
-                        raw_packer
-                            .write()
-                            .unwrap()
-                            .add_raw(data.into(), &id, data_len, ul)
-                    })
-                    .and_then(|()| raw_packer.write().unwrap().finalize());
+                    .filter(|(_, id)| !raw_packer.read().unwrap().has(id));
+                let status = if inline {
+                    write(&mut new_blobs.map(process))
+                } else {
+                    write(&mut new_blobs.parallel_map_scoped(scope, process))
+                }
+                .and_then(|()| raw_packer.write().unwrap().finalize());
                 _ = finish_tx.send(status);
             });
         });
