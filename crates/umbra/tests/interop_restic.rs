@@ -244,6 +244,29 @@ impl Rabin {
     }
 }
 
+/// `n` small files in `dir`, each content twice side by side (`000a` and `000b`), the
+/// `i`th of `first + i * step` bytes.
+fn twin_small_files(dir: &Path, rng: &mut Rng, n: usize, first: usize, step: usize) {
+    fs::create_dir_all(dir).expect("mkdir");
+    for i in 0..n {
+        let body = rng.bytes(first + i * step);
+        fs::write(dir.join(format!("{i:03}a")), &body).expect("write");
+        fs::write(dir.join(format!("{i:03}b")), &body).expect("write");
+    }
+}
+
+/// The data blobs in the repository's index, as restic lists them; none may be there twice.
+fn data_blobs(env: &Env) -> Vec<String> {
+    let blobs: Vec<String> = restic_ok(env, &["list", "blobs"])
+        .lines()
+        .filter(|l| l.starts_with("data "))
+        .map(str::to_owned)
+        .collect();
+    let distinct: std::collections::HashSet<&String> = blobs.iter().collect();
+    assert_eq!(distinct.len(), blobs.len(), "a blob is in the index twice");
+    blobs
+}
+
 /// Small files that share a content, read side by side (one reader's batch, before any
 /// pack is written), are stored once; restic finds no blob twice in the index and reads
 /// back the whole tree, also after a large file joins the small ones.
@@ -255,22 +278,9 @@ fn identical_small_files_read_side_by_side_are_stored_once() {
     let env = Env::new();
     env.init();
     let src = env.path("src");
-    fs::create_dir_all(src.join("small")).expect("mkdir");
     let mut rng = Rng(28);
-    for i in 0..150 {
-        let body = rng.bytes(1_000 + i * 37);
-        // Each content twice, side by side.
-        fs::write(src.join(format!("small/{i:03}a")), &body).expect("write");
-        fs::write(src.join(format!("small/{i:03}b")), &body).expect("write");
-    }
+    twin_small_files(&src.join("small"), &mut rng, 150, 1_000, 37);
     env.backup_json(&[&src], &[]);
-    let data_blobs = |env: &Env| -> Vec<String> {
-        restic_ok(env, &["list", "blobs"])
-            .lines()
-            .filter(|l| l.starts_with("data "))
-            .map(str::to_owned)
-            .collect()
-    };
     assert_eq!(data_blobs(&env).len(), 150, "one blob per distinct content");
 
     fs::write(src.join("small/large.bin"), Rng(29).bytes(3_000_000)).expect("write");
@@ -278,9 +288,7 @@ fn identical_small_files_read_side_by_side_are_stored_once() {
         fs::write(src.join(format!("small/new{i:02}")), rng.bytes(2_000)).expect("write");
     }
     env.backup_json(&[&src], &[]);
-    let blobs = data_blobs(&env);
-    let distinct: std::collections::HashSet<&String> = blobs.iter().collect();
-    assert_eq!(distinct.len(), blobs.len(), "a blob is in the index twice");
+    data_blobs(&env);
     restic_reads_back(&env, &src);
 }
 
@@ -298,13 +306,7 @@ fn a_backup_on_one_cpu_stores_what_one_on_every_cpu_does() {
     let env = Env::new();
     env.init();
     let src = env.path("src");
-    fs::create_dir_all(src.join("small")).expect("mkdir");
-    let mut rng = Rng(31);
-    for i in 0..120 {
-        let body = rng.bytes(700 + i * 53);
-        fs::write(src.join(format!("small/{i:03}a")), &body).expect("write");
-        fs::write(src.join(format!("small/{i:03}b")), &body).expect("write");
-    }
+    twin_small_files(&src.join("small"), &mut Rng(31), 120, 700, 53);
     fs::write(src.join("large.bin"), Rng(32).bytes(6_000_000)).expect("write");
     // The first CPU this test may use, and only that one for umbra.
     // SAFETY: cpu_set_t is plain data; sched_getaffinity fills the set of the size given.
@@ -334,11 +336,8 @@ fn a_backup_on_one_cpu_stores_what_one_on_every_cpu_does() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let data = restic_ok(&env, &["list", "blobs"]);
-    let data: Vec<&str> = data.lines().filter(|l| l.starts_with("data ")).collect();
-    let distinct: std::collections::HashSet<&&str> = data.iter().collect();
-    assert_eq!(distinct.len(), data.len(), "a blob is in the index twice");
     // 120 small contents, and the large file in more than one chunk.
-    assert!(data.len() > 121, "{} data blobs", data.len());
+    let blobs = data_blobs(&env).len();
+    assert!(blobs > 121, "{blobs} data blobs");
     restic_reads_back(&env, &src);
 }
