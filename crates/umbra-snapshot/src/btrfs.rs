@@ -229,7 +229,7 @@ impl Provider for Btrfs {
                 // a kill -9 that can take seconds): wait, boundedly, for this one, also when
                 // an earlier attempt deleted it. Whether it is gone is `still_present`'s.
                 if let (Some((fs_path, id)), true) = (listed, artifact.kind == SNAPSHOT_KIND) {
-                    wait_dropped(&fs_path, &id, DROP_WAIT);
+                    wait_dropped(&fs_path, &id);
                 }
                 // Leave no empty .umbra-snapshots behind; it stays while others use it.
                 if let Some(dir) = path.parent() {
@@ -250,35 +250,22 @@ impl Provider for Btrfs {
 const DROP_WAIT: Duration = Duration::from_secs(10);
 
 /// Waits until the filesystem at `fs_path` no longer lists the deleted subvolume `id`
-/// among those not yet cleaned, for at most `limit`.
+/// among those not yet cleaned, for at most [`DROP_WAIT`].
 ///
 /// Why not `btrfs subvolume sync`: it looks once a second, and the kernel's cleaner
 /// usually drops a snapshot within half a second of its deletion's commit, so every
 /// release waited a second it did not need (1.0 s against 0.3-0.4 s beside pgbench,
 /// docs/BENCHMARKS.md, 2026-12-03): part of the backup window. This looks after 10 ms,
 /// then twice as long each time up to a fifth of a second. A listing that cannot be had
-/// leaves the wait to `btrfs subvolume sync` as before.
-fn wait_dropped(fs_path: &Path, id: &str, limit: Duration) {
+/// ends the wait; whether the snapshot is gone is then `still_present`'s to say.
+fn wait_dropped(fs_path: &Path, id: &str) {
     let fs = fs_path.to_string_lossy();
-    let deadline = Instant::now() + limit;
+    let deadline = Instant::now() + DROP_WAIT;
     let needle = format!("ID {id} ");
     let mut pause = Duration::from_millis(10);
-    loop {
-        match run("btrfs", &["subvolume", "list", "-d", &fs]) {
-            Ok(list) if !list.lines().any(|l| l.starts_with(&needle)) => return,
-            Ok(_) => {}
-            Err(_) => {
-                let secs = deadline
-                    .saturating_duration_since(Instant::now())
-                    .as_secs()
-                    .max(1)
-                    .to_string();
-                let _ = run("timeout", &[&secs, "btrfs", "subvolume", "sync", &fs, id]);
-                return;
-            }
-        }
+    while let Ok(list) = run("btrfs", &["subvolume", "list", "-d", &fs]) {
         let now = Instant::now();
-        if now >= deadline {
+        if !list.lines().any(|l| l.starts_with(&needle)) || now >= deadline {
             return;
         }
         std::thread::sleep(pause.min(deadline - now));
