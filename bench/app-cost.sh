@@ -177,13 +177,28 @@ for load in ("pg", "mariadb"):
     def med(case, key):
         v = [r[key] for r in mine if r["case"] == case and r[key] is not None]
         return statistics.median(v) if v else None
-    rl, rw = med("restic", "lost"), med("restic", "window_s")
-    print("\nAgainst restic (medians over rounds):\n")
+    # Per round, each case over restic in the same round: the machine's speed moves from one
+    # round to the next (restic's own window by 1.5x in one run), so only ratios within a
+    # round compare; their median and range over the rounds (a round in which restic lost
+    # no transactions gives no ratio of losses).
+    restic = {r["round"]: r for r in mine if r["case"] == "restic"}
+    def ratios(case, key):
+        out = []
+        for r in mine:
+            base = restic.get(r["round"])
+            if r["case"] == case and base and r[key] is not None and base[key]:
+                out.append(r[key] / base[key])
+        return out
+    def spread(v, unit=""):
+        if not v:
+            return "-"
+        return f"{statistics.median(v):.2f}{unit} ({min(v):.2f}-{max(v):.2f})"
+    print("\nAgainst restic, round by round (each figure over restic's in the same round; "
+          "median and range over rounds):\n")
     for case in sorted({r["case"] for r in mine} - {"nothing", "restic"}):
-        ul, uw, ur = med(case, "lost"), med(case, "window_s"), med(case, "ratio")
-        lost = f"{ul / rl:.2f}x" if ul is not None and rl else "-"
-        window = f"{uw / rw:.2f}x" if uw is not None and rw else "-"
-        print(f"- {case}: transactions lost {lost} restic's, window {window} restic's, "
-              f"TPS kept {f(ur, 2)}")
+        kept = [r["ratio"] for r in mine if r["case"] == case and r["ratio"] is not None]
+        print(f"- {case}: transactions lost {spread(ratios(case, 'lost'), 'x')}, "
+              f"window {spread(ratios(case, 'window_s'), 'x')}, TPS kept {spread(kept)}, "
+              f"CPU s {f(med(case, 'cpu_s'), 1)} (restic {f(med('restic', 'cpu_s'), 1)})")
 EOF
 cat "$out"
