@@ -193,8 +193,8 @@ for load in ("pg", "mariadb"):
         if not v:
             return "-"
         return f"{statistics.median(v):.2f}{unit} ({min(v):.2f}-{max(v):.2f})"
-    print("\nAgainst restic, round by round (each figure over restic's in the same round; "
-          "median and range over rounds):\n")
+    print("\nAgainst restic, round by round (transactions lost and window over restic's in "
+          "the same round, TPS kept the case's own; median and range over rounds):\n")
     for case in sorted({r["case"] for r in mine} - {"nothing", "restic"}):
         kept = [r["ratio"] for r in mine if r["case"] == case and r["ratio"] is not None]
         print(f"- {case}: transactions lost {spread(ratios(case, 'lost'), 'x')}, "
