@@ -174,8 +174,10 @@ for load in ("pg", "mariadb"):
     for r in mine:
         print(f"| {r['case']} | {r['round']} | {f(r['tps_before'])} | {f(r['tps_during'])} | "
               f"{f(r['ratio'], 2)} | {f(r['window_s'], 1)} | {f(r['cpu_s'], 1)} | {f(r['lost'])} |")
+    def values(case, key):
+        return [r[key] for r in mine if r["case"] == case and r[key] is not None]
     def med(case, key):
-        v = [r[key] for r in mine if r["case"] == case and r[key] is not None]
+        v = values(case, key)
         return statistics.median(v) if v else None
     # Per round, each case over restic in the same round: the machine's speed moves from one
     # round to the next (restic's own window by 1.5x in one run), so only ratios within a
@@ -196,9 +198,9 @@ for load in ("pg", "mariadb"):
     print("\nAgainst restic, round by round (transactions lost and window over restic's in "
           "the same round, TPS kept the case's own; median and range over rounds):\n")
     for case in sorted({r["case"] for r in mine} - {"nothing", "restic"}):
-        kept = [r["ratio"] for r in mine if r["case"] == case and r["ratio"] is not None]
         print(f"- {case}: transactions lost {spread(ratios(case, 'lost'), 'x')}, "
-              f"window {spread(ratios(case, 'window_s'), 'x')}, TPS kept {spread(kept)}, "
+              f"window {spread(ratios(case, 'window_s'), 'x')}, "
+              f"TPS kept {spread(values(case, 'ratio'))}, "
               f"CPU s {f(med(case, 'cpu_s'), 1)} (restic {f(med('restic', 'cpu_s'), 1)})")
 EOF
 cat "$out"
