@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 
 use common::Env;
 
-/// Every thread of `pid`: (thread id, nice, I/O class, I/O level, CPUs it may run on).
+/// Every thread of `pid`: (thread id, nice, I/O class, I/O level, CPUs it may run on,
+/// CPU slice in ns: 0 before Linux 6.12).
 fn threads(pid: u32) -> Vec<Sample> {
     let mut out = Vec::new();
     let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
@@ -36,13 +37,14 @@ fn threads(pid: u32) -> Vec<Sample> {
         // SAFETY: ioprio_get(IOPRIO_WHO_PROCESS, tid) only reads.
         let io = unsafe { libc::syscall(libc::SYS_ioprio_get, 1, tid) } as i32;
         if io >= 0 {
-            out.push((tid, nice, io >> 13, io & 0x1fff, allowed_cpus(tid)));
+            let slice = umbra_jobs::priority::slice::of_thread(tid).unwrap_or(0);
+            out.push((tid, nice, io >> 13, io & 0x1fff, allowed_cpus(tid), slice));
         }
     }
     out
 }
 
-type Sample = (i32, i32, i32, i32, i32);
+type Sample = (i32, i32, i32, i32, i32, u64);
 
 /// One test at a time: a test's backups and spinners are the "other work" another
 /// test's low backup would see.
@@ -266,6 +268,24 @@ fn low_priority_lowers_the_readers_and_the_read_limit_paces_them() {
         lowered.iter().all(|t| (t.2, t.3) == (3, 0)),
         "a lowered thread is not in the idle I/O class: {lowered:?}"
     );
+    // A short CPU slice where the kernel has one per thread (Linux 6.12 on), and the run's
+    // own thread keeps the kernel's.
+    let short = umbra_jobs::priority::slice::LOW_SLICE_NS;
+    if seen.iter().any(|t| t.5 != 0) {
+        assert!(
+            lowered.iter().all(|t| t.5 == short),
+            "a lowered thread runs with another CPU slice than {short} ns: {lowered:?}"
+        );
+        assert!(
+            seen.iter()
+                .filter(|t| t.0 == main_tid)
+                .all(|t| t.5 != short),
+            "the run's own thread got the low work's slice: {seen:?}"
+        );
+        eprintln!("measured: lowered threads ask for a {short} ns CPU slice");
+    } else {
+        eprintln!("NOT CHECKED: this kernel (before Linux 6.12) has no CPU slice per thread");
+    }
     assert!(
         seen.iter().filter(|t| t.0 == main_tid).all(|t| t.1 == base),
         "the run's own thread (snapshot, freeze, commands) was lowered: {seen:?}"
