@@ -41,6 +41,20 @@ if [ -n "${BENCH_CASES:-}" ]; then  # checked before anything is set up
     printf 'app-cost.sh: %s: these lines are not NAME=COMMAND:\n%s\n' "$BENCH_CASES" "$bad" >&2; exit 2
   fi
 fi
+# What the cases need, checked before the build: a missing tool would otherwise stop the
+# run minutes in, or skip a database part without a word.
+missing=()
+command -v mkfs.btrfs >/dev/null || missing+=(btrfs-progs)
+command -v restic >/dev/null || missing+=(restic)
+if [[ " $parts " == *" pg "* ]] && [ "$scale" != 0 ] && ! ls /usr/lib/postgresql/*/bin/pgbench >/dev/null 2>&1; then
+  missing+=(postgresql)
+fi
+if [[ " $parts " == *" mariadb "* ]] && ! command -v mariadbd >/dev/null; then
+  missing+=(mariadb-server mariadb-client)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "app-cost.sh: not installed: ${missing[*]}; install them (apt-get install ${missing[*]}), or leave a database out with BENCH_PARTS" >&2; exit 2
+fi
 work="$(mktemp -d /tmp/umbra-bench-appcost.XXXXXX)"
 chmod 755 "$work"
 mkdir -p "$here/results"
