@@ -54,7 +54,7 @@
 //! Why a short slice: a thread the scheduler has just picked keeps its CPU for its slice
 //! before a thread that wakes there may take it, at any nice value; low work asks the
 //! kernel for the shortest slice it grants, so that an application woken on the backup's
-//! CPU waits 0.1 ms for it rather than up to 1.4 ms ([`slice`]).
+//! CPU waits about 0.1 ms for it rather than up to 1.4 ms ([`slice`]).
 //!
 //! On Windows a thread's priority is not inherited by the threads it starts, so low
 //! priority there is the process's background mode (`PROCESS_MODE_BACKGROUND_BEGIN`: low
