@@ -20,6 +20,8 @@ except OSError as e:
     sys.exit(f"spinners.sh: cannot lower the session's autogroup: {e}")
 os.nice(19 - os.nice(0))
 if slice_ns:
+    if os.uname().machine != "x86_64":
+        sys.exit("spinners.sh: a slice is set through x86_64's syscall number; not on this machine")
     libc = ctypes.CDLL(None, use_errno=True)
     # struct sched_attr, first version (48 bytes): SCHED_FLAG_KEEP_POLICY, nice 19, runtime.
     attr = ctypes.create_string_buffer(struct.pack("IIQiIQQQ", 48, 0, 8, 19, 0, slice_ns, 0, 0), 48)

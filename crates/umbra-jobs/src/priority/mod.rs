@@ -134,9 +134,10 @@ pub fn lower_this_thread() {
 /// what it starts from now on.
 #[cfg(unix)]
 fn lower_nice_and_io() {
+    // The nice value last, so that a thread seen at nice 19 has the rest already; the
+    // slice's call sets nice 19 with it, `setpriority` where that call fails or is absent.
     // SAFETY: plain syscalls on the calling thread (who 0 is the caller).
     unsafe {
-        libc::setpriority(libc::PRIO_PROCESS, 0, LOW_NICE);
         libc::syscall(
             libc::SYS_ioprio_set,
             IOPRIO_WHO_PROCESS,
@@ -146,6 +147,8 @@ fn lower_nice_and_io() {
     }
     #[cfg(target_os = "linux")]
     slice::shorten_this_thread(LOW_NICE);
+    // SAFETY: as above.
+    unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, LOW_NICE) };
 }
 
 /// Keeps the calling thread, and the threads and processes it starts from now on, off
