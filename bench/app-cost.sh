@@ -26,7 +26,8 @@
 #                    (for experiments: `umbra old=/tmp/old/umbra -r @W@/u-@N@-3 backup -q
 #                    --keep-base never @D@`; see cases() for why --keep-base never;
 #                    bench/pg_waits.py wrapped around a case says where the database's
-#                    time went meanwhile)
+#                    time went meanwhile, bench/kernel-time.sh what the kernel's threads
+#                    took)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
