@@ -6,61 +6,24 @@
 //! umbra wrote and umbra reading what restic wrote; the errors (no bucket, refused
 //! credentials or login, unknown host or host key, refused connection, no repository),
 //! each clear, immediate and before any snapshot; `copy` from a local repository to S3 and
-//! on to SFTP; and servers that stop answering or die in the middle of a backup.
+//! on to SFTP; a job that copies off-site; and `mount` of both. Servers that stop
+//! answering or die in the middle of a backup: `storage_offsite_outages.rs`.
 
+#[path = "offsite/commands.rs"]
+mod commands;
 mod common;
 #[path = "offsite/servers.rs"]
 mod servers;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{assert_same_tree, have, is_root, require, restored_path, Env, Rng};
+use commands::{ok, restic_ok, source, umbra};
+use common::{assert_same_tree, have, is_root, require, restored_path, Env};
 use servers::{text, unused_port, with_store, S3Server, SftpServer, StoreEnv, SFTP_USER};
-
-fn umbra(env: &Env, store: &StoreEnv, repo: &str, args: &[&str]) -> Output {
-    with_store(&mut env.umbra(), store)
-        .arg("-r")
-        .arg(repo)
-        .args(args)
-        .output()
-        .expect("umbra")
-}
-
-fn ok(env: &Env, store: &StoreEnv, repo: &str, args: &[&str]) -> String {
-    let out = umbra(env, store, repo, args);
-    assert!(
-        out.status.success(),
-        "umbra {args:?} failed\n{}",
-        text(&out)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn restic_ok(env: &Env, store: &StoreEnv, repo: &str, args: &[&str]) {
-    let out = with_store(&mut Command::new("restic"), store)
-        .arg("-r")
-        .arg(repo)
-        .arg("--password-file")
-        .arg(env.path("password"))
-        .arg("--no-cache")
-        .args(args)
-        .output()
-        .expect("restic");
-    assert!(out.status.success(), "restic {args:?}: {}", text(&out));
-}
-
-fn source(env: &Env) -> PathBuf {
-    let src = env.path("src");
-    fs::create_dir_all(src.join("sub/deeper")).expect("mkdir");
-    fs::write(src.join("small"), "hello").expect("write");
-    fs::write(src.join("sub/big"), Rng(51).bytes(6_000_000)).expect("write");
-    fs::write(src.join("sub/deeper/more"), Rng(52).bytes(300_000)).expect("write");
-    src
-}
 
 /// init, two backups, snapshots, restore, check --read-data, forget --prune; then
 /// restic 0.14 checks and restores the same repository, and umbra restores one restic
@@ -388,160 +351,6 @@ fn copy_goes_from_local_to_s3_to_sftp() {
         );
         assert_same_tree(&src, &restored_path(&theirs, &src));
     }
-}
-
-/// An S3 server that stops answering (SIGSTOP) mid-backup, and an SFTP server killed with
-/// its sessions mid-backup: the backup fails within bounded time, naming the server and
-/// what happened; the next backup completes and `check --read-data` is clean.
-#[test]
-fn servers_that_stop_answering_or_die_mid_backup_fail_the_backup_in_bounded_time() {
-    let (Some(s3), Some(mut sftp)) = (S3Server::start(false), SftpServer::start()) else {
-        return;
-    };
-    let env = Env::new();
-    let src = env.path("src");
-    fs::create_dir_all(&src).expect("mkdir");
-    let s3_repo = s3.url("umbra-bucket", "faults");
-    let sftp_repo = sftp.url("faults");
-    for (store, repo, quick, says) in [
-        (
-            s3.env(),
-            s3_repo,
-            ["-o", "s3.timeout=2s", "-o", "s3.retry=2"],
-            "the S3 server of s3:http://127.0.0.1",
-        ),
-        (
-            sftp.env(),
-            sftp_repo,
-            ["-o", "sftp.timeout=5s", "-o", "sftp.retry=2"],
-            "the SFTP server of sftp:sftp-test:",
-        ),
-    ] {
-        ok(&env, &store, &repo, &["init"]);
-        fs::write(src.join("big"), Rng(says.len() as u64).bytes(300_000_000)).expect("write");
-        // The S3 server is stopped once the backup has read 64 MiB (its `--json` progress,
-        // once a second), so that some packs are stored whatever the machine's load: a
-        // fixed delay stopped it before the first pack on a busy machine.
-        let mut child = with_store(&mut env.umbra(), &store)
-            .args(quick)
-            .args([
-                "-r",
-                &repo,
-                "--json",
-                "backup",
-                "--priority",
-                "normal",
-                src.to_str().expect("utf8"),
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("umbra");
-        let (progress, stdout) = read_progress(child.stdout.take().expect("stdout"));
-        let s3_case = repo.starts_with("s3:");
-        if s3_case {
-            let read = progress
-                .iter()
-                .find(|&done| done >= 64 << 20)
-                .expect("the backup ended before it read 64 MiB");
-            eprintln!("stopping the S3 server after {read} bytes were read");
-            s3.signal(libc::SIGSTOP);
-        } else {
-            // As soon as the backup's lock is on the server, before the data is.
-            let locks = sftp.dir.path().join("srv/faults/locks");
-            let started = Instant::now();
-            while fs::read_dir(&locks).map_or(0, Iterator::count) == 0 {
-                assert!(started.elapsed() < Duration::from_secs(20), "no lock");
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            sftp.kill();
-        }
-        let stopped = Instant::now();
-        let out = child.wait_with_output().expect("wait");
-        let took = stopped.elapsed();
-        let err = String::from_utf8_lossy(&out.stderr).into_owned()
-            + &stdout.join().expect("stdout reader");
-        assert!(!out.status.success(), "the backup succeeded: {err}");
-        assert!(err.contains(says), "{err}");
-        assert!(
-            !s3_case || err.contains("did not answer in time, also after retrying"),
-            "{err}"
-        );
-        assert!(took < Duration::from_secs(120), "{took:?}");
-        eprintln!("measured: {repo}: the backup failed {took:?} after the server went");
-        if s3_case {
-            s3.signal(libc::SIGCONT);
-        } else {
-            sftp.restart();
-        }
-        ok(&env, &store, &repo, &["unlock"]);
-        let next = umbra(
-            &env,
-            &store,
-            &repo,
-            &["backup", src.to_str().expect("utf8")],
-        );
-        let said = text(&next);
-        assert!(next.status.success(), "{said}");
-        eprintln!("measured: {repo}: the next backup said: {said}");
-        // What the failed backup stored is indexed and reused, not uploaded again.
-        if s3_case {
-            assert!(
-                said.contains("indexed") && said.contains("reuses their data"),
-                "{said}"
-            );
-            let added = said
-                .split("added ")
-                .nth(1)
-                .and_then(|r| r.split(" MiB").next())
-                .and_then(|n| n.parse::<f64>().ok());
-            assert!(added.is_some_and(|mib| mib < 280.0), "{said}");
-        }
-        assert!(ok(&env, &store, &repo, &["check", "--read-data"]).contains("no errors"));
-        let target = env.path(&format!("restored-{}", s3_case));
-        ok(
-            &env,
-            &store,
-            &repo,
-            &[
-                "restore",
-                "latest",
-                "--target",
-                target.to_str().expect("utf8"),
-            ],
-        );
-        assert_same_tree(&src, &restored_path(&target, &src));
-    }
-}
-
-/// The `bytes_done` of each `--json` progress line of `stdout`, as they come, and all of
-/// its lines (with `--json`, the error is one of them) when it ends.
-fn read_progress(
-    stdout: std::process::ChildStdout,
-) -> (
-    std::sync::mpsc::Receiver<u64>,
-    std::thread::JoinHandle<String>,
-) {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let all = std::thread::spawn(move || {
-        use std::io::BufRead;
-        let mut all = String::new();
-        for line in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
-            let done = serde_json::from_str::<serde_json::Value>(&line)
-                .ok()
-                .and_then(|v| v["bytes_done"].as_u64());
-            if let Some(done) = done {
-                let _ = tx.send(done);
-            }
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
-    (rx, all)
 }
 
 /// A job with `copy_to`: the 3-2-1 rule in one job. Each run's snapshot goes into the

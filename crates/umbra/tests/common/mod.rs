@@ -9,11 +9,21 @@
 
 pub mod jobs;
 pub mod leftovers;
+mod mounts;
+mod tree;
 
-use std::collections::BTreeMap;
+// Each test file uses some of these, as of everything here (`dead_code` above).
+#[allow(unused_imports)]
+pub use mounts::{LoopFs, Tmpfs};
+#[allow(unused_imports)]
+pub use tree::{
+    assert_owned_by, assert_same_tree, fingerprint_tree, open_path_to, restored_path, set_xattr,
+    Fingerprint,
+};
+
 use std::ffi::OsStr;
 use std::fs;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -226,207 +236,6 @@ impl Env {
     }
 }
 
-/// Everything about one entry that a faithful restore must reproduce.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Fingerprint {
-    pub kind: &'static str,
-    pub mode: u32,
-    pub uid: u32,
-    pub gid: u32,
-    pub mtime: (i64, i64),
-    pub content: Option<Vec<u8>>,
-    pub link: Option<PathBuf>,
-    pub xattrs: BTreeMap<String, Vec<u8>>,
-    /// Other paths (relative) sharing this file's inode.
-    pub hardlinks: Vec<PathBuf>,
-    /// True when the file occupies clearly fewer blocks than its size.
-    pub sparse: bool,
-}
-
-fn xattrs(path: &Path) -> BTreeMap<String, Vec<u8>> {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).expect("path");
-    let mut names = vec![0u8; 4096];
-    // SAFETY: buffers are valid for the lengths given.
-    let n = unsafe { libc::llistxattr(c.as_ptr(), names.as_mut_ptr().cast(), names.len()) };
-    let mut out = BTreeMap::new();
-    if n <= 0 {
-        return out;
-    }
-    for name in names[..n as usize]
-        .split(|b| *b == 0)
-        .filter(|s| !s.is_empty())
-    {
-        let key = String::from_utf8_lossy(name).into_owned();
-        if !key.starts_with("user.") {
-            continue;
-        }
-        let cname = std::ffi::CString::new(name).expect("name");
-        let mut value = vec![0u8; 4096];
-        // SAFETY: as above.
-        let len = unsafe {
-            libc::lgetxattr(
-                c.as_ptr(),
-                cname.as_ptr(),
-                value.as_mut_ptr().cast(),
-                value.len(),
-            )
-        };
-        if len >= 0 {
-            value.truncate(len as usize);
-            out.insert(key, value);
-        }
-    }
-    out
-}
-
-pub fn set_xattr(path: &Path, name: &str, value: &[u8]) {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).expect("path");
-    let n = std::ffi::CString::new(name).expect("name");
-    // SAFETY: valid C strings and buffer.
-    let rc = unsafe {
-        libc::lsetxattr(
-            c.as_ptr(),
-            n.as_ptr(),
-            value.as_ptr().cast(),
-            value.len(),
-            0,
-        )
-    };
-    assert_eq!(
-        rc,
-        0,
-        "setxattr {name} on {}: {}",
-        path.display(),
-        std::io::Error::last_os_error()
-    );
-}
-
-/// A map from relative path to fingerprint, for every entry below `root`.
-pub fn fingerprint_tree(root: &Path) -> BTreeMap<PathBuf, Fingerprint> {
-    let mut inodes: BTreeMap<u64, Vec<PathBuf>> = BTreeMap::new();
-    let mut entries = Vec::new();
-    walk(root, root, &mut entries);
-    for (rel, meta) in &entries {
-        if meta.is_file() && meta.nlink() > 1 {
-            inodes.entry(meta.ino()).or_default().push(rel.clone());
-        }
-    }
-    entries
-        .into_iter()
-        .map(|(rel, meta)| {
-            let full = root.join(&rel);
-            let ft = meta.file_type();
-            let kind = if ft.is_dir() {
-                "dir"
-            } else if ft.is_symlink() {
-                "symlink"
-            } else {
-                "file"
-            };
-            let hardlinks = inodes
-                .get(&meta.ino())
-                .map(|v| v.iter().filter(|p| **p != rel).cloned().collect())
-                .unwrap_or_default();
-            let fp = Fingerprint {
-                kind,
-                mode: meta.mode() & 0o7777,
-                uid: meta.uid(),
-                gid: meta.gid(),
-                // Directory mtimes are restored, but symlinks' are not on every path; skip them.
-                mtime: if ft.is_symlink() {
-                    (0, 0)
-                } else {
-                    (meta.mtime(), meta.mtime_nsec())
-                },
-                content: ft.is_file().then(|| fs::read(&full).expect("read")),
-                link: ft
-                    .is_symlink()
-                    .then(|| fs::read_link(&full).expect("readlink")),
-                xattrs: if ft.is_symlink() {
-                    BTreeMap::new()
-                } else {
-                    xattrs(&full)
-                },
-                hardlinks,
-                sparse: ft.is_file()
-                    && meta.len() > 1 << 20
-                    && meta.blocks() * 512 < meta.len() / 2,
-            };
-            (rel, fp)
-        })
-        .collect()
-}
-
-fn walk(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, fs::Metadata)>) {
-    let mut children: Vec<_> = fs::read_dir(dir)
-        .expect("read_dir")
-        .map(|e| e.expect("entry").path())
-        .collect();
-    children.sort();
-    for p in children {
-        let meta = fs::symlink_metadata(&p).expect("lstat");
-        let rel = p.strip_prefix(root).expect("prefix").to_path_buf();
-        let is_dir = meta.is_dir();
-        out.push((rel, meta));
-        if is_dir {
-            walk(root, &p, out);
-        }
-    }
-}
-
-/// Asserts that `restored` holds exactly what `original` holds.
-pub fn assert_same_tree(original: &Path, restored: &Path) {
-    let a = fingerprint_tree(original);
-    let b = fingerprint_tree(restored);
-    let a_keys: Vec<_> = a.keys().collect();
-    let b_keys: Vec<_> = b.keys().collect();
-    assert_eq!(a_keys, b_keys, "restored tree has other entries");
-    for (path, fa) in &a {
-        assert_eq!(
-            Some(fa),
-            b.get(path),
-            "entry {} differs after restore",
-            path.display()
-        );
-    }
-}
-
-/// Where a snapshot of `source` lands inside a restore target.
-pub fn restored_path(target: &Path, source: &Path) -> PathBuf {
-    target.join(source.strip_prefix("/").expect("absolute source"))
-}
-
-/// Lets other users (a database server's user) reach `restored` by adding search
-/// permission to each directory above it, from the test's temporary directory down. The
-/// restored tree itself is left exactly as the restore made it: owners and modes are
-/// what is being tested.
-pub fn open_path_to(restored: &Path) {
-    let mut dirs: Vec<&Path> = restored
-        .ancestors()
-        .skip(1)
-        .take_while(|d| d.starts_with(std::env::temp_dir()) && *d != std::env::temp_dir())
-        .collect();
-    dirs.reverse();
-    for d in dirs {
-        let mode = fs::symlink_metadata(d).expect("lstat").mode();
-        chmod(d, (mode & 0o7777) | 0o011);
-    }
-}
-
-/// Asserts that `path` is owned by `user` (a name from /etc/passwd).
-pub fn assert_owned_by(path: &Path, user: &str) {
-    let uid: u32 = sh(&format!("id -u {user}")).trim().parse().expect("id -u");
-    let got = fs::symlink_metadata(path).expect("lstat").uid();
-    assert_eq!(
-        got,
-        uid,
-        "{} is owned by uid {got}, not {user}",
-        path.display()
-    );
-}
-
 pub fn chmod(path: &Path, mode: u32) {
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
 }
@@ -446,97 +255,6 @@ impl Rng {
     }
     pub fn bytes(&mut self, n: usize) -> Vec<u8> {
         (0..n).map(|_| (self.next() & 0xff) as u8).collect()
-    }
-}
-
-/// A real filesystem on a loop device, created and mounted for one test, unmounted and
-/// deleted on drop. Needs root and the filesystem's mkfs.
-pub struct LoopFs {
-    pub mount: PathBuf,
-    image: PathBuf,
-}
-
-impl LoopFs {
-    /// `None` (after saying why) when the test cannot run here; in CI a missing
-    /// prerequisite fails instead.
-    pub fn new(fs_type: &str, dir: &Path, size_mb: u64) -> Option<Self> {
-        let mkfs = format!("mkfs.{fs_type}");
-        if !require(
-            is_root(),
-            &format!("root, to mount a {fs_type} loop device"),
-        ) || !require(have(&mkfs), &format!("{mkfs} (see .ci/run)"))
-        {
-            return None;
-        }
-        let image = dir.join(format!("{fs_type}.img"));
-        let mount = dir.join(format!("{fs_type}-mnt"));
-        fs::create_dir_all(&mount).expect("mkdir");
-        let f = fs::File::create(&image).expect("image");
-        f.set_len(size_mb << 20).expect("size");
-        drop(f);
-        let quiet: &[&str] = match fs_type {
-            "btrfs" => &["-q", "-f"],
-            "xfs" => &["-q", "-f"],
-            _ => &["-q", "-F"],
-        };
-        let st = Command::new(&mkfs)
-            .args(quiet)
-            .arg(&image)
-            .status()
-            .expect("mkfs");
-        assert!(st.success(), "{mkfs} failed");
-        let st = Command::new("mount")
-            .args(["-o", "loop"])
-            .arg(&image)
-            .arg(&mount)
-            .status()
-            .expect("mount");
-        assert!(st.success(), "mount {fs_type} failed");
-        Some(Self { mount, image })
-    }
-
-    pub fn path(&self, rel: &str) -> PathBuf {
-        self.mount.join(rel)
-    }
-}
-
-impl Drop for LoopFs {
-    fn drop(&mut self) {
-        // Anything still mounted below (a leaked bind mount) first, deepest first.
-        let mounts = fs::read_to_string("/proc/self/mounts").unwrap_or_default();
-        let mut below: Vec<&str> = mounts
-            .lines()
-            .filter_map(|l| l.split(' ').nth(1))
-            .filter(|m| Path::new(m).starts_with(&self.mount))
-            .collect();
-        below.sort_by_key(|m| std::cmp::Reverse(m.len()));
-        for m in below {
-            let _ = Command::new("umount").arg(m).status();
-        }
-        let _ = fs::remove_file(&self.image);
-    }
-}
-
-/// A tmpfs mounted for a test (root only), unmounted on drop.
-pub struct Tmpfs(pub PathBuf);
-
-impl Tmpfs {
-    /// A tmpfs at `path`; `options` like `size=3m` or `size=1m,nr_inodes=64`.
-    pub fn mount(path: PathBuf, options: &str) -> Self {
-        fs::create_dir_all(&path).expect("mkdir");
-        let st = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
-            .arg(&path)
-            .status()
-            .expect("mount");
-        assert!(st.success(), "mount tmpfs");
-        Self(path)
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
     }
 }
 
