@@ -10,7 +10,9 @@
 #   two spinners, slice 0.1 ms=bench/spinners.sh 2 20 100000
 set -euo pipefail
 n="${1:?how many spinners}" secs="${2:?for how many seconds}" slice="${3:-0}"
-exec setsid python3 - "$n" "$secs" "$slice" <<'PY'
+# -w: setsid forks where this shell leads its process group (a terminal's job); wait for it,
+# so that the case lasts as long as the spinners.
+exec setsid -w python3 - "$n" "$secs" "$slice" <<'PY'
 import ctypes, os, struct, sys, time
 n, secs, slice_ns = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
 try:

@@ -4,6 +4,8 @@
 //! errors a remote store brings (refused connection, unknown host, refused credentials, no
 //! repository), each clear and immediate, with the password never shown.
 
+#[path = "offsite/commands.rs"]
+mod commands;
 mod common;
 #[path = "offsite/servers.rs"]
 mod servers;
@@ -13,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use commands::source;
 use common::{assert_same_tree, have, require, restored_path, Env, Rng};
 use servers::unused_port;
 
@@ -136,15 +139,6 @@ fn restic_locks(env: &Env, repo: &str) -> usize {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).lines().count()
-}
-
-fn source(env: &Env) -> PathBuf {
-    let src = env.path("src");
-    fs::create_dir_all(src.join("sub/deeper")).expect("mkdir");
-    fs::write(src.join("small"), "hello").expect("write");
-    fs::write(src.join("sub/big"), Rng(41).bytes(6_000_000)).expect("write");
-    fs::write(src.join("sub/deeper/more"), Rng(42).bytes(300_000)).expect("write");
-    src
 }
 
 #[test]

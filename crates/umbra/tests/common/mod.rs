@@ -12,7 +12,8 @@ pub mod leftovers;
 mod mounts;
 mod tree;
 
-// Each test file uses some of these, as of everything here (`dead_code` above).
+// Each test file uses some of these, as of everything in this module (hence the
+// `dead_code` above).
 #[allow(unused_imports)]
 pub use mounts::{LoopFs, Tmpfs};
 #[allow(unused_imports)]
@@ -280,15 +281,22 @@ pub fn restic(env: &Env, args: &[&str]) -> Output {
 
 /// The real `restic` on the repository at `repo`, with this environment's password.
 pub fn restic_at(env: &Env, repo: &Path, args: &[&str]) -> Output {
-    Command::new("restic")
-        .arg("-r")
-        .arg(repo)
-        .arg("--password-file")
-        .arg(env.path("password"))
-        .arg("--no-cache")
+    restic_command(env, repo)
         .args(args)
         .output()
         .expect("restic")
+}
+
+/// The real `restic` on the repository `repo` (a path or a store's URL), with this
+/// environment's password and without a cache, for the caller to add to and run.
+pub fn restic_command(env: &Env, repo: impl AsRef<OsStr>) -> Command {
+    let mut cmd = Command::new("restic");
+    cmd.arg("-r")
+        .arg(repo)
+        .arg("--password-file")
+        .arg(env.path("password"))
+        .arg("--no-cache");
+    cmd
 }
 
 /// Runs a shell command and returns its stdout (for btrfs, mount checks and the like).

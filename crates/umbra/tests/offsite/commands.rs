@@ -1,13 +1,14 @@
 //! umbra and restic run against an off-site store, and a small source tree, for the tests
-//! of S3 and SFTP repositories (`storage_offsite.rs`, `storage_offsite_outages.rs`).
+//! of S3, SFTP and REST repositories (`storage_offsite.rs`, `storage_offsite_outages.rs`,
+//! `storage_rest.rs`).
 
 #![allow(dead_code)] // each test file uses some of them
 
 use std::fs;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use super::common::{Env, Rng};
+use super::common::{restic_command, Env, Rng};
 use super::servers::{text, with_store, StoreEnv};
 
 /// umbra with `store`'s environment, on repository `repo`.
@@ -31,18 +32,14 @@ pub fn ok(env: &Env, store: &StoreEnv, repo: &str, args: &[&str]) -> String {
 }
 
 pub fn restic_ok(env: &Env, store: &StoreEnv, repo: &str, args: &[&str]) {
-    let out = with_store(&mut Command::new("restic"), store)
-        .arg("-r")
-        .arg(repo)
-        .arg("--password-file")
-        .arg(env.path("password"))
-        .arg("--no-cache")
+    let out = with_store(&mut restic_command(env, repo), store)
         .args(args)
         .output()
         .expect("restic");
     assert!(out.status.success(), "restic {args:?}: {}", text(&out));
 }
 
+/// A small tree to back up: a file of 5 bytes, one of 6 MB, one of 300 kB, two levels deep.
 pub fn source(env: &Env) -> PathBuf {
     let src = env.path("src");
     fs::create_dir_all(src.join("sub/deeper")).expect("mkdir");
