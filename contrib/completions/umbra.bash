@@ -405,7 +405,7 @@ _umbra() {
             return 0
             ;;
         umbra__subcmd__backup)
-            opts="-n -e -x -r -c -o -q -v -h -V --files-from --files-from-verbatim --read-concurrency --quiesce --priority --limit-read --files-from-raw --stdin --stdin-from-command --stdin-filename --open-files --snapshot --lvm-snapshot-size --dry-run --change-retries --exclude --exclude-file --iexclude --exclude-if-present --exclude-larger-than --exclude-caches --chunking --keep-base --parent --time --with-atime --one-file-system --tag --host --force --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
+            opts="-n -e -x -r -c -o -q -v -h -V --files-from --files-from-verbatim --read-concurrency --quiesce --priority --limit-read --compression --files-from-raw --stdin --stdin-from-command --stdin-filename --open-files --snapshot --lvm-snapshot-size --dry-run --change-retries --exclude --exclude-file --iexclude --exclude-if-present --exclude-larger-than --exclude-caches --chunking --keep-base --parent --time --with-atime --one-file-system --tag --host --force --repo --config --option --password-file --password-command --cache-dir --no-cache --limit-upload --limit-download --cleanup-cache --json --quiet --verbose --no-lock --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -432,6 +432,10 @@ _umbra() {
                     return 0
                     ;;
                 --limit-read)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compression)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

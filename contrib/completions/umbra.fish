@@ -100,6 +100,7 @@ complete -c umbra -n "__fish_umbra_using_subcommand backup" -l quiesce -d 'Hold 
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l priority -d 'The priority of reading and storing: `low` (the default: nice 19 and the idle I/O class, as `nice -n 19 ionice -c3`, with one CPU left free while other work uses it, so that running applications keep their speed) or `normal`. The snapshot and a freeze always run at umbra\'s own priority' -r -f -a "low\t''
 normal\t''"
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l limit-read -d 'Read the sources at most this fast, in MB/s (all readers together; 0.5 works)' -r
+complete -c umbra -n "__fish_umbra_using_subcommand backup" -l compression -d 'How the stored blobs are compressed (restic\'s `--compression`): `auto` (the repository\'s setting, zstd level 3 unless changed), `off`, `fastest` (level 1), `max` (level 11) or a zstd level from 1 to 22' -r
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l files-from-raw -d 'Read paths separated by NUL bytes from FILE (`find -print0`); repeatable' -r -F
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l stdin-filename -d 'The file name for --stdin and --stdin-from-command' -r
 complete -c umbra -n "__fish_umbra_using_subcommand backup" -l open-files -d 'What to do about files in use' -r -f -a "auto\t'The best snapshot method available; read directly (with change detection) if none'

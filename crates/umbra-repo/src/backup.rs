@@ -78,6 +78,9 @@ pub struct BackupRequest {
     /// priority asks, for the kernel work of caching pages nobody will read again runs at
     /// nobody's priority (see `source::direct`).
     pub read_around_cache: bool,
+    /// How the blobs it writes are compressed (restic's `--compression`); `Auto`: the
+    /// repository's own setting.
+    pub compression: crate::compression::Compression,
 }
 
 impl Default for BackupRequest {
@@ -103,6 +106,7 @@ impl Default for BackupRequest {
             read_concurrency: None,
             limit_read: None,
             read_around_cache: false,
+            compression: crate::compression::Compression::Auto,
         }
     }
 }
@@ -279,6 +283,7 @@ impl Repo {
                     .with_hint("Name at least one file or directory: `umbra backup DIR`."),
             );
         }
+        self.set_compression(request.compression)?;
         let mut sources = without_nested(&request.plan.sources);
         let parent_from_base = self.parent_from_bases(
             &mut sources,

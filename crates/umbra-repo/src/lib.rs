@@ -21,6 +21,7 @@ pub mod cache;
 pub mod cat;
 pub mod check;
 pub mod chunking;
+pub mod compression;
 pub mod copy;
 mod crypto;
 pub mod diff;

@@ -725,6 +725,26 @@ impl<S: Open> Repository<S> {
         self.status.open_status_mut().config = config;
     }
 
+    /// umbra patch 29: the zstd level of the blobs this open repository writes from now on,
+    /// instead of the level its config file names (restic's `--compression`, which is a
+    /// setting of the run, not of the repository). `None` stores blobs uncompressed. The
+    /// config file is not changed.
+    ///
+    /// # Errors
+    ///
+    /// * If a level is asked of a version 1 repository, which cannot hold compressed blobs.
+    pub fn set_compression(&mut self, level: Option<i32>) -> RusticResult<()> {
+        if level.is_some() && self.config().version < 2 {
+            return Err(RusticError::new(
+                ErrorKind::Unsupported,
+                "Compression needs a repository of version 2 or later; this one is version `{version}`.",
+            )
+            .attach_context("version", self.config().version.to_string()));
+        }
+        self.status.open_status_mut().dbe.set_zstd(level);
+        Ok(())
+    }
+
     // TODO: add documentation!
     pub(crate) fn dbe(&self) -> &DecryptBackend<Key> {
         &self.status.open_status().dbe

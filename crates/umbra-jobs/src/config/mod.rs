@@ -484,6 +484,7 @@ fn resolve_job(
         resources::RawResources {
             priority: job.priority.as_deref(),
             limit_read: job.limit_read,
+            compression: job.compression.as_deref(),
             systemd: job.systemd.take().into_iter().flatten().collect(),
             threads: job.threads,
         },

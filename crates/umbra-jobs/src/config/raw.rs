@@ -130,6 +130,8 @@ pub struct RawJob {
     pub priority: Option<String>,
     /// MB/s the backup may read from its sources.
     pub limit_read: Option<f64>,
+    /// `auto`, `off`, `fastest`, `max` or a zstd level: how the backup compresses.
+    pub compression: Option<String>,
     /// Settings for the `[Service]` section of the job's systemd unit.
     pub systemd: Option<BTreeMap<String, super::resources::RawUnitValue>>,
 }

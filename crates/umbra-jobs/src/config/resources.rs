@@ -1,11 +1,13 @@
-//! What a job's run may take from the machine: `priority`, `limit_read`, and the
-//! `[jobs.NAME.systemd]` settings its scheduled unit carries (docs/HOOKS.md, "Resources").
+//! What a job's run may take from the machine: `priority`, `limit_read`, `compression`, and
+//! the `[jobs.NAME.systemd]` settings its scheduled unit carries (docs/HOOKS.md,
+//! "Resources").
 
 use serde::Deserialize;
 use umbra_core::{Result, UmbraError};
 
 use super::locate::{KeyPath, Locator};
 use crate::priority::Priority;
+use umbra_repo::compression::Compression;
 
 /// A job's resource settings.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -14,6 +16,8 @@ pub struct Resources {
     pub priority: Priority,
     /// Bytes per second the backup may read from its sources; `None`: no limit.
     pub limit_read: Option<u64>,
+    /// How the backup compresses (`compression`, restic's `--compression`).
+    pub compression: Compression,
     /// `Key=value` lines for the `[Service]` section of the job's unit, in order.
     pub systemd: Vec<(String, String)>,
 }
@@ -32,6 +36,7 @@ pub struct RawResources<'a> {
     pub priority: Option<&'a str>,
     /// MB/s (10^6 bytes).
     pub limit_read: Option<f64>,
+    pub compression: Option<&'a str>,
     pub systemd: Vec<(String, RawUnitValue)>,
     pub threads: Option<u32>,
 }
@@ -64,6 +69,15 @@ pub(super) fn resolve(raw: RawResources<'_>, at: &KeyPath, loc: &Locator<'_>) ->
         .map(|l| read_limit(l, "a limit_read of"))
         .transpose()
         .map_err(|e| loc.error(&at.key("limit_read"), e))?;
+    let compression = raw
+        .compression
+        .map(|c| c.parse::<Compression>())
+        .transpose()
+        .map_err(|e| {
+            loc.error(&at.key("compression"), e.message())
+                .with_hint(e.hint())
+        })?
+        .unwrap_or_default();
     let mut systemd = Vec::with_capacity(raw.systemd.len());
     for (key, value) in raw.systemd {
         let here = at.key("systemd").key(&key);
@@ -97,6 +111,7 @@ pub(super) fn resolve(raw: RawResources<'_>, at: &KeyPath, loc: &Locator<'_>) ->
     Ok(Resources {
         priority,
         limit_read,
+        compression,
         systemd,
     })
 }

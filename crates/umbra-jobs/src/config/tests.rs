@@ -392,3 +392,23 @@ fn resources_default_to_low_and_bad_values_name_their_line() {
     let e = err("[jobs.a]\nsources = [\"/a\"]\n[jobs.a.systemd]\n\"Bad Key\" = \"x\"\n");
     assert!(e.contains("is not a systemd setting name"), "{e}");
 }
+
+#[test]
+fn compression_is_auto_unless_named_and_a_bad_one_names_its_line() {
+    use umbra_repo::compression::Compression;
+    let c = Config::parse(
+        Path::new("/etc/umbra/umbra.toml"),
+        "[jobs.a]\nsources = [\"/a\"]\n[jobs.b]\nsources = [\"/b\"]\ncompression = \"max\"\n\
+         [jobs.c]\nsources = [\"/c\"]\ncompression = \"7\"\n",
+    )
+    .expect("valid");
+    let level = |job: &str| c.job(job).expect(job).resources.compression;
+    assert_eq!(level("a"), Compression::Auto);
+    assert_eq!(level("b"), Compression::Max);
+    assert_eq!(level("c"), Compression::Level(7));
+    let e = err("[jobs.a]\nsources = [\"/a\"]\ncompression = \"zip\"\n");
+    assert!(
+        e.starts_with("/etc/umbra/umbra.toml:3: jobs.a.compression: `zip` is not a compression"),
+        "{e}"
+    );
+}

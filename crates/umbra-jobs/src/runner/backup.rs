@@ -62,6 +62,7 @@ impl Flow<'_> {
             with_atime: extra.with_atime,
             limit_read: job.resources.limit_read,
             read_around_cache: job.resources.priority == crate::priority::Priority::Low,
+            compression: job.resources.compression,
         };
         // Reading and storing at the job's priority, on a thread of their own when low;
         // the snapshot set was taken (and is verified) at the run's own priority.

@@ -90,6 +90,11 @@ pub struct BackupArgs {
     /// Read the sources at most this fast, in MB/s (all readers together; 0.5 works).
     #[arg(long, value_name = "MB/s")]
     pub limit_read: Option<f64>,
+    /// How the stored blobs are compressed (restic's `--compression`): `auto` (the
+    /// repository's setting, zstd level 3 unless changed), `off`, `fastest` (level 1),
+    /// `max` (level 11) or a zstd level from 1 to 22.
+    #[arg(long, value_name = "MODE", default_value = "auto")]
+    pub compression: String,
     /// Read paths separated by NUL bytes from FILE (`find -print0`); repeatable.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["stdin", "stdin_from_command"])]
     pub files_from_raw: Vec<PathBuf>,

@@ -247,6 +247,7 @@ pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finis
                     UmbraError::new(ErrorKind::InvalidInput, e)
                         .with_hint("Give the limit in MB/s: --limit-read 50.")
                 })?,
+            compression: args.compression.parse()?,
             systemd: Vec::new(),
         },
         quiesce: args.quiesce.clone(),
@@ -425,7 +426,8 @@ fn stream(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finish
             drop(create_default(d, settings, out)?);
         }
     }
-    let repo = super::open(settings, Some(LockKind::Shared), out)?;
+    let mut repo = super::open(settings, Some(LockKind::Shared), out)?;
+    repo.set_compression(args.compression.parse()?)?;
     let location = repo.location().to_string();
     let outcome = repo.backup_stream(&umbra_repo::stream::StreamRequest {
         name: args.stdin_filename.clone(),
