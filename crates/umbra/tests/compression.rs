@@ -1,14 +1,18 @@
 //! `--compression` and a job's `compression` key (restic's `--compression`, issue #18):
 //! each mode writes what it says (told apart by the size of the packs of one compressible
 //! source), `auto` is the default at either priority, restic 0.14 reads every blob of every
-//! mode back (`check --read-data`), and a version 1 repository, which cannot hold
-//! compressed blobs, is backed up uncompressed by default and refuses a level.
+//! mode back (`check --read-data`), a job's key and a stream's flag are applied, and a
+//! version 1 repository, which cannot hold compressed blobs, is backed up uncompressed by
+//! default and refuses a level.
 
 mod common;
 
 use std::fs;
 use std::path::Path;
 
+use std::io::Write;
+
+use common::jobs::{stderr, Jobs};
 use common::{Env, Rng};
 
 /// Bytes of the pack files under `repo/data`.
@@ -94,36 +98,16 @@ fn each_compression_writes_what_it_says_and_restic_reads_them_all() {
 
 #[test]
 fn a_job_names_its_compression() {
-    let env = Env::new();
-    let src = text_source(&env);
-    let config = env.job_file(&format!(
-        "[jobs.words]\nsources = [\"{}\"]\ncompression = \"off\"\n",
-        src.display()
-    ));
-    env.init();
-    let run = env
-        .umbra_with_config(&config)
-        .args(["run", "words"])
-        .output()
-        .expect("umbra run");
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let stored = pack_bytes(&env.repo());
+    let jobs = Jobs::new("[jobs.words]\nsources = [\"SRC\"]\ncompression = \"off\"\n");
+    text_source(&jobs.env);
+    let run = jobs.run(&["run", "words"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let stored = pack_bytes(&jobs.env.repo());
     assert!(stored > 4 << 20, "`off` in the job stored {stored} bytes");
 
-    let bad = env.job_file(&format!(
-        "[jobs.words]\nsources = [\"{}\"]\ncompression = \"best\"\n",
-        src.display()
-    ));
-    let out = env
-        .umbra_with_config(&bad)
-        .args(["run", "words"])
-        .output()
-        .expect("umbra run");
-    let err = String::from_utf8_lossy(&out.stderr);
+    let bad = Jobs::new("[jobs.words]\nsources = [\"SRC\"]\ncompression = \"best\"\n");
+    let out = bad.run(&["run", "words"]);
+    let err = stderr(&out);
     assert!(!out.status.success());
     assert!(
         err.contains("umbra.toml:7: jobs.words.compression"),
@@ -131,6 +115,48 @@ fn a_job_names_its_compression() {
     );
     assert!(err.contains("`best` is not a compression"), "{err}");
     assert!(err.contains("fastest"), "{err}");
+    let listed = bad.env.ok(&["--json", "snapshots"]);
+    assert_eq!(listed.trim(), "[]", "a refused job saved a snapshot");
+}
+
+#[test]
+fn a_stream_is_stored_as_its_compression_says() {
+    let env = Env::new();
+    let text = fs::read(text_source(&env).join("words.txt")).expect("read");
+    for (flag, uncompressed) in [("off", true), ("auto", false)] {
+        // A repository each: the same stream into one would be deduplicated.
+        let repo = env.path(&format!("repo-{flag}"));
+        let repo_arg = repo.to_str().expect("utf8");
+        env.ok(&["-r", repo_arg, "init"]);
+        let mut child = env
+            .umbra()
+            .args([
+                "-r",
+                repo_arg,
+                "backup",
+                "-q",
+                "--stdin",
+                "--compression",
+                flag,
+            ])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("umbra backup --stdin");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(&text)
+            .expect("write the stream");
+        let out = child.wait_with_output().expect("wait");
+        assert!(out.status.success(), "{}", stderr(&out));
+        let stored = pack_bytes(&repo);
+        assert_eq!(
+            stored > 4 << 20,
+            uncompressed,
+            "`--stdin --compression {flag}` left {stored} bytes of packs"
+        );
+    }
 }
 
 #[test]
@@ -175,9 +201,7 @@ fn a_version_1_repository_is_stored_uncompressed_and_refuses_a_level() {
 
 #[test]
 fn a_bad_compression_flag_says_what_to_write() {
-    let env = Env::new();
-    env.init();
-    let src = text_source(&env);
+    let (env, src) = Env::with_one_snapshot();
     for bad in ["0", "23", "zip"] {
         let out = env.run(&["backup", "--compression", bad, src.to_str().expect("utf8")]);
         let err = String::from_utf8_lossy(&out.stderr);
@@ -188,6 +212,11 @@ fn a_bad_compression_flag_says_what_to_write() {
         );
         assert!(err.contains("a zstd level from 1 to 22"), "{err}");
     }
-    let listed = env.ok(&["snapshots", "--json"]);
-    assert_eq!(listed.trim(), "[]", "a refused backup saved a snapshot");
+    let listed: serde_json::Value =
+        serde_json::from_str(&env.ok(&["--json", "snapshots"])).expect("json");
+    assert_eq!(
+        listed.as_array().map(Vec::len),
+        Some(1),
+        "a refused backup saved a snapshot"
+    );
 }
