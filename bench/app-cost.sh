@@ -20,6 +20,11 @@
 #   BENCH_CLIENTS    load clients          default 4
 #   BENCH_ROUNDS     rounds of all cases   default 1
 #   BENCH_PARTS      "pg mariadb", or one  default both
+#   BENCH_INCREMENTAL=1  each case measures its repository's second backup: the case runs once
+#                    unmeasured right after the round's repositories are made (while the load
+#                    runs), then is measured as above; umbra keeps its base (`--keep-base
+#                    auto`, its default) and restic leaves the base out (`--exclude`). What a
+#                    night's backup costs once the first is done. Default 0: initial backups
 #   BENCH_CASES      a file of cases instead of the list above, one `NAME=COMMAND` a line, in
 #                    which @D@ is the directory to back up, @U@ umbra, and @W@/r-@N@-1 to
 #                    -4 and @W@/u-@N@-1 to -4 are fresh restic and umbra repositories
@@ -36,6 +41,8 @@ files="${BENCH_FILES:-0.3}"
 clients="${BENCH_CLIENTS:-4}"
 rounds="${BENCH_ROUNDS:-1}"
 parts="${BENCH_PARTS:-pg mariadb}"
+incremental="${BENCH_INCREMENTAL:-0}"
+case "$incremental" in 0|1) ;; *) echo "app-cost.sh: BENCH_INCREMENTAL=$incremental: write 1 (second backups) or 0 (initial backups)" >&2; exit 2;; esac
 if [ -n "${BENCH_CASES:-}" ]; then  # checked before anything is set up
   [ -r "$BENCH_CASES" ] || { echo "app-cost.sh: BENCH_CASES=$BENCH_CASES cannot be read; name a file of NAME=COMMAND lines" >&2; exit 2; }
   if bad=$(grep -nv -e '^[^=][^=]*=.' -e '^[[:space:]]*$' "$BENCH_CASES"); then
@@ -94,13 +101,28 @@ cases() { # cases DIR NAME: the case list for app_cost.py, backing up DIR (repos
     sed -e '/^[[:space:]]*$/d' -e "s|@D@|$d|g" -e "s|@W@|$work|g" -e "s|@N@|$n|g" -e "s|@U@|$umbra|g" "$BENCH_CASES"
     return
   fi
+  # Initial backups: --keep-base never, since a base snapshot kept by one case would lie in
+  # the tree (under .umbra-snapshots/) that the next case backs up, and restic would read it
+  # too. Second backups: umbra keeps its base (its default, what a night's backup reads
+  # against) and restic is told to leave the bases out.
+  local keep="--keep-base never" skip=""
+  if [ "$incremental" = 1 ]; then keep=""; skip="--exclude $d/.umbra-snapshots"; fi
   echo "nothing=sleep 20"
-  echo "restic=restic -r $work/r-$n-1 backup -q $d"
-  echo "restic nice=nice -n 19 ionice -c3 restic -r $work/r-$n-2 backup -q $d"
-  # --keep-base never: a base snapshot kept by one case would lie in the tree (under
-  # .umbra-snapshots/) that the next case backs up, and restic would read it too.
-  echo "umbra (default: low)=$umbra -r $work/u-$n-1 backup -q --keep-base never $d"
-  echo "umbra --priority normal=$umbra -r $work/u-$n-2 backup -q --keep-base never --priority normal $d"
+  echo "restic=restic -r $work/r-$n-1 backup -q $skip $d"
+  echo "restic nice=nice -n 19 ionice -c3 restic -r $work/r-$n-2 backup -q $skip $d"
+  echo "umbra (default: low)=$umbra -r $work/u-$n-1 backup -q $keep $d"
+  echo "umbra --priority normal=$umbra -r $work/u-$n-2 backup -q $keep --priority normal $d"
+}
+
+first_backups() { # first_backups DIR NAME: each case's first backup, unmeasured (BENCH_INCREMENTAL)
+  local line cmd
+  "$umbra" cleanup >/dev/null 2>&1 || true  # the previous round's bases
+  while IFS= read -r line; do
+    cmd="${line#*=}"
+    case "$cmd" in sleep*) continue ;; esac
+    bash -c "$cmd" >/dev/null 2>"$work/first.err" \
+      || { echo "app-cost.sh: the first backup of case '${line%%=*}' failed:" >&2; cat "$work/first.err" >&2; exit 1; }
+  done < <(cases "$1" "$2")
 }
 
 measure() { # measure NAME COUNT_COMMAND RESET_COMMAND DIR
@@ -111,6 +133,7 @@ measure() { # measure NAME COUNT_COMMAND RESET_COMMAND DIR
       restic -r "$work/r-$name-$i" init -q >/dev/null
       "$umbra" -r "$work/u-$name-$i" init -q
     done
+    [ "$incremental" = 1 ] && first_backups "$dir" "$name"
     # Odd rounds in the listed order, even rounds reversed: what runs later backs up a
     # load that has run longer.
     if [ $((r % 2)) = 1 ]; then mapfile -t list < <(cases "$dir" "$name")
@@ -167,14 +190,18 @@ if [[ " $parts " == *" mariadb "* ]] && command -v mariadbd >/dev/null; then
     "$my 'truncate table bank.moves'" "$work/fs"
 fi
 
-python3 - "$out.jsonl" "$scale" "$files" "$clients" > "$out" <<'EOF'
+python3 - "$out.jsonl" "$scale" "$files" "$clients" "$incremental" > "$out" <<'EOF'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-scale, files, clients = sys.argv[2:5]
+scale, files, clients, incremental = sys.argv[2:6]
+which = ("the second backup of the whole filesystem into a repository that holds a first one "
+         "made at the round's start (umbra keeping its base, restic excluding it)"
+         if incremental == "1" else
+         "an initial backup of the whole filesystem into a fresh repository")
 print(f"# What a backup costs the running application ({len(rows)} backups)\n")
 print(f"btrfs loop filesystem (direct I/O), 2 cores; pgbench scale {scale} or the MariaDB ledger, "
-      f"{clients} load clients throughout, beside gen.py's sets at scale {files}; each case an "
-      "initial backup of the whole filesystem into a fresh repository after a checkpoint, the "
+      f"{clients} load clients throughout, beside gen.py's sets at scale {files}; each case "
+      f"{which} after a checkpoint, the "
       "mixed files' page cache dropped (not the database's), TPS before over 15 s after 5 s "
       "of settling.\n")
 def f(v, d=0):

@@ -285,6 +285,11 @@ pub(crate) fn compare(base: &Path, new: &File, len: u64) -> Option<Compared> {
 /// the real cost can be higher.) Symlinks are not followed and mount points below `base`
 /// are not entered. `known` holds the cost of files the backup already compared (by their
 /// path under `base`), which are not asked of the filesystem again.
+///
+/// A file that has not been written since the base (see [`unwritten_since`]) shares all
+/// of its extents with it and costs nothing, without being opened or mapped: in a tree of
+/// 25,000 files of which 24 changed, mapping every file twice made this report 50,000
+/// opens and `FIEMAP` calls, more system time than the backup's own reading.
 #[must_use]
 pub fn kept_base_cost<S: std::hash::BuildHasher>(
     base: &Path,
@@ -301,7 +306,11 @@ pub fn kept_base_cost<S: std::hash::BuildHasher>(
         return 0;
     };
     if top.is_file() {
-        return file_cost(base, now);
+        return if unwritten_since(&top, now) {
+            0
+        } else {
+            file_cost(base, now)
+        };
     }
     let mut total = 0;
     let mut dirs = vec![std::path::PathBuf::new()];
@@ -318,11 +327,32 @@ pub fn kept_base_cost<S: std::hash::BuildHasher>(
             if meta.is_dir() {
                 dirs.push(child);
             } else if meta.is_file() {
-                total += file_cost(&base.join(&child), &now.join(&child));
+                let now = now.join(&child);
+                if !unwritten_since(&meta, &now) {
+                    total += file_cost(&base.join(&child), &now);
+                }
             }
         }
     }
     total
+}
+
+/// Whether the file at `now` is the file a kept base's copy (`base`, its metadata) was
+/// taken of, not written since: the same inode, size, modification and change time. A
+/// snapshot keeps inode numbers and times (btrfs), every write moves the change time,
+/// and so does setting the modification time back; a file written since, or another in
+/// its place, differs in one of them. Not seen: a deduplication tool (`FIDEDUPERANGE`)
+/// that moves a file's extents without writing it, which the report then leaves out. A
+/// reflink base's copies are files of their own (other inode numbers): never the same.
+fn unwritten_since(base: &std::fs::Metadata, now: &Path) -> bool {
+    std::fs::symlink_metadata(now).is_ok_and(|now| {
+        base.ino() != 0
+            && now.is_file()
+            && now.ino() == base.ino()
+            && now.len() == base.len()
+            && (now.mtime(), now.mtime_nsec()) == (base.mtime(), base.mtime_nsec())
+            && (now.ctime(), now.ctime_nsec()) == (base.ctime(), base.ctime_nsec())
+    })
 }
 
 /// Allocated bytes of `base` outside the ranges it provably shares with `now`.

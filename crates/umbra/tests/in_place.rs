@@ -230,6 +230,12 @@ fn modify(path: &Path, rng: &mut Rng) {
             };
             assert_eq!(rc, 0, "punch a hole");
         }
+        // Rewrite a long run (read around the page cache from a volume snapshot).
+        8 => {
+            let n = usize::try_from(MIB + rng.below(2 * MIB)).expect("n");
+            f.write_all_at(&rng.bytes(n), at.min(len.saturating_sub(n as u64)))
+                .expect("write a run");
+        }
         // Rewrite data that is already there (new extents, same bytes).
         _ => {
             let mut buf = vec![0u8; usize::try_from(1 + rng.below(70_000)).expect("n")];
@@ -490,10 +496,51 @@ fn a_jobs_base_goes_with_the_job() {
     assert_eq!(kept_snapshots(&lfs), 1);
 }
 
+/// The summary says what the base it replaces held of its own: the bytes rewritten or
+/// removed since it was taken, and nothing for the files left alone, among them 2,000
+/// small enough to live inside btrfs's metadata (whose map vouches for nothing, so that
+/// mapping them counted every one) and one whose time was set, whose extents are still
+/// the base's.
+#[test]
+fn a_replaced_base_is_said_to_hold_what_changed_since_it() {
+    let Some((env, _lfs, src)) = btrfs_source("db.sqlite", 12, 21) else {
+        return;
+    };
+    let mut rng = Rng(22);
+    let tiny = src.join("tiny");
+    fs::create_dir_all(&tiny).expect("mkdir");
+    for i in 0..2000 {
+        fs::write(tiny.join(format!("{i}.conf")), rng.bytes(1000)).expect("write");
+    }
+    for (name, mib) in [("rewritten", 3), ("removed", 2), ("touched", 1)] {
+        fs::write(src.join(name), rng.bytes(mib << 20)).expect("write");
+    }
+    let backup = || {
+        let path = src.to_str().expect("utf-8");
+        env.ok(&["backup", "--snapshot", "btrfs", path])
+    };
+    let first = backup();
+    assert!(first.contains("kept the snapshot of"), "{first}");
+    fs::write(src.join("rewritten"), rng.bytes(3 << 20)).expect("write");
+    fs::remove_file(src.join("removed")).expect("rm");
+    fs::File::options()
+        .write(true)
+        .open(src.join("touched"))
+        .and_then(|f| f.set_modified(std::time::SystemTime::UNIX_EPOCH))
+        .expect("set the time");
+    let second = backup();
+    assert!(
+        second.contains("the base it replaces held 5.0 MiB of its own"),
+        "3 MiB rewritten and 2 MiB removed: {second}"
+    );
+}
+
 /// A volume snapshot's files leave the page cache once read (their pages serve nothing
 /// after the backup, and would push the running applications' out): the kept base is the
 /// same snapshot, so `fincore` shows what the backup left cached of it, for a file read
-/// whole (small) and one streamed (large).
+/// whole (small) and one streamed (large); then, read against that base, for a file of
+/// which only a long run (read around the cache) and a few pages (read buffered) changed,
+/// whose content must come back as it is.
 #[test]
 fn files_read_from_a_volume_snapshot_leave_the_page_cache() {
     if !common::require(common::have("fincore"), "fincore (util-linux)") {
@@ -503,15 +550,18 @@ fn files_read_from_a_volume_snapshot_leave_the_page_cache() {
         return;
     };
     fs::write(src.join("small"), Rng(10).bytes(1 << 20)).expect("write");
-    let (code, s) = env.backup_json(&[&src], &["--snapshot", "btrfs", "--keep-base", "always"]);
-    assert_eq!(code, Some(0), "{s}");
-    let base = fs::read_dir(lfs.mount.join(".umbra-snapshots"))
-        .expect("a kept base")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .next()
-        .expect("a kept base");
-    for name in ["big.img", "small"] {
+    let backup = || {
+        let (code, s) = env.backup_json(&[&src], &["--snapshot", "btrfs", "--keep-base", "always"]);
+        assert_eq!(code, Some(0), "{s}");
+        s
+    };
+    let cached = |name: &str| {
+        let base = fs::read_dir(lfs.mount.join(".umbra-snapshots"))
+            .expect("a kept base")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .next()
+            .expect("a kept base");
         let file = base.join("data").join(name);
         assert!(file.is_file(), "{}", file.display());
         let out = std::process::Command::new("fincore")
@@ -519,10 +569,35 @@ fn files_read_from_a_volume_snapshot_leave_the_page_cache() {
             .arg(&file)
             .output()
             .expect("fincore");
-        let resident: u64 = String::from_utf8_lossy(&out.stdout)
+        String::from_utf8_lossy(&out.stdout)
             .trim()
-            .parse()
-            .expect("fincore's count");
-        assert_eq!(resident, 0, "{name}: {resident} bytes still cached");
+            .parse::<u64>()
+            .expect("fincore's count")
+    };
+    backup();
+    for name in ["big.img", "small"] {
+        assert_eq!(cached(name), 0, "{name}: still cached");
     }
+    let image = src.join("big.img");
+    let f = fs::OpenOptions::new()
+        .write(true)
+        .open(&image)
+        .expect("open");
+    let mut rng = Rng(11);
+    f.write_all_at(&rng.bytes(4 << 20), 8 << 20)
+        .expect("a long run");
+    for at in [MIB, 3 * MIB + 4096, 20 * MIB] {
+        f.write_all_at(&rng.bytes(4096), at).expect("a page");
+    }
+    drop(f);
+    let s = backup();
+    let read = u(&s, "bytes_read");
+    assert!(
+        (4 * MIB..8 * MIB).contains(&read),
+        "the run and three chunks read, not the file: {s}"
+    );
+    assert_eq!(cached("big.img"), 0, "read against a base: still cached");
+    let target = env.restore_latest("restored");
+    let restored = common::restored_path(&target, &image);
+    assert!(fs::read(restored).expect("read") == fs::read(&image).expect("read"));
 }
