@@ -296,7 +296,11 @@ pub fn kept_base_cost<S: std::hash::BuildHasher>(
     now: &Path,
     known: &std::collections::HashMap<std::path::PathBuf, u64, S>,
 ) -> u64 {
-    let file_cost = |base: &Path, now: &Path| {
+    // The base's file (`meta` its metadata) against its counterpart in `now`.
+    let file_cost = |meta: &std::fs::Metadata, base: &Path, now: &Path| {
+        if unwritten_since(meta, now) {
+            return 0;
+        }
         known
             .get(base)
             .copied()
@@ -306,11 +310,7 @@ pub fn kept_base_cost<S: std::hash::BuildHasher>(
         return 0;
     };
     if top.is_file() {
-        return if unwritten_since(&top, now) {
-            0
-        } else {
-            file_cost(base, now)
-        };
+        return file_cost(&top, base, now);
     }
     let mut total = 0;
     let mut dirs = vec![std::path::PathBuf::new()];
@@ -327,10 +327,7 @@ pub fn kept_base_cost<S: std::hash::BuildHasher>(
             if meta.is_dir() {
                 dirs.push(child);
             } else if meta.is_file() {
-                let now = now.join(&child);
-                if !unwritten_since(&meta, &now) {
-                    total += file_cost(&base.join(&child), &now);
-                }
+                total += file_cost(&meta, &base.join(&child), &now.join(&child));
             }
         }
     }

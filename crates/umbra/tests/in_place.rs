@@ -10,7 +10,7 @@ use std::fs;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
-use common::{Env, LoopFs, Rng, Tmpfs};
+use common::{btrfs_source, json_u64 as u, Env, LoopFs, Rng, Tmpfs};
 
 const MIB: u64 = 1 << 20;
 
@@ -70,10 +70,6 @@ fn latest(env: &Env) -> String {
         .and_then(|s| s["id"].as_str())
         .expect("a snapshot")
         .to_string()
-}
-
-fn u(v: &serde_json::Value, key: &str) -> u64 {
-    v[key].as_u64().unwrap_or_else(|| panic!("no {key} in {v}"))
 }
 
 #[test]
@@ -335,18 +331,6 @@ fn a_kept_xfs_reflink_base_reads_only_what_changed_and_stores_what_a_full_read_s
     base_reads_only_what_changed("xfs", "reflink", 4, 100);
 }
 
-/// A btrfs loop filesystem with a source directory `data` holding `file` of `mib` MiB of
-/// random data, and an initialised repository; `None` when the test cannot run here.
-fn btrfs_source(file: &str, mib: usize, seed: u64) -> Option<(Env, LoopFs, PathBuf)> {
-    let env = Env::new();
-    let lfs = LoopFs::new("btrfs", env.dir.path(), 300)?;
-    env.init();
-    let src = lfs.path("data");
-    fs::create_dir_all(&src).expect("mkdir");
-    fs::write(src.join(file), Rng(seed).bytes(mib << 20)).expect("write");
-    Some((env, lfs, src))
-}
-
 /// The snapshots umbra keeps on `lfs` (kept bases, once a backup is over).
 fn kept_snapshots(lfs: &LoopFs) -> usize {
     fs::read_dir(lfs.mount.join(".umbra-snapshots")).map_or(0, Iterator::count)
@@ -494,110 +478,4 @@ fn a_jobs_base_goes_with_the_job() {
     assert_eq!(left.len(), 1, "{left:?}");
     assert!(left[0].to_string_lossy().starts_with("vms-"), "{left:?}");
     assert_eq!(kept_snapshots(&lfs), 1);
-}
-
-/// The summary says what the base it replaces held of its own: the bytes rewritten or
-/// removed since it was taken, and nothing for the files left alone, among them 2,000
-/// small enough to live inside btrfs's metadata (whose map vouches for nothing, so that
-/// mapping them counted every one) and one whose time was set, whose extents are still
-/// the base's.
-#[test]
-fn a_replaced_base_is_said_to_hold_what_changed_since_it() {
-    let Some((env, _lfs, src)) = btrfs_source("db.sqlite", 12, 21) else {
-        return;
-    };
-    let mut rng = Rng(22);
-    let tiny = src.join("tiny");
-    fs::create_dir_all(&tiny).expect("mkdir");
-    for i in 0..2000 {
-        fs::write(tiny.join(format!("{i}.conf")), rng.bytes(1000)).expect("write");
-    }
-    for (name, mib) in [("rewritten", 3), ("removed", 2), ("touched", 1)] {
-        fs::write(src.join(name), rng.bytes(mib << 20)).expect("write");
-    }
-    let backup = || {
-        let path = src.to_str().expect("utf-8");
-        env.ok(&["backup", "--snapshot", "btrfs", path])
-    };
-    let first = backup();
-    assert!(first.contains("kept the snapshot of"), "{first}");
-    fs::write(src.join("rewritten"), rng.bytes(3 << 20)).expect("write");
-    fs::remove_file(src.join("removed")).expect("rm");
-    fs::File::options()
-        .write(true)
-        .open(src.join("touched"))
-        .and_then(|f| f.set_modified(std::time::SystemTime::UNIX_EPOCH))
-        .expect("set the time");
-    let second = backup();
-    assert!(
-        second.contains("the base it replaces held 5.0 MiB of its own"),
-        "3 MiB rewritten and 2 MiB removed: {second}"
-    );
-}
-
-/// A volume snapshot's files leave the page cache once read (their pages serve nothing
-/// after the backup, and would push the running applications' out): the kept base is the
-/// same snapshot, so `fincore` shows what the backup left cached of it, for a file read
-/// whole (small) and one streamed (large); then, read against that base, for a file of
-/// which only a long run (read around the cache) and a few pages (read buffered) changed,
-/// whose content must come back as it is.
-#[test]
-fn files_read_from_a_volume_snapshot_leave_the_page_cache() {
-    if !common::require(common::have("fincore"), "fincore (util-linux)") {
-        return;
-    }
-    let Some((env, lfs, src)) = btrfs_source("big.img", 24, 9) else {
-        return;
-    };
-    fs::write(src.join("small"), Rng(10).bytes(1 << 20)).expect("write");
-    let backup = || {
-        let (code, s) = env.backup_json(&[&src], &["--snapshot", "btrfs", "--keep-base", "always"]);
-        assert_eq!(code, Some(0), "{s}");
-        s
-    };
-    let cached = |name: &str| {
-        let base = fs::read_dir(lfs.mount.join(".umbra-snapshots"))
-            .expect("a kept base")
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .next()
-            .expect("a kept base");
-        let file = base.join("data").join(name);
-        assert!(file.is_file(), "{}", file.display());
-        let out = std::process::Command::new("fincore")
-            .args(["--bytes", "--noheadings", "--output", "RES"])
-            .arg(&file)
-            .output()
-            .expect("fincore");
-        String::from_utf8_lossy(&out.stdout)
-            .trim()
-            .parse::<u64>()
-            .expect("fincore's count")
-    };
-    backup();
-    for name in ["big.img", "small"] {
-        assert_eq!(cached(name), 0, "{name}: still cached");
-    }
-    let image = src.join("big.img");
-    let f = fs::OpenOptions::new()
-        .write(true)
-        .open(&image)
-        .expect("open");
-    let mut rng = Rng(11);
-    f.write_all_at(&rng.bytes(4 << 20), 8 << 20)
-        .expect("a long run");
-    for at in [MIB, 3 * MIB + 4096, 20 * MIB] {
-        f.write_all_at(&rng.bytes(4096), at).expect("a page");
-    }
-    drop(f);
-    let s = backup();
-    let read = u(&s, "bytes_read");
-    assert!(
-        (4 * MIB..8 * MIB).contains(&read),
-        "the run and three chunks read, not the file: {s}"
-    );
-    assert_eq!(cached("big.img"), 0, "read against a base: still cached");
-    let target = env.restore_latest("restored");
-    let restored = common::restored_path(&target, &image);
-    assert!(fs::read(restored).expect("read") == fs::read(&image).expect("read"));
 }

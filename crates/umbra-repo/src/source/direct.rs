@@ -30,6 +30,19 @@ pub(crate) const BLOCK: usize = 1 << 20;
 /// which covers the logical block size of the disks we meet).
 pub(crate) const ALIGN: usize = 4096;
 
+/// A buffer of `BLOCK + ALIGN` bytes for direct reads, and the offset in it at which an
+/// aligned block of [`BLOCK`] bytes starts.
+///
+/// Written through, not zeroed: a zeroed allocation this large comes as pages not yet
+/// mapped, and btrfs answers a direct read into a buffer it would have to fault in by
+/// reading buffered (the test `files_read_from_a_volume_snapshot_leave_the_page_cache`
+/// found the first 2 MiB of each file cached).
+pub(crate) fn aligned_block() -> (Vec<u8>, usize) {
+    let storage = vec![0x55u8; BLOCK + ALIGN];
+    let offset = storage.as_ptr().align_offset(ALIGN).min(ALIGN);
+    (storage, offset)
+}
+
 /// A file read in aligned blocks around the page cache, or buffered where that fails.
 pub(crate) struct DirectFile {
     file: File,
@@ -49,13 +62,7 @@ impl DirectFile {
     pub(crate) fn new(file: File) -> Self {
         let direct = crate::platform::set_direct(&file, true);
         let (storage, offset) = if direct {
-            // Written through, not zeroed: a zeroed allocation this large comes as pages
-            // not yet mapped, and btrfs answers a direct read into a buffer it would have
-            // to fault in by reading buffered (the test `files_read_from_a_volume_snapshot_
-            // leave_the_page_cache` found the first 2 MiB of each file cached).
-            let storage = vec![0x55u8; BLOCK + ALIGN];
-            let offset = storage.as_ptr().align_offset(ALIGN).min(ALIGN);
-            (storage, offset)
+            aligned_block()
         } else {
             (Vec::new(), 0)
         };

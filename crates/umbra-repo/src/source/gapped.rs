@@ -29,7 +29,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::direct::{ALIGN, BLOCK};
+use super::direct::{aligned_block, ALIGN, BLOCK};
 use super::open::{drop_pages, PlannedOpen};
 use crate::platform::{Advice, FileExt};
 
@@ -60,7 +60,7 @@ pub(crate) struct GappedReader {
 
 /// An aligned block read around the page cache, and the part of it not yet delivered.
 struct Block {
-    /// `BLOCK + ALIGN` bytes; the block used starts at `offset`, which aligns it.
+    /// From [`aligned_block`]: the block used starts at `offset`.
     storage: Vec<u8>,
     offset: usize,
     start: usize,
@@ -80,10 +80,7 @@ impl GappedReader {
         let direct =
             (open.drop_pages && open.log.reads_snapshots_direct() && merged.iter().any(is_long))
                 .then(|| {
-                    // Written through, not zeroed (see `DirectFile::new`: btrfs reads a direct
-                    // read into pages not yet mapped buffered).
-                    let storage = vec![0x55u8; BLOCK + ALIGN];
-                    let offset = storage.as_ptr().align_offset(ALIGN).min(ALIGN);
+                    let (storage, offset) = aligned_block();
                     Block {
                         storage,
                         offset,

@@ -221,20 +221,66 @@ impl Env {
         args.extend(extra.iter().map(OsStr::new));
         args.extend(paths.iter().map(|p| p.as_os_str()));
         let out = self.umbra().args(&args).output().expect("run umbra");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let summary = stdout
-            .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .find(|v| v["message_type"] == "summary")
-            .unwrap_or_else(|| {
-                panic!(
-                    "no summary from backup; status {:?}\nstdout: {stdout}\nstderr: {}",
-                    out.status.code(),
-                    String::from_utf8_lossy(&out.stderr)
-                )
-            });
-        (out.status.code(), summary)
+        (out.status.code(), summary_of(&out))
     }
+
+    /// `umbra` as [`Self::umbra`] runs it, under `strace -f`, which writes the system calls
+    /// `calls` (strace's `-e trace=` list) of all its threads to `log`.
+    pub fn umbra_traced(&self, calls: &str, log: &Path) -> Command {
+        let plain = self.umbra();
+        let mut c = Command::new("strace");
+        c.args(["-f", "-qq", "-e", &format!("trace={calls}"), "-o"])
+            .arg(log)
+            .arg(plain.get_program())
+            .stdin(std::process::Stdio::null());
+        for (key, value) in plain.get_envs() {
+            match value {
+                Some(value) => c.env(key, value),
+                None => c.env_remove(key),
+            };
+        }
+        c
+    }
+
+    /// How many snapshots the repository lists.
+    pub fn snapshot_count(&self) -> usize {
+        let listed: serde_json::Value =
+            serde_json::from_str(&self.ok(&["--json", "snapshots"])).expect("json");
+        listed.as_array().expect("a list of snapshots").len()
+    }
+}
+
+/// A btrfs loop filesystem with a source directory `data` holding `file` of `mib` MiB of
+/// random data, and an initialised repository; `None` when the test cannot run here.
+pub fn btrfs_source(file: &str, mib: usize, seed: u64) -> Option<(Env, LoopFs, PathBuf)> {
+    let env = Env::new();
+    let lfs = LoopFs::new("btrfs", env.dir.path(), 300)?;
+    env.init();
+    let src = lfs.path("data");
+    fs::create_dir_all(&src).expect("mkdir");
+    fs::write(src.join(file), Rng(seed).bytes(mib << 20)).expect("write");
+    Some((env, lfs, src))
+}
+
+/// The unsigned number `key` of a JSON object (a summary's `bytes_read`, say).
+pub fn json_u64(v: &serde_json::Value, key: &str) -> u64 {
+    v[key].as_u64().unwrap_or_else(|| panic!("no {key} in {v}"))
+}
+
+/// The summary object of a `umbra --json backup` run's output.
+pub fn summary_of(out: &Output) -> serde_json::Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["message_type"] == "summary")
+        .unwrap_or_else(|| {
+            panic!(
+                "no summary from backup; status {:?}\nstdout: {stdout}\nstderr: {}",
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
 }
 
 pub fn chmod(path: &Path, mode: u32) {

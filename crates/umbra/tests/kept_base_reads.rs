@@ -1,0 +1,151 @@
+//! What a backup reads, and reports, against a kept base (issues #18 and #22): the
+//! replaced base's cost in the summary, and a volume snapshot's files read without
+//! leaving their pages in the cache, long runs of changed chunks around it in 1 MiB blocks.
+//!
+//! The tests need root (loop filesystems); in CI they run.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::FileExt;
+
+use common::{btrfs_source, json_u64 as u, Rng};
+
+const MIB: u64 = 1 << 20;
+
+/// The summary says what the base it replaces held of its own: the bytes rewritten or
+/// removed since it was taken, and nothing for the files left alone, among them 2,000
+/// small enough to live inside btrfs's metadata (whose map vouches for nothing, so that
+/// mapping them counted every one) and one whose time was set, whose extents are still
+/// the base's.
+#[test]
+fn a_replaced_base_is_said_to_hold_what_changed_since_it() {
+    let Some((env, _lfs, src)) = btrfs_source("db.sqlite", 12, 21) else {
+        return;
+    };
+    let mut rng = Rng(22);
+    let tiny = src.join("tiny");
+    fs::create_dir_all(&tiny).expect("mkdir");
+    for i in 0..2000 {
+        fs::write(tiny.join(format!("{i}.conf")), rng.bytes(1000)).expect("write");
+    }
+    for (name, mib) in [("rewritten", 3), ("removed", 2), ("touched", 1)] {
+        fs::write(src.join(name), rng.bytes(mib << 20)).expect("write");
+    }
+    let backup = || {
+        let path = src.to_str().expect("utf-8");
+        env.ok(&["backup", "--snapshot", "btrfs", path])
+    };
+    let first = backup();
+    assert!(first.contains("kept the snapshot of"), "{first}");
+    fs::write(src.join("rewritten"), rng.bytes(3 << 20)).expect("write");
+    fs::remove_file(src.join("removed")).expect("rm");
+    fs::File::options()
+        .write(true)
+        .open(src.join("touched"))
+        .and_then(|f| f.set_modified(std::time::SystemTime::UNIX_EPOCH))
+        .expect("set the time");
+    let second = backup();
+    assert!(
+        second.contains("the base it replaces held 5.0 MiB of its own"),
+        "3 MiB rewritten and 2 MiB removed: {second}"
+    );
+}
+
+/// A volume snapshot's files leave the page cache once read (their pages serve nothing
+/// after the backup, and would push the running applications' out): the kept base is the
+/// same snapshot, so `fincore` shows what the backup left cached of it, for a file read
+/// whole (small) and one streamed (large); then, read against that base, for a file of
+/// which only a long run and a few pages changed: the run is read around the cache in
+/// 1 MiB blocks (`strace` shows its reads), the pages buffered, and the file's content
+/// comes back as it is.
+#[test]
+fn files_read_from_a_volume_snapshot_leave_the_page_cache() {
+    if !common::require(common::have("fincore"), "fincore (util-linux)")
+        || !common::require(common::have("strace"), "strace")
+    {
+        return;
+    }
+    let Some((env, lfs, src)) = btrfs_source("big.img", 24, 9) else {
+        return;
+    };
+    fs::write(src.join("small"), Rng(10).bytes(1 << 20)).expect("write");
+    let backup = || {
+        let (code, s) = env.backup_json(&[&src], &["--snapshot", "btrfs", "--keep-base", "always"]);
+        assert_eq!(code, Some(0), "{s}");
+        s
+    };
+    let cached = |name: &str| {
+        let base = fs::read_dir(lfs.mount.join(".umbra-snapshots"))
+            .expect("a kept base")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .next()
+            .expect("a kept base");
+        let file = base.join("data").join(name);
+        assert!(file.is_file(), "{}", file.display());
+        let out = std::process::Command::new("fincore")
+            .args(["--bytes", "--noheadings", "--output", "RES"])
+            .arg(&file)
+            .output()
+            .expect("fincore");
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse::<u64>()
+            .expect("fincore's count")
+    };
+    backup();
+    for name in ["big.img", "small"] {
+        assert_eq!(cached(name), 0, "{name}: still cached");
+    }
+    let image = src.join("big.img");
+    let f = fs::OpenOptions::new()
+        .write(true)
+        .open(&image)
+        .expect("open");
+    let mut rng = Rng(11);
+    f.write_all_at(&rng.bytes(4 << 20), 8 << 20)
+        .expect("a long run");
+    for at in [MIB, 3 * MIB + 4096, 20 * MIB] {
+        f.write_all_at(&rng.bytes(4096), at).expect("a page");
+    }
+    drop(f);
+    let log = env.path("pread.log");
+    let out = env
+        .umbra_traced("pread64", &log)
+        .args([
+            "--json",
+            "backup",
+            "--snapshot",
+            "btrfs",
+            "--keep-base",
+            "always",
+        ])
+        .arg(&src)
+        .output()
+        .expect("umbra under strace");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = common::summary_of(&out);
+    let preads = fs::read_to_string(&log).expect("strace's log");
+    for at in [8, 9, 10, 11] {
+        // The end of the call's line: size, offset, bytes read (after a "resumed" too).
+        let block = format!(", 1048576, {}) = 1048576", at * MIB);
+        assert!(
+            preads.contains(&block),
+            "the run's MiB at {at} MiB is not read in one block: {preads}"
+        );
+    }
+    let read = u(&s, "bytes_read");
+    assert!(
+        (4 * MIB..8 * MIB).contains(&read),
+        "the run and three chunks read, not the file: {s}"
+    );
+    assert_eq!(cached("big.img"), 0, "read against a base: still cached");
+    let target = env.restore_latest("restored");
+    let restored = common::restored_path(&target, &image);
+    assert!(fs::read(restored).expect("read") == fs::read(&image).expect("read"));
+}
