@@ -5,7 +5,8 @@
 //! every extent of the file with the live file until the live file is written; a write
 //! goes to a new extent (copy-on-write). So a logical range that maps to the same physical
 //! address, with the same state, in the base and in the new snapshot holds the same bytes,
-//! and a range that is a hole in both holds zeros in both. `FIEMAP` tells both.
+//! and a range that is a hole in both holds zeros in both. `FIEMAP` tells both (and, in a
+//! read-only btrfs snapshot, the subvolume's own tree tells it faster: `btrfs_tree`).
 //!
 //! Anything the filesystem cannot vouch for is read: extents whose physical address does
 //! not identify their bytes (compressed or otherwise encoded, inline, tail-packed, not
@@ -20,6 +21,9 @@ use std::ops::Range;
 use std::path::Path;
 
 use crate::platform::MetadataExt;
+
+#[cfg(all(target_os = "linux", target_endian = "little"))]
+mod btrfs_tree;
 
 /// `_IOWR('f', 11, struct fiemap)`.
 #[cfg(unix)]
@@ -66,33 +70,25 @@ pub(crate) struct Extent {
 }
 
 /// The extents of `file` (sorted by logical offset), or `None` when the filesystem does
-/// not answer `FIEMAP`.
+/// not answer `FIEMAP`. A file in a read-only btrfs subvolume (a kept base, a new
+/// snapshot) is mapped from the subvolume's tree instead (`btrfs_tree`: the same
+/// addresses without `FIEMAP`'s walk of every extent's back references).
 ///
 /// A large file is mapped in [`PARTS`] parts at once: on a cold cache, mapping a
 /// fragmented file is a chain of small metadata reads, one after the other (a 1 GiB table
 /// with 43,000 extents: 90 ms), which parts asked for side by side overlap.
 pub(crate) fn extents(file: &File) -> Option<Vec<Extent>> {
     let len = file.metadata().ok()?.len();
+    #[cfg(all(target_os = "linux", target_endian = "little"))]
+    if btrfs_tree::read_only(file) {
+        if let Some(map) = from_btrfs_tree(file, len) {
+            return Some(map);
+        }
+    }
     if len < PART_MIN * PARTS as u64 {
         return extents_in(file, 0..u64::MAX);
     }
-    let part = len.div_ceil(PARTS as u64);
-    let parts: Vec<Option<Vec<Extent>>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..PARTS as u64)
-            .map(|k| {
-                let end = if k + 1 == PARTS as u64 {
-                    u64::MAX
-                } else {
-                    (k + 1) * part
-                };
-                s.spawn(move || extents_in(file, k * part..end))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().ok().flatten())
-            .collect()
-    });
+    let parts = in_parts(len, |range| extents_in(file, range));
     let mut out: Vec<Extent> = Vec::new();
     for map in parts {
         for (i, e) in map?.into_iter().enumerate() {
@@ -123,6 +119,49 @@ pub(crate) fn extents(file: &File) -> Option<Vec<Extent>> {
         }
     }
     Some(out)
+}
+
+/// The extents of `file` (`len` bytes long) from its btrfs subvolume's tree, a large
+/// file in [`PARTS`] parts at once, as `FIEMAP` is; `None` when the tree cannot be read.
+/// Each item is in exactly one part (the one its start falls in), so the parts' answers
+/// follow each other.
+#[cfg(all(target_os = "linux", target_endian = "little"))]
+fn from_btrfs_tree(file: &File, len: u64) -> Option<Vec<Extent>> {
+    if len < PART_MIN * PARTS as u64 {
+        return btrfs_tree::extents_between(file, 0..u64::MAX);
+    }
+    let parts = in_parts(len, |range| btrfs_tree::extents_between(file, range));
+    let mut out = Vec::new();
+    for map in parts {
+        out.extend(map?);
+    }
+    Some(out)
+}
+
+/// `map` asked for each of [`PARTS`] equal parts of `[0, len)` at once (the last part's
+/// end is `u64::MAX`): the answers in the parts' order.
+fn in_parts(
+    len: u64,
+    map: impl Fn(Range<u64>) -> Option<Vec<Extent>> + Sync,
+) -> Vec<Option<Vec<Extent>>> {
+    let part = len.div_ceil(PARTS as u64);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..PARTS as u64)
+            .map(|k| {
+                let end = if k + 1 == PARTS as u64 {
+                    u64::MAX
+                } else {
+                    (k + 1) * part
+                };
+                let map = &map;
+                s.spawn(move || map(k * part..end))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().ok().flatten())
+            .collect()
+    })
 }
 
 /// Parts a large file is mapped in at once.
@@ -184,6 +223,59 @@ fn extents_in(file: &File, range: Range<u64>) -> Option<Vec<Extent>> {
         }
         start = end;
     }
+}
+
+/// What backs the bytes of the file at `path`, as each of the two sources of extent maps
+/// says: the btrfs subvolume tree's answer (only for a file in a read-only subvolume)
+/// and `FIEMAP`'s, each `None` where that source does not answer. One line per run of
+/// bytes backed alike, up to the file's length: `0..8192 at 22020096`, `8192..12288
+/// hole`, `12288..16384 unvouched` (an address that does not vouch for its bytes),
+/// `at ... unwritten`. Only for the test that the two agree (`testing::extent_backing`):
+/// the comparison that decides which bytes are not read must not depend on the source.
+#[must_use]
+pub(crate) fn backing_by_each_source(path: &Path) -> (Option<Vec<String>>, Option<Vec<String>>) {
+    let Ok(file) = File::open(path) else {
+        return (None, None);
+    };
+    let len = file.metadata().map_or(0, |m| m.len());
+    #[cfg(all(target_os = "linux", target_endian = "little"))]
+    let tree = if btrfs_tree::read_only(&file) {
+        from_btrfs_tree(&file, len)
+    } else {
+        None
+    };
+    #[cfg(not(all(target_os = "linux", target_endian = "little")))]
+    let tree = None;
+    let fiemap = extents_in(&file, 0..u64::MAX);
+    let render = |map: Vec<Extent>| {
+        let mut runs: Vec<(Range<u64>, Backing)> = Vec::new();
+        let (mut i, mut at) = (0, 0);
+        while at < len {
+            while map.get(i).is_some_and(|e| end_of(e) <= at) {
+                i += 1;
+            }
+            let (backing, next) = backing(map.get(i), at);
+            let end = next.min(len);
+            let continues = runs.last().is_some_and(|(r, b)| match (b, &backing) {
+                (Backing::At(p, u), Backing::At(q, v)) => u == v && p + (r.end - r.start) == *q,
+                (b, c) => b == c,
+            });
+            match runs.last_mut() {
+                Some((r, _)) if continues => r.end = end,
+                _ => runs.push((at..end, backing)),
+            }
+            at = end;
+        }
+        runs.into_iter()
+            .map(|(r, b)| match b {
+                Backing::Hole => format!("{r:?} hole"),
+                Backing::Unvouched => format!("{r:?} unvouched"),
+                Backing::At(p, false) => format!("{r:?} at {p}"),
+                Backing::At(p, true) => format!("{r:?} at {p} unwritten"),
+            })
+            .collect()
+    };
+    (tree.map(render), fiemap.map(render))
 }
 
 /// What backs one byte offset of a file.
@@ -387,145 +479,4 @@ fn cost(base: &[Extent], now: &[Extent]) -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ext(logical: u64, physical: u64, length: u64) -> Extent {
-        Extent {
-            logical,
-            physical,
-            length,
-            unwritten: false,
-            vouched: true,
-        }
-    }
-
-    #[test]
-    fn shared_extents_are_the_same_and_rewritten_ones_are_not() {
-        // The base: one extent. The new file: the middle 4 KiB moved (copy-on-write).
-        let base = [ext(0, 1 << 20, 64 << 10)];
-        let new = [
-            ext(0, 1 << 20, 8 << 10),
-            ext(8 << 10, 9 << 20, 4 << 10),
-            ext(12 << 10, (1 << 20) + (12 << 10), 52 << 10),
-        ];
-        assert_eq!(
-            same_ranges(&base, &new, 64 << 10),
-            vec![0..(8 << 10), (12 << 10)..(64 << 10)]
-        );
-    }
-
-    #[test]
-    fn holes_in_both_are_the_same_and_encoded_extents_are_never() {
-        let mut compressed = ext(0, 1 << 20, 4096);
-        compressed.vouched = false;
-        let base = [compressed, ext(8192, 5 << 20, 4096)];
-        let new = [compressed, ext(8192, 5 << 20, 4096)];
-        // [0,4096): unvouched; [4096,8192): a hole in both; [8192,12288): shared.
-        assert_eq!(same_ranges(&base, &new, 16384), vec![4096..16384]);
-        // A hole against data is a change.
-        assert_eq!(
-            same_ranges(&base, &[compressed], 16384),
-            vec![4096..8192, 12288..16384]
-        );
-    }
-
-    #[test]
-    fn the_same_address_at_another_offset_is_a_change() {
-        let base = [ext(0, 1 << 20, 4096), ext(4096, 2 << 20, 4096)];
-        let new = [ext(0, 2 << 20, 4096), ext(4096, 1 << 20, 4096)];
-        assert!(same_ranges(&base, &new, 8192).is_empty());
-    }
-
-    /// A random extent map over `[0, 64)`: extents of 1-8 bytes with gaps, from a few
-    /// physical places, some unwritten or unvouched.
-    fn random_map(seed: &mut u64) -> Vec<Extent> {
-        let mut next = || {
-            *seed ^= *seed << 13;
-            *seed ^= *seed >> 7;
-            *seed ^= *seed << 17;
-            *seed
-        };
-        let mut map = Vec::new();
-        let mut at = 0;
-        while at < 64 {
-            at += next() % 3;
-            let length = 1 + next() % 8;
-            let mut e = ext(at, 1000 * (next() % 3) + at + next() % 2, length);
-            e.unwritten = next() % 5 == 0;
-            e.vouched = next() % 7 != 0;
-            map.push(e);
-            at += length;
-        }
-        map
-    }
-
-    #[test]
-    fn the_sweep_agrees_with_a_byte_by_byte_comparison() {
-        fn at(map: &[Extent], x: u64) -> Option<(Option<(u64, bool)>,)> {
-            match map
-                .iter()
-                .find(|e| e.logical <= x && x < e.logical + e.length)
-            {
-                None => Some((None,)),
-                Some(e) if e.vouched => Some((Some((e.physical + x - e.logical, e.unwritten)),)),
-                Some(_) => None,
-            }
-        }
-        let mut seed = 0x9E37_79B9_7F4A_7C15;
-        for _ in 0..2000 {
-            let (a, b) = (random_map(&mut seed), random_map(&mut seed));
-            let len = 40 + seed % 40;
-            let mut want: Vec<Range<u64>> = Vec::new();
-            for x in 0..len {
-                if at(&a, x).is_some() && at(&a, x) == at(&b, x) {
-                    match want.last_mut() {
-                        Some(r) if r.end == x => r.end = x + 1,
-                        _ => want.push(x..x + 1),
-                    }
-                }
-            }
-            assert_eq!(same_ranges(&a, &b, len), want, "{a:?}\n{b:?}");
-        }
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn a_file_mapped_in_parts_has_the_map_it_has_whole() {
-        use std::os::unix::fs::FileExt;
-        // 32 MiB with data every other 64 KiB and a hole between: 256 extents at least,
-        // some of them across the parts' boundaries once merged by the filesystem.
-        let dir = std::env::temp_dir().join(format!("umbra-extents-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let path = dir.join("f");
-        let file = File::create(&path).expect("create");
-        file.set_len(32 << 20).expect("len");
-        for k in 0..256u64 {
-            let len = if k % 7 == 0 { 192 << 10 } else { 64 << 10 };
-            file.write_all_at(&vec![k as u8 | 1; len], k * (128 << 10))
-                .expect("write");
-        }
-        file.sync_all().expect("sync");
-        let file = File::open(&path).expect("open");
-        let whole = extents_in(&file, 0..u64::MAX);
-        let _ = std::fs::remove_dir_all(&dir);
-        let Some(whole) = whole else {
-            eprintln!("SKIPPED: {} does not answer FIEMAP", dir.display());
-            return;
-        };
-        assert!(whole.len() > 8, "{} extents", whole.len());
-        let parts = extents(&file).expect("map in parts");
-        let differ: Vec<_> = whole
-            .iter()
-            .zip(&parts)
-            .filter(|(a, b)| a != b)
-            .take(3)
-            .collect();
-        assert!(
-            differ.is_empty() && whole.len() == parts.len(),
-            "{} extents whole, {} in parts; first differences: {differ:?}",
-            whole.len(),
-            parts.len()
-        );
-    }
-}
+mod tests;

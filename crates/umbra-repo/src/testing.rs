@@ -11,6 +11,9 @@
 //! restic's edge cases of a damaged index get fixtures of their own too:
 //! [`remove_index`] leaves a repository with no index at all, and [`drop_from_index`]
 //! one whose index lacks a blob a snapshot uses while the pack still holds it.
+//!
+//! Not a fixture but a window for one test: [`extent_backing`] shows what umbra's two
+//! sources of extent maps say backs a file, so that a test can check that they agree.
 
 use std::path::Path;
 
@@ -213,4 +216,14 @@ pub fn mix_packs(root: &Path, password: &str) -> Result<String> {
         let _ = std::fs::remove_file(&path);
     }
     Ok(pack_name)
+}
+
+/// What backs the bytes of the file at `path`, by each of umbra's two sources of extent
+/// maps: the btrfs subvolume tree's answer (`None` unless the file is in a read-only
+/// subvolume and the tree can be read) and `FIEMAP`'s (`None` where it is not answered),
+/// one line per run of bytes backed alike (`0..8192 at 22020096`, `8192..12288 hole`,
+/// `12288..16384 unvouched`, `... unwritten`).
+#[must_use]
+pub fn extent_backing(path: &Path) -> (Option<Vec<String>>, Option<Vec<String>>) {
+    crate::extents::backing_by_each_source(path)
 }

@@ -1,6 +1,7 @@
 //! What a backup reads, and reports, against a kept base (issues #18 and #22): the
 //! replaced base's cost in the summary, and a volume snapshot's files read without
-//! leaving their pages in the cache, long runs of changed chunks around it in 1 MiB blocks.
+//! leaving their pages in the cache, long runs of changed chunks around it in 1 MiB blocks;
+//! and the two sources of a snapshot's extent maps (its btrfs tree, `FIEMAP`) agreeing.
 //!
 //! The tests need root (loop filesystems); in CI they run.
 
@@ -148,4 +149,132 @@ fn files_read_from_a_volume_snapshot_leave_the_page_cache() {
     let target = env.restore_latest("restored");
     let restored = common::restored_path(&target, &image);
     assert!(fs::read(restored).expect("read") == fs::read(&image).expect("read"));
+}
+
+/// In a read-only btrfs snapshot, umbra maps files from the subvolume's tree instead of
+/// with `FIEMAP` (which walks every extent's back references). The comparison that decides
+/// which bytes are not read must not depend on that: for every file, both maps back every
+/// byte alike. Files rewritten at random (the last writes still in the page cache when
+/// the snapshot is taken), preallocated inside and beyond their end, punched, extended,
+/// cut short, compressed, inline, reflinked and partly rewritten, empty, and one large
+/// enough to be mapped in parts. A file in the writable subvolume is not mapped from the
+/// tree (it may hold data not yet there).
+#[test]
+fn a_snapshots_extent_maps_agree_between_the_tree_and_fiemap() {
+    use common::LoopFs;
+    use std::process::Command;
+    let env = common::Env::new();
+    let Some(lfs) = LoopFs::new("btrfs", env.dir.path(), 300) else {
+        return;
+    };
+    let sh = |cmd: &str| {
+        let out = Command::new("sh").args(["-c", cmd]).output().expect("sh");
+        assert!(
+            out.status.success(),
+            "{cmd}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let live = lfs.path("live");
+    let (l, s) = (live.display(), lfs.path("snap"));
+    sh(&format!("btrfs -q subvolume create {l}"));
+    let mut rng = Rng(31);
+    let file = |name: &str| {
+        fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(false)
+            .open(live.join(name))
+            .expect("open")
+    };
+    // Rewritten at random, in many extents; the last 40 writes not synced.
+    let f = file("random");
+    f.write_all_at(&rng.bytes(8 << 20), 0).expect("write");
+    for k in 0..300 {
+        let len = 4096 * (1 + rng.below(16)) as usize;
+        f.write_all_at(&rng.bytes(len), rng.below(8 << 20))
+            .expect("write");
+        if k % 10 == 0 && k < 260 {
+            f.sync_data().expect("sync");
+        }
+    }
+    // Large enough to be mapped in four parts: every other 64 KiB written, then rewrites.
+    let f = file("large");
+    for k in 0..200u64 {
+        f.write_all_at(&rng.bytes(64 << 10), k * (128 << 10))
+            .expect("write");
+        if k % 8 == 0 {
+            f.sync_data().expect("sync");
+        }
+    }
+    for _ in 0..100 {
+        f.write_all_at(&rng.bytes(4096), rng.below(25 << 20))
+            .expect("write");
+    }
+    fs::write(live.join("punched"), rng.bytes(4 << 20)).expect("write");
+    fs::write(live.join("extended"), rng.bytes(1 << 20)).expect("write");
+    fs::write(live.join("cut"), rng.bytes(4 << 20)).expect("write");
+    fs::write(live.join("inline"), rng.bytes(700)).expect("write");
+    fs::write(live.join("small"), rng.bytes(3000)).expect("write");
+    fs::write(live.join("empty"), b"").expect("write");
+    file("compressed");
+    sh(&format!(
+        "btrfs property set {l}/compressed compression zstd"
+    ));
+    let text = "a line that compresses well, over and over again\n".repeat(40_000);
+    file("compressed")
+        .write_all_at(text.as_bytes(), 0)
+        .expect("write");
+    file("compressed")
+        .write_all_at(&rng.bytes(128 << 10), 1 << 20)
+        .expect("write");
+    sh(&format!(
+        "cd {l} && fallocate -l 4M prealloc && fallocate -n -o 4M -l 2M prealloc && \
+         fallocate -p -o 1M -l 512K punched && fallocate -p -o 3M -l 4096 punched && \
+         truncate -s 1572964 cut && truncate -s 5M extended && sync && \
+         cp --reflink=always random reflinked"
+    ));
+    file("prealloc")
+        .write_all_at(&rng.bytes(100 << 10), 1 << 20)
+        .expect("write");
+    file("extended")
+        .write_all_at(&rng.bytes(8192), 4 << 20)
+        .expect("write");
+    for _ in 0..3 {
+        file("reflinked")
+            .write_all_at(&rng.bytes(12288), rng.below(8 << 20))
+            .expect("write");
+    }
+    sh(&format!(
+        "btrfs -q subvolume snapshot -r {l} {}",
+        s.display()
+    ));
+
+    let mut runs = 0;
+    for entry in fs::read_dir(&s).expect("snapshot") {
+        let path = entry.expect("entry").path();
+        let (tree, fiemap) = umbra_repo::testing::extent_backing(&path);
+        let tree = tree.unwrap_or_else(|| panic!("{}: no map from the tree", path.display()));
+        let fiemap = fiemap.unwrap_or_else(|| panic!("{}: no FIEMAP", path.display()));
+        let differ = tree.iter().zip(&fiemap).position(|(a, b)| a != b);
+        assert!(
+            differ.is_none() && tree.len() == fiemap.len(),
+            "{}: the maps differ (tree {} runs, FIEMAP {}) from run {differ:?}:\ntree:   {:?}\nFIEMAP: {:?}",
+            path.display(),
+            tree.len(),
+            fiemap.len(),
+            &tree[differ.unwrap_or(0)..tree.len().min(differ.unwrap_or(0) + 4)],
+            &fiemap[differ.unwrap_or(0)..fiemap.len().min(differ.unwrap_or(0) + 4)],
+        );
+        runs += tree.len();
+    }
+    assert!(
+        runs > 400,
+        "only {runs} runs of bytes: the files are not fragmented"
+    );
+    let (tree, fiemap) = umbra_repo::testing::extent_backing(&live.join("random"));
+    assert!(
+        tree.is_none() && fiemap.is_some(),
+        "a writable file was mapped from the tree"
+    );
 }
