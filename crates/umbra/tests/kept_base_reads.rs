@@ -58,8 +58,9 @@ fn a_replaced_base_is_said_to_hold_what_changed_since_it() {
 /// same snapshot, so `fincore` shows what the backup left cached of it, for a file read
 /// whole (small) and one streamed (large); then, read against that base, for a file of
 /// which only a long run and a few pages changed: the run is read around the cache in
-/// 1 MiB blocks (`strace` shows its reads), the pages buffered, and the file's content
-/// comes back as it is.
+/// 1 MiB blocks (`strace` shows its reads), the pages buffered, the image's extent maps
+/// taken from the snapshots' tree rather than with `FIEMAP`, and the file's content comes
+/// back as it is.
 #[test]
 fn files_read_from_a_volume_snapshot_leave_the_page_cache() {
     if !common::require(common::have("fincore"), "fincore (util-linux)")
@@ -111,9 +112,9 @@ fn files_read_from_a_volume_snapshot_leave_the_page_cache() {
         f.write_all_at(&rng.bytes(4096), at).expect("a page");
     }
     drop(f);
-    let log = env.path("pread.log");
+    let log = env.path("trace.log");
     let out = env
-        .umbra_traced("pread64", &log)
+        .umbra_traced("pread64,ioctl", &log)
         .args([
             "--json",
             "backup",
@@ -131,15 +132,20 @@ fn files_read_from_a_volume_snapshot_leave_the_page_cache() {
         String::from_utf8_lossy(&out.stderr)
     );
     let s = common::summary_of(&out);
-    let preads = fs::read_to_string(&log).expect("strace's log");
+    let trace = fs::read_to_string(&log).expect("strace's log");
     for at in [8, 9, 10, 11] {
         // The end of the call's line: size, offset, bytes read (after a "resumed" too).
         let block = format!(", 1048576, {}) = 1048576", at * MIB);
         assert!(
-            preads.contains(&block),
-            "the run's MiB at {at} MiB is not read in one block: {preads}"
+            trace.contains(&block),
+            "the run's MiB at {at} MiB is not read in one block: {trace}"
         );
     }
+    // Both snapshots are read-only: the image's maps come from the subvolume's tree.
+    assert!(
+        trace.contains("BTRFS_IOC_TREE_SEARCH_V2") && !trace.contains("FS_IOC_FIEMAP"),
+        "the maps of a read-only snapshot's file were not read from its tree: {trace}"
+    );
     let read = u(&s, "bytes_read");
     assert!(
         (4 * MIB..8 * MIB).contains(&read),
@@ -161,23 +167,14 @@ fn files_read_from_a_volume_snapshot_leave_the_page_cache() {
 /// tree (it may hold data not yet there).
 #[test]
 fn a_snapshots_extent_maps_agree_between_the_tree_and_fiemap() {
-    use common::LoopFs;
-    use std::process::Command;
+    use common::{sh_ok, LoopFs};
     let env = common::Env::new();
     let Some(lfs) = LoopFs::new("btrfs", env.dir.path(), 300) else {
         return;
     };
-    let sh = |cmd: &str| {
-        let out = Command::new("sh").args(["-c", cmd]).output().expect("sh");
-        assert!(
-            out.status.success(),
-            "{cmd}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
     let live = lfs.path("live");
     let (l, s) = (live.display(), lfs.path("snap"));
-    sh(&format!("btrfs -q subvolume create {l}"));
+    sh_ok(&format!("btrfs -q subvolume create {l}"));
     let mut rng = Rng(31);
     let file = |name: &str| {
         fs::OpenOptions::new()
@@ -218,7 +215,7 @@ fn a_snapshots_extent_maps_agree_between_the_tree_and_fiemap() {
     fs::write(live.join("small"), rng.bytes(3000)).expect("write");
     fs::write(live.join("empty"), b"").expect("write");
     file("compressed");
-    sh(&format!(
+    sh_ok(&format!(
         "btrfs property set {l}/compressed compression zstd"
     ));
     let text = "a line that compresses well, over and over again\n".repeat(40_000);
@@ -228,7 +225,7 @@ fn a_snapshots_extent_maps_agree_between_the_tree_and_fiemap() {
     file("compressed")
         .write_all_at(&rng.bytes(128 << 10), 1 << 20)
         .expect("write");
-    sh(&format!(
+    sh_ok(&format!(
         "cd {l} && fallocate -l 4M prealloc && fallocate -n -o 4M -l 2M prealloc && \
          fallocate -p -o 1M -l 512K punched && fallocate -p -o 3M -l 4096 punched && \
          truncate -s 1572964 cut && truncate -s 5M extended && sync && \
@@ -245,7 +242,7 @@ fn a_snapshots_extent_maps_agree_between_the_tree_and_fiemap() {
             .write_all_at(&rng.bytes(12288), rng.below(8 << 20))
             .expect("write");
     }
-    sh(&format!(
+    sh_ok(&format!(
         "btrfs -q subvolume snapshot -r {l} {}",
         s.display()
     ));

@@ -13,12 +13,8 @@ struct ReadOnlyView(std::path::PathBuf);
 impl ReadOnlyView {
     fn of(dir: &std::path::Path, at: std::path::PathBuf) -> Self {
         fs::create_dir_all(&at).expect("mkdir");
-        let sh = |cmd: String| {
-            let st = Command::new("sh").arg("-c").arg(&cmd).status().expect("sh");
-            assert!(st.success(), "{cmd}");
-        };
-        sh(format!("mount --bind {} {}", dir.display(), at.display()));
-        sh(format!("mount -o remount,bind,ro {}", at.display()));
+        common::sh_ok(&format!("mount --bind {} {}", dir.display(), at.display()));
+        common::sh_ok(&format!("mount -o remount,bind,ro {}", at.display()));
         Self(at)
     }
 }

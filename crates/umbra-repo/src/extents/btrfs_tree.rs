@@ -61,8 +61,9 @@ pub(super) fn extents_between(file: &File, starts: Range<u64>) -> Option<Vec<Ext
         args[7] = u64::from(EXTENT_DATA_KEY) | (u64::from(EXTENT_DATA_KEY) << 32); // types
         args[8] = u64::from(u32::MAX); // nr_items: as many as fit
         args[13] = RESULTS as u64; // buf_size
-                                   // SAFETY: `args` is a writable, aligned `struct btrfs_ioctl_search_args_v2` with
-                                   // `buf_size` bytes of room after its header, and the descriptor is open.
+
+        // SAFETY: `args` is a writable, aligned `struct btrfs_ioctl_search_args_v2` with
+        // `buf_size` bytes of room after its header, and the descriptor is open.
         let rc = unsafe {
             libc::ioctl(
                 file.as_raw_fd(),

@@ -368,6 +368,16 @@ pub fn sh(cmd: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Runs `cmd` with `sh -c` and fails the test, with its stderr, unless it succeeds.
+pub fn sh_ok(cmd: &str) {
+    let out = Command::new("sh").arg("-c").arg(cmd).output().expect("sh");
+    assert!(
+        out.status.success(),
+        "{cmd}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Mount points below `dir` (to check that nothing is left mounted).
 pub fn mounts_below(dir: &Path) -> Vec<String> {
     fs::read_to_string("/proc/self/mounts")
