@@ -4,7 +4,9 @@
 For each case, in turn, on the same data under the same load: the application's
 transactions per second (TPS) in the BASELINE seconds before the backup, and during it;
 the backup's wall time (its window) and CPU seconds; transactions lost as
-(TPS before - TPS during) x backup seconds. TPS is counted from a table each committed
+(TPS before - TPS during) x backup seconds; and, since a backup can leave work behind that
+still slows the application after it ended (writeback, a deleted snapshot's extents freed
+by the filesystem), TPS in the AFTER seconds right after it and what was lost there. TPS is counted from a table each committed
 transaction adds to (PostgreSQL's xact_commit, MariaDB's Com_commit), sampled twice a
 second.
 
@@ -59,6 +61,7 @@ class Sampler(threading.Thread):
 
 
 SETTLE = 5.0
+AFTER = 10.0
 
 
 def run_case(name, command, sampler, baseline, reset, evict):
@@ -72,13 +75,16 @@ def run_case(name, command, sampler, baseline, reset, evict):
     end = time.time()
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (usage.ru_utime - before_usage.ru_utime) + (usage.ru_stime - before_usage.ru_stime)
-    time.sleep(1.0)
+    time.sleep(AFTER + 1.0)
     tps_before = sampler.tps(start - baseline, start)
     tps_during = sampler.tps(start, end)
+    tps_after = sampler.tps(end, end + AFTER)
     wall = end - start
-    lost = None
+    lost = lost_after = None
     if tps_before is not None and tps_during is not None:
         lost = max(0.0, (tps_before - tps_during) * wall)
+    if tps_before is not None and tps_after is not None:
+        lost_after = max(0.0, (tps_before - tps_after) * AFTER)
     return {
         "case": name,
         "ok": done.returncode == 0,
@@ -89,6 +95,8 @@ def run_case(name, command, sampler, baseline, reset, evict):
         "window_s": wall,
         "cpu_s": cpu,
         "lost": lost,
+        "tps_after": tps_after,
+        "lost_after": lost_after,
     }
 
 
