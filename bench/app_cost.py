@@ -6,9 +6,9 @@ transactions per second (TPS) in the BASELINE seconds before the backup, and dur
 the backup's wall time (its window) and CPU seconds; transactions lost as
 (TPS before - TPS during) x backup seconds; and, since a backup can leave work behind that
 still slows the application after it ended (writeback, a deleted snapshot's extents freed
-by the filesystem), TPS in the AFTER seconds right after it and what was lost there. TPS is counted from a table each committed
-transaction adds to (PostgreSQL's xact_commit, MariaDB's Com_commit), sampled twice a
-second.
+by the filesystem), TPS in the AFTER seconds right after it and what was lost there. TPS
+is counted from a table each committed transaction adds to (PostgreSQL's xact_commit,
+MariaDB's Com_commit), sampled twice a second.
 
 Usage: app_cost.py COUNT_COMMAND BASELINE RESET_COMMAND EVICT_COMMAND -- NAME=COMMAND...
   COUNT_COMMAND prints the committed transactions so far (a shell command line).
