@@ -164,10 +164,10 @@ fn files_read_from_a_volume_snapshot_leave_the_page_cache() {
 /// the snapshot is taken), preallocated inside and beyond their end, punched, extended,
 /// cut short, compressed, inline, reflinked and partly rewritten, empty, and one large
 /// enough to be mapped in parts. A file in the writable subvolume is not mapped from the
-/// tree (it may hold data not yet there).
+/// tree (it may hold data not yet there), also when seen through a read-only mount.
 #[test]
 fn a_snapshots_extent_maps_agree_between_the_tree_and_fiemap() {
-    use common::{sh_ok, LoopFs};
+    use common::{sh_ok, LoopFs, ReadOnlyView};
     let env = common::Env::new();
     let Some(lfs) = LoopFs::new("btrfs", env.dir.path(), 300) else {
         return;
@@ -273,5 +273,23 @@ fn a_snapshots_extent_maps_agree_between_the_tree_and_fiemap() {
     assert!(
         tree.is_none() && fiemap.is_some(),
         "a writable file was mapped from the tree"
+    );
+    // What counts is the subvolume's flag, not the mount's: the writable subvolume seen
+    // through a read-only bind mount (which refuses writes with EROFS as a read-only
+    // subvolume does) may still hold data not yet in its tree; the snapshot seen so (as
+    // nested snapshots are mounted into a snapshot) is still mapped from it.
+    let _views = [
+        ReadOnlyView::of(&live, lfs.path("live-ro")),
+        ReadOnlyView::of(&s, lfs.path("snap-ro")),
+    ];
+    let (tree, _) = umbra_repo::testing::extent_backing(&lfs.path("live-ro/random"));
+    assert!(
+        tree.is_none(),
+        "a writable subvolume's file was mapped from the tree through a read-only mount"
+    );
+    let (tree, _) = umbra_repo::testing::extent_backing(&lfs.path("snap-ro/random"));
+    assert!(
+        tree.is_some(),
+        "a read-only snapshot's file seen through a read-only mount was not mapped from the tree"
     );
 }

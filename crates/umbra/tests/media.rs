@@ -3,27 +3,8 @@
 mod common;
 
 use std::fs;
-use std::process::Command;
 
-use common::{Env, Rng};
-
-/// A read-only bind mount of a directory, removed on drop.
-struct ReadOnlyView(std::path::PathBuf);
-
-impl ReadOnlyView {
-    fn of(dir: &std::path::Path, at: std::path::PathBuf) -> Self {
-        fs::create_dir_all(&at).expect("mkdir");
-        common::sh_ok(&format!("mount --bind {} {}", dir.display(), at.display()));
-        common::sh_ok(&format!("mount -o remount,bind,ro {}", at.display()));
-        Self(at)
-    }
-}
-
-impl Drop for ReadOnlyView {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
-}
+use common::{Env, ReadOnlyView, Rng};
 
 #[test]
 fn a_repository_on_read_only_media_is_read_with_no_lock() {
@@ -39,7 +20,7 @@ fn a_repository_on_read_only_media_is_read_with_no_lock() {
     let ro = ReadOnlyView::of(&env.repo(), env.path("ro"));
     let run = |args: &[&str]| {
         env.umbra()
-            .env("UMBRA_REPOSITORY", &ro.0)
+            .env("UMBRA_REPOSITORY", ro.path())
             .args(args)
             .output()
             .expect("umbra")

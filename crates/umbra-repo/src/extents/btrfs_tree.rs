@@ -12,10 +12,10 @@
 //!
 //! Only for files that cannot have unwritten data: `FIEMAP_FLAG_SYNC` writes a file's
 //! dirty pages out before mapping it, a tree search sees only what is already in the
-//! tree. A file in a read-only subvolume (its write access refused with `EROFS`) has
-//! none. Anything else, a search the kernel refuses (not root, not btrfs) or an item this
-//! code does not know, falls back to `FIEMAP`. `tests/kept_base_reads.rs` checks that both
-//! give the same map of what backs every byte.
+//! tree. A file in a read-only subvolume (the subvolume's own flag, not a read-only
+//! mount's) has none. Anything else, a search the kernel refuses (not root, not btrfs) or
+//! an item this code does not know, falls back to `FIEMAP`. `tests/kept_base_reads.rs`
+//! checks that both give the same map of what backs every byte.
 
 use std::fs::File;
 use std::ops::Range;
@@ -39,6 +39,14 @@ const ITEM_FULL: usize = 53;
 const TYPE_INLINE: u8 = 0;
 const TYPE_REG: u8 = 1;
 const TYPE_PREALLOC: u8 = 2;
+/// `_IOR(0x94, 60, struct btrfs_ioctl_get_subvol_info_args)` (504 bytes).
+const BTRFS_IOC_GET_SUBVOL_INFO: libc::c_ulong = 0x81F8_943C;
+const SUBVOL_INFO: usize = 504;
+/// Where that struct holds the subvolume's root item flags (after treeid, the name,
+/// parent_id, dirid and generation).
+const SUBVOL_FLAGS: usize = 288;
+/// `BTRFS_ROOT_SUBVOL_RDONLY`.
+const ROOT_SUBVOL_RDONLY: u64 = 1;
 
 /// The extents of `file` whose items start in `starts` (to its end when that is
 /// `u64::MAX`), sorted by logical offset; `None` when the tree cannot be read here (then
@@ -108,22 +116,23 @@ pub(super) fn extents_between(file: &File, starts: Range<u64>) -> Option<Vec<Ext
 }
 
 /// Whether `file` cannot have data that is not yet in its subvolume's tree: its
-/// subvolume (or its mount) is read-only. Asked of the kernel with an access check for
-/// writing, which btrfs refuses with `EROFS` for a file in a read-only subvolume, root
-/// or not.
+/// subvolume is read-only (`BTRFS_IOC_GET_SUBVOL_INFO`, asked of any file in it, root or
+/// not). The subvolume's own flag, not the mount's: a writable subvolume seen through a
+/// read-only mount (which refuses writes with `EROFS` like a read-only subvolume) can still
+/// be written elsewhere, and its dirty pages are not yet in the tree.
 pub(super) fn read_only(file: &File) -> bool {
-    // SAFETY: the path is an empty C string and the descriptor is open; AT_EMPTY_PATH
-    // makes the call about the descriptor's file.
+    let mut info = vec![0u64; SUBVOL_INFO / 8];
+    // SAFETY: `info` is a writable, aligned `struct btrfs_ioctl_get_subvol_info_args`,
+    // and the descriptor is open.
     let rc = unsafe {
-        libc::syscall(
-            libc::SYS_faccessat2,
+        libc::ioctl(
             file.as_raw_fd(),
-            c"".as_ptr(),
-            libc::W_OK,
-            libc::AT_EMPTY_PATH,
+            BTRFS_IOC_GET_SUBVOL_INFO as _,
+            info.as_mut_ptr(),
         )
     };
-    rc != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EROFS)
+    // Success is not always 0: kernel 6.18 answers 1 with the struct filled in.
+    rc >= 0 && info[SUBVOL_FLAGS / 8] & ROOT_SUBVOL_RDONLY != 0
 }
 
 /// The extent an `EXTENT_DATA` item at file offset `offset` describes: `Some(None)` for

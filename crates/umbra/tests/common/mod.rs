@@ -15,7 +15,7 @@ mod tree;
 // Each test file uses some of these, as of everything in this module (hence the
 // `dead_code` above).
 #[allow(unused_imports)]
-pub use mounts::{LoopFs, Tmpfs};
+pub use mounts::{LoopFs, ReadOnlyView, Tmpfs};
 #[allow(unused_imports)]
 pub use tree::{
     assert_owned_by, assert_same_tree, fingerprint_tree, open_path_to, restored_path, set_xattr,

@@ -1,6 +1,7 @@
 //! Filesystems a test mounts for itself and unmounts when dropped: a real filesystem on a
 //! loop device ([`LoopFs`]) and a small tmpfs ([`Tmpfs`]), for the tests that need a given
-//! filesystem's behaviour or a full disk.
+//! filesystem's behaviour or a full disk, and a read-only view of a directory
+//! ([`ReadOnlyView`]).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -94,6 +95,29 @@ impl Tmpfs {
 }
 
 impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// A read-only bind mount of a directory, removed on drop. Needs root.
+pub struct ReadOnlyView(PathBuf);
+
+impl ReadOnlyView {
+    pub fn of(dir: &Path, at: PathBuf) -> Self {
+        fs::create_dir_all(&at).expect("mkdir");
+        super::sh_ok(&format!("mount --bind {} {}", dir.display(), at.display()));
+        super::sh_ok(&format!("mount -o remount,bind,ro {}", at.display()));
+        Self(at)
+    }
+
+    /// Where the view is mounted.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ReadOnlyView {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg(&self.0).status();
     }
