@@ -57,6 +57,13 @@ impl std::fmt::Display for ConsistencyLevel {
     }
 }
 
+/// How close to the moment a snapshot's view was taken a file's time may be before the
+/// next backup reads the file again rather than trust that it did not change: a write in
+/// the same tick of the filesystem's clock (4 ms for Linux's at 250 Hz, 1 s for ext4's
+/// small inodes, 2 s for FAT) keeps the file's times, size and inode. The margin is the
+/// coarsest of those plus a second, for a network filesystem's clock slightly off.
+pub const RACY_MARGIN_MS: u64 = 3_000;
+
 /// What one source of a snapshot got.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceConsistency {
@@ -67,6 +74,12 @@ pub struct SourceConsistency {
     /// How long creating the volume snapshot took, in milliseconds, if one was taken.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot_ms: Option<u64>,
+    /// When the source's view was taken (its snapshot asked for, or its reading begun), in
+    /// milliseconds since the Unix epoch: no file time in it is later than this, except for
+    /// a write in the same tick of the filesystem's clock. The next backup does not take a
+    /// file stamped within [`RACY_MARGIN_MS`] of it as unchanged (docs/CONSISTENCY.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taken_at_unix_ms: Option<u64>,
     /// Files that changed while they were read, stored as read.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changed_while_read: Vec<PathBuf>,
@@ -180,6 +193,7 @@ mod tests {
             method: Method::Direct,
             level,
             snapshot_ms: None,
+            taken_at_unix_ms: Some(1_733_300_000_000),
             changed_while_read: (0..changed)
                 .map(|i| PathBuf::from(format!("/srv/{i}")))
                 .collect(),

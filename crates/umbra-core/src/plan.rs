@@ -87,6 +87,9 @@ pub struct PlannedSource {
     pub clone_on_read: Option<PathBuf>,
     /// How long creating this source's snapshot took, in milliseconds.
     pub snapshot_ms: Option<u64>,
+    /// When the snapshot was asked for: what it shows is from this moment or later. `None`
+    /// for a direct read, whose moment is when its reading begins.
+    pub taken_at: Option<std::time::SystemTime>,
     /// The snapshot kept from this source's last successful backup, if any.
     pub base: Option<BaseSnapshot>,
 }
@@ -116,6 +119,7 @@ impl PlannedSource {
             identity_from: None,
             clone_on_read: None,
             snapshot_ms: None,
+            taken_at: None,
             base: None,
         }
     }

@@ -341,9 +341,12 @@ impl Repo {
             log.read_snapshots_direct();
         }
 
+        // A direct read's view is from the moment its reading begins, or later.
+        let reading_begins = std::time::SystemTime::now();
         let snap = new_snapshot(&request.tags, request.host.as_ref(), request.time.as_ref())?;
 
         let mut opts = BackupOptions::default();
+        opts.parent_opts.racy_from = Some(crate::racy_clean::racy_from);
         opts.read_concurrency = request.read_concurrency;
         // A full read still keeps the parent: each file's parent node keeps its chunking
         // stable (only the reading is forced).
@@ -407,6 +410,9 @@ impl Repo {
                         s.expected.max(ConsistencyLevel::ChangedWhileRead)
                     },
                     snapshot_ms: s.snapshot_ms,
+                    taken_at_unix_ms: crate::racy_clean::unix_ms(
+                        s.taken_at.unwrap_or(reading_begins),
+                    ),
                     changed_while_read: r.changed_while_read,
                     unreadable: r.unreadable,
                     vanished: r.vanished,

@@ -35,6 +35,7 @@ pub mod lock;
 pub mod nodes;
 mod platform;
 mod progress;
+mod racy_clean;
 mod referenced;
 mod remote;
 pub mod repair;

@@ -90,6 +90,7 @@ impl Repo {
                 method: Method::Stream,
                 level: ConsistencyLevel::Stream,
                 snapshot_ms: None,
+                taken_at_unix_ms: None,
                 changed_while_read: Vec::new(),
                 unreadable: Vec::new(),
                 vanished: Vec::new(),

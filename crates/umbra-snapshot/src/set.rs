@@ -132,6 +132,7 @@ impl SnapshotSet {
         let (mut first, mut last) = (None, None);
         for (c, p) in choices.iter().zip(prepared) {
             let started = Instant::now();
+            let asked_at = std::time::SystemTime::now();
             let mut rec = Recorder::new(registry, c.method);
             let taken = p.take(&mut rec);
             // Whatever was recorded is held, even when taking failed half-way.
@@ -161,6 +162,7 @@ impl SnapshotSet {
                 identity_from: presented.identity_from,
                 clone_on_read: presented.clone_on_read,
                 snapshot_ms,
+                taken_at: (c.method != Method::Direct).then_some(asked_at),
                 base: None,
             });
         }

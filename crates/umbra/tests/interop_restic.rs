@@ -8,7 +8,7 @@ use std::os::unix::fs::symlink;
 use std::path::Path;
 use std::process::Command;
 
-use common::{assert_same_tree, chmod, restored_path, Env, Rng};
+use common::{age_past_racy_margin, assert_same_tree, chmod, restored_path, Env, Rng};
 
 fn restic(env: &Env, args: &[&str]) -> std::process::Output {
     Command::new("restic")
@@ -112,6 +112,7 @@ fn umbra_reads_restores_and_extends_a_restic_repository() {
         return;
     };
     sample_tree(&src);
+    age_past_racy_margin();
     restic_ok(&env, &["backup", src.to_str().expect("utf8")]);
     let table = env.ok(&["snapshots"]);
     assert!(table.contains("1 snapshot(s)"), "{table}");

@@ -8,7 +8,7 @@ mod common;
 use std::fs;
 
 use common::leftovers::{assert_nothing_left, btrfs_leftovers};
-use common::{assert_same_tree, restored_path, sh, Env, LoopFs, Rng};
+use common::{age_past_racy_margin, assert_same_tree, restored_path, sh, Env, LoopFs, Rng};
 
 #[test]
 fn btrfs_subvolume_plain_directory_and_nested_subvolumes() {
@@ -34,6 +34,7 @@ fn btrfs_subvolume_plain_directory_and_nested_subvolumes() {
     fs::write(fs.path("vol/data/nested/deeper/d"), "two levels down").expect("write");
     fs::create_dir_all(fs.path("plain/dir")).expect("mkdir");
     fs::write(fs.path("plain/dir/p"), Rng(4).bytes(300_000)).expect("write");
+    age_past_racy_margin();
     env.init();
 
     let plan = env.ok(&[
@@ -43,6 +44,11 @@ fn btrfs_subvolume_plain_directory_and_nested_subvolumes() {
     ]);
     assert_eq!(plan.matches("\tbtrfs\t").count(), 2, "{plan}");
 
+    let unix_ms = || {
+        let since = std::time::UNIX_EPOCH.elapsed().expect("clock");
+        u64::try_from(since.as_millis()).expect("ms")
+    };
+    let started = unix_ms();
     let (code, first) = env.backup_json(&[&fs.path("vol/data"), &fs.path("plain")], &[]);
     assert_eq!(code, Some(0), "{first}");
     let sources = first["consistency"]["sources"].as_array().expect("sources");
@@ -51,6 +57,9 @@ fn btrfs_subvolume_plain_directory_and_nested_subvolumes() {
         assert_eq!(s["method"], "btrfs");
         assert_eq!(s["level"], "volume-snapshot");
         assert!(s["snapshot_ms"].as_u64().is_some(), "{s}");
+        // The moment its snapshot was asked for: within the run, not when reading began.
+        let taken = s["taken_at_unix_ms"].as_u64().expect("taken_at_unix_ms");
+        assert!((started..=unix_ms()).contains(&taken), "{s}");
     }
     assert!(
         first["consistency"]["snapshot_set_spread_ms"]
@@ -166,6 +175,7 @@ fn reflink_on_xfs_is_file_atomic_and_keeps_parents_and_hardlinks() {
     common::chmod(&src.join("a"), 0o640);
     common::chmod(&src.join("sub"), 0o750);
     common::set_xattr(&src.join("sub/big"), "user.kept", b"through the clone");
+    age_past_racy_margin();
     env.init();
     assert!(env
         .ok(&["sources", src.to_str().expect("utf8")])

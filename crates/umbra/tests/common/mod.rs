@@ -283,6 +283,15 @@ pub fn summary_of(out: &Output) -> serde_json::Value {
         })
 }
 
+/// Waits until everything written so far is older than the margin within which a backup's
+/// next backup reads a file again whatever its times say (`RACY_MARGIN_MS`; docs/
+/// CONSISTENCY.md, "Files written as the view was taken"). Tests that check that an
+/// unchanged file is not read call this between writing the files and the first backup.
+pub fn age_past_racy_margin() {
+    let margin = umbra_core::consistency::RACY_MARGIN_MS + 200;
+    std::thread::sleep(std::time::Duration::from_millis(margin));
+}
+
 pub fn chmod(path: &Path, mode: u32) {
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
 }

@@ -20,6 +20,12 @@ impl LoopFs {
     /// `None` (after saying why) when the test cannot run here; in CI a missing
     /// prerequisite fails instead.
     pub fn new(fs_type: &str, dir: &Path, size_mb: u64) -> Option<Self> {
+        Self::made_with(fs_type, dir, size_mb, &[])
+    }
+
+    /// As [`LoopFs::new`], with more arguments for `mkfs` (`-I 128`: ext4 with whole
+    /// seconds for its times).
+    pub fn made_with(fs_type: &str, dir: &Path, size_mb: u64, args: &[&str]) -> Option<Self> {
         let mkfs = format!("mkfs.{fs_type}");
         if !require(
             is_root(),
@@ -41,6 +47,7 @@ impl LoopFs {
         };
         let st = Command::new(&mkfs)
             .args(quiet)
+            .args(args)
             .arg(&image)
             .status()
             .expect("mkfs");

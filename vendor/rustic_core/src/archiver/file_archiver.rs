@@ -130,6 +130,17 @@ impl<'a, BE: DecryptWriteBackend, I: ReadGlobalIndex> FileArchiver<'a, BE, I> {
                 } else {
                     (node, 0)
                 };
+                // umbra patch 30: a file read again only because its parent node's times
+                // were too close to that snapshot's reading, and found as it was, counts
+                // as unmodified.
+                let parent = match (&parent, prior.as_deref()) {
+                    (ParentResult::NotMatched, Some(p_node))
+                        if p_node.content == node.content && p_node.meta == node.meta =>
+                    {
+                        ParentResult::Matched(())
+                    }
+                    _ => parent,
+                };
                 TreeType::Other((path, node, (parent, filesize)))
             }
         })

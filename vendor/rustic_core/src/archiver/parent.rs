@@ -42,6 +42,8 @@ pub struct Parent {
     ignore_inode: bool,
     /// umbra patch 12: no file matches its parent; its parent node is still its prior.
     reread_all: bool,
+    /// umbra patch 30: parent nodes stamped at or after this time never match.
+    racy_from: Option<jiff::Timestamp>,
 }
 
 /// The result of a parent search.
@@ -124,6 +126,7 @@ impl Parent {
             ignore_ctime,
             ignore_inode,
             reread_all: false,
+            racy_from: None,
         }
     }
 
@@ -131,6 +134,28 @@ impl Parent {
     pub(crate) fn reread_all(mut self, reread_all: bool) -> Self {
         self.reread_all = reread_all;
         self
+    }
+
+    /// umbra patch 30: a parent node whose change time (its modification time when
+    /// change times are ignored or missing) is at or after `racy_from` does not vouch for
+    /// its file, which is read again; its node is still the file's prior.
+    pub(crate) fn racy_from(mut self, racy_from: Option<jiff::Timestamp>) -> Self {
+        self.racy_from = racy_from;
+        self
+    }
+
+    /// umbra patch 30: whether `p_node`'s times are too close to its snapshot's reading.
+    fn is_racy(p_node: &Node, racy_from: Option<jiff::Timestamp>, ignore_ctime: bool) -> bool {
+        let Some(from) = racy_from else {
+            return false;
+        };
+        let meta = &p_node.meta;
+        let stamp = if ignore_ctime {
+            meta.mtime
+        } else {
+            meta.ctime.or(meta.mtime)
+        };
+        stamp.is_none_or(|t| t >= from)
     }
 
     /// Returns the parent node with the given name.
@@ -306,9 +331,15 @@ impl Parent {
             }
             TreeType::Other((path, mut node, open)) => {
                 let reread_all = self.reread_all;
+                // umbra patch 30: a match too close to its snapshot's reading is no match.
+                let (racy_from, ignore_ctime) = (self.racy_from, self.ignore_ctime);
                 let parent = self.is_parent(&node, &node.name());
                 let parent = match parent {
-                    ParentResult::Matched(_) if reread_all => ParentResult::NotMatched,
+                    ParentResult::Matched(p)
+                        if reread_all || Self::is_racy(p, racy_from, ignore_ctime) =>
+                    {
+                        ParentResult::NotMatched
+                    }
                     ParentResult::Matched(p_node) => {
                         if p_node.content.iter().flatten().all(|id| index.has_data(id)) {
                             node.content.clone_from(&p_node.content);

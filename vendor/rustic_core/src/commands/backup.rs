@@ -82,6 +82,16 @@ pub struct ParentOptions {
     #[cfg_attr(feature = "clap", clap(skip))]
     #[cfg_attr(feature = "merge", merge(strategy = conflate::bool::overwrite_false))]
     pub reread_all: bool,
+
+    /// umbra patch 30: for a parent snapshot, the time from which its files' change times
+    /// are too close to the moment they were read to vouch for them: a file written again
+    /// within the same tick of the filesystem's clock keeps its times (and size and inode),
+    /// so a parent node stamped at or after this time never matches and the file is read
+    /// again. `None`: every matching node is trusted, as upstream.
+    #[cfg_attr(feature = "clap", clap(skip))]
+    #[cfg_attr(feature = "merge", merge(skip))]
+    #[serde(skip)]
+    pub racy_from: Option<fn(&SnapshotFile) -> jiff::Timestamp>,
 }
 
 impl ParentOptions {
@@ -128,6 +138,10 @@ impl ParentOptions {
             .unwrap_or_default()
         };
 
+        // umbra patch 30: the earliest of the parents' times (one parent in umbra's use).
+        let racy_from = self
+            .racy_from
+            .and_then(|f| parent.iter().map(f).min());
         let (parent_trees, parent_ids): (Vec<_>, _) = parent
             .into_iter()
             .map(|parent| (parent.tree, parent.id))
@@ -142,7 +156,8 @@ impl ParentOptions {
                 self.ignore_ctime,
                 self.ignore_inode,
             )
-            .reread_all(self.reread_all),
+            .reread_all(self.reread_all)
+            .racy_from(racy_from),
         )
     }
 }
