@@ -245,27 +245,8 @@ fn a_file_written_again_in_the_tick_it_was_read_in_is_read_again() {
     }
     let parent = first["snapshot_id"].as_str().expect("snapshot id");
     let src_arg = src.to_str().expect("utf8");
-    let out = common::restic(&env, &["backup", "--parent", parent, src_arg]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let by_restic = env.path("by-restic");
-    let out = common::restic(
-        &env,
-        &[
-            "restore",
-            "latest",
-            "--target",
-            by_restic.to_str().expect("utf8"),
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::restic_succeeds(&env, &["backup", "--parent", parent, src_arg]);
+    let by_restic = common::restic_restore_latest(&env, "by-restic");
     let kept = fs::read(restored_path(&by_restic, &src).join("table")).expect("read");
     assert_eq!(
         kept, [b'A'; 4096],

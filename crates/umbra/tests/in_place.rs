@@ -144,12 +144,7 @@ fn auto_cuts_images_in_fixed_chunks_and_a_scattered_rewrite_stores_little() {
             "restic reads fixed-size chunks: {}",
             String::from_utf8_lossy(&check.stderr)
         );
-        let out = env.path("by-restic");
-        let restore = common::restic(
-            &env,
-            &["restore", "latest", "--target", out.to_str().expect("utf8")],
-        );
-        assert!(restore.status.success());
+        let out = common::restic_restore_latest(&env, "by-restic");
         let restored = common::restored_path(&out, &src.join("disk.img"));
         assert!(fs::read(restored).expect("read") == fs::read(src.join("disk.img")).expect("read"));
     }

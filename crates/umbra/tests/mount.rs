@@ -251,17 +251,7 @@ fn mount_shows_restics_same_time_snapshots_and_mixed_packs() {
         let listed = names(&mnt.join("snapshots"));
         assert_eq!(listed.len(), snapshots + 1, "{name}: {listed:?}");
         assert_eq!(names(&mnt.join("ids")).len(), snapshots, "{name}");
-        let restored = env.path("by-restic");
-        let out = common::restic(
-            &env,
-            &[
-                "restore",
-                "latest",
-                "--target",
-                restored.to_str().expect("utf8"),
-            ],
-        );
-        assert!(out.status.success(), "{name}: restic restore");
+        let restored = common::restic_restore_latest(&env, "by-restic");
         for file in common::files_under(&restored) {
             let rel = file.strip_prefix(&restored).expect("prefix");
             let served = mnt.join("snapshots/latest").join(rel);

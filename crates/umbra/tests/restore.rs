@@ -56,17 +56,7 @@ fn the_source_folder_and_its_parents_keep_their_metadata_for_umbra_and_restic() 
     assert_eq!(meta(&common::restored_path(&target, &src)), want_src);
     assert_eq!(meta(&common::restored_path(&target, &a)), want_a);
 
-    let by_restic = env.path("by-restic");
-    let out = common::restic(
-        &env,
-        &[
-            "restore",
-            "latest",
-            "--target",
-            by_restic.to_str().expect("utf8"),
-        ],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
+    let by_restic = common::restic_restore_latest(&env, "by-restic");
     assert_eq!(meta(&common::restored_path(&by_restic, &src)), want_src);
     assert_eq!(meta(&common::restored_path(&by_restic, &a)), want_a);
 }

@@ -334,6 +334,26 @@ pub fn restic(env: &Env, args: &[&str]) -> Output {
     restic_at(env, &env.repo(), args)
 }
 
+/// The real `restic` on this environment's repository, asserting that it succeeds.
+pub fn restic_succeeds(env: &Env, args: &[&str]) -> Output {
+    let out = restic(env, args);
+    assert!(
+        out.status.success(),
+        "restic {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Restores this environment's latest snapshot with the real `restic` into
+/// `env.path(dir)` (asserting success) and returns that directory.
+pub fn restic_restore_latest(env: &Env, dir: &str) -> PathBuf {
+    let target = env.path(dir);
+    let target_arg = target.to_str().expect("utf8");
+    restic_succeeds(env, &["restore", "latest", "--target", target_arg]);
+    target
+}
+
 /// The real `restic` on the repository at `repo`, with this environment's password.
 pub fn restic_at(env: &Env, repo: &Path, args: &[&str]) -> Output {
     restic_command(env, repo)
