@@ -40,7 +40,8 @@ pub(crate) fn racy_from(parent: &SnapshotFile) -> Timestamp {
         .and_then(|ms| Timestamp::from_millisecond(ms).ok());
     let taken = match (recorded, &record) {
         (Some(at), _) => at,
-        // umbra's, from before the moment was recorded.
+        // umbra's without the field: from before it was recorded, or a stream's (its one
+        // file is stamped with the backup's own time).
         (None, Some(_)) => back(parent.time.timestamp(), UNRECORDED_MOMENT),
         // restic's or rustic's: `time` is when its backup began, before anything was read.
         (None, None) => {

@@ -165,6 +165,9 @@ fn incremental_backup_reads_only_changed_files() {
     // --force reads everything again.
     let (_, forced) = env.backup_json(&[&src], &["--force"]);
     assert_eq!(forced["bytes_read"], 49 * 200_000 + 123_456);
+    // Read again, found as they were: unmodified, not changed.
+    assert_eq!(forced["files_unmodified"], 50, "{forced}");
+    assert_eq!(forced["files_changed"], 0, "{forced}");
 }
 
 /// A file written again just after a backup read it, within the same tick of the

@@ -130,9 +130,9 @@ impl<'a, BE: DecryptWriteBackend, I: ReadGlobalIndex> FileArchiver<'a, BE, I> {
                 } else {
                     (node, 0)
                 };
-                // umbra patch 30: a file read again only because its parent node's times
-                // were too close to that snapshot's reading, and found as it was, counts
-                // as unmodified.
+                // umbra patch 30: a file read again although its parent node matched (its
+                // times were too close to that snapshot's reading, or patch 12's `reread_all`)
+                // and found with the parent's contents and metadata counts as unmodified.
                 let parent = match (&parent, prior.as_deref()) {
                     (ParentResult::NotMatched, Some(p_node))
                         if p_node.content == node.content && p_node.meta == node.meta =>
