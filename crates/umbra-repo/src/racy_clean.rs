@@ -38,16 +38,17 @@ pub(crate) fn racy_from(parent: &SnapshotFile) -> Timestamp {
         .and_then(|r| r.sources.iter().filter_map(|s| s.taken_at_unix_ms).min())
         .and_then(|ms| i64::try_from(ms).ok())
         .and_then(|ms| Timestamp::from_millisecond(ms).ok());
-    let taken = match (recorded, &record) {
-        (Some(at), _) => at,
-        // umbra's without the field: from before it was recorded, or a stream's (its one
-        // file is stamped with the backup's own time).
-        (None, Some(_)) => back(parent.time.timestamp(), UNRECORDED_MOMENT),
-        // restic's or rustic's: `time` is when its backup began, before anything was read.
-        (None, None) => {
-            let began = parent.summary.as_ref().map(|s| s.backup_start.timestamp());
-            began.map_or(parent.time.timestamp(), |b| b.min(parent.time.timestamp()))
-        }
+    // restic's and rustic's `time` is when their backup began, before anything was read.
+    let began = parent.summary.as_ref().map(|s| s.backup_start.timestamp());
+    let own = began.map_or(parent.time.timestamp(), |b| b.min(parent.time.timestamp()));
+    // umbra set its `time` after the snapshots and the commands after them.
+    let by_umbra = record.is_some() || parent.program_version.starts_with("umbra ");
+    let taken = match recorded {
+        Some(at) => at.min(own),
+        // umbra's without the moment: from before it was recorded, a stream's (its one file
+        // is stamped with the backup's own time), or one whose record is unreadable.
+        None if by_umbra => back(own, UNRECORDED_MOMENT),
+        None => own,
     };
     let margin = SignedDuration::from_millis(i64::try_from(RACY_MARGIN_MS).unwrap_or(i64::MAX));
     back(taken, margin)
@@ -111,6 +112,17 @@ mod tests {
     #[test]
     fn an_umbra_record_without_the_moment_reaches_back_ten_minutes() {
         let snap = snapshot("2026-12-04T10:05:00Z[UTC]", Some(None));
+        assert_eq!(
+            racy_from(&snap),
+            "2026-12-04T09:54:57Z".parse().expect("a time")
+        );
+    }
+
+    #[test]
+    fn an_umbra_snapshot_with_an_unreadable_record_reaches_back_ten_minutes() {
+        let mut snap = snapshot("2026-12-04T10:05:00Z[UTC]", None);
+        snap.description = Some("{\"umbra_consistency\": 1}".to_string());
+        snap.program_version = "umbra 0.1.0".to_string();
         assert_eq!(
             racy_from(&snap),
             "2026-12-04T09:54:57Z".parse().expect("a time")
