@@ -173,9 +173,15 @@ fn incremental_backup_reads_only_changed_files() {
 /// A file written again just after a backup read it, within the same tick of the
 /// filesystem's clock, keeps its times, size and inode: trusting them, the next backup
 /// would keep the old content for good (restic 0.14 does, checked here). umbra reads a file
-/// stamped that close to its parent's reading again (docs/CONSISTENCY.md).
+/// stamped that close to its parent's view again (docs/CONSISTENCY.md). The parent is
+/// restic's: umbra's own direct reads wait for a file's tick to pass before reading it
+/// (`torture::a_write_in_the_tick_of_the_write_before_a_direct_read_is_not_missed`), so
+/// only a volume snapshot's view, or another program's backup, leaves such a file behind.
 #[test]
 fn a_file_written_again_in_the_tick_it_was_read_in_is_read_again() {
+    if !common::require(common::have("restic"), "restic (see .ci/run)") {
+        return;
+    }
     let env = Env::new();
     // ext4 with 128-byte inodes keeps whole seconds: a tick is a second long here.
     let Some(fs) = LoopFs::made_with("ext4", env.dir.path(), 64, &["-I", "128"]) else {
@@ -184,6 +190,7 @@ fn a_file_written_again_in_the_tick_it_was_read_in_is_read_again() {
     let src = fs.path("db");
     fs::create_dir_all(&src).expect("mkdir");
     env.init();
+    let src_arg = src.to_str().expect("utf8");
     let (table, quiet) = (src.join("table"), src.join("quiet"));
     let stamp = |p: &Path| {
         let m = fs::metadata(p).expect("stat");
@@ -208,8 +215,7 @@ fn a_file_written_again_in_the_tick_it_was_read_in_is_read_again() {
         fs::write(&table, [b'A'; 4096]).expect("write");
         fs::write(&quiet, [b'Q'; 4096]).expect("write");
         let before = stamp(&table);
-        let (code, summary) = env.backup_json(&[&src], &[]);
-        assert_eq!(code, Some(0), "{summary}");
+        let out = common::restic_succeeds(&env, &["backup", "--json", src_arg]);
         let mut f = fs::OpenOptions::new()
             .write(true)
             .open(&table)
@@ -217,20 +223,18 @@ fn a_file_written_again_in_the_tick_it_was_read_in_is_read_again() {
         f.write_all(&[b'B'; 4096]).expect("write in place");
         drop(f);
         if stamp(&table) == before {
-            first = Some(summary);
+            first = Some(common::summary_of(&out));
             break;
         }
     }
     let Some(first) = first else {
         panic!("the write after the backup never fell within the second it read the file in");
     };
-    let (_, second) = env.backup_json(&[&src], &[]);
+    let parent = first["snapshot_id"].as_str().expect("snapshot id");
+    let (_, second) = env.backup_json(&[&src], &["--parent", parent]);
     assert_eq!(second["bytes_read"], 2 * 4096, "both read again: {second}");
-    assert_eq!(second["files_changed"], 1, "{second}");
-    assert_eq!(
-        second["files_unmodified"], 1,
-        "`quiet` read again, unchanged: {second}"
-    );
+    // (Changed or unmodified is not asked: a node restic 0.14 made differs from umbra's
+    // in fields other than the content.)
     let target = env.restore_latest("restore");
     let restored = restored_path(&target, &src);
     assert_eq!(
@@ -242,12 +246,7 @@ fn a_file_written_again_in_the_tick_it_was_read_in_is_read_again() {
         [b'Q'; 4096]
     );
 
-    // What trusting the times gives: restic, with the first backup as its parent.
-    if !common::require(common::have("restic"), "restic (see .ci/run)") {
-        return;
-    }
-    let parent = first["snapshot_id"].as_str().expect("snapshot id");
-    let src_arg = src.to_str().expect("utf8");
+    // What trusting the times gives: restic, with its first backup as its parent.
     common::restic_succeeds(&env, &["backup", "--parent", parent, src_arg]);
     let by_restic = common::restic_restore_latest(&env, "by-restic");
     let kept = fs::read(restored_path(&by_restic, &src).join("table")).expect("read");

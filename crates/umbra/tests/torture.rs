@@ -442,3 +442,98 @@ fn direct_reads_on_ext4_report_the_page_file_as_changed_while_read() {
         "{show}"
     );
 }
+
+/// A write in place during a direct read, in the same tick of the filesystem's clock as
+/// the write before the read, moves none of the file's times: the comparison after the
+/// read cannot see it. ext4 with 128-byte inodes stamps whole seconds, so the race is made
+/// on purpose: a 12 MiB file (streamed) is written at the start of a second, the backup
+/// reads it at 40 MB/s, and the whole file is written again once the backup has read
+/// 4 MiB, or 0.7 s into the second if it has not begun by then. What is stored must be one
+/// of the two contents, or the file must be reported as changed while read. (Read at once,
+/// umbra stored 4 MiB of the old content and 8 MiB of the new and called the source
+/// `direct-unchanged`; it now waits for the file's second to pass before reading it.)
+#[test]
+fn a_write_in_the_tick_of_the_write_before_a_direct_read_is_not_missed() {
+    const LEN: usize = 12 << 20;
+    let env = Env::new();
+    let Some(fs) = LoopFs::made_with("ext4", env.dir.path(), 64, &["-I", "128"]) else {
+        return;
+    };
+    env.init();
+    let src = fs.path("w");
+    fs::create_dir_all(&src).expect("mkdir");
+    let file = src.join("pages.db");
+    let stamp = |p: &Path| {
+        use std::os::unix::fs::MetadataExt;
+        let m = fs::metadata(p).expect("stat");
+        (m.ino(), m.len(), m.mtime(), m.mtime_nsec(), m.ctime())
+    };
+    for trial in 0..5 {
+        let into = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .subsec_millis();
+        std::thread::sleep(Duration::from_millis(u64::from(1_010 - into)));
+        let second_began = std::time::Instant::now();
+        fs::write(&file, vec![b'A'; LEN]).expect("write");
+        let before = stamp(&file);
+        let child = env
+            .umbra()
+            .args(["--json", "backup", "--limit-read", "40"])
+            .arg(&src)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run umbra");
+        let io = format!("/proc/{}/io", child.id());
+        let read_so_far = || {
+            fs::read_to_string(&io)
+                .ok()
+                .and_then(|s| {
+                    s.lines()
+                        .find_map(|l| l.strip_prefix("rchar: ").map(str::to_owned))
+                })
+                .and_then(|n| n.trim().parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        while read_so_far() < 4 << 20 && second_began.elapsed() < Duration::from_millis(700) {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        fs::OpenOptions::new()
+            .write(true)
+            .open(&file)
+            .and_then(|f| f.write_all_at(&vec![b'B'; LEN], 0))
+            .expect("write in place");
+        let in_the_same_second = stamp(&file) == before;
+        let out = child.wait_with_output().expect("umbra");
+        let summary = common::summary_of(&out);
+        assert!(
+            matches!(out.status.code(), Some(0 | 3)),
+            "{summary} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if !in_the_same_second {
+            eprintln!("trial {trial}: the write left the second; again");
+            continue;
+        }
+        let source = &summary["consistency"]["sources"][0];
+        let reported = source["changed_while_read"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|p| p.as_str() == file.to_str()));
+        let target = env.restore_latest(&format!("restore-{trial}"));
+        let stored = fs::read(restored_path(&target, &src).join("pages.db")).expect("restored");
+        let whole = stored == vec![b'A'; LEN] || stored == vec![b'B'; LEN];
+        let old = stored.iter().filter(|b| **b == b'A').count();
+        assert!(
+            whole || reported,
+            "{old} of {LEN} bytes old, the rest new, and not reported: {summary}"
+        );
+        eprintln!(
+            "measured: stored {} ({old} bytes old), level {}, reported {reported}",
+            if whole { "whole" } else { "torn" },
+            source["level"]
+        );
+        return;
+    }
+    panic!("the write never fell within the second of the write before it");
+}

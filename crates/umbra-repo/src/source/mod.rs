@@ -439,6 +439,9 @@ pub(crate) fn map_entry(
                 base_path,
                 mtime: entry.node.meta.mtime,
                 drop_pages: plan.method.is_volume_snapshot(),
+                settle: plan.method == umbra_core::Method::Direct
+                    && plan.expected == umbra_core::ConsistencyLevel::DirectUnchanged
+                    && plan.clone_on_read.is_none(),
                 read_path,
                 named_path: named.clone(),
                 source: idx,
@@ -457,6 +460,7 @@ mod direct;
 mod gapped;
 mod open;
 mod reader;
+mod settle;
 pub(crate) use open::{Expected, PlannedOpen};
 
 #[cfg(test)]

@@ -17,16 +17,19 @@ use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
 use jiff::Timestamp;
 use rustic_core::repofile::Node;
 use rustic_core::{
     ChunkPlan, DataId, ErrorKind as RKind, ReadSourceOpen, RusticError, RusticResult,
 };
+use umbra_core::consistency::RACY_MARGIN_MS;
 
 use super::direct::DirectFile;
 use super::gapped::GappedReader;
 use super::reader::{CheckedReader, Content, FileReader};
+use super::settle::settle;
 use super::ReadLog;
 use crate::chunking::{stored_cut, FileFacts, Stored};
 use crate::platform::{DirBuilderExt, MetadataExt, OpenOptionsExt};
@@ -104,6 +107,10 @@ pub(crate) struct PlannedOpen {
     /// files: 0.27-0.31 s → 0.16-0.21 s). The backup as a whole was no faster for it
     /// (4 runs each: medians 5.24 s with, 5.15 s without; within the noise).
     pub(super) drop_pages: bool,
+    /// Whether the file is read live with nothing holding its writers still, so that its
+    /// read waits for a write just before it to leave the filesystem's tick (see
+    /// [`super::settle`]).
+    pub(super) settle: bool,
     pub(super) named_path: PathBuf,
     pub(super) expected: Expected,
     pub(super) source: usize,
@@ -233,10 +240,13 @@ impl PlannedOpen {
         } else {
             DirectFile::buffered(file)
         };
+        // A file written in the tick before its read could change unseen during it.
+        let quiet = !self.settle || settle(file.file(), true).is_ok_and(|(_, quiet)| quiet);
         Content::Stream(CheckedReader {
             file,
             remaining: len,
             checked: self.clone.is_some(),
+            quiet,
             open: self,
         })
     }
@@ -286,9 +296,18 @@ impl PlannedOpen {
             return Ok((buf, same && whole));
         }
         let mut attempt = 0;
+        let began = std::time::Instant::now();
         loop {
             let mut file = crate::platform::open_for_backup(&self.read_path)?;
-            let before = Expected::of_metadata(&file.metadata()?);
+            // A file written in the tick before its read could change unseen during it: it
+            // is waited for, for a few seconds in all (see [`super::settle`]).
+            let (seen, quiet) = if self.settle {
+                let may_wait = began.elapsed() < Duration::from_millis(RACY_MARGIN_MS);
+                settle(&file, may_wait)?
+            } else {
+                (file.metadata()?, true)
+            };
+            let before = Expected::of_metadata(&seen);
             let mut buf = Vec::with_capacity(limit);
             (&mut file)
                 .take(self.expected.size + 1)
@@ -298,7 +317,8 @@ impl PlannedOpen {
                 drop_pages(&file);
             }
             self.log.count_read(buf.len() as u64);
-            let clean = before == after && after.size == self.expected.size && buf.len() == limit;
+            let clean =
+                quiet && before == after && after.size == self.expected.size && buf.len() == limit;
             if clean || attempt >= self.log.retries {
                 buf.truncate(limit);
                 return Ok((buf, clean));

@@ -53,6 +53,9 @@ pub(crate) struct CheckedReader {
     /// Bytes still to deliver before the walked size is reached.
     pub(super) remaining: u64,
     pub(super) checked: bool,
+    /// Whether a write during the read shows in the file's times: false for a file still
+    /// being written in the tick its read began in (see [`super::settle`]).
+    pub(super) quiet: bool,
 }
 
 impl CheckedReader {
@@ -65,6 +68,7 @@ impl CheckedReader {
             drop_pages(self.file.file());
         }
         let changed = shrank
+            || !self.quiet
             || match self.file.file().metadata() {
                 Ok(m) => self.open.expected.differs_from(&Expected::of_metadata(&m)),
                 Err(_) => true,

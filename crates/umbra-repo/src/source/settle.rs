@@ -1,0 +1,120 @@
+//! Reading a live file only once a write to it could not hide in its time stamp.
+//!
+//! Why: a file read in place is called unchanged when its size, times and inode are the
+//! same before and after the read. A filesystem stamps a write with its clock's current
+//! tick (4 ms for Linux's at 250 Hz, whole seconds for ext4's small inodes, two seconds
+//! for FAT), so a write during the read that falls in the same tick as the write before
+//! the read moves none of them: the read can be torn, half old and half new, and still
+//! look clean. That would record `direct-unchanged` for a file that changed while read.
+//!
+//! How: just before the read, a file whose modification time lies within a margin of now
+//! is waited for until the margin has passed, and looked at again. From then on, any write
+//! is stamped with a later tick than the time seen, so the comparison after the read
+//! catches it. The margin is [`FINE_MARGIN`] for a file stamped in fractions of a second
+//! and [`umbra_core::consistency::RACY_MARGIN_MS`] for one stamped in whole seconds (the
+//! coarse filesystems). A file written again while waited for is being written now: it is
+//! read all the same, and not called unchanged.
+//!
+//! The wait is paid only by files written within the margin before their read, and only
+//! once per file; volume snapshots, clones and frozen writers need none (nothing writes
+//! what is read), and the plan does not ask for it there.
+
+use std::fs::{File, Metadata};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use umbra_core::consistency::RACY_MARGIN_MS;
+
+/// The margin for a file stamped in fractions of a second: two ticks of the coarsest Linux
+/// clock (100 Hz), and as much again for a network filesystem's clock slightly off.
+pub(crate) const FINE_MARGIN: Duration = Duration::from_millis(40);
+
+/// How long to wait before reading a file last modified at `mtime`, as seen at `now`, so
+/// that a write during the read cannot keep that time; `None` when no wait is needed.
+pub(crate) fn wait_before_read(mtime: SystemTime, now: SystemTime) -> Option<Duration> {
+    let whole_seconds = mtime
+        .duration_since(UNIX_EPOCH)
+        .is_ok_and(|d| d.subsec_nanos() == 0);
+    let margin = if whole_seconds {
+        Duration::from_millis(RACY_MARGIN_MS)
+    } else {
+        FINE_MARGIN
+    };
+    match now.duration_since(mtime) {
+        Ok(age) => margin.checked_sub(age).filter(|w| !w.is_zero()),
+        // A time ahead of this clock (a network filesystem's, or one set by hand): a write
+        // now is stamped about now, far from a time a margin or more ahead.
+        Err(ahead) => (ahead.duration() < margin).then(|| ahead.duration() + margin),
+    }
+}
+
+/// The metadata of `file` to compare with after reading it, and whether a write during
+/// the read will show in it. Waits once, when the file was written within its margin
+/// and `may_wait`; a file whose time moved meanwhile is being written and is not quiet.
+pub(crate) fn settle(file: &File, may_wait: bool) -> std::io::Result<(Metadata, bool)> {
+    // The clock is read before the file: whatever writes after that look is stamped
+    // later than this moment, less a tick.
+    let now = SystemTime::now();
+    let seen = file.metadata()?;
+    let Some(wait) = seen.modified().ok().and_then(|t| wait_before_read(t, now)) else {
+        return Ok((seen, true));
+    };
+    if !may_wait {
+        return Ok((seen, false));
+    }
+    std::thread::sleep(wait);
+    let now = SystemTime::now();
+    let again = file.metadata()?;
+    let quiet = again.modified().ok() == seen.modified().ok()
+        && again.len() == seen.len()
+        && again
+            .modified()
+            .ok()
+            .is_some_and(|t| wait_before_read(t, now).is_none());
+    Ok((again, quiet))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: u64, nanos: u32) -> SystemTime {
+        UNIX_EPOCH + Duration::new(secs, nanos)
+    }
+
+    #[test]
+    fn a_file_written_just_now_is_waited_for_until_its_margin_has_passed() {
+        let now = at(1_000, 500_000_000);
+        // Stamped in fractions of a second, 10 ms ago: 30 ms more.
+        assert_eq!(
+            wait_before_read(at(1_000, 490_000_000), now),
+            Some(FINE_MARGIN - Duration::from_millis(10))
+        );
+        // Older than the margin: read at once.
+        assert_eq!(wait_before_read(at(1_000, 400_000_000), now), None);
+        assert_eq!(wait_before_read(at(1, 7), now), None);
+    }
+
+    #[test]
+    fn a_file_stamped_in_whole_seconds_waits_for_the_coarse_margin() {
+        let now = at(1_000, 500_000_000);
+        assert_eq!(
+            wait_before_read(at(1_000, 0), now),
+            Some(Duration::from_millis(RACY_MARGIN_MS - 500))
+        );
+        assert_eq!(wait_before_read(at(997, 0), now), None);
+    }
+
+    #[test]
+    fn a_time_ahead_of_the_clock_waits_only_when_it_is_near() {
+        let now = at(1_000, 0);
+        assert_eq!(
+            wait_before_read(at(1_000, 10_000_000), now),
+            Some(FINE_MARGIN + Duration::from_millis(10))
+        );
+        assert_eq!(wait_before_read(at(2_000, 10_000_000), now), None);
+        assert_eq!(
+            wait_before_read(at(1_001, 0), now),
+            Some(Duration::from_millis(RACY_MARGIN_MS + 1_000))
+        );
+    }
+}
