@@ -478,6 +478,15 @@ fn snapshots_carry_a_consistency_record() {
         show.contains("method: direct") && show.contains("level:  direct-unchanged"),
         "{show}"
     );
+    // When reading began, to the millisecond, in UTC.
+    let began = show
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("reading began: "))
+        .unwrap_or_else(|| panic!("no moment: {show}"));
+    assert!(
+        began.starts_with("20") && began.ends_with('Z') && began.len() == 24,
+        "{began}"
+    );
     // Abbreviated ids work wherever an id is taken.
     let id = json[0]["short_id"].as_str().expect("id");
     assert!(env

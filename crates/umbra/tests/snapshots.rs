@@ -61,6 +61,8 @@ fn btrfs_subvolume_plain_directory_and_nested_subvolumes() {
         let taken = s["taken_at_unix_ms"].as_u64().expect("taken_at_unix_ms");
         assert!((started..=unix_ms()).contains(&taken), "{s}");
     }
+    let show = env.ok(&["show", "latest"]);
+    assert_eq!(show.matches("      view taken: 20").count(), 2, "{show}");
     assert!(
         first["consistency"]["snapshot_set_spread_ms"]
             .as_u64()
