@@ -97,6 +97,19 @@ pub struct SourceConsistency {
     pub copies: Vec<PathBuf>,
 }
 
+impl SourceConsistency {
+    /// What [`Self::taken_at_unix_ms`] is the moment of, in words: the view's (a snapshot,
+    /// clones) or, where files were read live or a stream was read, the reading's start
+    /// (each file is then from its own moment, later).
+    #[must_use]
+    pub fn moment_label(&self) -> &'static str {
+        match self.method {
+            Method::Direct | Method::Stream => "reading began",
+            _ => "view taken",
+        }
+    }
+}
+
 /// One application quiescer's part in a snapshot: what it held still, and for how long.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuiesceRecord {

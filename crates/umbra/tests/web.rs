@@ -107,6 +107,16 @@ fn every_route_needs_the_token_and_answers_with_it() {
         "{page}"
     );
     assert!(page.contains("Run now"));
+    // A snapshot's page says when each source's data is from.
+    let page = c.get(&format!("/snapshots/{snap}")).text();
+    let to_the_ms = page.match_indices(" UTC ").any(|(i, _)| {
+        let before = &page.as_bytes()[..i];
+        before.len() > 4 && before[before.len() - 4] == b'.'
+    });
+    assert!(
+        page.contains("data from") && page.contains("(reading began)") && to_the_ms,
+        "{page}"
+    );
     // The API lists the job with its last run.
     let jobs = c.get("/api/jobs").json();
     assert_eq!(jobs[0]["name"], "docs");

@@ -99,13 +99,14 @@ pub async fn browse(
         p { (when(&snap.time)) " · " (snap.hostname) " · " @for p in &snap.paths { code { (p.display()) } " " } }
         @if let Some(c) = &snap.consistency {
             table {
-                tr { th { "source" } th { "method" } th { "consistency" } th { "changed while read" } th { "unreadable" } }
+                tr { th { "source" } th { "method" } th { "consistency" } th { "data from" } th { "changed while read" } th { "unreadable" } }
                 @for s in &c.sources {
                     tr { td { code { (s.path.display()) } } td { (s.method.as_str()) } td { (level_badge(s.level.as_str())) }
+                         td { @if let Some(at) = moment(s.taken_at_unix_ms) { (at) " " span.muted { "(" (s.moment_label()) ")" } } }
                          td.num { (s.changed_while_read.len()) } td.num { (s.unreadable.len()) } }
                 }
                 @for qz in &c.quiesced {
-                    tr { td { "quiesced: " (qz.name) } td { (qz.kind) } td { "frozen " (crate::render::seconds(qz.freeze_us as f64 / 1e6)) } td {} td {} }
+                    tr { td { "quiesced: " (qz.name) } td { (qz.kind) } td { "frozen " (crate::render::seconds(qz.freeze_us as f64 / 1e6)) } td {} td {} td {} }
                 }
             }
         } @else { p { (level_badge("none")) " written by " (snap.program) } }
@@ -274,4 +275,11 @@ async fn snapshot_of(app: &AppRef, id: &str) -> umbra_core::Result<umbra_repo::S
     let a = std::sync::Arc::clone(app);
     let id = id.to_string();
     crate::server::blocking(move || a.repo.snapshot(&id)).await
+}
+
+/// A source's moment (`taken_at_unix_ms`), in UTC to the millisecond.
+fn moment(unix_ms: Option<u64>) -> Option<String> {
+    let ms = i64::try_from(unix_ms?).ok()?;
+    let at = jiff::Timestamp::from_millisecond(ms).ok()?;
+    Some(at.strftime("%Y-%m-%d %H:%M:%S%.3f UTC").to_string())
 }

@@ -62,12 +62,7 @@ pub fn show(spec: &str, settings: &Settings, out: &Output) -> Result<Finished> {
                     .and_then(|ms| i64::try_from(ms).ok())
                     .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
                 {
-                    // The moment the data is from: the snapshot's, or where files were
-                    // read live, when reading began (each file is from its own moment).
-                    let what = match src.method {
-                        umbra_core::Method::Direct | umbra_core::Method::Stream => "reading began",
-                        _ => "view taken",
-                    };
+                    let what = src.moment_label();
                     out.line(format!("      {what}: {at:.3}"));
                 }
                 for p in &src.changed_while_read {
