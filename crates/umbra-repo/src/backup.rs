@@ -396,6 +396,16 @@ impl Repo {
                 ),
             });
         }
+        let waited = log.settle_waited_total();
+        if !waited.is_zero() {
+            monitor.event(umbra_core::Event::Info {
+                message: format!(
+                    "waited {} ms in all for live files written just before their read \
+                     (a write in the same tick of the filesystem's clock would not show)",
+                    waited.as_millis().max(1)
+                ),
+            });
+        }
         let record = ConsistencyRecord {
             version: ConsistencyRecord::VERSION,
             sources: sources

@@ -98,6 +98,50 @@ pub(crate) fn free_space(path: &Path) -> io::Result<u64> {
     Ok(u64::from(st.f_bavail).saturating_mul(u64::from(st.f_frsize)))
 }
 
+/// The tick of the clock a local filesystem stamps writes with (the kernel's coarse
+/// clock: 4 ms at 250 Hz), if the filesystem holding `path` is a local one whose stamps
+/// come from this machine's clock. `None` for a network or FUSE filesystem (a server's
+/// clock and tick), or where either cannot be told.
+#[cfg(target_os = "linux")]
+pub(crate) fn local_stamp_tick(path: &Path) -> Option<std::time::Duration> {
+    // Stamped by another machine or process: NFS, SMB/CIFS (two), FUSE, Ceph, 9P, AFS.
+    const REMOTE: [i64; 7] = [
+        0x6969,
+        0xfe53_4d42,
+        0xff53_4d42,
+        0x6573_5546,
+        0x00c3_6400,
+        0x0102_1997,
+        0x5346_414f,
+    ];
+    let c = cpath(path).ok()?;
+    // SAFETY: zeroed is a valid statfs; `c` is a valid path.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    if unsafe { libc::statfs(c.as_ptr(), &mut st) } != 0 {
+        return None;
+    }
+    #[allow(clippy::useless_conversion, clippy::unnecessary_cast)]
+    let kind = i64::from(st.f_type as i64) & 0xffff_ffff;
+    if REMOTE.contains(&kind) {
+        return None;
+    }
+    // SAFETY: zeroed is a valid timespec, filled in by the call.
+    let mut res: libc::timespec = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    if unsafe { libc::clock_getres(libc::CLOCK_REALTIME_COARSE, &mut res) } != 0 {
+        return None;
+    }
+    let nanos = u64::try_from(res.tv_nsec).ok()?;
+    let secs = u64::try_from(res.tv_sec).ok()?;
+    Some(std::time::Duration::from_secs(secs) + std::time::Duration::from_nanos(nanos))
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn local_stamp_tick(_path: &Path) -> Option<std::time::Duration> {
+    None
+}
+
 /// This process's id, user id and group id.
 pub(crate) fn process_ids() -> (u32, u32, u32) {
     // SAFETY: cannot fail.

@@ -78,6 +78,13 @@ pub(crate) struct ReadLog {
     /// instead, and those that were cloned (someone had them open for writing).
     small_leased: AtomicU64,
     small_cloned: AtomicU64,
+    /// Per source: whether its files are read live with nothing holding their writers
+    /// still, and then the margin a file stamped in fractions of a second is waited for
+    /// by (see [`settle`]).
+    settle_margins: Vec<Option<std::time::Duration>>,
+    /// Microseconds spent waiting for live files written just before their read
+    /// ([`settle`]), against [`settle::BACKUP_BUDGET`].
+    settle_waited_us: AtomicU64,
 }
 
 impl ReadLog {
@@ -87,6 +94,24 @@ impl ReadLog {
 
     fn count_cloned(&self) {
         self.small_cloned.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Whether reads may still wait for files written just before them.
+    fn may_settle(&self) -> bool {
+        let budget = u64::try_from(settle::BACKUP_BUDGET.as_micros()).unwrap_or(u64::MAX);
+        self.settle_waited_us.load(Ordering::Relaxed) < budget
+    }
+
+    fn settle_waited(&self, waited: std::time::Duration) {
+        if !waited.is_zero() {
+            let us = u64::try_from(waited.as_micros()).unwrap_or(u64::MAX);
+            self.settle_waited_us.fetch_add(us, Ordering::Relaxed);
+        }
+    }
+
+    /// How long reads waited, in all, for files written just before them.
+    pub(crate) fn settle_waited_total(&self) -> std::time::Duration {
+        std::time::Duration::from_micros(self.settle_waited_us.load(Ordering::Relaxed))
     }
 
     /// Small files read under a read lease and small files cloned, of sources cloned as
@@ -267,6 +292,16 @@ impl PlannedReadSource {
             base_costs: Mutex::new(HashMap::new()),
             small_leased: AtomicU64::new(0),
             small_cloned: AtomicU64::new(0),
+            settle_waited_us: AtomicU64::new(0),
+            settle_margins: sources
+                .iter()
+                .map(|s| {
+                    let live = s.method == umbra_core::Method::Direct
+                        && s.expected == umbra_core::ConsistencyLevel::DirectUnchanged
+                        && s.clone_on_read.is_none();
+                    live.then(|| settle::fine_margin(&s.read_from))
+                })
+                .collect(),
         });
         Ok((
             Self {
@@ -439,9 +474,7 @@ pub(crate) fn map_entry(
                 base_path,
                 mtime: entry.node.meta.mtime,
                 drop_pages: plan.method.is_volume_snapshot(),
-                settle: plan.method == umbra_core::Method::Direct
-                    && plan.expected == umbra_core::ConsistencyLevel::DirectUnchanged
-                    && plan.clone_on_read.is_none(),
+                settle: log.settle_margins.get(idx).copied().flatten(),
                 read_path,
                 named_path: named.clone(),
                 source: idx,

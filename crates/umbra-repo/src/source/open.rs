@@ -29,7 +29,7 @@ use umbra_core::consistency::RACY_MARGIN_MS;
 use super::direct::DirectFile;
 use super::gapped::GappedReader;
 use super::reader::{CheckedReader, Content, FileReader};
-use super::settle::settle;
+use super::settle::{settle, Settled};
 use super::ReadLog;
 use crate::chunking::{stored_cut, FileFacts, Stored};
 use crate::platform::{DirBuilderExt, MetadataExt, OpenOptionsExt};
@@ -107,10 +107,10 @@ pub(crate) struct PlannedOpen {
     /// files: 0.27-0.31 s → 0.16-0.21 s). The backup as a whole was no faster for it
     /// (4 runs each: medians 5.24 s with, 5.15 s without; within the noise).
     pub(super) drop_pages: bool,
-    /// Whether the file is read live with nothing holding its writers still, so that its
-    /// read waits for a write just before it to leave the filesystem's tick (see
-    /// [`super::settle`]).
-    pub(super) settle: bool,
+    /// For a file read live with nothing holding its writers still: its read waits for a
+    /// write just before it to leave the filesystem's tick, by this margin for a time in
+    /// fractions of a second (see [`super::settle`]).
+    pub(super) settle: Option<Duration>,
     pub(super) named_path: PathBuf,
     pub(super) expected: Expected,
     pub(super) source: usize,
@@ -193,6 +193,14 @@ impl PlannedOpen {
         Ok((clone, len))
     }
 
+    /// [`settle`]s `file`, within what is left of the backup's budget for waiting.
+    fn settled(&self, file: &File, may_wait: bool) -> std::io::Result<Settled> {
+        let fine = self.settle.unwrap_or(super::settle::FINE_MARGIN);
+        let settled = settle(file, fine, may_wait && self.log.may_settle())?;
+        self.log.settle_waited(settled.waited);
+        Ok(settled)
+    }
+
     /// Whether the live file opened is the one walked (not another put in its place).
     fn same_file(&self, live: &std::fs::Metadata) -> bool {
         self.expected.inode == 0 || live.ino() == self.expected.inode
@@ -241,7 +249,7 @@ impl PlannedOpen {
             DirectFile::buffered(file)
         };
         // A file written in the tick before its read could change unseen during it.
-        let quiet = !self.settle || settle(file.file(), true).is_ok_and(|(_, quiet)| quiet);
+        let quiet = self.settle.is_none() || self.settled(file.file(), true).is_ok_and(|s| s.quiet);
         Content::Stream(CheckedReader {
             file,
             remaining: len,
@@ -301,9 +309,10 @@ impl PlannedOpen {
             let mut file = crate::platform::open_for_backup(&self.read_path)?;
             // A file written in the tick before its read could change unseen during it: it
             // is waited for, for a few seconds in all (see [`super::settle`]).
-            let (seen, quiet) = if self.settle {
+            let (seen, quiet) = if self.settle.is_some() {
                 let may_wait = began.elapsed() < Duration::from_millis(RACY_MARGIN_MS);
-                settle(&file, may_wait)?
+                let settled = self.settled(&file, may_wait)?;
+                (settled.seen, settled.quiet)
             } else {
                 (file.metadata()?, true)
             };

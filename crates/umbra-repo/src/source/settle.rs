@@ -10,34 +10,59 @@
 //! How: just before the read, a file whose modification time lies within a margin of now
 //! is waited for until the margin has passed, and looked at again. From then on, any write
 //! is stamped with a later tick than the time seen, so the comparison after the read
-//! catches it. The margin is [`FINE_MARGIN`] for a file stamped in fractions of a second
-//! and [`umbra_core::consistency::RACY_MARGIN_MS`] for one stamped in whole seconds (the
-//! coarse filesystems). A file written again while waited for is being written now: it is
-//! read all the same, and not called unchanged.
+//! catches it. The margin for a file stamped in fractions of a second is two ticks of the
+//! clock that stamps it: this machine's coarse clock for a local filesystem ([`fine_margin`],
+//! 8 ms at 250 Hz, asked of the source's own filesystem), [`FINE_MARGIN`] where the tick
+//! is not known (a network filesystem, Windows); for a file stamped in whole seconds (the
+//! coarse filesystems) it is [`umbra_core::consistency::RACY_MARGIN_MS`]. A file written
+//! again while waited for is being written now: it is read all the same, and not called
+//! unchanged.
 //!
-//! The wait is paid only by files written within the margin before their read, and only
-//! once per file; volume snapshots, clones and frozen writers need none (nothing writes
-//! what is read), and the plan does not ask for it there.
+//! The wait is paid only by files written within the margin before their read: once per
+//! read, a few seconds at most per file with its retries, and [`BACKUP_BUDGET`] in all
+//! for a backup (a filesystem that reports every file as modified just now would
+//! otherwise make every file wait). Past the budget, a file within its margin is read at
+//! once and not called unchanged. Volume snapshots, clones and frozen writers need no
+//! wait (nothing writes what is read), and the plan does not ask for one there.
 
 use std::fs::{File, Metadata};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use umbra_core::consistency::RACY_MARGIN_MS;
 
-/// The margin for a file stamped in fractions of a second: two ticks of the coarsest Linux
-/// clock (100 Hz), and as much again for a network filesystem's clock slightly off.
+/// The margin for a file stamped in fractions of a second where the clock's tick is not
+/// known (a network filesystem, Windows): two ticks of the coarsest Linux clock (100 Hz),
+/// and as much again for a server's clock slightly off.
 pub(crate) const FINE_MARGIN: Duration = Duration::from_millis(40);
 
+/// The margin for files stamped in fractions of a second on the filesystem holding
+/// `path`: two ticks of the clock a local filesystem stamps with (8 ms at 250 Hz; a
+/// stamp lags the time by less than one), at least 2 ms; [`FINE_MARGIN`] elsewhere.
+/// As short as is safe: a file written more often than its margin is never quiet.
+pub(crate) fn fine_margin(path: &std::path::Path) -> Duration {
+    crate::platform::local_stamp_tick(path).map_or(FINE_MARGIN, |tick| {
+        (tick * 2).clamp(Duration::from_millis(2), FINE_MARGIN)
+    })
+}
+
+/// The most a backup waits for files in all.
+pub(crate) const BACKUP_BUDGET: Duration = Duration::from_secs(60);
+
 /// How long to wait before reading a file last modified at `mtime`, as seen at `now`, so
-/// that a write during the read cannot keep that time; `None` when no wait is needed.
-pub(crate) fn wait_before_read(mtime: SystemTime, now: SystemTime) -> Option<Duration> {
+/// that a write during the read cannot keep that time (`fine`: the margin for a time in
+/// fractions of a second); `None` when no wait is needed.
+pub(crate) fn wait_before_read(
+    mtime: SystemTime,
+    now: SystemTime,
+    fine: Duration,
+) -> Option<Duration> {
     let whole_seconds = mtime
         .duration_since(UNIX_EPOCH)
         .is_ok_and(|d| d.subsec_nanos() == 0);
     let margin = if whole_seconds {
         Duration::from_millis(RACY_MARGIN_MS)
     } else {
-        FINE_MARGIN
+        fine
     };
     match now.duration_since(mtime) {
         Ok(age) => margin.checked_sub(age).filter(|w| !w.is_zero()),
@@ -47,19 +72,39 @@ pub(crate) fn wait_before_read(mtime: SystemTime, now: SystemTime) -> Option<Dur
     }
 }
 
-/// The metadata of `file` to compare with after reading it, and whether a write during
-/// the read will show in it. Waits once, when the file was written within its margin
-/// and `may_wait`; a file whose time moved meanwhile is being written and is not quiet.
-pub(crate) fn settle(file: &File, may_wait: bool) -> std::io::Result<(Metadata, bool)> {
+/// What [`settle`] found: the file's metadata to compare with after the read, whether a
+/// write during the read will show in it, and how long it waited.
+pub(crate) struct Settled {
+    pub(crate) seen: Metadata,
+    pub(crate) quiet: bool,
+    pub(crate) waited: Duration,
+}
+
+/// Looks at `file` before its read. Waits once, when the file was written within its
+/// margin and `may_wait`; a file whose time moved meanwhile is being written and is not
+/// quiet, nor is one within its margin that may not be waited for.
+pub(crate) fn settle(file: &File, fine: Duration, may_wait: bool) -> std::io::Result<Settled> {
     // The clock is read before the file: whatever writes after that look is stamped
     // later than this moment, less a tick.
     let now = SystemTime::now();
     let seen = file.metadata()?;
-    let Some(wait) = seen.modified().ok().and_then(|t| wait_before_read(t, now)) else {
-        return Ok((seen, true));
+    let Some(wait) = seen
+        .modified()
+        .ok()
+        .and_then(|t| wait_before_read(t, now, fine))
+    else {
+        return Ok(Settled {
+            seen,
+            quiet: true,
+            waited: Duration::ZERO,
+        });
     };
     if !may_wait {
-        return Ok((seen, false));
+        return Ok(Settled {
+            seen,
+            quiet: false,
+            waited: Duration::ZERO,
+        });
     }
     std::thread::sleep(wait);
     let now = SystemTime::now();
@@ -69,8 +114,12 @@ pub(crate) fn settle(file: &File, may_wait: bool) -> std::io::Result<(Metadata, 
         && again
             .modified()
             .ok()
-            .is_some_and(|t| wait_before_read(t, now).is_none());
-    Ok((again, quiet))
+            .is_some_and(|t| wait_before_read(t, now, fine).is_none());
+    Ok(Settled {
+        seen: again,
+        quiet,
+        waited: wait,
+    })
 }
 
 #[cfg(test)]
@@ -86,34 +135,59 @@ mod tests {
         let now = at(1_000, 500_000_000);
         // Stamped in fractions of a second, 10 ms ago: 30 ms more.
         assert_eq!(
-            wait_before_read(at(1_000, 490_000_000), now),
+            wait_before_read(at(1_000, 490_000_000), now, FINE_MARGIN),
             Some(FINE_MARGIN - Duration::from_millis(10))
         );
         // Older than the margin: read at once.
-        assert_eq!(wait_before_read(at(1_000, 400_000_000), now), None);
-        assert_eq!(wait_before_read(at(1, 7), now), None);
+        assert_eq!(
+            wait_before_read(at(1_000, 400_000_000), now, FINE_MARGIN),
+            None
+        );
+        assert_eq!(wait_before_read(at(1, 7), now, FINE_MARGIN), None);
+        // A local filesystem's own margin.
+        let local = Duration::from_millis(8);
+        assert_eq!(
+            wait_before_read(at(1_000, 495_000_000), now, local),
+            Some(Duration::from_millis(3))
+        );
+        assert_eq!(wait_before_read(at(1_000, 490_000_000), now, local), None);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_local_filesystem_gets_two_ticks_of_this_clock() {
+        // The test's own directory is local here (CI: a disk or tmpfs).
+        let margin = fine_margin(&std::env::temp_dir());
+        assert!(
+            margin >= Duration::from_millis(2) && margin <= FINE_MARGIN,
+            "{margin:?}"
+        );
+        eprintln!("measured: the margin here is {margin:?}");
     }
 
     #[test]
     fn a_file_stamped_in_whole_seconds_waits_for_the_coarse_margin() {
         let now = at(1_000, 500_000_000);
         assert_eq!(
-            wait_before_read(at(1_000, 0), now),
+            wait_before_read(at(1_000, 0), now, FINE_MARGIN),
             Some(Duration::from_millis(RACY_MARGIN_MS - 500))
         );
-        assert_eq!(wait_before_read(at(997, 0), now), None);
+        assert_eq!(wait_before_read(at(997, 0), now, FINE_MARGIN), None);
     }
 
     #[test]
     fn a_time_ahead_of_the_clock_waits_only_when_it_is_near() {
         let now = at(1_000, 0);
         assert_eq!(
-            wait_before_read(at(1_000, 10_000_000), now),
+            wait_before_read(at(1_000, 10_000_000), now, FINE_MARGIN),
             Some(FINE_MARGIN + Duration::from_millis(10))
         );
-        assert_eq!(wait_before_read(at(2_000, 10_000_000), now), None);
         assert_eq!(
-            wait_before_read(at(1_001, 0), now),
+            wait_before_read(at(2_000, 10_000_000), now, FINE_MARGIN),
+            None
+        );
+        assert_eq!(
+            wait_before_read(at(1_001, 0), now, FINE_MARGIN),
             Some(Duration::from_millis(RACY_MARGIN_MS + 1_000))
         );
     }
