@@ -396,7 +396,7 @@ impl Repo {
                 ),
             });
         }
-        let waited = log.settle_waited_total();
+        let waited = log.settle_waits.spent();
         if !waited.is_zero() {
             monitor.event(umbra_core::Event::Info {
                 message: format!(

@@ -82,9 +82,8 @@ pub(crate) struct ReadLog {
     /// still, and then the margin a file stamped in fractions of a second is waited for
     /// by (see [`settle`]).
     settle_margins: Vec<Option<std::time::Duration>>,
-    /// Microseconds spent waiting for live files written just before their read
-    /// ([`settle`]), against [`settle::BACKUP_BUDGET`].
-    settle_waited_us: AtomicU64,
+    /// What reads have waited for live files written just before them ([`settle`]).
+    pub(crate) settle_waits: settle::WaitBudget,
 }
 
 impl ReadLog {
@@ -94,24 +93,6 @@ impl ReadLog {
 
     fn count_cloned(&self) {
         self.small_cloned.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Whether reads may still wait for files written just before them.
-    fn may_settle(&self) -> bool {
-        let budget = u64::try_from(settle::BACKUP_BUDGET.as_micros()).unwrap_or(u64::MAX);
-        self.settle_waited_us.load(Ordering::Relaxed) < budget
-    }
-
-    fn settle_waited(&self, waited: std::time::Duration) {
-        if !waited.is_zero() {
-            let us = u64::try_from(waited.as_micros()).unwrap_or(u64::MAX);
-            self.settle_waited_us.fetch_add(us, Ordering::Relaxed);
-        }
-    }
-
-    /// How long reads waited, in all, for files written just before them.
-    pub(crate) fn settle_waited_total(&self) -> std::time::Duration {
-        std::time::Duration::from_micros(self.settle_waited_us.load(Ordering::Relaxed))
     }
 
     /// Small files read under a read lease and small files cloned, of sources cloned as
@@ -292,7 +273,7 @@ impl PlannedReadSource {
             base_costs: Mutex::new(HashMap::new()),
             small_leased: AtomicU64::new(0),
             small_cloned: AtomicU64::new(0),
-            settle_waited_us: AtomicU64::new(0),
+            settle_waits: settle::WaitBudget::new(settle::BACKUP_BUDGET),
             settle_margins: sources
                 .iter()
                 .map(|s| {

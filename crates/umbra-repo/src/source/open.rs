@@ -196,8 +196,8 @@ impl PlannedOpen {
     /// [`settle`]s `file`, within what is left of the backup's budget for waiting.
     fn settled(&self, file: &File, may_wait: bool) -> std::io::Result<Settled> {
         let fine = self.settle.unwrap_or(super::settle::FINE_MARGIN);
-        let settled = settle(file, fine, may_wait && self.log.may_settle())?;
-        self.log.settle_waited(settled.waited);
+        let settled = settle(file, fine, may_wait && self.log.settle_waits.left())?;
+        self.log.settle_waits.spend(settled.waited);
         Ok(settled)
     }
 

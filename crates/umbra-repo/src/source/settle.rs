@@ -26,6 +26,7 @@
 //! wait (nothing writes what is read), and the plan does not ask for one there.
 
 use std::fs::{File, Metadata};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use umbra_core::consistency::RACY_MARGIN_MS;
@@ -47,6 +48,36 @@ pub(crate) fn fine_margin(path: &std::path::Path) -> Duration {
 
 /// The most a backup waits for files in all.
 pub(crate) const BACKUP_BUDGET: Duration = Duration::from_secs(60);
+
+/// What a backup's reads have waited in all, against what they may.
+pub(crate) struct WaitBudget {
+    limit_us: u64,
+    spent_us: AtomicU64,
+}
+
+impl WaitBudget {
+    pub(crate) fn new(limit: Duration) -> Self {
+        Self {
+            limit_us: u64::try_from(limit.as_micros()).unwrap_or(u64::MAX),
+            spent_us: AtomicU64::new(0),
+        }
+    }
+
+    /// Whether a read may still wait (a wait begun now may run past the limit, once).
+    pub(crate) fn left(&self) -> bool {
+        self.spent_us.load(Ordering::Relaxed) < self.limit_us
+    }
+
+    pub(crate) fn spend(&self, waited: Duration) {
+        let us = u64::try_from(waited.as_micros()).unwrap_or(u64::MAX);
+        self.spent_us.fetch_add(us, Ordering::Relaxed);
+    }
+
+    /// What was waited in all.
+    pub(crate) fn spent(&self) -> Duration {
+        Duration::from_micros(self.spent_us.load(Ordering::Relaxed))
+    }
+}
 
 /// How long to wait before reading a file last modified at `mtime`, as seen at `now`, so
 /// that a write during the read cannot keep that time (`fine`: the margin for a time in
@@ -151,6 +182,32 @@ mod tests {
             Some(Duration::from_millis(3))
         );
         assert_eq!(wait_before_read(at(1_000, 490_000_000), now, local), None);
+    }
+
+    #[test]
+    fn a_backup_stops_waiting_once_its_budget_is_spent() {
+        let budget = WaitBudget::new(Duration::from_millis(100));
+        assert!(budget.left());
+        budget.spend(Duration::from_millis(60));
+        assert!(budget.left());
+        budget.spend(Duration::from_millis(40));
+        assert!(!budget.left());
+        assert_eq!(budget.spent(), Duration::from_millis(100));
+    }
+
+    #[test]
+    fn a_file_that_may_not_be_waited_for_is_not_quiet_when_it_is_recent() {
+        let dir = std::env::temp_dir().join(format!("umbra-settle-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("recent");
+        std::fs::write(&path, b"x").expect("write");
+        let file = File::open(&path).expect("open");
+        // Whole seconds or not, a file written just now is within a margin of 5 s.
+        let at_once = settle(&file, Duration::from_secs(5), false).expect("settle");
+        let waited = settle(&file, FINE_MARGIN, true).expect("settle");
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(!at_once.quiet && at_once.waited.is_zero());
+        assert!(waited.quiet, "nothing wrote it while it was waited for");
     }
 
     #[cfg(target_os = "linux")]
