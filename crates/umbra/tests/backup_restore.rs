@@ -5,9 +5,8 @@ mod common;
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{symlink, MetadataExt};
+use std::os::unix::fs::symlink;
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::{
     age_past_racy_margin, assert_same_tree, chmod, restored_path, set_xattr, Env, LoopFs, Rng,
@@ -192,29 +191,14 @@ fn a_file_written_again_in_the_tick_it_was_read_in_is_read_again() {
     env.init();
     let src_arg = src.to_str().expect("utf8");
     let (table, quiet) = (src.join("table"), src.join("quiet"));
-    let stamp = |p: &Path| {
-        let m = fs::metadata(p).expect("stat");
-        (
-            m.ino(),
-            m.len(),
-            m.mtime(),
-            m.mtime_nsec(),
-            m.ctime(),
-            m.ctime_nsec(),
-        )
-    };
     let mut first = None;
     for _ in 0..5 {
         // Start at the beginning of a second, so that the backup and the write after it
         // fall within it.
-        let into = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .expect("clock")
-            .subsec_millis();
-        std::thread::sleep(Duration::from_millis(u64::from(1_010 - into)));
+        common::start_of_a_second();
         fs::write(&table, [b'A'; 4096]).expect("write");
         fs::write(&quiet, [b'Q'; 4096]).expect("write");
-        let before = stamp(&table);
+        let before = common::change_stamp(&table);
         let out = common::restic_succeeds(&env, &["backup", "--json", src_arg]);
         let mut f = fs::OpenOptions::new()
             .write(true)
@@ -222,7 +206,7 @@ fn a_file_written_again_in_the_tick_it_was_read_in_is_read_again() {
             .expect("open");
         f.write_all(&[b'B'; 4096]).expect("write in place");
         drop(f);
-        if stamp(&table) == before {
+        if common::change_stamp(&table) == before {
             first = Some(common::summary_of(&out));
             break;
         }

@@ -463,20 +463,10 @@ fn a_write_in_the_tick_of_the_write_before_a_direct_read_is_not_missed() {
     let src = fs.path("w");
     fs::create_dir_all(&src).expect("mkdir");
     let file = src.join("pages.db");
-    let stamp = |p: &Path| {
-        use std::os::unix::fs::MetadataExt;
-        let m = fs::metadata(p).expect("stat");
-        (m.ino(), m.len(), m.mtime(), m.mtime_nsec(), m.ctime())
-    };
     for trial in 0..5 {
-        let into = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("clock")
-            .subsec_millis();
-        std::thread::sleep(Duration::from_millis(u64::from(1_010 - into)));
-        let second_began = std::time::Instant::now();
+        let second_began = common::start_of_a_second();
         fs::write(&file, vec![b'A'; LEN]).expect("write");
-        let before = stamp(&file);
+        let before = common::change_stamp(&file);
         let child = env
             .umbra()
             .args(["--json", "backup", "--limit-read", "40"])
@@ -504,7 +494,7 @@ fn a_write_in_the_tick_of_the_write_before_a_direct_read_is_not_missed() {
             .open(&file)
             .and_then(|f| f.write_all_at(&vec![b'B'; LEN], 0))
             .expect("write in place");
-        let in_the_same_second = stamp(&file) == before;
+        let in_the_same_second = common::change_stamp(&file) == before;
         let out = child.wait_with_output().expect("umbra");
         let summary = common::summary_of(&out);
         assert!(

@@ -105,7 +105,7 @@ pub(crate) fn free_space(path: &Path) -> io::Result<u64> {
 #[cfg(target_os = "linux")]
 pub(crate) fn local_stamp_tick(path: &Path) -> Option<std::time::Duration> {
     // Stamped by another machine or process: NFS, SMB/CIFS (two), FUSE, Ceph, 9P, AFS.
-    const REMOTE: [i64; 7] = [
+    const REMOTE: [u64; 7] = [
         0x6969,
         0xfe53_4d42,
         0xff53_4d42,
@@ -121,8 +121,9 @@ pub(crate) fn local_stamp_tick(path: &Path) -> Option<std::time::Duration> {
     if unsafe { libc::statfs(c.as_ptr(), &mut st) } != 0 {
         return None;
     }
-    #[allow(clippy::useless_conversion, clippy::unnecessary_cast)]
-    let kind = i64::from(st.f_type as i64) & 0xffff_ffff;
+    // `f_type` is a signed word on some targets: the magic is its low 32 bits.
+    #[allow(clippy::unnecessary_cast)]
+    let kind = st.f_type as u64 & 0xffff_ffff;
     if REMOTE.contains(&kind) {
         return None;
     }

@@ -13,6 +13,10 @@
 //! from the directory walk are compared with an `fstat` of the open file once the reader
 //! reaches its end.
 //!
+//! A live file written just before its read is first waited for until a write during
+//! the read would move its times ([`settle`]); without that, a write in the same tick
+//! of the filesystem's clock as the one before goes unseen.
+//!
 //! A changed file is read again, up to `retries` times, when it is small enough to hold
 //! in memory ([`open::RETRY_LIMIT`]): a read counts as clean when the file's identity is the
 //! same before and after it and its size is still the walked size. Larger files are read

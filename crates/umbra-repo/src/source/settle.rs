@@ -213,10 +213,11 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn a_local_filesystem_gets_two_ticks_of_this_clock() {
-        // The test's own directory is local here (CI: a disk or tmpfs).
+        // The test's own directory is local here (CI: a disk or tmpfs): its margin is the
+        // kernel's (8 ms at 250 Hz, 20 ms at 100 Hz), not the one for an unknown tick.
         let margin = fine_margin(&std::env::temp_dir());
         assert!(
-            margin >= Duration::from_millis(2) && margin <= FINE_MARGIN,
+            margin >= Duration::from_millis(2) && margin < FINE_MARGIN,
             "{margin:?}"
         );
         eprintln!("measured: the margin here is {margin:?}");

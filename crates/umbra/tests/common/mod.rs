@@ -292,6 +292,33 @@ pub fn age_past_racy_margin() {
     std::thread::sleep(std::time::Duration::from_millis(margin));
 }
 
+/// Sleeps until 10 ms into the next second of the clock, and returns that moment: on a
+/// filesystem with whole-second times (ext4 with 128-byte inodes), what a test does in the
+/// following few hundred milliseconds is stamped with one time.
+pub fn start_of_a_second() -> std::time::Instant {
+    let into = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .subsec_millis();
+    std::thread::sleep(std::time::Duration::from_millis(u64::from(1_010 - into)));
+    std::time::Instant::now()
+}
+
+/// What decides whether a file changed, for backup programs: inode, size, and the
+/// modification and change times to the nanosecond.
+pub fn change_stamp(path: &Path) -> (u64, u64, i64, i64, i64, i64) {
+    use std::os::unix::fs::MetadataExt;
+    let m = fs::metadata(path).expect("stat");
+    (
+        m.ino(),
+        m.len(),
+        m.mtime(),
+        m.mtime_nsec(),
+        m.ctime(),
+        m.ctime_nsec(),
+    )
+}
+
 pub fn chmod(path: &Path, mode: u32) {
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
 }
