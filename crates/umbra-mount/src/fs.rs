@@ -26,6 +26,23 @@ pub struct SnapshotFs {
     pub gid: u32,
 }
 
+/// The time to hand fuser so that the kernel gets `t`.
+///
+/// fuser 0.16 turns a time before 1970 into minus its whole seconds and plus its fraction
+/// (-0.25 s becomes 0 s + 0.25 s), where the kernel takes seconds rounded down and the
+/// positive rest (-1 s + 0.75 s). A time `s` whole seconds and `f` more before 1970 is
+/// therefore handed over as `s + 1` seconds and `1 - f` before it, which fuser sends on
+/// as `-(s + 1)` and `1 - f`: the kernel's form of `t`.
+fn fuser_time(t: SystemTime) -> SystemTime {
+    let Ok(before) = SystemTime::UNIX_EPOCH.duration_since(t) else {
+        return t;
+    };
+    match before.subsec_nanos() {
+        0 => t,
+        f => SystemTime::UNIX_EPOCH - Duration::new(before.as_secs() + 1, 1_000_000_000 - f),
+    }
+}
+
 impl SnapshotFs {
     fn attr(&self, ino: u64) -> Option<FileAttr> {
         let inode = self.inodes.get(ino)?;
@@ -62,15 +79,15 @@ impl SnapshotFs {
                     ViewKind::Symlink(_) => FileType::Symlink,
                     ViewKind::Special => FileType::RegularFile,
                 };
-                let mtime = node.mtime.unwrap_or(SystemTime::UNIX_EPOCH);
+                let mtime = fuser_time(node.mtime.unwrap_or(SystemTime::UNIX_EPOCH));
                 let size = match &node.kind {
                     ViewKind::Symlink(t) => t.len() as u64,
                     ViewKind::File(_) => node.size,
                     _ => 0,
                 };
                 FileAttr {
-                    atime: node.atime.unwrap_or(mtime),
-                    ctime: node.ctime.unwrap_or(mtime),
+                    atime: node.atime.map_or(mtime, fuser_time),
+                    ctime: node.ctime.map_or(mtime, fuser_time),
                     uid: node.uid,
                     gid: node.gid,
                     #[allow(clippy::cast_possible_truncation)]
@@ -180,5 +197,37 @@ impl Filesystem for SnapshotFs {
             }
         }
         reply.ok();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fuser_time;
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    /// What fuser 0.16 does with a time (its `time_from_system_time`).
+    fn as_fuser_sends(t: SystemTime) -> (i64, u32) {
+        match t.duration_since(UNIX_EPOCH) {
+            Ok(d) => (d.as_secs() as i64, d.subsec_nanos()),
+            Err(e) => (
+                -(e.duration().as_secs() as i64),
+                e.duration().subsec_nanos(),
+            ),
+        }
+    }
+
+    #[test]
+    fn times_before_1970_reach_the_kernel_rounded_down() {
+        let before = |s, ns| UNIX_EPOCH - Duration::new(s, ns);
+        assert_eq!(
+            as_fuser_sends(fuser_time(before(0, 250_000_000))),
+            (-1, 750_000_000)
+        );
+        // 1969-07-20T20:17:40.123456789Z
+        let moon = before(14_182_939, 876_543_211);
+        assert_eq!(as_fuser_sends(fuser_time(moon)), (-14_182_940, 123_456_789));
+        assert_eq!(as_fuser_sends(fuser_time(before(3, 0))), (-3, 0));
+        let later = UNIX_EPOCH + Duration::new(5, 7);
+        assert_eq!(as_fuser_sends(fuser_time(later)), (5, 7));
     }
 }

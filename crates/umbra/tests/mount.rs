@@ -121,6 +121,13 @@ fn mount_shows_every_snapshot_as_backed_up_and_ends_cleanly() {
     fs::write(src.join("empty"), b"").expect("write");
     std::os::unix::fs::symlink("a/small", src.join("link")).expect("symlink");
     common::chmod(&src.join("a/small"), 0o640);
+    // A time before 1970 with a fraction: fuser rounds those the wrong way unless helped
+    // (`assert_same_tree` compares times to the nanosecond).
+    fs::write(src.join("old"), b"1969\n").expect("write");
+    common::sh(&format!(
+        "touch -d '1969-07-20 20:17:40.123456789 UTC' {}",
+        src.join("old").display()
+    ));
     env.backup_json(&[&src], &["--tag", "first"]);
     fs::write(src.join("a/small"), b"changed\n").expect("write");
     env.backup_json(&[&src], &[]);

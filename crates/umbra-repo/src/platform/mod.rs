@@ -39,3 +39,34 @@ pub(crate) enum Advice {
     WillNeed,
     DontNeed,
 }
+
+/// A time as the system calls take it: whole seconds rounded down, and the nanoseconds
+/// after them (always 0 to 999,999,999).
+///
+/// `jiff` splits a time before 1970 towards zero instead (-0.25 s is 0 s and -250 ms), and
+/// `utimensat` refuses negative nanoseconds: a file from 1969 could not be restored.
+pub(crate) fn unix_time(t: jiff::Timestamp) -> (i64, i64) {
+    let (sec, nsec) = (t.as_second(), i64::from(t.subsec_nanosecond()));
+    if nsec < 0 {
+        (sec - 1, nsec + 1_000_000_000)
+    } else {
+        (sec, nsec)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unix_time;
+
+    #[test]
+    fn times_before_1970_keep_their_nanoseconds_positive() {
+        let at = |s, ns| jiff::Timestamp::new(s, ns).expect("a valid time");
+        assert_eq!(unix_time(at(1, 5)), (1, 5));
+        assert_eq!(unix_time(at(0, 0)), (0, 0));
+        // 1969-07-20T20:17:40.123456789Z, as stat(2) gives it.
+        let moon = "1969-07-20T20:17:40.123456789Z".parse().expect("a time");
+        assert_eq!(unix_time(moon), (-14_182_940, 123_456_789));
+        assert_eq!(unix_time(at(0, -250_000_000)), (-1, 750_000_000));
+        assert_eq!(unix_time(at(-3, 0)), (-3, 0));
+    }
+}

@@ -223,10 +223,13 @@ pub(crate) fn make_special(path: &Path, kind: u32, dev: u64) -> io::Result<()> {
 /// The time of a node as `timespec`, or `UTIME_OMIT`.
 fn timespec(t: Option<jiff::Timestamp>) -> libc::timespec {
     match t {
-        Some(t) => libc::timespec {
-            tv_sec: t.as_second() as libc::time_t,
-            tv_nsec: libc::c_long::from(t.subsec_nanosecond()),
-        },
+        Some(t) => {
+            let (sec, nsec) = super::unix_time(t);
+            libc::timespec {
+                tv_sec: sec as libc::time_t,
+                tv_nsec: nsec as libc::c_long,
+            }
+        }
         None => libc::timespec {
             tv_sec: 0,
             tv_nsec: libc::UTIME_OMIT,

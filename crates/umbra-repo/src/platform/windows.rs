@@ -294,10 +294,6 @@ pub(crate) fn make_special(_path: &Path, _kind: u32, _dev: u64) -> io::Result<()
     ))
 }
 
-fn parts(t: jiff::Timestamp) -> (i64, i64) {
-    (t.as_second(), i64::from(t.subsec_nanosecond()))
-}
-
 /// Sets the times and the read-only attribute (a mode without any write bit) of `path`,
 /// in that order. Owners, groups and extended attributes recorded on Unix have no
 /// Windows counterpart here and are left out. Returns a description of each part that
@@ -307,7 +303,7 @@ pub(crate) fn set_metadata(path: &Path, node: &Node, _as_root: bool) -> Vec<Stri
     let meta = &node.meta;
     if let Some(mtime) = meta.mtime {
         let atime = meta.atime.unwrap_or(mtime);
-        if let Err(e) = set_path_times(path, parts(atime), parts(mtime)) {
+        if let Err(e) = set_path_times(path, super::unix_time(atime), super::unix_time(mtime)) {
             failed.push(format!("times: {e}"));
         }
     }

@@ -509,9 +509,10 @@ fn keep_times(
     mtime: Option<Timestamp>,
     live: &std::fs::Metadata,
 ) -> std::io::Result<()> {
-    let (sec, nsec) = mtime.map_or((live.mtime(), live.mtime_nsec()), |t| {
-        (t.as_second(), i64::from(t.subsec_nanosecond()))
-    });
+    let (sec, nsec) = mtime.map_or(
+        (live.mtime(), live.mtime_nsec()),
+        crate::platform::unix_time,
+    );
     crate::platform::set_file_times(file, (live.atime(), live.atime_nsec()), (sec, nsec))
 }
 

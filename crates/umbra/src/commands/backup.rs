@@ -355,8 +355,9 @@ pub fn run(args: &BackupArgs, settings: &Settings, out: &Output) -> Result<Finis
     }
     if unreadable > 0 && !out.mode.json {
         eprintln!(
-            "warning: {} could not be read and are missing from snapshot {id} (exit code 3)",
-            count(unreadable, "entry", "entries")
+            "warning: {} could not be read and {} missing from snapshot {id} (exit code 3)",
+            count(unreadable, "entry", "entries"),
+            if unreadable == 1 { "is" } else { "are" }
         );
     }
     let mut summary = summary_json(&outcome);

@@ -18,8 +18,8 @@ mod tree;
 pub use mounts::{LoopFs, ReadOnlyView, Tmpfs};
 #[allow(unused_imports)]
 pub use tree::{
-    assert_owned_by, assert_same_tree, fingerprint_tree, open_path_to, restored_path, set_xattr,
-    Fingerprint,
+    assert_owned_by, assert_same_tree, fingerprint_tree, get_xattr, open_path_to, restored_path,
+    set_xattr, Fingerprint,
 };
 
 use std::ffi::OsStr;

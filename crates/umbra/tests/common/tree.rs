@@ -87,6 +87,26 @@ pub fn set_xattr(path: &Path, name: &str, value: &[u8]) {
     );
 }
 
+/// The value of one extended attribute of `path` (not followed), if it has it.
+pub fn get_xattr(path: &Path, name: &str) -> Option<Vec<u8>> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).expect("path");
+    let n = std::ffi::CString::new(name).expect("name");
+    let mut value = vec![0u8; 4096];
+    // SAFETY: valid C strings and a buffer of the length given.
+    let len = unsafe {
+        libc::lgetxattr(
+            c.as_ptr(),
+            n.as_ptr(),
+            value.as_mut_ptr().cast(),
+            value.len(),
+        )
+    };
+    let len = usize::try_from(len).ok()?;
+    value.truncate(len);
+    Some(value)
+}
+
 /// A map from relative path to fingerprint, for every entry below `root`.
 pub fn fingerprint_tree(root: &Path) -> BTreeMap<PathBuf, Fingerprint> {
     let mut inodes: BTreeMap<u64, Vec<PathBuf>> = BTreeMap::new();
