@@ -4,6 +4,7 @@
 mod common;
 
 use std::fs;
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use common::Env;
@@ -154,6 +155,55 @@ fn with_atime_stores_access_times_as_restic_does() {
 
 /// `backup --json`'s summary carries every field of restic 0.14's, and for the same data
 /// the same counts (a first backup, then one with a file changed, one added, one removed).
+/// A backup reads files without moving their access times (`O_NOATIME`, as restic and
+/// borg): a mail reader tells new mail in an mbox by it. A file it may not open that way
+/// (someone else's, read by an unprivileged user) is read all the same.
+#[test]
+fn a_backup_leaves_access_times_as_they_were() {
+    let env = Env::new();
+    let src = env.path("src");
+    fs::create_dir_all(&src).expect("mkdir");
+    fs::write(src.join("mbox"), "From someone\n").expect("write");
+    fs::write(src.join("image"), common::Rng(4).bytes(9_000_000)).expect("write");
+    if common::require(
+        common::is_root(),
+        "root, to read a file that is not one's own",
+    ) {
+        env.open_up_for_nobody();
+        let init = env
+            .umbra_unprivileged()
+            .arg("init")
+            .output()
+            .expect("umbra");
+        assert!(init.status.success(), "{init:?}");
+        let out = env
+            .umbra_unprivileged()
+            .args(["--json", "backup"])
+            .arg(&src)
+            .output()
+            .expect("umbra");
+        let summary = common::summary_of(&out);
+        assert_eq!(out.status.code(), Some(0), "{summary}");
+        assert_eq!(summary["bytes_read"], 9_000_013, "{summary}");
+    } else {
+        env.init();
+    }
+    let atime = |p: &Path| fs::metadata(p).expect("stat").atime();
+    for name in ["mbox", "image"] {
+        set_old_atime(&src.join(name));
+    }
+    let (code, summary) = env.backup_json(&[&src], &["--force"]);
+    assert_eq!(code, Some(0), "{summary}");
+    assert_eq!(summary["bytes_read"], 9_000_013, "{summary}");
+    for name in ["mbox", "image"] {
+        assert_eq!(
+            atime(&src.join(name)),
+            978_307_200,
+            "{name} was read unseen"
+        );
+    }
+}
+
 #[test]
 fn the_json_summary_has_restics_fields_and_counts() {
     let env = Env::new();
