@@ -334,6 +334,9 @@ fn prove_all(
     for d in outcome.damaged.iter().take(5) {
         rec.fail(format!("/{} is damaged: {}", d.path.display(), d.reason));
     }
+    for (path, why) in outcome.not_restored.iter().take(5) {
+        rec.fail(format!("/{} was not restored: {why}", path.display()));
+    }
     rec.seconds = t.elapsed().as_secs_f64();
     record.checks.push(rec);
     // The files against the snapshot's own hashes, and against the live files.

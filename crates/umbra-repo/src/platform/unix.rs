@@ -102,6 +102,37 @@ pub(crate) fn set_file_times(file: &File, atime: (i64, i64), mtime: (i64, i64)) 
     Ok(())
 }
 
+/// Makes the directory `path` writable by its owner when that is this process and it is
+/// not writable now; returns the mode it had, to be given back. `None` when nothing was
+/// changed (already writable, another's, or the change refused: the write that needs it
+/// then fails with its own error).
+pub(crate) fn open_up_own_dir(path: &Path) -> Option<u32> {
+    let c = cpath(path).ok()?;
+    // SAFETY: a valid path; `faccessat` only reads it.
+    let writable = unsafe {
+        libc::faccessat(
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            libc::W_OK | libc::X_OK,
+            libc::AT_EACCESS,
+        )
+    } == 0;
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    // SAFETY: geteuid cannot fail.
+    if writable || !meta.is_dir() || meta.uid() != unsafe { libc::geteuid() } {
+        return None;
+    }
+    let mode = meta.mode() & 0o7777;
+    set_dir_mode(path, mode | 0o300).ok()?;
+    Some(mode)
+}
+
+/// Sets a directory's permission bits.
+pub(crate) fn set_dir_mode(path: &Path, mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+}
+
 /// Bytes available to an unprivileged writer on the file system holding `path`.
 pub(crate) fn free_space(path: &Path) -> io::Result<u64> {
     let c = cpath(path)?;

@@ -216,6 +216,16 @@ pub(crate) fn local_stamp_tick(_path: &Path) -> Option<std::time::Duration> {
     None
 }
 
+/// Windows ignores a directory's read-only attribute for what is created in it: nothing
+/// to open up.
+pub(crate) fn open_up_own_dir(_path: &Path) -> Option<u32> {
+    None
+}
+
+pub(crate) fn set_dir_mode(_path: &Path, _mode: u32) -> io::Result<()> {
+    Ok(())
+}
+
 /// Bytes available to this user on the volume holding `path`.
 pub(crate) fn free_space(path: &Path) -> io::Result<u64> {
     let wide: Vec<u16> = path.as_os_str().encode_wide().chain(Some(0)).collect();

@@ -7,7 +7,9 @@
 //! - **Everything that can be restored is**: a damaged pack or blob makes the files that
 //!   need it *damaged*; they are named with what they lack, their partial content is kept
 //!   as `NAME.umbra-damaged` (never a silently zero-filled file at the real name), and
-//!   the rest of the restore goes on.
+//!   the rest of the restore goes on. So it does past an entry the target refuses (named
+//!   in `not_restored`); only a full or read-only target stops it. Read-only directories
+//!   of the user's own are opened up while written into (`Target::open_up`).
 //! - **Files are replaced whole**: content goes into `.NAME.umbra-restore` and is renamed
 //!   into place when complete, so an interrupted restore leaves old files or new files,
 //!   not mixtures.
@@ -118,9 +120,12 @@ pub struct RestoreOutcome {
     /// Entries removed by `--delete` (relative to the target).
     pub deleted: Vec<PathBuf>,
     pub damaged: Vec<DamagedFile>,
-    /// Entries restored without some of their metadata, or not created at all: path and
-    /// what failed.
+    /// Entries restored without some of their metadata: path and what failed.
     pub problems: Vec<(PathBuf, String)>,
+    /// Entries the target would not take (a permission, a name its filesystem refuses):
+    /// path and why. The restore goes on without them; for a directory, without what is
+    /// below it.
+    pub not_restored: Vec<(PathBuf, String)>,
 }
 
 /// What the restore does with one entry of the snapshot.
@@ -170,6 +175,22 @@ pub(crate) fn globs(includes: &[String], excludes: &[String]) -> Excludes {
 
 fn free_bytes(path: &Path) -> Option<u64> {
     crate::platform::free_space(path).ok()
+}
+
+/// Whether a failure with one entry stops the whole restore: the target as a whole takes
+/// nothing more (full, read-only). Any other (a permission, a name the filesystem refuses)
+/// is that entry's: it is named and the restore goes on, as restic's does.
+fn stops_the_restore(e: &std::io::Error) -> bool {
+    crate::platform::is_disk_full(e) || e.kind() == std::io::ErrorKind::ReadOnlyFilesystem
+}
+
+/// Why an entry was not restored, as the summary lists it.
+fn refusal(node: &Node, e: &std::io::Error) -> String {
+    if node.is_dir() {
+        format!("{e} (nor anything below it)")
+    } else {
+        e.to_string()
+    }
 }
 
 fn io_error(doing: &str, path: &Path, e: &std::io::Error) -> UmbraError {
@@ -278,7 +299,12 @@ impl Repo {
         let mut content = ContentPlan::default();
         let mut canonical: HashMap<(u64, u64), usize> = HashMap::new();
         let mut blocked: Vec<PathBuf> = Vec::new();
+        let mut refused: Vec<PathBuf> = Vec::new();
         for (i, (rel, node)) in entries.iter().enumerate() {
+            if refused.iter().any(|b| rel.starts_with(b)) {
+                actions.push(Action::Skip);
+                continue;
+            }
             if blocked.iter().any(|b| rel.starts_with(b)) {
                 outcome.skipped += 1;
                 actions.push(Action::Skip);
@@ -294,7 +320,17 @@ impl Repo {
                 &mut canonical,
             ) {
                 Ok(a) => a,
-                Err(e) => return Err(io_error("cannot restore", &target.full(rel), &e)),
+                Err(e) if stops_the_restore(&e) => {
+                    return Err(io_error("cannot restore", &target.full(rel), &e))
+                }
+                Err(e) => {
+                    if node.is_dir() {
+                        refused.push(rel.clone());
+                    }
+                    outcome.not_restored.push((rel.clone(), refusal(node, &e)));
+                    actions.push(Action::Skip);
+                    continue;
+                }
             };
             let action = match action {
                 decide::Planned::Blocked => {
@@ -303,9 +339,18 @@ impl Repo {
                     Action::Skip
                 }
                 decide::Planned::Do(Action::Write(_)) => {
-                    let tmp = target
-                        .create_temp(rel, node.meta.size)
-                        .map_err(|e| io_error("cannot create", &target.temp_for(rel), &e))?;
+                    let tmp = match target.create_temp(rel, node.meta.size) {
+                        Ok(tmp) => tmp,
+                        Err(e) if stops_the_restore(&e) => {
+                            return Err(io_error("cannot create", &target.temp_for(rel), &e))
+                        }
+                        Err(e) => {
+                            let _ = std::fs::remove_file(target.temp_for(rel));
+                            outcome.not_restored.push((rel.clone(), refusal(node, &e)));
+                            actions.push(Action::Skip);
+                            continue;
+                        }
+                    };
                     if !request.dry_run {
                         pending.add(tmp.clone());
                     }
@@ -366,6 +411,7 @@ impl Repo {
 
         // 3. Files into place; damaged ones beside it.
         let mut damaged_entries = HashSet::new();
+        let mut refused_files = HashSet::new();
         for (job, &i) in jobs.iter().zip(&job_entries) {
             let rel = &entries[i].0;
             if let Some((missing, reason)) = job.damaged() {
@@ -383,10 +429,20 @@ impl Repo {
                 // Counted as written when planned; it is not restored.
                 outcome.files = outcome.files.saturating_sub(1);
             } else {
-                target
-                    .commit(&job.tmp, rel)
-                    .map_err(|e| io_error("cannot move into place", &target.full(rel), &e))?;
-                pending.done(&job.tmp);
+                match target.commit(&job.tmp, rel) {
+                    Ok(()) => pending.done(&job.tmp),
+                    Err(e) if stops_the_restore(&e) => {
+                        return Err(io_error("cannot move into place", &target.full(rel), &e))
+                    }
+                    // The temporary file goes with the other leftovers (`pending`).
+                    Err(e) => {
+                        outcome
+                            .not_restored
+                            .push((rel.clone(), refusal(&entries[i].1, &e)));
+                        outcome.files = outcome.files.saturating_sub(1);
+                        refused_files.insert(i);
+                    }
+                }
             }
         }
         for (i, action) in actions.iter_mut().enumerate() {
@@ -428,14 +484,17 @@ impl Repo {
             delete::delete_extra(&target, &entries, &actions, &mut outcome);
         }
 
-        // 5. Metadata: files first, then directories deepest first.
+        // 5. Metadata: files first, then directories deepest first. Directories opened up
+        // for writing get their own mode back first (and those of the snapshot its mode).
+        drop(pending);
+        target.close_up();
         let as_root = is_root();
         let mut dirs = Vec::new();
         for (i, action) in actions.iter().enumerate() {
             let (rel, node) = &entries[i];
             match action {
                 Action::Skip | Action::Link(_) => {}
-                _ if damaged_entries.contains(&i) => {}
+                _ if damaged_entries.contains(&i) || refused_files.contains(&i) => {}
                 Action::Dir => dirs.push(i),
                 _ => {
                     for failed in target::set_metadata(&target.full(rel), node, as_root) {

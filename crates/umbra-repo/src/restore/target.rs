@@ -62,17 +62,44 @@ pub(crate) struct Target {
     /// May existing entries of another type be removed?
     pub(crate) replace: bool,
     pub(crate) dry_run: bool,
+    /// Directories of this user's that were not writable, opened up for the restore, with
+    /// the mode each had: given back by [`Self::close_up`], or when the target is dropped.
+    opened_up: Vec<(PathBuf, u32)>,
 }
 
 impl Target {
     pub(crate) fn new(root: PathBuf, replace: bool, dry_run: bool) -> Self {
         let mut dirs = HashSet::new();
         dirs.insert(PathBuf::new());
-        Self {
+        let mut target = Self {
             root,
             dirs,
             replace,
             dry_run,
+            opened_up: Vec::new(),
+        };
+        target.open_up(Path::new(""));
+        target
+    }
+
+    /// Lets this restore write into the existing directory `rel` when it is the user's own
+    /// but read-only: an earlier restore of a read-only directory (a snapshot's mode 0555)
+    /// must not stop this one from replacing what is in it. Its mode is given back at the
+    /// end (and set to the snapshot's for a directory the snapshot has).
+    fn open_up(&mut self, rel: &Path) {
+        if self.dry_run {
+            return;
+        }
+        let full = self.full(rel);
+        if let Some(mode) = platform::open_up_own_dir(&full) {
+            self.opened_up.push((full, mode));
+        }
+    }
+
+    /// Gives every directory opened up by [`Self::open_up`] its mode back, deepest first.
+    pub(crate) fn close_up(&mut self) {
+        while let Some((dir, mode)) = self.opened_up.pop() {
+            let _ = platform::set_dir_mode(&dir, mode);
         }
     }
 
@@ -120,7 +147,10 @@ impl Target {
     /// Makes `rel` a real directory; its parents must have been prepared.
     pub(crate) fn ensure_dir(&mut self, rel: &Path) -> io::Result<DirState> {
         let state = match self.existing(rel)? {
-            Existing::Dir => DirState::Existing,
+            Existing::Dir => {
+                self.open_up(rel);
+                DirState::Existing
+            }
             Existing::Nothing => {
                 self.mkdir(rel)?;
                 DirState::Created
@@ -275,6 +305,12 @@ impl Target {
 /// The temporary files of a restore that are not in place yet. Dropping it removes them,
 /// so a restore that stops early (an error, a full disk, a refused rename) leaves no
 /// `.NAME.umbra-restore` behind; a file moved into place is forgotten first.
+impl Drop for Target {
+    fn drop(&mut self) {
+        self.close_up();
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct PendingTemps(HashSet<PathBuf>);
 

@@ -422,6 +422,12 @@ pub fn restore(args: &RestoreArgs, settings: &Settings, out: &Output) -> Result<
             d.reason
         ));
     }
+    for (path, why) in &outcome.not_restored {
+        out.error_line(format!(
+            "not restored: {}: {why}",
+            target.join(path).display()
+        ));
+    }
     for (path, what) in &outcome.problems {
         out.error_line(format!(
             "not restored faithfully: {}: {what}",
@@ -453,13 +459,33 @@ pub fn restore(args: &RestoreArgs, settings: &Settings, out: &Output) -> Result<
     summary["target"] = serde_json::json!(target);
     summary["dry_run"] = args.dry_run.into();
     out.json(&summary);
-    if !outcome.damaged.is_empty() || !outcome.problems.is_empty() {
+    if outcome.damaged.is_empty() && !outcome.not_restored.is_empty() {
+        return Err(UmbraError::new(
+            ErrorKind::Io,
+            format!(
+                "{} entr(ies) could not be restored, the target refused them, and {} lack \
+                 metadata (listed above)",
+                outcome.not_restored.len(),
+                outcome.problems.len()
+            ),
+        )
+        .with_hint(
+            "Everything else is restored. Make the target writable where it refused (its \
+             permissions, or names its filesystem cannot hold), then restore again: files \
+             already right are kept.",
+        ));
+    }
+    if !outcome.damaged.is_empty()
+        || !outcome.problems.is_empty()
+        || !outcome.not_restored.is_empty()
+    {
         return Err(UmbraError::new(
             ErrorKind::RepositoryDamaged,
             format!(
-                "{} file(s) could not be restored completely and {} entr(ies) lack metadata \
-                 or could not be created (listed above)",
+                "{} file(s) could not be restored completely, {} entr(ies) not at all, and \
+                 {} lack metadata (listed above)",
                 outcome.damaged.len(),
+                outcome.not_restored.len(),
                 outcome.problems.len()
             ),
         )
