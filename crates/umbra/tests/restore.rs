@@ -15,21 +15,6 @@ fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-fn set_mtime(path: &Path, when: &str) {
-    let st = Command::new("touch")
-        .args(["-h", "-d", when])
-        .arg(path)
-        .status()
-        .expect("touch");
-    assert!(st.success());
-}
-
-/// `(mode, uid, gid, mtime)` of a path.
-fn meta(path: &Path) -> (u32, u32, u32, i64) {
-    let m = fs::symlink_metadata(path).expect("lstat");
-    (m.mode() & 0o7777, m.uid(), m.gid(), m.mtime())
-}
-
 #[test]
 fn the_source_folder_and_its_parents_keep_their_metadata_for_umbra_and_restic() {
     if !common::require(common::is_root(), "root, to give a folder another owner")
@@ -46,19 +31,31 @@ fn the_source_folder_and_its_parents_keep_their_metadata_for_umbra_and_restic() 
     common::sh(&format!("chown nobody:nogroup {}", src.display()));
     common::chmod(&src, 0o700);
     common::chmod(&a, 0o750);
-    set_mtime(&src, "2015-03-04 05:06:07");
-    set_mtime(&a, "2016-01-02 03:04:05");
-    let want_src = meta(&src);
-    let want_a = meta(&a);
+    common::touch_date(&src, "2015-03-04 05:06:07");
+    common::touch_date(&a, "2016-01-02 03:04:05");
+    let want_src = common::mode_owner_mtime(&src);
+    let want_a = common::mode_owner_mtime(&a);
     env.backup_json(&[&src], &[]);
 
     let target = env.restore_latest("by-umbra");
-    assert_eq!(meta(&common::restored_path(&target, &src)), want_src);
-    assert_eq!(meta(&common::restored_path(&target, &a)), want_a);
+    assert_eq!(
+        common::mode_owner_mtime(&common::restored_path(&target, &src)),
+        want_src
+    );
+    assert_eq!(
+        common::mode_owner_mtime(&common::restored_path(&target, &a)),
+        want_a
+    );
 
     let by_restic = common::restic_restore_latest(&env, "by-restic");
-    assert_eq!(meta(&common::restored_path(&by_restic, &src)), want_src);
-    assert_eq!(meta(&common::restored_path(&by_restic, &a)), want_a);
+    assert_eq!(
+        common::mode_owner_mtime(&common::restored_path(&by_restic, &src)),
+        want_src
+    );
+    assert_eq!(
+        common::mode_owner_mtime(&common::restored_path(&by_restic, &a)),
+        want_a
+    );
 }
 
 #[test]
@@ -162,8 +159,8 @@ fn overwrite_modes_and_delete_do_what_restic_documents() {
     for name in ["old", "new", "same"] {
         fs::write(src.join(name), format!("{name} from the snapshot")).expect("write");
     }
-    set_mtime(&src.join("old"), "2020-01-01");
-    set_mtime(&src.join("new"), "2030-01-01");
+    common::touch_date(&src.join("old"), "2020-01-01");
+    common::touch_date(&src.join("new"), "2030-01-01");
     env.backup_json(&[&src], &[]);
     let target = env.path("t");
     let r = common::restored_path(&target, &src);
@@ -172,7 +169,7 @@ fn overwrite_modes_and_delete_do_what_restic_documents() {
         fs::create_dir_all(&r).expect("mkdir");
         for name in ["old", "new"] {
             fs::write(r.join(name), "local edit").expect("write");
-            set_mtime(&r.join(name), "2025-01-01");
+            common::touch_date(&r.join(name), "2025-01-01");
         }
         fs::write(r.join("extra"), "only local").expect("write");
     };

@@ -7,24 +7,8 @@ mod common;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::process::Command;
 
 use common::Env;
-
-fn set_mtime(path: &Path, when: &str) {
-    let st = Command::new("touch")
-        .args(["-h", "-d", when])
-        .arg(path)
-        .status()
-        .expect("touch");
-    assert!(st.success());
-}
-
-/// `(mode, uid, gid, mtime)` of a path.
-fn meta(path: &Path) -> (u32, u32, u32, i64) {
-    let m = fs::symlink_metadata(path).expect("lstat");
-    (m.mode() & 0o7777, m.uid(), m.gid(), m.mtime())
-}
 
 /// Times before 1970 with a fraction of a second: `utimensat` takes whole seconds rounded
 /// down and positive nanoseconds; restore gave it negative ones and failed the file ("times:
@@ -49,7 +33,7 @@ fn times_before_1970_come_back_to_the_nanosecond() {
         ("dir", "1950-06-01 12:00:00.999999999 UTC"),
     ];
     for (name, when) in times {
-        set_mtime(&src.join(name), when);
+        common::touch_date(&src.join(name), when);
     }
     let mtime_ns = |p: &Path| {
         let m = fs::symlink_metadata(p).expect("lstat");
@@ -111,7 +95,11 @@ fn acls_capabilities_and_setuid_come_back_after_the_owner() {
     }
     common::set_xattr(&src.join("shared"), "system.posix_acl_access", &acl);
     common::set_xattr(&src.join("inbox"), "system.posix_acl_default", &acl);
-    assert_eq!(meta(&src.join("tool")).0, 0o4755, "setcap keeps setuid");
+    assert_eq!(
+        common::mode_owner_mtime(&src.join("tool")).0,
+        0o4755,
+        "setcap keeps setuid"
+    );
     env.backup_json(&[&src], &[]);
     let restored = common::restored_path(&env.restore_latest("t"), &src);
     common::assert_same_tree(&src, &restored);
@@ -129,11 +117,16 @@ fn acls_capabilities_and_setuid_come_back_after_the_owner() {
         );
     }
     assert_eq!(
-        meta(&restored.join("tool")),
-        (0o4755, 65534, 65534, meta(&src.join("tool")).3)
+        common::mode_owner_mtime(&restored.join("tool")),
+        (
+            0o4755,
+            65534,
+            65534,
+            common::mode_owner_mtime(&src.join("tool")).3
+        )
     );
     assert_eq!(
-        meta(&restored.join("shared")).0,
+        common::mode_owner_mtime(&restored.join("shared")).0,
         0o664,
         "the ACL's mask as group bits"
     );

@@ -85,19 +85,26 @@ fn leftovers(dir: &Path) -> Vec<String> {
     .collect()
 }
 
+/// The snapshot of [`user_repository_with_a_read_only_dir`] restored once by the user into
+/// `t`: the target and where `src` landed in it.
+fn restored_once(env: &Env) -> (PathBuf, PathBuf) {
+    let src = user_repository_with_a_read_only_dir(env);
+    let target = env.path("t");
+    fs::create_dir_all(&target).expect("mkdir");
+    common::chmod(&target, 0o777);
+    let out = restore(env, &target);
+    assert!(out.status.success(), "{}", text(&out));
+    let restored = common::restored_path(&target, &src);
+    (target, restored)
+}
+
 #[test]
 fn a_read_only_directory_of_ones_own_is_restored_into_again() {
     if common::is_root() && !common::require(common::have("setpriv"), "setpriv (util-linux)") {
         return;
     }
     let env = Env::new();
-    let src = user_repository_with_a_read_only_dir(&env);
-    let target = env.path("t");
-    fs::create_dir_all(&target).expect("mkdir");
-    common::chmod(&target, 0o777);
-    let out = restore(&env, &target);
-    assert!(out.status.success(), "{}", text(&out));
-    let restored = common::restored_path(&target, &src);
+    let (target, restored) = restored_once(&env);
     change(&restored, &["a/f", "ro/f", "ro/sub/g"]);
 
     let out = restore(&env, &target);
@@ -122,13 +129,7 @@ fn entries_the_target_refuses_are_named_and_everything_else_is_restored() {
         return;
     }
     let env = Env::new();
-    let src = user_repository_with_a_read_only_dir(&env);
-    let target = env.path("t");
-    fs::create_dir_all(&target).expect("mkdir");
-    common::chmod(&target, 0o777);
-    let out = restore(&env, &target);
-    assert!(out.status.success(), "{}", text(&out));
-    let restored = common::restored_path(&target, &src);
+    let (target, restored) = restored_once(&env);
     change(&restored, &["a/f", "ro/f", "ro/sub/g", "z/f"]);
     // `ro` now belongs to root, and the user may not write in it or what is below it.
     common::sh(&format!("chown -R 0:0 {}", restored.join("ro").display()));

@@ -323,6 +323,23 @@ pub fn chmod(path: &Path, mode: u32) {
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
 }
 
+/// Sets `path`'s modification time (not followed) to `when`, as `touch -d` reads it.
+pub fn touch_date(path: &Path, when: &str) {
+    let st = std::process::Command::new("touch")
+        .args(["-h", "-d", when])
+        .arg(path)
+        .status()
+        .expect("touch");
+    assert!(st.success(), "touch -d {when} {}", path.display());
+}
+
+/// `(mode bits, uid, gid, mtime)` of a path, not followed.
+pub fn mode_owner_mtime(path: &Path) -> (u32, u32, u32, i64) {
+    use std::os::unix::fs::MetadataExt;
+    let m = fs::symlink_metadata(path).expect("lstat");
+    (m.mode() & 0o7777, m.uid(), m.gid(), m.mtime())
+}
+
 /// A small deterministic pseudo-random generator (xorshift), for reproducible trees.
 pub struct Rng(pub u64);
 
