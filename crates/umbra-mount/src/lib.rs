@@ -14,6 +14,7 @@ mod fs;
 mod inodes;
 
 use std::ffi::CString;
+use std::os::fd::{AsRawFd, FromRawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -100,16 +101,56 @@ pub fn release_dead_mounts() -> Vec<PathBuf> {
             continue;
         };
         let path = PathBuf::from(unescape(point));
-        let dead = std::fs::metadata(&path)
-            .err()
-            .and_then(|e| e.raw_os_error())
-            == Some(libc::ENOTCONN);
-        if dead {
-            unmount(&path);
+        if release_if_dead(&path) {
             released.push(path);
         }
     }
     released
+}
+
+/// Unmounts the mount at `path` if it is dead; returns whether it was.
+///
+/// Every `umbra backup`, `mount` and `cleanup` releases dead mounts, so two of them may
+/// race: one releases a dead mount and mounts a live one at the same place while another,
+/// which saw the dead mount a moment before, unmounts "the mount at `path`", which is the
+/// live one by then (seen once in the mount tests: a fresh mount gone under its test). So
+/// the mount found dead is held open (`O_PATH`, which asks nothing of the filesystem), and
+/// that very mount is unmounted, through `/proc/self/fd`, never whatever `path` leads to.
+fn release_if_dead(path: &Path) -> bool {
+    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: a valid path; the descriptor is owned below.
+    let fd = unsafe { libc::open(c.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
+    if fd < 0 {
+        // Not reachable to hold: unmount by name if the name itself says it is dead.
+        let dead = std::io::Error::last_os_error().raw_os_error() == Some(libc::ENOTCONN);
+        if dead {
+            unmount(path);
+        }
+        return dead;
+    }
+    // SAFETY: `fd` was just opened and is owned by nothing else.
+    let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+    let held = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
+    let dead = std::fs::metadata(&held)
+        .err()
+        .and_then(|e| e.raw_os_error())
+        == Some(libc::ENOTCONN);
+    if dead && !detach(&held) {
+        // Without root: fusermount3 knows only names.
+        unmount(path);
+    }
+    dead
+}
+
+/// `umount2(MNT_DETACH)` of exactly the mount `path` names; false if refused.
+fn detach(path: &Path) -> bool {
+    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: `c` is a valid NUL-terminated path.
+    unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) == 0 }
 }
 
 /// mountinfo writes space, tab, newline and backslash as octal escapes.
@@ -148,12 +189,9 @@ fn check_mountpoint(path: &Path) -> Result<()> {
 }
 
 /// Unmounts `path` lazily: umount2(MNT_DETACH) as root, `fusermount3 -uz` otherwise.
-fn unmount(path: &PathBuf) {
-    if let Ok(c) = CString::new(path.as_os_str().as_bytes()) {
-        // SAFETY: `c` is a valid NUL-terminated path.
-        if unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) } == 0 {
-            return;
-        }
+fn unmount(path: &Path) {
+    if detach(path) {
+        return;
     }
     for bin in ["fusermount3", "fusermount"] {
         let ok = std::process::Command::new(bin)

@@ -49,7 +49,11 @@ impl Mounted {
             dir: dir.to_path_buf(),
         };
         let start = Instant::now();
-        while !(is_mounted(dir) && fs::read_dir(dir).is_ok()) {
+        // The mount point itself is an empty directory: a listing with entries is umbra's.
+        // (Asking `is_mounted` and then `read_dir` could see a dead mount, then the empty
+        // directory it was released from, and stop waiting before the new mount.)
+        let served = || fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some());
+        while !(served() && is_mounted(dir)) {
             assert!(
                 start.elapsed() < Duration::from_secs(20),
                 "umbra mount did not mount within 20 s"
