@@ -27,7 +27,8 @@ fn text(out: &Output) -> String {
 }
 
 /// A repository made by the unprivileged user, holding one snapshot of `src/` with `a/f`,
-/// `ro/f` and `z/f` (`ro` read-only, mode 0500, and so is `ro/sub`); returns `src`.
+/// `ro/f`, `ro/sub/g`, `z/f` and `ro/link`, a hard link of `a/f` (`ro` read-only, mode
+/// 0500, and so is `ro/sub`); returns `src`.
 fn user_repository_with_a_read_only_dir(env: &Env) -> PathBuf {
     env.open_up_for_nobody();
     let src = env.path("src");
@@ -37,6 +38,7 @@ fn user_repository_with_a_read_only_dir(env: &Env) -> PathBuf {
     for file in ["a/f", "ro/f", "ro/sub/g", "z/f"] {
         fs::write(src.join(file), file).expect("write");
     }
+    fs::hard_link(src.join("a/f"), src.join("ro/link")).expect("link");
     if common::is_root() {
         common::sh(&format!("chown -R 65534:65534 {}", src.display()));
     }
@@ -112,6 +114,8 @@ fn a_read_only_directory_of_ones_own_is_restored_into_again() {
     for file in ["a/f", "ro/f", "ro/sub/g", "z/f"] {
         assert_eq!(fs::read_to_string(restored.join(file)).expect("read"), file);
     }
+    let ino = |file: &str| fs::metadata(restored.join(file)).expect("stat").ino();
+    assert_eq!(ino("ro/link"), ino("a/f"), "the hard link made again in ro");
     for dir in ["ro", "ro/sub"] {
         let mode = fs::metadata(restored.join(dir)).expect("stat").mode() & 0o7777;
         assert_eq!(mode, 0o500, "{dir} keeps the snapshot's mode");
@@ -148,6 +152,15 @@ fn entries_the_target_refuses_are_named_and_everything_else_is_restored() {
             "changed"
         );
     }
+    assert!(
+        said.contains(", 0 other entries"),
+        "the link is not counted: {said}"
+    );
+    let link = restored.join("ro/link");
+    assert!(
+        said.contains(&format!("not restored: {}: a hardlink to", link.display())),
+        "{said}"
+    );
     assert!(
         said.contains("could not be restored, the target refused them"),
         "{said}"

@@ -117,9 +117,12 @@ pub(crate) fn open_up_own_dir(path: &Path) -> Option<u32> {
             libc::AT_EACCESS,
         )
     } == 0;
+    if writable {
+        return None;
+    }
     let meta = std::fs::symlink_metadata(path).ok()?;
     // SAFETY: geteuid cannot fail.
-    if writable || !meta.is_dir() || meta.uid() != unsafe { libc::geteuid() } {
+    if !meta.is_dir() || meta.uid() != unsafe { libc::geteuid() } {
         return None;
     }
     let mode = meta.mode() & 0o7777;

@@ -120,7 +120,8 @@ pub struct RestoreOutcome {
     /// Entries removed by `--delete` (relative to the target).
     pub deleted: Vec<PathBuf>,
     pub damaged: Vec<DamagedFile>,
-    /// Entries restored without some of their metadata: path and what failed.
+    /// Entries restored without some of their metadata, and extra entries `--delete`
+    /// could not remove: path and what failed.
     pub problems: Vec<(PathBuf, String)>,
     /// Entries the target would not take (a permission, a name its filesystem refuses):
     /// path and why. The restore goes on without them; for a directory, without what is
@@ -140,7 +141,7 @@ enum Action {
     Link(usize),
     /// A symlink or special file, created (or already right).
     Made,
-    /// Left alone (overwrite policy, a blocked parent, or a failure named in problems).
+    /// Left alone (overwrite policy, a blocked parent, or refused: named in `not_restored`).
     Skip,
 }
 
@@ -460,6 +461,7 @@ impl Repo {
                     ),
                     partial: None,
                 });
+                outcome.other = outcome.other.saturating_sub(1);
                 *action = Action::Skip;
                 continue;
             }
@@ -471,10 +473,14 @@ impl Repo {
                 .remove(rel)
                 .and_then(|()| target.hard_link(canon_rel, rel))
             {
-                outcome.problems.push((
+                if stops_the_restore(&e) {
+                    return Err(io_error("cannot link", &target.full(rel), &e));
+                }
+                outcome.not_restored.push((
                     rel.clone(),
-                    format!("hardlink to {}: {e}", canon_rel.display()),
+                    format!("a hardlink to {}: {e}", canon_rel.display()),
                 ));
+                outcome.other = outcome.other.saturating_sub(1);
                 *action = Action::Skip;
             }
         }

@@ -302,15 +302,16 @@ impl Target {
     }
 }
 
-/// The temporary files of a restore that are not in place yet. Dropping it removes them,
-/// so a restore that stops early (an error, a full disk, a refused rename) leaves no
-/// `.NAME.umbra-restore` behind; a file moved into place is forgotten first.
+/// A restore that ends early still gives opened-up directories their modes back.
 impl Drop for Target {
     fn drop(&mut self) {
         self.close_up();
     }
 }
 
+/// The temporary files of a restore that are not in place yet. Dropping it removes them,
+/// so a restore that stops early (an error, a full disk, a refused rename) leaves no
+/// `.NAME.umbra-restore` behind; a file moved into place is forgotten first.
 #[derive(Default)]
 pub(crate) struct PendingTemps(HashSet<PathBuf>);
 

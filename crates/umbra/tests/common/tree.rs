@@ -45,19 +45,7 @@ fn xattrs(path: &Path) -> BTreeMap<String, Vec<u8>> {
         if !key.starts_with("user.") {
             continue;
         }
-        let cname = std::ffi::CString::new(name).expect("name");
-        let mut value = vec![0u8; 4096];
-        // SAFETY: as above.
-        let len = unsafe {
-            libc::lgetxattr(
-                c.as_ptr(),
-                cname.as_ptr(),
-                value.as_mut_ptr().cast(),
-                value.len(),
-            )
-        };
-        if len >= 0 {
-            value.truncate(len as usize);
+        if let Some(value) = get_xattr(path, &key) {
             out.insert(key, value);
         }
     }
